@@ -1,0 +1,98 @@
+// One registry of the error codes clients see in GraphQL `extensions.code`.
+// Provider adapters throw `ProviderError`s; resolvers and the formatter map
+// them here, so a client never has to know which provider failed or how.
+import { GraphQLError } from 'graphql';
+import type { ProviderName } from './model.js';
+
+export const ErrorCode = {
+  BadUserInput: 'BAD_USER_INPUT',
+  Unauthenticated: 'UNAUTHENTICATED',
+  Forbidden: 'FORBIDDEN',
+  NotFound: 'NOT_FOUND',
+  ProviderNotConfigured: 'PROVIDER_NOT_CONFIGURED',
+  ProviderRateLimited: 'PROVIDER_RATE_LIMITED',
+  ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
+  ProviderError: 'PROVIDER_ERROR',
+  UnsupportedByProvider: 'UNSUPPORTED_BY_PROVIDER',
+  StoreUnavailable: 'STORE_UNAVAILABLE',
+  InternalServerError: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** How an upstream call failed, independent of provider. */
+export type ProviderFailure =
+  | 'RATE_LIMITED' // 429 after retries, or the client-side limit could not wait long enough
+  | 'UNAVAILABLE' // 5xx, timeout or network error after retries
+  | 'NOT_FOUND' // 404
+  | 'UNAUTHORIZED' // 401/403 after one token refresh
+  | 'BAD_REQUEST' // other 4xx
+  | 'BAD_RESPONSE'; // a 2xx whose body is not the documented shape
+
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  constructor(
+    readonly provider: ProviderName,
+    readonly failure: ProviderFailure,
+    message: string,
+    readonly status: number | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Thrown by an adapter for an operation the provider's API does not offer. */
+export class UnsupportedError extends Error {
+  override readonly name = 'UnsupportedError';
+  constructor(
+    readonly provider: ProviderName,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function userInputError(message: string, extra: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.BadUserInput, ...extra } });
+}
+
+export function codeForProviderFailure(failure: ProviderFailure): ErrorCode {
+  switch (failure) {
+    case 'RATE_LIMITED':
+      return ErrorCode.ProviderRateLimited;
+    case 'UNAVAILABLE':
+      return ErrorCode.ProviderUnavailable;
+    case 'NOT_FOUND':
+      return ErrorCode.NotFound;
+    case 'UNAUTHORIZED':
+    case 'BAD_REQUEST':
+    case 'BAD_RESPONSE':
+      return ErrorCode.ProviderError;
+    default:
+      throw new UnreachableCaseError(failure);
+  }
+}
+
+/** Turns anything a resolver threw into a GraphQLError with a registered code. */
+export function toGraphQLError(err: unknown): GraphQLError {
+  if (err instanceof GraphQLError) return err;
+  if (err instanceof ProviderError) {
+    return new GraphQLError(err.message, {
+      extensions: { code: codeForProviderFailure(err.failure), provider: err.provider, upstreamStatus: err.status },
+    });
+  }
+  if (err instanceof UnsupportedError) {
+    return new GraphQLError(err.message, {
+      extensions: { code: ErrorCode.UnsupportedByProvider, provider: err.provider },
+    });
+  }
+  return new GraphQLError('Internal server error', {
+    extensions: { code: ErrorCode.InternalServerError },
+    originalError: err instanceof Error ? err : undefined,
+  });
+}
+
+export class UnreachableCaseError extends Error {
+  constructor(value: never) {
+    super(`Unreachable case: ${JSON.stringify(value)}`);
+  }
+}

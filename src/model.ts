@@ -1,0 +1,181 @@
+// The unified model every provider adapter normalizes into. Everything above
+// `providers/<name>/` speaks only these shapes; ids here are the provider's own
+// (global opaque ids are built from them in `ids.ts`).
+
+export const PROVIDERS = ['PODIUM', 'LEADCONNECTOR', 'SMOOCH'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export type MessageDirection = 'INBOUND' | 'OUTBOUND';
+
+/** One status vocabulary for every provider (providers.md §4, rule 2). */
+export type MessageStatus = 'QUEUED' | 'SENT' | 'DELIVERED' | 'READ' | 'FAILED' | 'RECEIVED';
+
+export type Channel =
+  | 'SMS'
+  | 'EMAIL'
+  | 'CALL'
+  | 'VOICEMAIL'
+  | 'FACEBOOK'
+  | 'INSTAGRAM'
+  | 'GOOGLE'
+  | 'WHATSAPP'
+  | 'APPLE'
+  | 'WEBCHAT'
+  | 'OTHER';
+
+export type MessageEventKind = 'SENT' | 'RECEIVED' | 'FAILED';
+
+export interface ContactRecord {
+  readonly provider: ProviderName;
+  readonly id: string;
+  readonly name: string | null;
+  readonly emails: readonly string[];
+  readonly phones: readonly string[];
+  readonly locationId: string | null;
+  readonly createdAt: string | null;
+  readonly updatedAt: string | null;
+  /**
+   * Other keys the contact loader may be asked for that name this same contact
+   * (Podium looks contacts up by conversation uid, phone or email). The loaders
+   * prime every alias so a second lookup by any of them costs no request.
+   */
+  readonly aliases?: readonly string[];
+}
+
+export interface UserRecord {
+  readonly provider: ProviderName;
+  readonly id: string;
+  readonly name: string | null;
+  readonly firstName: string | null;
+  readonly lastName: string | null;
+  readonly email: string | null;
+  readonly phone: string | null;
+  readonly role: string | null;
+  readonly createdAt: string | null;
+}
+
+export interface ConversationRecord {
+  readonly provider: ProviderName;
+  readonly id: string;
+  readonly locationId: string | null;
+  /** Key for the contact loader (may be an alias, see ContactRecord.aliases). */
+  readonly contactRef: string | null;
+  readonly contactName: string | null;
+  readonly assignedUserId: string | null;
+  readonly channel: Channel;
+  /** Phone number, email address or other address the conversation runs over. */
+  readonly channelIdentifier: string | null;
+  readonly closed: boolean | null;
+  readonly createdAt: string | null;
+  readonly updatedAt: string | null;
+  readonly lastMessageAt: string | null;
+}
+
+/** Who wrote a message. Smooch has no staff users: its business side is a BUSINESS author. */
+export type SenderRef =
+  | { readonly kind: 'USER'; readonly userId: string }
+  | { readonly kind: 'CONTACT'; readonly contactRef: string; readonly name: string | null }
+  | { readonly kind: 'BUSINESS'; readonly name: string | null; readonly avatarUrl: string | null };
+
+export interface Attachment {
+  readonly url: string;
+  readonly contentType: string | null;
+}
+
+export interface EmailDetails {
+  readonly subject: string | null;
+  readonly from: string | null;
+  readonly to: readonly string[];
+  readonly cc: readonly string[];
+  readonly bcc: readonly string[];
+  readonly html: string | null;
+  readonly threadId: string | null;
+}
+
+export interface MessageRecord {
+  readonly provider: ProviderName;
+  /**
+   * The message's load key for `Provider.getMessages` (for providers whose
+   * message lookup needs the conversation, `<conversationId>/<messageId>`), or
+   * null when the provider sent no id (Podium's documented message.sent example).
+   */
+  readonly id: string | null;
+  readonly conversationId: string | null;
+  readonly contactRef: string | null;
+  readonly locationId: string | null;
+  readonly direction: MessageDirection;
+  readonly status: MessageStatus;
+  readonly channel: Channel;
+  readonly body: string | null;
+  readonly attachments: readonly Attachment[];
+  readonly email: EmailDetails | null;
+  readonly sender: SenderRef | null;
+  readonly failureReason: string | null;
+  /** Call length in seconds, for CALL and VOICEMAIL messages. */
+  readonly callDurationSeconds: number | null;
+  readonly createdAt: string | null;
+}
+
+/** A page of a provider list: items in display order and the provider's own cursor to the next page. */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}
+
+/** The request for one upstream page. `cursor` null means the first page. */
+export interface PageRequest {
+  readonly cursor: string | null;
+  /** 1 to 100; a provider with fixed-size pages may ignore it. */
+  readonly limit: number;
+}
+
+export interface ContactFilter {
+  readonly locationId?: string | null;
+  readonly query?: string | null;
+  readonly updatedAfter?: string | null;
+}
+
+export interface ConversationFilter {
+  readonly locationId?: string | null;
+  readonly contactId?: string | null;
+  readonly assignedUserId?: string | null;
+  readonly closed?: boolean | null;
+}
+
+export interface WebhookRecord {
+  readonly provider: ProviderName;
+  readonly id: string;
+  readonly url: string;
+  readonly eventTypes: readonly string[];
+  readonly locationId: string | null;
+  readonly organizationId: string | null;
+  readonly disabled: boolean;
+  /** Never leaves the gateway; GraphQL shows `hasSecret` only. */
+  readonly secret: string | null;
+  /** False for subscriptions the provider's API cannot change (HighLevel's Marketplace URL). */
+  readonly editable: boolean;
+  readonly createdAt: string | null;
+  readonly updatedAt: string | null;
+}
+
+export interface WebhookCreateInput {
+  readonly url: string;
+  readonly eventTypes: readonly string[];
+  readonly locationId?: string | null;
+  readonly organizationId?: string | null;
+  readonly secret?: string | null;
+  readonly disabled?: boolean | null;
+}
+
+export interface WebhookUpdateInput {
+  readonly url?: string | null;
+  readonly eventTypes?: readonly string[] | null;
+  readonly secret?: string | null;
+  readonly disabled?: boolean | null;
+}
+
+/** A message event normalized from one webhook delivery (a delivery may hold several). */
+export interface MessageEvent {
+  readonly kind: MessageEventKind;
+  readonly message: MessageRecord;
+}

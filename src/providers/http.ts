@@ -1,0 +1,253 @@
+// The one upstream HTTP client every provider adapter uses: auth headers with a
+// single refresh on 401, per-request timeout, retries with exponential backoff
+// and full jitter on 429 / 5xx / network errors (honouring Retry-After), and a
+// client-side token-bucket rate limit per credential.
+import { ProviderError, type ProviderFailure } from '../errors.js';
+import type { ProviderName } from '../model.js';
+
+export interface UpstreamAuth {
+  /** Headers that authenticate a request (e.g. `Authorization: Bearer …`). */
+  headers(): Promise<Record<string, string>>;
+  /**
+   * Called once after a 401. Resolves true when new credentials were obtained
+   * and the request is worth repeating. Concurrent callers share one refresh.
+   */
+  refresh?(): Promise<boolean>;
+}
+
+export interface UpstreamCall {
+  readonly provider: ProviderName;
+  readonly method: string;
+  /** HTTP status, or `error` for a timeout / network failure. */
+  readonly outcome: number | 'error';
+  readonly durationMs: number;
+}
+
+export interface UpstreamClientOptions {
+  readonly provider: ProviderName;
+  readonly baseUrl: string;
+  readonly auth?: UpstreamAuth;
+  /** Sent on every request (version headers). */
+  readonly defaultHeaders?: Readonly<Record<string, string>>;
+  /** Per attempt. @default 10_000 (10 seconds) */
+  readonly timeoutMs?: number;
+  /** Retries after the first attempt. @default 3 */
+  readonly maxRetries?: number;
+  /** First backoff step; doubles each retry, full jitter. @default 200 (ms) */
+  readonly backoffBaseMs?: number;
+  /** A Retry-After longer than this is not waited for: the call fails RATE_LIMITED / UNAVAILABLE. @default 10_000 (ms) */
+  readonly maxRetryAfterMs?: number;
+  /** Client-side limit, e.g. `{ requests: 300, perMs: 60_000 }` for Podium. Unset = unlimited. */
+  readonly rateLimit?: { readonly requests: number; readonly perMs: number };
+  /** Observer for metrics; never throws into the call. */
+  readonly onCall?: (call: UpstreamCall) => void;
+}
+
+export interface RequestOptions {
+  readonly method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly path: string;
+  readonly query?: Readonly<Record<string, string | number | boolean | readonly string[] | null | undefined>>;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * Whether a 5xx or a timeout may be retried. Defaults to true for every method
+   * but POST: a POST that reached the provider may have taken effect (Podium
+   * has no idempotency keys). 429 is always retried: nothing was done.
+   */
+  readonly idempotent?: boolean;
+}
+
+export interface UpstreamResponse<T = unknown> {
+  readonly status: number;
+  readonly body: T;
+  readonly headers: Headers;
+}
+
+export interface UpstreamClient {
+  /** Resolves with any 2xx; throws ProviderError for everything else (404 as NOT_FOUND). */
+  request<T = unknown>(options: RequestOptions): Promise<UpstreamResponse<T>>;
+}
+
+const defaults = {
+  timeoutMs: 10_000, // 10 seconds per attempt
+  maxRetries: 3,
+  backoffBaseMs: 200,
+  maxRetryAfterMs: 10_000, // 10 seconds
+};
+
+export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+  const opts = { ...defaults, ...options };
+  const limiter = options.rateLimit ? createRateLimiter(options.rateLimit) : null;
+  const base = options.baseUrl.replace(/\/+$/, '');
+
+  function fail(failure: ProviderFailure, message: string, status: number | null = null): ProviderError {
+    return new ProviderError(options.provider, failure, message, status);
+  }
+
+  async function attempt(req: RequestOptions, url: string): Promise<Response | Error> {
+    if (limiter) {
+      const waitMs = limiter.reserve();
+      if (waitMs > opts.maxRetryAfterMs) {
+        limiter.release();
+        throw fail('RATE_LIMITED', `${options.provider} client-side rate limit: next slot in ${waitMs} ms`);
+      }
+      if (waitMs > 0) await sleep(waitMs);
+    }
+    const started = performance.now();
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      ...options.defaultHeaders,
+      ...(options.auth ? await options.auth.headers() : {}),
+      ...req.headers,
+    };
+    if (req.body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      const res = await fetch(url, {
+        method: req.method ?? 'GET',
+        headers,
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      });
+      observe(req, res.status, started);
+      return res;
+    } catch (err) {
+      observe(req, 'error', started);
+      return err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  function observe(req: RequestOptions, outcome: number | 'error', started: number): void {
+    try {
+      options.onCall?.({
+        provider: options.provider,
+        method: req.method ?? 'GET',
+        outcome,
+        durationMs: performance.now() - started,
+      });
+    } catch {
+      // metrics must never break a call
+    }
+  }
+
+  async function request<T>(req: RequestOptions): Promise<UpstreamResponse<T>> {
+    const url = base + req.path + queryString(req.query);
+    const method = req.method ?? 'GET';
+    const idempotent = req.idempotent ?? method !== 'POST';
+    let refreshed = false;
+    for (let retry = 0; ; retry++) {
+      const res = await attempt(req, url);
+      const canRetry = retry < opts.maxRetries;
+      if (res instanceof Error) {
+        const what = res.name === 'TimeoutError' ? `timed out after ${opts.timeoutMs} ms` : `network error: ${res.message}`;
+        if (canRetry && idempotent) {
+          await sleep(backoff(retry));
+          continue;
+        }
+        throw fail('UNAVAILABLE', `${options.provider} ${method} ${req.path} ${what}`);
+      }
+      if (res.ok) {
+        const text = await res.text();
+        let body: unknown = null;
+        if (text.length > 0) {
+          try {
+            body = JSON.parse(text);
+          } catch {
+            throw fail('BAD_RESPONSE', `${options.provider} ${method} ${req.path} returned ${res.status} with a body that is not JSON`, res.status);
+          }
+        }
+        return { status: res.status, body: body as T, headers: res.headers };
+      }
+      const detail = await errorDetail(res);
+      if (res.status === 401 && !refreshed && options.auth?.refresh) {
+        refreshed = true;
+        if (await options.auth.refresh()) {
+          retry--; // the refresh retry does not count against the budget
+          continue;
+        }
+      }
+      if (res.status === 429 || res.status >= 500) {
+        const failure: ProviderFailure = res.status === 429 ? 'RATE_LIMITED' : 'UNAVAILABLE';
+        const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
+        const mayRetry = canRetry && (res.status === 429 || idempotent);
+        if (mayRetry && (retryAfter === null || retryAfter <= opts.maxRetryAfterMs)) {
+          await sleep(retryAfter ?? backoff(retry));
+          continue;
+        }
+        throw fail(failure, `${options.provider} ${method} ${req.path} returned ${res.status}${detail}`, res.status);
+      }
+      if (res.status === 404) throw fail('NOT_FOUND', `${options.provider} ${method} ${req.path} returned 404${detail}`, 404);
+      if (res.status === 401 || res.status === 403) {
+        throw fail('UNAUTHORIZED', `${options.provider} ${method} ${req.path} returned ${res.status}${detail}`, res.status);
+      }
+      throw fail('BAD_REQUEST', `${options.provider} ${method} ${req.path} returned ${res.status}${detail}`, res.status);
+    }
+  }
+
+  function backoff(retry: number): number {
+    return Math.random() * opts.backoffBaseMs * 2 ** retry;
+  }
+
+  return { request };
+}
+
+async function errorDetail(res: Response): Promise<string> {
+  try {
+    const text = (await res.text()).slice(0, 300);
+    return text ? `: ${text}` : '';
+  } catch {
+    return '';
+  }
+}
+
+export function queryString(query: RequestOptions['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) for (const v of value) params.append(key, String(v));
+    else params.append(key, String(value));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. Null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (!value) return null;
+  if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+export interface RateLimiter {
+  /** Takes a slot and returns how long to wait before using it (0 = now). */
+  reserve(): number;
+  /** Gives back a slot that will not be used. */
+  release(): void;
+}
+
+/**
+ * Token bucket that lets the balance go negative: each caller reserves a slot
+ * and waits its turn, so bursts queue in order instead of failing.
+ */
+export function createRateLimiter(limit: { requests: number; perMs: number }, now: () => number = Date.now): RateLimiter {
+  const msPerToken = limit.perMs / limit.requests;
+  let tokens = limit.requests;
+  let last = now();
+  return {
+    reserve() {
+      const t = now();
+      tokens = Math.min(limit.requests, tokens + (t - last) / msPerToken);
+      last = t;
+      tokens -= 1;
+      return tokens >= 0 ? 0 : Math.ceil(-tokens * msPerToken);
+    },
+    release() {
+      tokens += 1;
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
