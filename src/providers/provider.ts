@@ -121,6 +121,8 @@ export interface WebhookReceiver {
 /** What the gateway hands every adapter factory besides its own config. */
 export interface ProviderDeps {
   readonly upstream: { readonly timeoutMs: number; readonly maxRetries: number };
+  /** The gateway's public base URL (HighLevel's read-only receiving endpoint is shown from it). */
+  readonly publicUrl: string;
   /** Metrics observer for upstream calls. */
   readonly onCall?: (call: import('./http.js').UpstreamCall) => void;
 }
