@@ -1,0 +1,122 @@
+// The Redis pubsub: carries events between gateway instances over one channel.
+// The only module that imports the Redis client. One connection publishes, one
+// subscribes (a subscribed Redis connection can run nothing else).
+//
+// A published event reaches this instance's own listeners through Redis like
+// everyone else's, never directly, so each listener sees it exactly once.
+// Both connections are opened on first use, so start-up does not wait for Redis.
+import { Redis } from 'ioredis';
+import type { PubSub, PublishedEvent } from '../types.js';
+import { createListenerSet, reportToProcess, type PubSubOptions } from './memory.js';
+
+export const MESSAGE_EVENTS_CHANNEL = 'gateway:message-events';
+
+export interface RedisPubSubOptions extends PubSubOptions {
+  /**
+   * How long one connection attempt may take; `publish` and `ping` reject after
+   * three failed attempts.
+   * @default 2_000 (2 seconds)
+   */
+  readonly connectTimeoutMs?: number;
+}
+
+export function createRedisPubSub(url: string, options: RedisPubSubOptions = {}): PubSub {
+  const onError = options.onError ?? reportToProcess;
+  const connectTimeout = options.connectTimeoutMs ?? 2_000;
+  // Failing fast lets the ingest release its claim and the provider redeliver.
+  const publisher = new Redis(url, { lazyConnect: true, connectTimeout, maxRetriesPerRequest: 2 });
+  // The SUBSCRIBE waits in the offline queue however long Redis is away, and the
+  // client re-subscribes by itself after every reconnect.
+  const subscriber = new Redis(url, { lazyConnect: true, connectTimeout, maxRetriesPerRequest: null });
+  // Connection failures surface as rejected publish/ping calls (and /readyz);
+  // without a handler the client would also print each reconnect attempt.
+  publisher.on('error', () => {});
+  subscriber.on('error', () => {});
+
+  const listeners = createListenerSet(onError);
+  let subscription: Promise<void> | null = null;
+  let subscribed = false;
+
+  subscriber.on('message', (channel: string, payload: string) => {
+    if (channel !== MESSAGE_EVENTS_CHANNEL) return;
+    let event: PublishedEvent;
+    try {
+      event = decode(payload);
+    } catch (error) {
+      onError(error);
+      return;
+    }
+    listeners.deliver(event);
+  });
+
+  const subscribeChannel = (): Promise<void> => {
+    subscription ??= subscriber.subscribe(MESSAGE_EVENTS_CHANNEL).then(
+      () => {
+        subscribed = true;
+      },
+      (error: unknown) => {
+        // Refused (e.g. an ACL) or closed: the next subscribe/publish/ping asks again.
+        subscription = null;
+        throw error;
+      },
+    );
+    return subscription;
+  };
+
+  // Our own listeners must hear what we publish, so the SUBSCRIBE has to be in
+  // effect before the PUBLISH. The PING bounds the wait: it rejects when Redis
+  // is unreachable, where the queued SUBSCRIBE alone would wait forever.
+  const untilSubscribed = async (): Promise<void> => {
+    if (subscribed || listeners.size === 0) return;
+    await Promise.all([subscribeChannel(), publisher.ping()]);
+  };
+
+  return {
+    async publish(event: PublishedEvent): Promise<void> {
+      await untilSubscribed();
+      await publisher.publish(MESSAGE_EVENTS_CHANNEL, JSON.stringify(event));
+    },
+
+    subscribe(listener: (event: PublishedEvent) => void): () => void {
+      const unsubscribe = listeners.add(listener);
+      // Failures show on publish/ping; this only starts the subscription.
+      subscribeChannel().catch(() => {});
+      return unsubscribe;
+    },
+
+    listenerCount(): number {
+      return listeners.size;
+    },
+
+    async ping(): Promise<void> {
+      await publisher.ping();
+      await untilSubscribed();
+    },
+
+    async close(): Promise<void> {
+      await Promise.all([quit(publisher), quit(subscriber)]);
+    },
+  };
+}
+
+async function quit(client: Redis): Promise<void> {
+  // Only a live connection can say goodbye: QUIT on one that is still
+  // (re)connecting would wait in the offline queue for a server that may never come.
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
+function decode(payload: string): PublishedEvent {
+  const value: unknown = JSON.parse(payload);
+  if (typeof value !== 'object' || value === null || typeof (value as { eventId?: unknown }).eventId !== 'string') {
+    throw new Error(`Expected a published event (an object with a string eventId) on ${MESSAGE_EVENTS_CHANNEL}, received: ${payload.slice(0, 200)}`);
+  }
+  return value as PublishedEvent;
+}

@@ -1,0 +1,14 @@
+// Picks the event store from configuration: MongoDB when a URL is configured,
+// otherwise the in-process store (development only: nothing survives a restart).
+import type { EventStore } from '../types.js';
+import { createMemoryStore } from './memory.js';
+import { createMongoStore } from './mongo.js';
+
+export { createMemoryStore } from './memory.js';
+export { createMongoStore, type MongoStoreOptions } from './mongo.js';
+
+export function createStore(config: { readonly mongodbUrl: string | null; readonly mongodbDb: string }): EventStore {
+  return config.mongodbUrl === null
+    ? createMemoryStore()
+    : createMongoStore({ url: config.mongodbUrl, db: config.mongodbDb });
+}
