@@ -1,0 +1,254 @@
+// HighLevel (LeadConnector API v2) upstream calls through the shared client,
+// and the raw JSON shapes they and the webhooks return. Every resource family
+// needs its own `Version` header; a well-formed unknown id answers null.
+import type { LeadConnectorConfig } from '../../config.js';
+import { ProviderError } from '../../errors.js';
+import { createUpstreamClient, type UpstreamClient } from '../http.js';
+import type { ProviderDeps } from '../provider.js';
+import { isRecord, str } from '../webhook-util.js';
+
+/** The `Version` header value each resource family requires (providers.md §2.1). */
+export const LEADCONNECTOR_VERSIONS = {
+  conversations: '2021-04-15', // conversations and messages
+  contacts: '2021-07-28',
+  users: '2021-07-28',
+} as const;
+
+export interface RawContact {
+  readonly id: string;
+  readonly locationId?: string;
+  readonly name?: string | null;
+  readonly contactName?: string | null;
+  readonly firstName?: string | null;
+  readonly lastName?: string | null;
+  readonly email?: string | null;
+  readonly phone?: string | null;
+  readonly dateAdded?: string | null;
+  readonly dateUpdated?: string | null;
+  /** Search results only: the sort values to pass as `searchAfter` for the next page. */
+  readonly searchAfter?: readonly unknown[];
+  readonly [field: string]: unknown;
+}
+
+/** A `/conversations/search` item (`type` TYPE_*, dates epoch ms) or a GET (`type` 1–5, no dates). */
+export interface RawConversation {
+  readonly id: string;
+  readonly locationId?: string;
+  readonly contactId?: string;
+  readonly assignedTo?: string | null;
+  readonly type?: string | number;
+  readonly fullName?: string | null;
+  readonly contactName?: string | null;
+  readonly email?: string | null;
+  readonly phone?: string | null;
+  readonly lastMessageDate?: number | string | null;
+  readonly dateAdded?: number | string | null;
+  readonly dateUpdated?: number | string | null;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * A message as REST returns it (`id`, `messageType` TYPE_*, call data under
+ * `meta`) or as an InboundMessage / OutboundMessage webhook carries it
+ * (`messageId`, `messageType` "SMS" / "Email" / "CALL" …, call and email data
+ * at the top level).
+ */
+export interface RawMessage {
+  readonly id?: string;
+  readonly messageId?: string;
+  readonly type?: string | number;
+  readonly messageType?: string;
+  readonly locationId?: string;
+  readonly contactId?: string;
+  readonly conversationId?: string;
+  readonly dateAdded?: string;
+  readonly body?: string;
+  readonly direction?: string;
+  readonly status?: string;
+  readonly contentType?: string;
+  readonly attachments?: readonly unknown[];
+  readonly userId?: string;
+  readonly callDuration?: number | string;
+  readonly callStatus?: string;
+  readonly meta?: { readonly callDuration?: number | string; readonly callStatus?: string; readonly [field: string]: unknown };
+  readonly subject?: string;
+  readonly from?: string;
+  readonly to?: string | readonly string[];
+  readonly cc?: string | readonly string[];
+  readonly bcc?: string | readonly string[];
+  readonly threadId?: string;
+  readonly [field: string]: unknown;
+}
+
+/** ProviderOutboundMessage: a send request to a custom conversation provider, shaped unlike the other events. */
+export interface RawProviderOutboundMessage {
+  readonly type?: string; // "SMS" | "Email"
+  readonly messageId?: string;
+  readonly contactId?: string;
+  readonly locationId?: string;
+  readonly userId?: string;
+  readonly phone?: string;
+  readonly message?: string;
+  readonly html?: string;
+  readonly subject?: string;
+  readonly emailFrom?: string;
+  readonly emailTo?: string | readonly string[];
+  readonly emailCc?: string | readonly string[];
+  readonly emailBcc?: string | readonly string[];
+  readonly attachments?: readonly unknown[];
+  readonly [field: string]: unknown;
+}
+
+export interface RawUser {
+  readonly id: string;
+  readonly name?: string | null;
+  readonly firstName?: string | null;
+  readonly lastName?: string | null;
+  readonly email?: string | null;
+  readonly phone?: string | null;
+  readonly roles?: { readonly type?: string; readonly role?: string; readonly locationIds?: readonly string[] };
+  readonly dateAdded?: string | null;
+  readonly [field: string]: unknown;
+}
+
+export interface ContactSearch {
+  readonly locationId: string;
+  readonly pageLimit: number;
+  readonly searchAfter?: readonly unknown[];
+  readonly query?: string;
+}
+
+export interface ConversationSearch {
+  readonly locationId: string;
+  readonly limit: number;
+  readonly contactId?: string;
+  readonly assignedTo?: string;
+  /** Epoch ms: the sort value (lastMessageDate) of the last conversation already seen. */
+  readonly startAfterDate?: number;
+}
+
+export interface MessagesPage {
+  readonly lastMessageId: string | null;
+  readonly nextPage: boolean;
+  readonly messages: readonly RawMessage[];
+}
+
+export interface UserSearch {
+  readonly companyId: string;
+  readonly locationId?: string;
+  readonly ids?: readonly string[];
+  readonly skip?: number;
+  readonly limit: number;
+}
+
+export interface LeadConnectorClient {
+  searchContacts(search: ContactSearch): Promise<{ readonly contacts: readonly RawContact[]; readonly searchAfter: readonly unknown[] | null }>;
+  getContact(id: string): Promise<RawContact | null>;
+  searchConversations(search: ConversationSearch): Promise<{ readonly conversations: readonly RawConversation[] }>;
+  getConversation(id: string): Promise<RawConversation | null>;
+  listMessages(conversationId: string, page: { readonly lastMessageId: string | null; readonly limit: number }): Promise<MessagesPage>;
+  getMessage(id: string): Promise<RawMessage | null>;
+  searchUsers(search: UserSearch): Promise<{ readonly users: readonly RawUser[]; readonly count: number | null }>;
+  getUser(id: string): Promise<RawUser | null>;
+}
+
+export function createLeadConnectorClient(config: LeadConnectorConfig, deps: ProviderDeps): LeadConnectorClient {
+  const http: UpstreamClient = createUpstreamClient({
+    provider: 'LEADCONNECTOR',
+    baseUrl: config.apiUrl,
+    auth: { headers: async () => ({ authorization: `Bearer ${config.token}` }) },
+    timeoutMs: deps.upstream.timeoutMs,
+    maxRetries: deps.upstream.maxRetries,
+    // No client-side limit: HighLevel's (100 per 10 s per app and location) answers 429, which the client retries.
+    onCall: deps.onCall,
+  });
+
+  async function get(version: string, path: string, query?: Record<string, string | number | undefined>): Promise<unknown> {
+    return (await http.request({ path, query, headers: { Version: version } })).body;
+  }
+
+  /** The searches are POST reads: safe to retry on 5xx and timeouts. */
+  async function post(version: string, path: string, body: unknown): Promise<unknown> {
+    return (await http.request({ method: 'POST', path, body, idempotent: true, headers: { Version: version } })).body;
+  }
+
+  const v = LEADCONNECTOR_VERSIONS;
+  const seg = encodeURIComponent;
+
+  return {
+    async searchContacts(search) {
+      const body = await post(v.contacts, '/contacts/search', search);
+      const contacts = records<RawContact>(field(body, 'contacts'), 'POST /contacts/search', 'contacts');
+      const searchAfter = isRecord(body) && Array.isArray(body.searchAfter) ? body.searchAfter : null;
+      return { contacts, searchAfter };
+    },
+    getContact: (id) => orNull(get(v.contacts, `/contacts/${seg(id)}`).then((b) => entity<RawContact>(b, 'contact', `GET /contacts/${id}`))),
+    async searchConversations(search) {
+      const body = await get(v.conversations, '/conversations/search', { ...search, sort: 'desc', sortBy: 'last_message_date' });
+      return { conversations: records<RawConversation>(field(body, 'conversations'), 'GET /conversations/search', 'conversations') };
+    },
+    getConversation: (id) =>
+      orNull(get(v.conversations, `/conversations/${seg(id)}`).then((b) => entity<RawConversation>(b, 'conversation', `GET /conversations/${id}`))),
+    async listMessages(conversationId, page) {
+      const what = `GET /conversations/${conversationId}/messages`;
+      const body = await get(v.conversations, `/conversations/${seg(conversationId)}/messages`, {
+        limit: page.limit,
+        lastMessageId: page.lastMessageId ?? undefined,
+      });
+      // The spec documents `{lastMessageId, nextPage, messages: []}`; live integrations report it nested one level down.
+      const inner = isRecord(body) && isRecord(body.messages) ? body.messages : body;
+      return {
+        lastMessageId: isRecord(inner) ? str(inner.lastMessageId) : null,
+        nextPage: isRecord(inner) && inner.nextPage === true,
+        messages: records<RawMessage>(field(inner, 'messages'), what, 'messages'),
+      };
+    },
+    getMessage: (id) =>
+      orNull(get(v.conversations, `/conversations/messages/${seg(id)}`).then((b) => entity<RawMessage & { id: string }>(b, 'message', `GET /conversations/messages/${id}`))),
+    async searchUsers(search) {
+      const { ids, ...rest } = search;
+      const body = await get(v.users, '/users/search', { ...rest, ids: ids?.join(',') });
+      const count = isRecord(body) && typeof body.count === 'number' ? body.count : null;
+      return { users: records<RawUser>(field(body, 'users'), 'GET /users/search', 'users'), count };
+    },
+    getUser: (id) => orNull(get(v.users, `/users/${seg(id)}`).then((b) => entity<RawUser>(b, 'user', `GET /users/${id}`))),
+  };
+}
+
+function badResponse(message: string): ProviderError {
+  return new ProviderError('LEADCONNECTOR', 'BAD_RESPONSE', message);
+}
+
+function field(body: unknown, name: string): unknown {
+  return isRecord(body) ? body[name] : undefined;
+}
+
+/** A list of objects that each carry a string `id`, or a BAD_RESPONSE naming what was found instead. */
+function records<T>(value: unknown, what: string, name: string): T[] {
+  if (!Array.isArray(value)) throw badResponse(`HighLevel ${what} returned no ${name} array (got ${describe(value)})`);
+  const bad = value.findIndex((item) => !isRecord(item) || typeof item.id !== 'string');
+  if (bad >= 0) throw badResponse(`HighLevel ${what} returned ${name}[${bad}] without a string id`);
+  return value as T[];
+}
+
+/** A single entity, wrapped (`{contact: {...}}`) or bare (the spec's conversation, message and user GETs). */
+function entity<T>(body: unknown, wrapper: string, what: string): T {
+  const inner = isRecord(body) && isRecord(body[wrapper]) ? body[wrapper] : body;
+  if (!isRecord(inner) || typeof inner.id !== 'string') throw badResponse(`HighLevel ${what} returned no ${wrapper} with a string id`);
+  return inner as T;
+}
+
+async function orNull<T>(pending: Promise<T>): Promise<T | null> {
+  try {
+    return await pending;
+  } catch (err) {
+    if (err instanceof ProviderError && err.failure === 'NOT_FOUND') return null;
+    throw err;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : typeof value;
+}

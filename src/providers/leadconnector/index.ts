@@ -1,0 +1,203 @@
+// The HighLevel (LeadConnector API v2) provider: lists and batch lookups over
+// the client, HighLevel's cursors as opaque page cursors, the read-only
+// Marketplace webhook, and the webhook receiver.
+import type { LeadConnectorConfig } from '../../config.js';
+import { ProviderError, UnsupportedError, userInputError } from '../../errors.js';
+import type { WebhookRecord } from '../../model.js';
+import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
+import { createLeadConnectorClient } from './client.js';
+import {
+  normalizeLeadConnectorContact,
+  normalizeLeadConnectorConversation,
+  normalizeLeadConnectorMessage,
+  normalizeLeadConnectorUser,
+  toIsoDate,
+} from './normalize.js';
+import { createLeadConnectorReceiver, LEADCONNECTOR_EVENT_TYPES } from './webhooks.js';
+
+/** Ids per `/users/search?ids=` request, so a large batch keeps its URL short. */
+const USER_IDS_PER_SEARCH = 100;
+
+export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: ProviderDeps): Provider {
+  const client = createLeadConnectorClient(config, deps);
+
+  function locationOf(filterLocationId: string | null | undefined): string {
+    const locationId = filterLocationId ?? config.locationId;
+    if (!locationId) {
+      throw new ProviderError('LEADCONNECTOR', 'BAD_REQUEST', 'HighLevel searches need a locationId: set LEADCONNECTOR_LOCATION_ID or filter by location');
+    }
+    return locationId;
+  }
+
+  function companyOf(): string {
+    if (!config.companyId) throw new ProviderError('LEADCONNECTOR', 'BAD_REQUEST', 'HighLevel /users/search needs a companyId: set LEADCONNECTOR_COMPANY_ID');
+    return config.companyId;
+  }
+
+  return {
+    name: 'LEADCONNECTOR',
+
+    async listContacts(page, filter) {
+      const { contacts, searchAfter } = await client.searchContacts({
+        locationId: locationOf(filter.locationId),
+        pageLimit: page.limit,
+        searchAfter: page.cursor === null ? undefined : decodeSearchAfter(page.cursor),
+        query: filter.query ?? undefined,
+      });
+      // Each search hit carries its own sort values; a response-level searchAfter is the fallback.
+      const next = contacts.length < page.limit ? null : (contacts.at(-1)?.searchAfter ?? searchAfter);
+      return { items: contacts.map(normalizeLeadConnectorContact), nextCursor: next ? encodeSearchAfter(next) : null };
+    },
+
+    getContacts: (ids) => lookupEach(ids, async (id) => {
+      const raw = await client.getContact(id);
+      return raw && normalizeLeadConnectorContact(raw);
+    }),
+
+    async listConversations(page, filter) {
+      const { conversations } = await client.searchConversations({
+        locationId: locationOf(filter.locationId),
+        limit: page.limit,
+        contactId: filter.contactId ?? undefined,
+        assignedTo: filter.assignedUserId ?? undefined,
+        startAfterDate: page.cursor === null ? undefined : decodeNumber(page.cursor, 'conversations'),
+      });
+      // startAfterDate takes the sort value (lastMessageDate, epoch ms) of the last conversation seen.
+      const last = toIsoDate(conversations.at(-1)?.lastMessageDate);
+      const next = conversations.length < page.limit || last === null ? null : String(Date.parse(last));
+      return { items: conversations.map(normalizeLeadConnectorConversation), nextCursor: next };
+    },
+
+    getConversations: (ids) => lookupEach(ids, async (id) => {
+      const raw = await client.getConversation(id);
+      return raw && normalizeLeadConnectorConversation(raw);
+    }),
+
+    async listMessages(conversationId, page) {
+      const result = await client.listMessages(conversationId, { lastMessageId: page.cursor, limit: page.limit });
+      return {
+        items: result.messages.map((m) => normalizeLeadConnectorMessage(m)),
+        nextCursor: result.nextPage ? result.lastMessageId : null,
+      };
+    },
+
+    getMessages: (ids) => lookupEach(ids, async (id) => {
+      const raw = await client.getMessage(id);
+      return raw && normalizeLeadConnectorMessage(raw);
+    }),
+
+    async listUsers(page) {
+      const skip = page.cursor === null ? 0 : decodeNumber(page.cursor, 'users');
+      const { users, count } = await client.searchUsers({
+        companyId: companyOf(),
+        locationId: config.locationId ?? undefined,
+        skip,
+        limit: page.limit,
+      });
+      const seen = skip + users.length;
+      const more = count === null ? users.length === page.limit : seen < count;
+      return { items: users.map(normalizeLeadConnectorUser), nextCursor: more && users.length > 0 ? String(seen) : null };
+    },
+
+    async getUsers(ids) {
+      // Without a companyId /users/search is unavailable: fall back to one GET per user.
+      if (!config.companyId) {
+        return lookupEach(ids, async (id) => {
+          const raw = await client.getUser(id);
+          return raw && normalizeLeadConnectorUser(raw);
+        });
+      }
+      const companyId = config.companyId;
+      const distinct = [...new Set(ids)];
+      const chunks: string[][] = [];
+      for (let i = 0; i < distinct.length; i += USER_IDS_PER_SEARCH) chunks.push(distinct.slice(i, i + USER_IDS_PER_SEARCH));
+      const found = new Map<string, ReturnType<typeof normalizeLeadConnectorUser> | Error>();
+      await Promise.all(
+        chunks.map(async (chunk) => {
+          try {
+            const { users } = await client.searchUsers({ companyId, ids: chunk, limit: chunk.length });
+            for (const user of users) found.set(user.id, normalizeLeadConnectorUser(user));
+          } catch (err) {
+            for (const id of chunk) found.set(id, toError(err));
+          }
+        }),
+      );
+      return ids.map((id) => found.get(id) ?? null);
+    },
+
+    webhooks: createMarketplaceWebhookAdmin(deps.publicUrl),
+    receiver: createLeadConnectorReceiver(config),
+  };
+}
+
+/**
+ * HighLevel has no API for webhook subscriptions: one Marketplace app webhook
+ * URL receives every event, so the admin shows it read-only.
+ */
+function createMarketplaceWebhookAdmin(publicUrl: string): WebhookAdmin {
+  const marketplace: WebhookRecord = {
+    provider: 'LEADCONNECTOR',
+    id: 'marketplace',
+    url: `${publicUrl.replace(/\/+$/, '')}/webhooks/leadconnector`,
+    eventTypes: LEADCONNECTOR_EVENT_TYPES,
+    locationId: null,
+    organizationId: null,
+    disabled: false,
+    secret: null,
+    editable: false,
+    createdAt: null,
+    updatedAt: null,
+  };
+  const unsupported = (what: string): never => {
+    throw new UnsupportedError(
+      'LEADCONNECTOR',
+      `HighLevel has no API to ${what} webhooks: subscriptions are configured in the HighLevel Marketplace app (app settings → Webhook URL: ${marketplace.url})`,
+    );
+  };
+  return {
+    eventTypes: LEADCONNECTOR_EVENT_TYPES,
+    validateCreate: () => [],
+    validateUpdate: () => [],
+    list: async () => [marketplace],
+    get: async (id) => (id === marketplace.id ? marketplace : null),
+    create: async () => unsupported('create'),
+    update: async () => unsupported('update'),
+    delete: async () => unsupported('delete'),
+  };
+}
+
+/** One lookup per distinct key, in parallel; a failed key gets its own Error. */
+async function lookupEach<T>(keys: readonly string[], lookup: (key: string) => Promise<T | null>): Promise<BatchResult<T>> {
+  const distinct = [...new Set(keys)];
+  const settled = await Promise.allSettled(distinct.map(lookup));
+  const byKey = new Map(distinct.map((key, i) => [key, settled[i]]));
+  return keys.map((key) => {
+    const result = byKey.get(key);
+    if (result === undefined) return new Error(`no lookup ran for ${key}`);
+    return result.status === 'fulfilled' ? result.value : toError(result.reason);
+  });
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** The contacts cursor: HighLevel's `searchAfter` sort values, opaque to clients. */
+function encodeSearchAfter(values: readonly unknown[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+function decodeSearchAfter(cursor: string): unknown[] {
+  try {
+    const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(values) && values.length > 0) return values;
+  } catch {
+    // reported below
+  }
+  throw userInputError(`expected a HighLevel contacts cursor from a previous page, got "${cursor}"`);
+}
+
+function decodeNumber(cursor: string, what: string): number {
+  if (!/^\d+$/.test(cursor)) throw userInputError(`expected a HighLevel ${what} cursor from a previous page, got "${cursor}"`);
+  return Number(cursor);
+}
