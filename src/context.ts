@@ -1,0 +1,24 @@
+// What every resolver receives. Built per HTTP request and per graphql-ws
+// operation (whose loaders are renewed for every event it delivers).
+import type { Logger } from 'pino';
+import type { Role } from './config.js';
+import type { EventStore, PubSub } from './events/types.js';
+import type { Loaders } from './loaders.js';
+import type { ProviderName } from './model.js';
+import type { Provider } from './providers/provider.js';
+import type { GatewayMetrics } from './metrics.js';
+
+export interface GatewayContext {
+  /** null when no valid key was presented (and keys are required). */
+  readonly role: Role | null;
+  readonly providers: ReadonlyMap<ProviderName, Provider>;
+  loaders: Loaders;
+  readonly store: EventStore;
+  readonly pubsub: PubSub;
+  readonly logger: Logger;
+  readonly metrics: GatewayMetrics;
+  /** Tells the ingest pipeline a provider's webhook secrets changed. */
+  readonly onWebhooksChanged: (provider: ProviderName) => void;
+  /** Outside production, webhook URLs may be plain http on localhost (sandbox, tests). */
+  readonly allowLocalHttpWebhooks: boolean;
+}

@@ -1,0 +1,103 @@
+// Prometheus metrics of one gateway instance (own registry, so several
+// gateways in one process, as in tests, do not share counters).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { UpstreamCall } from './providers/http.js';
+
+export type WebhookOutcome =
+  | 'accepted'
+  | 'duplicate'
+  | 'unprocessable'
+  | 'unauthorized'
+  | 'bad_request'
+  | 'too_large'
+  | 'store_unavailable';
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  observeHttp(route: string, method: string, status: number, seconds: number): void;
+  observeGraphQL(operationType: string, outcome: 'ok' | 'error', seconds: number): void;
+  observeUpstream(call: UpstreamCall): void;
+  countWebhook(provider: string, outcome: WebhookOutcome, events?: number): void;
+  readonly wsConnections: Gauge;
+  readonly subscriptions: Gauge;
+}
+
+export function createMetrics(): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+  const httpRequests = new Counter({
+    name: 'gateway_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'gateway_http_request_duration_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['route'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const gqlRequests = new Counter({
+    name: 'gateway_graphql_operations_total',
+    help: 'GraphQL operations by type and outcome',
+    labelNames: ['operation_type', 'outcome'],
+    registers: [registry],
+  });
+  const gqlDuration = new Histogram({
+    name: 'gateway_graphql_operation_duration_seconds',
+    help: 'GraphQL operation duration by type',
+    labelNames: ['operation_type'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const upstream = new Counter({
+    name: 'gateway_upstream_requests_total',
+    help: 'Provider API calls by provider and status (error = timeout or network failure)',
+    labelNames: ['provider', 'status'],
+    registers: [registry],
+  });
+  const upstreamDuration = new Histogram({
+    name: 'gateway_upstream_request_duration_seconds',
+    help: 'Provider API call duration by provider',
+    labelNames: ['provider'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const webhooks = new Counter({
+    name: 'gateway_webhooks_total',
+    help: 'Webhook events by provider and outcome (requests for rejected deliveries)',
+    labelNames: ['provider', 'outcome'],
+    registers: [registry],
+  });
+  const wsConnections = new Gauge({
+    name: 'gateway_websocket_connections',
+    help: 'Open graphql-ws connections',
+    registers: [registry],
+  });
+  const subscriptions = new Gauge({
+    name: 'gateway_subscriptions',
+    help: 'Active GraphQL subscriptions',
+    registers: [registry],
+  });
+  return {
+    registry,
+    observeHttp(route, method, status, seconds) {
+      httpRequests.inc({ route, method, status: String(status) });
+      httpDuration.observe({ route }, seconds);
+    },
+    observeGraphQL(operationType, outcome, seconds) {
+      gqlRequests.inc({ operation_type: operationType, outcome });
+      gqlDuration.observe({ operation_type: operationType }, seconds);
+    },
+    observeUpstream(call) {
+      upstream.inc({ provider: call.provider, status: String(call.outcome) });
+      upstreamDuration.observe({ provider: call.provider }, call.durationMs / 1000);
+    },
+    countWebhook(provider, outcome, events = 1) {
+      webhooks.inc({ provider, outcome }, events);
+    },
+    wsConnections,
+    subscriptions,
+  };
+}

@@ -1,0 +1,30 @@
+// Contacts: list through the provider's paging, lookups through the loaders.
+import { paginate } from '../connections.js';
+import type { Resolvers } from '../generated/graphql.js';
+import { decodeId } from '../ids.js';
+import { globalId, primeFrom, providerFor } from './shared.js';
+
+export const contactResolvers: Resolvers = {
+  Query: {
+    contacts(_, { provider, first, after, filter }, ctx) {
+      const adapter = providerFor(ctx, provider);
+      const f = { locationId: filter?.locationId, query: filter?.query, updatedAfter: filter?.updatedAfter };
+      return paginate({ first, after }, (page) => adapter.listContacts(page, f), {
+        onPage: (page) => {
+          page.items.forEach(ctx.loaders.primeContact);
+          primeFrom(ctx, provider, page);
+        },
+      });
+    },
+    contact(_, { id }, ctx) {
+      const { provider, providerId } = decodeId(id, 'Contact');
+      return ctx.loaders.forProvider(provider).contact.load(providerId);
+    },
+  },
+  Contact: {
+    id: globalId('Contact'),
+    providerId: (c) => c.id,
+    emails: (c) => [...c.emails],
+    phones: (c) => [...c.phones],
+  },
+};

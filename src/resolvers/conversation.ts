@@ -1,0 +1,55 @@
+// Conversations and their messages. Filters the provider cannot apply upstream
+// are applied here, on the items of each upstream page.
+import { emptyConnection, paginate } from '../connections.js';
+import type { Resolvers } from '../generated/graphql.js';
+import { decodeId } from '../ids.js';
+import type { ConversationRecord } from '../model.js';
+import { globalId, primeFrom, providerFor, providerIdOf } from './shared.js';
+
+export const conversationResolvers: Resolvers = {
+  Query: {
+    async conversations(_, { provider, first, after, filter }, ctx) {
+      const adapter = providerFor(ctx, provider);
+      const contactId = filter?.contactId ? providerIdOf(filter.contactId, 'Contact', provider) : null;
+      const assignedUserId = filter?.assignedUserId ? providerIdOf(filter.assignedUserId, 'User', provider) : null;
+      // A conversation names its contact by any of the contact's keys (Podium: the conversation uid).
+      let contactRefs: ReadonlySet<string> | null = null;
+      if (contactId) {
+        const contact = await ctx.loaders.forProvider(provider).contact.load(contactId);
+        if (!contact) return emptyConnection<ConversationRecord>();
+        contactRefs = new Set([contact.id, ...(contact.aliases ?? [])]);
+      }
+      const upstreamFilter = { locationId: filter?.locationId, contactId, assignedUserId, closed: filter?.closed };
+      return paginate({ first, after }, (page) => adapter.listConversations(page, upstreamFilter), {
+        matches: (c) =>
+          (!filter?.locationId || c.locationId === filter.locationId) &&
+          (!contactRefs || (c.contactRef !== null && contactRefs.has(c.contactRef))) &&
+          (!assignedUserId || c.assignedUserId === assignedUserId) &&
+          (filter?.closed == null || c.closed === filter.closed),
+        onPage: (page) => {
+          page.items.forEach(ctx.loaders.primeConversation);
+          primeFrom(ctx, provider, page);
+        },
+      });
+    },
+    conversation(_, { id }, ctx) {
+      const { provider, providerId } = decodeId(id, 'Conversation');
+      return ctx.loaders.forProvider(provider).conversation.load(providerId);
+    },
+  },
+  Conversation: {
+    id: globalId('Conversation'),
+    providerId: (c) => c.id,
+    contact: (c, _, ctx) => (c.contactRef ? ctx.loaders.forProvider(c.provider).contact.load(c.contactRef) : null),
+    assignedUser: (c, _, ctx) => (c.assignedUserId ? ctx.loaders.forProvider(c.provider).user.load(c.assignedUserId) : null),
+    messages(c, { first, after }, ctx) {
+      const adapter = providerFor(ctx, c.provider);
+      return paginate({ first, after }, (page) => adapter.listMessages(c.id, page), {
+        onPage: (page) => {
+          page.items.forEach(ctx.loaders.primeMessage);
+          primeFrom(ctx, c.provider, page);
+        },
+      });
+    },
+  },
+};

@@ -1,0 +1,59 @@
+// Messages: lookups, sender resolution and the ids of messages a provider
+// delivered without one.
+import type { Resolvers } from '../generated/graphql.js';
+import { decodeId, encodeId } from '../ids.js';
+import type { MessageRecord } from '../model.js';
+import { hashKey } from '../providers/webhook-util.js';
+import { UnreachableCaseError } from '../errors.js';
+
+/** Prefix of the provider-id part of ids made up for messages the provider sent without an id. */
+export const UNIDENTIFIED = '~';
+
+export function messageGlobalId(m: MessageRecord): string {
+  const providerId = m.id ?? `${UNIDENTIFIED}${hashKey(m.conversationId ?? '', m.createdAt ?? '', m.body ?? '').slice(0, 24)}`;
+  return encodeId(m.provider, 'Message', providerId);
+}
+
+export const messageResolvers: Resolvers = {
+  Query: {
+    message(_, { id }, ctx) {
+      const { provider, providerId } = decodeId(id, 'Message');
+      if (providerId.startsWith(UNIDENTIFIED)) return null;
+      return ctx.loaders.forProvider(provider).message.load(providerId);
+    },
+  },
+  Message: {
+    id: messageGlobalId,
+    providerId: (m) => (m.id ? (m.id.split('/').pop() ?? m.id) : null),
+    conversation: (m, _, ctx) => (m.conversationId ? ctx.loaders.forProvider(m.provider).conversation.load(m.conversationId) : null),
+    contact: (m, _, ctx) => (m.contactRef ? ctx.loaders.forProvider(m.provider).contact.load(m.contactRef) : null),
+    attachments: (m) => [...m.attachments],
+    email: (m) => m.email,
+    async sender(m, _, ctx) {
+      const sender = m.sender;
+      if (!sender) return null;
+      switch (sender.kind) {
+        case 'USER': {
+          const user = await ctx.loaders.forProvider(m.provider).user.load(sender.userId);
+          return user ? { ...user, __typename: 'User' as const } : null;
+        }
+        case 'CONTACT': {
+          const contact = await ctx.loaders.forProvider(m.provider).contact.load(sender.contactRef);
+          return contact ? { ...contact, __typename: 'Contact' as const } : null;
+        }
+        case 'BUSINESS':
+          return { __typename: 'BusinessAuthor' as const, name: sender.name, avatarUrl: sender.avatarUrl };
+        default:
+          throw new UnreachableCaseError(sender);
+      }
+    },
+  },
+  EmailDetails: {
+    to: (e) => [...e.to],
+    cc: (e) => [...e.cc],
+    bcc: (e) => [...e.bcc],
+  },
+  MessageSender: {
+    __resolveType: (s) => s.__typename,
+  },
+};

@@ -1,0 +1,136 @@
+// Webhook subscription admin: validated here before any upstream call, carried
+// out through the provider's API, mirrored in the store (secrets included, as
+// Smooch deliveries are verified against them). Secrets never leave.
+import { GraphQLError } from 'graphql';
+import { requireRole } from '../auth.js';
+import type { GatewayContext } from '../context.js';
+import { ErrorCode, userInputError } from '../errors.js';
+import type { Resolvers } from '../generated/graphql.js';
+import { decodeId, encodeId } from '../ids.js';
+import type { ProviderName, WebhookRecord } from '../model.js';
+import type { WebhookAdmin } from '../providers/provider.js';
+import { providerFor } from './shared.js';
+
+function checkUrl(url: string, ctx: GatewayContext): string | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return `url must be an absolute https URL, got "${url.slice(0, 200)}"`;
+  }
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
+  if (parsed.protocol === 'https:' || (ctx.allowLocalHttpWebhooks && parsed.protocol === 'http:' && local)) return null;
+  return `url must use https, got "${parsed.protocol}//${parsed.host}"`;
+}
+
+function checkEventTypes(eventTypes: readonly string[], admin: WebhookAdmin, provider: ProviderName): string[] {
+  if (eventTypes.length === 0) return ['eventTypes must name at least one event type'];
+  const unknown = eventTypes.filter((t) => !admin.eventTypes.includes(t));
+  const problems = unknown.length
+    ? [`unknown ${provider} event types: ${unknown.join(', ')} (known: ${admin.eventTypes.join(', ')})`]
+    : [];
+  if (new Set(eventTypes).size !== eventTypes.length) problems.push('eventTypes lists an event type twice');
+  return problems;
+}
+
+function reject(problems: readonly string[]): void {
+  if (problems.length > 0) throw userInputError(`Invalid webhook input: ${problems.join('; ')}`, { problems });
+}
+
+/** Saves the mirror; the secret is kept from the store when the provider does not return it. */
+async function mirror(ctx: GatewayContext, record: WebhookRecord, secret?: string | null): Promise<WebhookRecord> {
+  const stored = await ctx.store.getWebhook(record.provider, record.id);
+  const merged = { ...record, secret: secret ?? record.secret ?? stored?.secret ?? null };
+  await ctx.store.saveWebhook(merged);
+  ctx.onWebhooksChanged(record.provider);
+  return merged;
+}
+
+function storeFailure(err: unknown, what: string): GraphQLError {
+  return new GraphQLError(`${what}, but the gateway could not record it: event store unreachable`, {
+    extensions: { code: ErrorCode.StoreUnavailable },
+    originalError: err instanceof Error ? err : undefined,
+  });
+}
+
+function notFound(id: string): GraphQLError {
+  return new GraphQLError(`No webhook ${id}`, { extensions: { code: ErrorCode.NotFound } });
+}
+
+export const webhookResolvers: Resolvers = {
+  Query: {
+    async webhooks(_, { provider }, ctx) {
+      requireRole(ctx.role, 'admin');
+      const upstream = await providerFor(ctx, provider).webhooks.list();
+      try {
+        const stored = await ctx.store.listWebhooks(provider);
+        const live = new Set(upstream.map((w) => w.id));
+        await Promise.all(stored.filter((w) => !live.has(w.id)).map((w) => ctx.store.deleteWebhook(provider, w.id)));
+        return await Promise.all(upstream.map((w) => mirror(ctx, w)));
+      } catch (err) {
+        ctx.logger.warn({ err, provider }, 'webhook mirror not updated: event store unreachable');
+        return [...upstream];
+      }
+    },
+    async webhook(_, { id }, ctx) {
+      requireRole(ctx.role, 'admin');
+      const { provider, providerId } = decodeId(id, 'Webhook');
+      const webhook = await providerFor(ctx, provider).webhooks.get(providerId);
+      if (!webhook) return null;
+      const stored = await ctx.store.getWebhook(provider, providerId).catch(() => null);
+      return { ...webhook, secret: webhook.secret ?? stored?.secret ?? null };
+    },
+  },
+  Mutation: {
+    async createWebhook(_, { input }, ctx) {
+      requireRole(ctx.role, 'admin');
+      const admin = providerFor(ctx, input.provider).webhooks;
+      const urlProblem = checkUrl(input.url, ctx);
+      reject([...(urlProblem ? [urlProblem] : []), ...checkEventTypes(input.eventTypes, admin, input.provider), ...admin.validateCreate(input)]);
+      const created = await admin.create(input);
+      try {
+        return await mirror(ctx, created, input.secret);
+      } catch (err) {
+        throw storeFailure(err, `${input.provider} created webhook ${encodeId(input.provider, 'Webhook', created.id)}`);
+      }
+    },
+    async updateWebhook(_, { id, input }, ctx) {
+      requireRole(ctx.role, 'admin');
+      const { provider, providerId } = decodeId(id, 'Webhook');
+      const admin = providerFor(ctx, provider).webhooks;
+      const problems: string[] = [];
+      if (input.url != null) problems.push(...[checkUrl(input.url, ctx)].filter((p): p is string => p !== null));
+      if (input.eventTypes != null) problems.push(...checkEventTypes(input.eventTypes, admin, provider));
+      if ([input.url, input.eventTypes, input.secret, input.disabled].every((v) => v == null)) {
+        problems.push('give at least one of url, eventTypes, secret, disabled');
+      }
+      reject([...problems, ...admin.validateUpdate(input)]);
+      const updated = await admin.update(providerId, input);
+      if (!updated) throw notFound(id);
+      try {
+        return await mirror(ctx, updated, input.secret);
+      } catch (err) {
+        throw storeFailure(err, `${provider} updated webhook ${id}`);
+      }
+    },
+    async deleteWebhook(_, { id }, ctx) {
+      requireRole(ctx.role, 'admin');
+      const { provider, providerId } = decodeId(id, 'Webhook');
+      const deleted = await providerFor(ctx, provider).webhooks.delete(providerId);
+      if (!deleted) throw notFound(id);
+      try {
+        await ctx.store.deleteWebhook(provider, providerId);
+        ctx.onWebhooksChanged(provider);
+      } catch (err) {
+        throw storeFailure(err, `${provider} deleted webhook ${id}`);
+      }
+      return deleted;
+    },
+  },
+  Webhook: {
+    id: (w) => encodeId(w.provider, 'Webhook', w.id),
+    providerId: (w) => w.id,
+    eventTypes: (w) => [...w.eventTypes],
+    hasSecret: (w) => typeof w.secret === 'string' && w.secret.length > 0,
+  },
+};
