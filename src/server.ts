@@ -119,6 +119,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const apollo = new ApolloServer<GatewayContext>({
     schema,
     csrfPrevention: true,
+    // src/index.ts owns SIGTERM/SIGINT: it drains this server, then the sandbox, then exits.
+    stopOnTerminationSignals: false,
     introspection: config.env !== 'production',
     includeStacktraceInErrorResponses: false,
     formatError,

@@ -1,0 +1,46 @@
+// The real entry point as `npm start` runs it with nothing configured: the
+// sandbox emulators, the embedded store, a query that returns data, and a
+// graceful exit on SIGTERM.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { describe, expect, it, onTestFinished } from 'vitest';
+
+describe('the gateway process', () => {
+  it('starts on the sandbox with no configuration, serves all three providers, and exits 0 on SIGTERM', async () => {
+    const env = { ...process.env, NODE_ENV: 'development', PORT: '0', LOG_LEVEL: 'info' };
+    for (const key of Object.keys(env)) if (/^(PODIUM|LEADCONNECTOR|SMOOCH|MONGODB|REDIS|GATEWAY)_/.test(key)) delete env[key];
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const listening = new Promise<Record<string, unknown>>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        lines.push(entry);
+        if (entry.msg === 'gateway listening') resolve(entry);
+      });
+      child.once('exit', (code) => reject(new Error(`exited with ${code} before listening`)));
+    });
+
+    const started = await listening;
+    expect(started).toMatchObject({ providers: ['PODIUM', 'LEADCONNECTOR', 'SMOOCH'], sandbox: true, store: expect.stringContaining('embedded') });
+    const url = started.url as string;
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ p: users(provider: PODIUM, first: 10) { edges { node { name } } } l: users(provider: LEADCONNECTOR, first: 10) { edges { node { name } } } }' }),
+    });
+    const body = (await res.json()) as { data: { p: { edges: unknown[] }; l: { edges: unknown[] } } };
+    expect(body.data.p.edges).toHaveLength(10);
+    expect(body.data.l.edges.length).toBeGreaterThan(0); // the users of the configured HighLevel location
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(lines.map((l) => l.msg)).toContain('shutdown complete');
+    // Info-level logs carry no credentials or message bodies.
+    const text = JSON.stringify(lines);
+    expect(text).not.toMatch(/sandbox-(podium|smooch)-secret|Bearer /);
+  });
+});
