@@ -7,7 +7,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 
 describe('the gateway process', () => {
   it('starts on the sandbox with no configuration, serves all three providers, and exits 0 on SIGTERM', async () => {
-    const env = { ...process.env, NODE_ENV: 'development', PORT: '0', LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_ENV: 'development', PORT: '0', LOG_LEVEL: 'info' };
     for (const key of Object.keys(env)) if (/^(PODIUM|LEADCONNECTOR|SMOOCH|MONGODB|REDIS|GATEWAY)_/.test(key)) delete env[key];
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     onTestFinished(() => {
