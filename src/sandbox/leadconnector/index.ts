@@ -238,19 +238,8 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
     return { messageId: message.id, conversationId: conversation.id, rawBody, headers, deliveries };
   }
 
-  return {
-    provider: 'LEADCONNECTOR',
-    name: emulator.name,
-    url: emulator.url,
-    get requests() {
-      return emulator.requests;
-    },
-    requestCount: emulator.requestCount,
-    resetRequests: emulator.resetRequests,
-    injectFault: emulator.injectFault,
-    clearFaults: emulator.clearFaults,
-    setLatency: emulator.setLatency,
-    close: emulator.close,
+  return Object.assign(emulator, {
+    provider: 'LEADCONNECTOR' as const,
     fixtures: {
       locationIds: data.locationIds,
       userIds: data.users.map((u) => u.id),
@@ -267,13 +256,13 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
       webhookEd25519PublicKey: ed25519.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
       webhookToleranceMs: 300_000, // 5 minutes
     }),
-    addWebhookTarget: async (url) => {
+    addWebhookTarget: async (url: string) => {
       targets.add(url);
     },
     emitMessageEvent,
     // HighLevel puts the timestamp in the signed body, so there is no timestamp header to add.
-    signWebhook: (rawBody) => signWebhook(rawBody),
-  };
+    signWebhook: (rawBody: string) => signWebhook(rawBody),
+  });
 }
 
 /** An InboundMessage / OutboundMessage body shaped like HighLevel's examples, plus `webhookId` and `timestamp`. */

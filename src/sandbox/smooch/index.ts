@@ -337,19 +337,8 @@ export async function startSmoochEmulator(options: SmoochEmulatorOptions = {}): 
     };
   }
 
-  return {
-    provider: 'SMOOCH',
-    name: emulator.name,
-    url: emulator.url,
-    get requests() {
-      return emulator.requests;
-    },
-    requestCount: (filter) => emulator.requestCount(filter),
-    resetRequests: () => emulator.resetRequests(),
-    injectFault: (fault) => emulator.injectFault(fault),
-    clearFaults: () => emulator.clearFaults(),
-    setLatency: (ms) => emulator.setLatency(ms),
-    close: () => emulator.close(),
+  return Object.assign(emulator, {
+    provider: 'SMOOCH' as const,
     data,
     fixtures: {
       locationIds: [], // Smooch has no locations
@@ -359,12 +348,12 @@ export async function startSmoochEmulator(options: SmoochEmulatorOptions = {}): 
       messageCount: [...data.messages.values()].reduce((n, list) => n + list.length, 0),
     },
     providerConfig: () => ({ apiUrl: emulator.url, appId: data.appId, keyId: data.keyId, secret: data.secret, webhookSecret }),
-    async addWebhookTarget(url) {
+    async addWebhookTarget(url: string) {
       createCustomIntegration('Sandbox webhook', { target: url, triggers: SANDBOX_TRIGGERS }, webhookSecret);
     },
     emitMessageEvent,
     signWebhook: () => ({ 'x-api-key': webhookSecret }),
-  };
+  });
 }
 
 function ok(body: unknown): EmuResponse {
