@@ -67,9 +67,8 @@ export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): 
     getMessages: (ids) =>
       lookup(ids, async (id) => {
         const [conversationUid, uid, ...rest] = id.split('/');
-        if (!conversationUid || !uid || rest.length > 0) {
-          throw new Error(`Podium message ids look like <conversationUid>/<messageUid>, got "${id}"`);
-        }
+        // Every id this gateway issues has both parts: anything else names no Podium message.
+        if (!conversationUid || !uid || rest.length > 0) return null;
         return nullable(await client.getMessage(conversationUid, uid), (m) => normalizePodiumMessage(m));
       }),
 
