@@ -72,6 +72,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       onCall: (call) => metrics.observeUpstream(call),
     });
   const auth = createAuthenticator(config.apiKeys);
+  /** Publishes of acknowledged webhooks still running. */
+  const inFlight = new Set<Promise<void>>();
   const ingest = createIngest({ providers, store, pubsub, metrics, logger });
   const schema = createSchema();
 
@@ -252,7 +254,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     const result = await ingest.handle(provider, { headers, rawBody, receivedAt });
     sendJson(res, result.status, result.body);
     if (result.afterResponse) {
-      await result.afterResponse().catch((err: unknown) => logger.error({ err, provider }, 'publishing webhook events failed'));
+      const publishing = result.afterResponse().catch((err: unknown) => logger.error({ err, provider }, 'publishing webhook events failed'));
+      // close() waits for these: the store and pubsub must outlive what was acknowledged.
+      inFlight.add(publishing);
+      await publishing;
+      inFlight.delete(publishing);
     }
   }
 
@@ -301,6 +307,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
           await wsCleanup.dispose();
           wsServer.close();
         }
+        await Promise.allSettled(inFlight);
         await Promise.allSettled([store.close(), pubsub.close()]);
       })();
       return closing;

@@ -2,6 +2,8 @@
 // graceful shutdown.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { createMemoryPubSub } from '../src/events/pubsub/memory.js';
+import type { PubSub } from '../src/events/types.js';
 import { openAcknowledged, startTestGateway, until, useTestGateway } from './helpers/gateway.js';
 
 describe('operations', () => {
@@ -80,5 +82,35 @@ describe('operations', () => {
     expect(await closed).toBe(1001); // going away
     expect(t.gateway.pubsub.listenerCount()).toBe(0);
     await expect(fetch(`${t.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('finishes publishing acknowledged webhook events before closing the store on shutdown', async () => {
+    const inner = createMemoryPubSub();
+    let releaseGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (releaseGate = resolve));
+    let started: () => void = () => undefined;
+    const publishStarted = new Promise<void>((resolve) => (started = resolve));
+    const slow: PubSub = {
+      ...inner,
+      async publish(event) {
+        started();
+        await gate;
+        await inner.publish(event);
+      },
+    };
+    const t = await useTestGateway({ pubsub: slow });
+    const received: string[] = [];
+    inner.subscribe((e) => received.push(e.eventId));
+    const raw = JSON.stringify({ data: { uid: 'b5de248b-3583-4b65-8ab9-042391b06857', body: 'hi', conversation: { uid: t.podium.fixtures.conversationIds[0] } }, metadata: { eventType: 'message.received', eventUid: 'shutdown-1' } });
+    const res = await t.webhook('podium', raw, t.podium.signWebhook(raw));
+    expect(res.status).toBe(200);
+    await publishStarted;
+    let closed = false;
+    const closing = t.gateway.close().then(() => (closed = true));
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    releaseGate();
+    await closing;
+    expect(received).toEqual(res.body.eventIds);
   });
 });
