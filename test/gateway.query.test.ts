@@ -187,4 +187,51 @@ describe('queries over Podium', () => {
     const res = await t.gql(`{ users(provider: SMOOCH, first: 1) { edges { cursor } } }`, {}, ADMIN_KEY);
     expect(res.errors?.[0]?.extensions?.code).toBe('PROVIDER_NOT_CONFIGURED');
   });
+
+  it('filters conversations by closed, assignee and contact, following Podium cursors to fill the page', async () => {
+    const t = await useTestGateway();
+    type Row = { id: string; providerId: string; closed: boolean; assignedUser: { id: string } | null; contact: { id: string } | null };
+    const FIELDS = 'id providerId closed assignedUser { id } contact { id }';
+    const all = await t.gql<{ conversations: Conn<Row> }>(`{ conversations(provider: PODIUM, first: 100) { edges { node { ${FIELDS} } } pageInfo { hasNextPage } } }`);
+    const rows = all.data!.conversations.edges.map((e) => e.node);
+    expect(rows).toHaveLength(100);
+    expect(all.data!.conversations.pageInfo.hasNextPage).toBe(false);
+
+    const page = async (filter: Record<string, unknown>, first: number) => {
+      const ids: string[] = [];
+      let after: string | null = null;
+      for (let i = 0; i < 20; i++) {
+        const res: GraphQLResponse<{ conversations: Conn<Row> }> = await t.gql(
+          `query($f: ConversationFilter, $first: Int, $after: String) { conversations(provider: PODIUM, first: $first, after: $after, filter: $f) { edges { node { ${FIELDS} } } pageInfo { hasNextPage endCursor } } }`,
+          { f: filter, first, after },
+        );
+        expect(res.errors).toBeUndefined();
+        ids.push(...res.data!.conversations.edges.map((e) => e.node.providerId));
+        if (!res.data!.conversations.pageInfo.hasNextPage) break;
+        after = res.data!.conversations.pageInfo.endCursor;
+      }
+      return ids;
+    };
+
+    const closed = rows.filter((r) => r.closed).map((r) => r.providerId);
+    expect(closed.length).toBeGreaterThan(0);
+    expect(closed.length).toBeLessThan(100);
+    t.podium.resetRequests();
+    expect(await page({ closed: true }, 5)).toEqual(closed);
+    // Podium cannot filter on closed: the gateway read more than one upstream page to fill pages of 5.
+    expect(t.podium.requests.filter((r) => r.path === '/v4/conversations').length).toBeGreaterThan(closed.length / 5);
+
+    const assignee = rows.find((r) => r.assignedUser)!.assignedUser!.id;
+    expect(await page({ assignedUserId: assignee }, 7)).toEqual(rows.filter((r) => r.assignedUser?.id === assignee).map((r) => r.providerId));
+
+    const contact = rows[0]!.contact!.id;
+    const ofContact = rows.filter((r) => r.contact?.id === contact).map((r) => r.providerId);
+    expect(ofContact.length).toBeGreaterThan(1); // seeded contacts have more than one conversation
+    expect(await page({ contactId: contact }, 10)).toEqual(ofContact);
+
+    const wrongProvider = await t.gql(`query($c: ID!) { conversations(provider: PODIUM, filter: { contactId: $c }) { edges { cursor } } }`, {
+      c: encodeId('SMOOCH', 'Contact', 'x'),
+    });
+    expect(wrongProvider.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+  });
 });
