@@ -9,10 +9,12 @@ export interface UpstreamAuth {
   /** Headers that authenticate a request (e.g. `Authorization: Bearer …`). */
   headers(): Promise<Record<string, string>>;
   /**
-   * Called once after a 401. Resolves true when new credentials were obtained
-   * and the request is worth repeating. Concurrent callers share one refresh.
+   * Called once after a 401 with the auth headers that request carried.
+   * Resolves true when the request is worth repeating with `headers()` again:
+   * new credentials were obtained, or another request already replaced the
+   * ones it was sent with. Concurrent callers should share one refresh.
    */
-  refresh?(): Promise<boolean>;
+  refresh?(sentHeaders: Readonly<Record<string, string>>): Promise<boolean>;
 }
 
 export interface UpstreamCall {
@@ -84,7 +86,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     return new ProviderError(options.provider, failure, message, status);
   }
 
-  async function attempt(req: RequestOptions, url: string): Promise<Response | Error> {
+  async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>): Promise<Response | Error> {
     if (limiter) {
       const waitMs = limiter.reserve();
       if (waitMs > opts.maxRetryAfterMs) {
@@ -97,7 +99,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const headers: Record<string, string> = {
       accept: 'application/json',
       ...options.defaultHeaders,
-      ...(options.auth ? await options.auth.headers() : {}),
+      ...authHeaders,
       ...req.headers,
     };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
@@ -135,7 +137,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     const idempotent = req.idempotent ?? method !== 'POST';
     let refreshed = false;
     for (let retry = 0; ; retry++) {
-      const res = await attempt(req, url);
+      const authHeaders = options.auth ? await options.auth.headers() : {};
+      const res = await attempt(req, url, authHeaders);
       const canRetry = retry < opts.maxRetries;
       if (res instanceof Error) {
         const what = res.name === 'TimeoutError' ? `timed out after ${opts.timeoutMs} ms` : `network error: ${res.message}`;
@@ -160,7 +163,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       const detail = await errorDetail(res);
       if (res.status === 401 && !refreshed && options.auth?.refresh) {
         refreshed = true;
-        if (await options.auth.refresh()) {
+        if (await options.auth.refresh(authHeaders)) {
           retry--; // the refresh retry does not count against the budget
           continue;
         }

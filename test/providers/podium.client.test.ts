@@ -186,6 +186,14 @@ describe('Podium upstream failures', () => {
     expect(emulator.requestCount({ pathPrefix: '/oauth/token' })).toBe(2);
   });
 
+  it('starts from a refresh token alone: the first 401 obtains an access token', async () => {
+    emulator.resetRequests();
+    const fresh = podium({ accessToken: '' });
+    const page = await fresh.listUsers({ cursor: null, limit: 2 });
+    expect(page.items).toHaveLength(2);
+    expect(emulator.requestCount({ pathPrefix: '/oauth/token' })).toBe(1);
+  });
+
   it('answers UNAUTHORIZED without calling the token endpoint when it has no refresh credentials', async () => {
     const stale = podium({ accessToken: 'revoked', refreshToken: null });
     const err = await failureOf(stale.listUsers({ cursor: null, limit: 1 }));

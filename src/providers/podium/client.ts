@@ -1,7 +1,6 @@
 // Podium API v4 over the shared upstream client: the raw JSON shapes Podium
 // answers with, OAuth refresh-token renewal on 401, and one typed call per
 // endpoint the gateway uses. Nothing here knows the unified model.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { PodiumConfig } from '../../config.js';
 import { ProviderError } from '../../errors.js';
 import { createUpstreamClient, type RequestOptions, type UpstreamAuth, type UpstreamClient, type UpstreamResponse } from '../http.js';
@@ -170,7 +169,7 @@ export function createPodiumClient(config: PodiumConfig, deps: ProviderDeps): Po
     defaultHeaders: { 'podium-version': PODIUM_VERSION },
     rateLimit: { requests: config.requestsPerMinute, perMs: 60_000 },
   });
-  const request = (options: RequestOptions): Promise<UpstreamResponse> => auth.track(() => upstream.request(options));
+  const request = (options: RequestOptions): Promise<UpstreamResponse> => upstream.request(options);
 
   async function getData(path: string): Promise<unknown> {
     const res = await request({ path });
@@ -231,22 +230,15 @@ export function createPodiumClient(config: PodiumConfig, deps: ProviderDeps): Po
   };
 }
 
-interface PodiumAuth extends UpstreamAuth {
-  /** Runs one upstream request so that refresh() knows which token it was sent with. */
-  track<T>(send: () => Promise<T>): Promise<T>;
-}
-
 /**
  * Bearer auth with refresh-token renewal. Concurrent 401s share one refresh,
  * and a request whose token was already replaced by someone else's refresh
  * just retries: refreshing again would invalidate the token the others use.
  */
-function createPodiumAuth(config: PodiumConfig, tokenEndpoint: UpstreamClient): PodiumAuth {
+function createPodiumAuth(config: PodiumConfig, tokenEndpoint: UpstreamClient): UpstreamAuth {
   let accessToken = config.accessToken;
   let refreshToken = config.refreshToken;
   let inflight: Promise<boolean> | null = null;
-  // http.ts calls headers() and refresh() inside the request's async context.
-  const sentWith = new AsyncLocalStorage<{ token: string | null }>();
 
   async function renew(): Promise<boolean> {
     if (!refreshToken || !config.clientId || !config.clientSecret) return false;
@@ -270,15 +262,13 @@ function createPodiumAuth(config: PodiumConfig, tokenEndpoint: UpstreamClient): 
   }
 
   return {
-    track: (send) => sentWith.run({ token: null }, send),
     async headers(): Promise<Record<string, string>> {
-      const sent = sentWith.getStore();
-      if (sent) sent.token = accessToken;
       return accessToken ? { authorization: `Bearer ${accessToken}` } : {};
     },
-    refresh() {
-      const used = sentWith.getStore()?.token;
-      if (used != null && used !== accessToken) return Promise.resolve(true);
+    refresh(sentHeaders) {
+      // Sent with a token someone else's refresh already replaced: just retry with the new one.
+      const current = accessToken ? `Bearer ${accessToken}` : undefined;
+      if (sentHeaders.authorization !== current) return Promise.resolve(true);
       inflight ??= renew().finally(() => {
         inflight = null;
       });
