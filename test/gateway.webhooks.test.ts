@@ -80,9 +80,10 @@ describe('Podium webhooks on MongoDB', () => {
       eventKey: expect.stringContaining('6f4b7811-a4d9-4074-a420-9775a2d33231'),
       status: 'PROCESSED',
       kind: 'FAILED',
-      published: true,
       rawBody: JSON.stringify(FAILED),
     });
+    // Published exactly once: one claim document for the event.
+    expect(await dbOf(t).collection('publish_claims').find({}).toArray()).toEqual([{ _id: docs[0]!._id, claimedAt: expect.any(Date) }]);
   });
 
   it('stores a duplicate delivery once and publishes it once', async () => {

@@ -3,12 +3,13 @@
 // redelivered webhook is stored once, even when deliveries race), webhook
 // mirrors in `webhooks` (`_id` = `<provider>:<id>`).
 //
-// Publish claims are documents in `publish_claims` (`_id` = event id) rather than
-// a conditional update of `events.published`: a unique-key insert is atomic on
-// MongoDB and on every wire-compatible server, while FerretDB (our test server)
-// evaluates an update's filter and writes in separate steps, so concurrent
-// `updateOne({ published: false })` calls all report a modification there.
-// `events.published` mirrors the claim for readers.
+// Whether an event was published is recorded by a document in `publish_claims`
+// (`_id` = event id), not by a field on the event: a unique-key insert is atomic
+// on MongoDB and on every wire-compatible server, while FerretDB (our test
+// server) evaluates an update's filter and writes in separate steps, so
+// concurrent `updateOne({ published: false })` calls all report a modification
+// there. Readers derive `published` from the claim, which also spares every
+// event an update (two inserts per event, the cheapest writes there are).
 //
 // Creating the store does not connect: the driver connects on first use, so the
 // gateway starts (and answers /healthz) while MongoDB is down, and each operation
@@ -45,7 +46,6 @@ interface EventDocument {
   receivedAt: string;
   /** The same instant as a BSON date, for date queries and ad-hoc inspection. */
   receivedAtDate: Date | null;
-  published: boolean;
 }
 
 type WebhookDocument = WebhookRecord & { _id: string };
@@ -105,6 +105,14 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
   const findByKey = (provider: ProviderName, eventKey: string): Promise<EventDocument | null> =>
     events.findOne({ provider, eventKey });
 
+  /** The documents as StoredEvents, `published` read from their claims. */
+  async function withClaims(documents: readonly EventDocument[]): Promise<StoredEvent[]> {
+    if (documents.length === 0) return [];
+    const claimed = await claims.find({ _id: { $in: documents.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray();
+    const ids = new Set(claimed.map((c) => c._id));
+    return documents.map((d) => fromDocument(d, ids.has(d._id)));
+  }
+
   return {
     async insertEvent(event: NewEvent): Promise<{ inserted: boolean; event: StoredEvent }> {
       await ensureIndexes();
@@ -112,13 +120,13 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
         const document = toDocument(event, newEventId());
         try {
           await events.insertOne(document);
-          return { inserted: true, event: fromDocument(document) };
+          return { inserted: true, event: fromDocument(document, false) };
         } catch (error) {
           if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
           // The unique index only reports a clash once the other write is
           // committed, so the original is readable now.
           const existing = await findByKey(event.provider, event.eventKey);
-          if (existing) return { inserted: false, event: fromDocument(existing) };
+          if (existing) return { inserted: false, event: (await withClaims([existing]))[0] as StoredEvent };
           if (attempt >= MAX_ID_ATTEMPTS) throw error;
         }
       }
@@ -126,26 +134,18 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
 
     async claimPublish(id: string): Promise<boolean> {
       await ensureIndexes();
+      // No such event: there is nothing to publish, and no claim to leave behind.
+      if (!(await events.findOne({ _id: id }, { projection: { _id: 1 } }))) return false;
       try {
         await claims.insertOne({ _id: id, claimedAt: new Date() });
+        return true;
       } catch (error) {
         if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
         throw error;
       }
-      const result = await events.updateOne({ _id: id }, { $set: { published: true } });
-      if (result.matchedCount === 0) {
-        // No such event: there is nothing to publish, so leave no claim behind.
-        await claims.deleteOne({ _id: id });
-        return false;
-      }
-      return true;
     },
 
     async releasePublish(id: string): Promise<void> {
-      await ensureIndexes();
-      // Unmark before dropping the claim: a re-claim can only succeed after the
-      // drop, so its `published: true` always lands after our `false`.
-      await events.updateOne({ _id: id }, { $set: { published: false } });
       await claims.deleteOne({ _id: id });
     },
 
@@ -159,14 +159,13 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
       if (filter.kind != null) query.kind = filter.kind;
       if (filter.conversationId != null) query['message.conversationId'] = filter.conversationId;
       if (page.before !== null) query._id = { $lt: page.before };
-      const documents = await events.find(query).sort({ _id: -1 }).limit(page.limit).toArray();
-      return documents.map(fromDocument);
+      return withClaims(await events.find(query).sort({ _id: -1 }).limit(page.limit).toArray());
     },
 
     async getEvent(id: string): Promise<StoredEvent | null> {
       await ensureIndexes();
       const document = await events.findOne({ _id: id });
-      return document ? fromDocument(document) : null;
+      return document ? ((await withClaims([document]))[0] ?? null) : null;
     },
 
     async saveWebhook(webhook: WebhookRecord): Promise<void> {
@@ -217,12 +216,11 @@ function toDocument(event: NewEvent, id: string): EventDocument {
     rawBody: event.rawBody,
     receivedAt: event.receivedAt,
     receivedAtDate: Number.isNaN(receivedAtDate.getTime()) ? null : receivedAtDate,
-    published: false,
   };
 }
 
 // Field by field, so storage-only fields (`_id`, `receivedAtDate`) never leak out.
-function fromDocument(document: EventDocument): StoredEvent {
+function fromDocument(document: EventDocument, published: boolean): StoredEvent {
   return {
     id: document._id,
     provider: document.provider,
@@ -234,7 +232,7 @@ function fromDocument(document: EventDocument): StoredEvent {
     message: document.message,
     rawBody: document.rawBody,
     receivedAt: document.receivedAt,
-    published: document.published,
+    published,
   };
 }
 
