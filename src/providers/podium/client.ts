@@ -3,7 +3,7 @@
 // endpoint the gateway uses. Nothing here knows the unified model.
 import type { PodiumConfig } from '../../config.js';
 import { ProviderError } from '../../errors.js';
-import { createUpstreamClient, type RequestOptions, type UpstreamAuth, type UpstreamClient, type UpstreamResponse } from '../http.js';
+import { createUpstreamClient, type UpstreamAuth, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
 import { isRecord } from '../webhook-util.js';
 
@@ -169,10 +169,9 @@ export function createPodiumClient(config: PodiumConfig, deps: ProviderDeps): Po
     defaultHeaders: { 'podium-version': PODIUM_VERSION },
     rateLimit: { requests: config.requestsPerMinute, perMs: 60_000 },
   });
-  const request = (options: RequestOptions): Promise<UpstreamResponse> => upstream.request(options);
 
   async function getData(path: string): Promise<unknown> {
-    const res = await request({ path });
+    const res = await upstream.request({ path });
     return dataOf(res.body, 'GET', path);
   }
 
@@ -187,7 +186,7 @@ export function createPodiumClient(config: PodiumConfig, deps: ProviderDeps): Po
 
   async function list<T>(path: string, page: PodiumPageQuery, filter: Record<string, string | null | undefined> = {}): Promise<PodiumList<T>> {
     const query = page.cursor ? { limit: page.limit, cursor: page.cursor } : { limit: page.limit, ...filter };
-    const res = await request({ path, query });
+    const res = await upstream.request({ path, query });
     const data = dataOf(res.body, 'GET', path);
     if (!Array.isArray(data)) throw badResponse('GET', path, 'a data array');
     const meta = isRecord(res.body) && isRecord(res.body.metadata) ? res.body.metadata : {};
@@ -196,7 +195,7 @@ export function createPodiumClient(config: PodiumConfig, deps: ProviderDeps): Po
 
   async function write<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T | null> {
     try {
-      const res = await request({ method, path, body });
+      const res = await upstream.request({ method, path, body });
       return dataOf(res.body, method, path) as T;
     } catch (err) {
       if (err instanceof ProviderError && err.failure === 'NOT_FOUND' && method !== 'POST') return null;
