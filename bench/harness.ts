@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, type GatewayConfig, type PodiumConfig } from '../src/config.js';
+import type { WithApi } from '../src/sandbox/types.js';
 import type { LoggedRequest } from '../src/sandbox/kit.js';
 import { startPodiumEmulator, type PodiumEmulator } from '../src/sandbox/podium/index.js';
 import { createGateway, type Gateway } from '../src/server.js';
@@ -327,7 +328,7 @@ export interface EmulatorStats {
 export interface EmulatorControl {
   readonly where: 'in-process' | 'child process';
   readonly url: string;
-  providerConfig(): PodiumConfig;
+  providerConfig(): WithApi<PodiumConfig>;
   setLatency(ms: number): Promise<void>;
   resetRequests(): Promise<void>;
   stats(): Promise<EmulatorStats>;
@@ -383,7 +384,7 @@ interface ChildReply {
   readonly id?: number;
   readonly type?: 'ready';
   readonly url?: string;
-  readonly config?: PodiumConfig;
+  readonly config?: WithApi<PodiumConfig>;
   readonly result?: unknown;
   readonly error?: string;
 }
@@ -402,7 +403,7 @@ async function childControl(): Promise<EmulatorControl> {
       resolve();
     }),
   );
-  const ready = new Promise<{ url: string; config: PodiumConfig }>((resolve, reject) => {
+  const ready = new Promise<{ url: string; config: WithApi<PodiumConfig> }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`Expected the emulator process to start within ${CHILD_TIMEOUT_MS} ms`)), CHILD_TIMEOUT_MS);
     child.on('message', (message: ChildReply) => {
       if (message.type === 'ready' && message.url && message.config) {
@@ -452,7 +453,7 @@ async function childControl(): Promise<EmulatorControl> {
         clearTimeout(timer);
       }
     })());
-  let started: { url: string; config: PodiumConfig };
+  let started: { url: string; config: WithApi<PodiumConfig> };
   try {
     started = await ready;
   } catch (err) {
@@ -578,7 +579,7 @@ export async function startBenchGateway(cleanup: Cleanup, options: BenchGatewayO
     GATEWAY_API_KEYS: `admin:${BENCH_ADMIN_KEY},viewer:${BENCH_VIEWER_KEY}`,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
     // Goes through loadConfig so the figure is one the gateway would accept from its environment.
-    PODIUM_ACCESS_TOKEN: emulatorConfig.accessToken,
+    PODIUM_ACCESS_TOKEN: emulatorConfig.api.accessToken,
     PODIUM_WEBHOOK_SECRET: emulatorConfig.webhookSecret ?? '',
     PODIUM_REQUESTS_PER_MINUTE: String(options.podiumRequestsPerMinute ?? UNTHROTTLED_REQUESTS_PER_MINUTE),
     ...options.env,
@@ -586,7 +587,7 @@ export async function startBenchGateway(cleanup: Cleanup, options: BenchGatewayO
   if (!base.podium) throw new Error('Expected loadConfig to configure Podium from PODIUM_ACCESS_TOKEN, got no Podium config');
   const config: GatewayConfig = {
     ...base,
-    podium: { ...emulatorConfig, webhookSecret: base.podium.webhookSecret, requestsPerMinute: base.podium.requestsPerMinute },
+    podium: { ...emulatorConfig, webhookSecret: base.podium.webhookSecret, api: { ...emulatorConfig.api, requestsPerMinute: base.podium.api?.requestsPerMinute ?? 300 } },
   };
   const gateway = createGateway(config);
   cleanup.add('gateway', () => gateway.close());

@@ -74,7 +74,7 @@ runBenchmark(async (cleanup) => {
   const baseline = memorySnapshot();
   const bench = await startBenchGateway(cleanup, { emulatorProcess: !flags['in-process-emulator'] });
   const { emulator } = bench;
-  const requestsPerMinute = bench.config.podium?.requestsPerMinute ?? 0;
+  const requestsPerMinute = bench.config.podium?.api?.requestsPerMinute ?? 0;
   const latencies = flags.latency > 0 ? [0, flags.latency] : [0];
   const notes = [
     emulator.where === 'child process'

@@ -1,26 +1,42 @@
-// Parses and validates the environment once at start-up into a frozen object.
-// Nothing else in the gateway reads process.env. One error lists every problem.
-export type Role = 'viewer' | 'admin';
+// Parses and validates the environment once at start-up into a frozen object,
+// through one zod schema. Nothing else in the gateway reads process.env. One
+// ConfigError lists every bad variable at once, naming each and what it expected.
+import { ConnectionString } from 'mongodb-connection-string-url';
+import { z } from 'zod';
 
-export interface PodiumConfig {
+export type Role = 'viewer' | 'admin';
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What a Podium adapter needs to call the API; absent when only webhooks are received. */
+export interface PodiumApiConfig {
   readonly apiUrl: string;
   readonly accessToken: string;
   readonly refreshToken: string | null;
   readonly clientId: string | null;
   readonly clientSecret: string | null;
   readonly tokenUrl: string;
-  readonly webhookSecret: string | null;
-  /** How far a `podium-timestamp` may be from now. @default 300_000 (5 minutes) */
-  readonly webhookToleranceMs: number;
   /** Client-side limit per credential. @default 300 (requests a minute) */
   readonly requestsPerMinute: number;
 }
 
-export interface LeadConnectorConfig {
+export interface PodiumConfig {
+  /** null: webhooks only; queries and webhook admin answer PROVIDER_NOT_CONFIGURED. */
+  readonly api: PodiumApiConfig | null;
+  readonly webhookSecret: string | null;
+  /** How far a `podium-timestamp` may be from now. @default 300_000 (5 minutes) */
+  readonly webhookToleranceMs: number;
+}
+
+export interface LeadConnectorApiConfig {
   readonly apiUrl: string;
   readonly token: string;
-  readonly locationId: string | null;
+  readonly locationId: string;
   readonly companyId: string | null;
+}
+
+export interface LeadConnectorConfig {
+  readonly api: LeadConnectorApiConfig | null;
   /** PEM of the RSA key for `x-wh-signature`. */
   readonly webhookPublicKey: string;
   /** base64 DER (SPKI) or PEM of the Ed25519 key for `x-ghl-signature`. */
@@ -29,11 +45,15 @@ export interface LeadConnectorConfig {
   readonly webhookToleranceMs: number;
 }
 
-export interface SmoochConfig {
+export interface SmoochApiConfig {
   readonly apiUrl: string;
   readonly appId: string;
   readonly keyId: string;
   readonly secret: string;
+}
+
+export interface SmoochConfig {
+  readonly api: SmoochApiConfig | null;
   /** Expected X-API-Key besides the secrets of webhooks created through the gateway. */
   readonly webhookSecret: string | null;
 }
@@ -43,6 +63,22 @@ export interface UpstreamConfig {
   readonly timeoutMs: number;
   /** @default 3 */
   readonly maxRetries: number;
+}
+
+/** Limits every GraphQL operation is checked against before it runs, on HTTP and on graphql-ws alike. */
+export interface GraphQLLimits {
+  /** Largest HTTP request body and graphql-ws message. @default 1_048_576 (1 MiB) */
+  readonly maxBytes: number;
+  /** @default 10 */
+  readonly maxDepth: number;
+  /** @default 30 */
+  readonly maxAliases: number;
+  /** @default 2_000 */
+  readonly maxTokens: number;
+  /** @default 20 */
+  readonly maxDirectives: number;
+  /** Worst-case upstream calls one operation may cause. @default 1_000 */
+  readonly maxCost: number;
 }
 
 export interface GatewayConfig {
@@ -57,14 +93,22 @@ export interface GatewayConfig {
   readonly corsOrigins: readonly string[] | null;
   /** key -> role. Empty in development means no authentication (every caller is admin). */
   readonly apiKeys: ReadonlyMap<string, Role>;
-  readonly logLevel: string;
-  /** Largest webhook body accepted. @default 1_048_576 (1 MiB) */
+  readonly logLevel: LogLevel;
+  /** Largest webhook body accepted, before and after decompression. @default 1_048_576 (1 MiB) */
   readonly webhookMaxBytes: number;
+  /**
+   * Accept webhooks of a provider with no secret or key configured or stored, unsigned.
+   * @default true outside production, false in production
+   */
+  readonly allowUnsignedWebhooks: boolean;
+  /** Introspection and "Did you mean" suggestions. @default true outside production */
+  readonly introspection: boolean;
+  readonly graphql: GraphQLLimits;
   readonly upstream: UpstreamConfig;
   readonly podium: PodiumConfig | null;
   readonly leadconnector: LeadConnectorConfig | null;
   readonly smooch: SmoochConfig | null;
-  /** Start the provider emulators and point unconfigured providers at them. */
+  /** Start the provider emulators and fill in what is not configured with them. */
   readonly sandbox: boolean;
   /** With the sandbox: emulators deliver a signed message webhook about once a second. */
   readonly demo: boolean;
@@ -92,155 +136,273 @@ export const defaults = {
   podiumRequestsPerMinute: 300,
   upstreamTimeoutMs: 10_000, // 10 seconds
   upstreamMaxRetries: 3,
-};
+  graphql: {
+    maxBytes: 1_048_576, // 1 MiB
+    maxDepth: 10, // the inbox query is 8 deep
+    maxAliases: 30,
+    maxTokens: 2_000,
+    maxDirectives: 20,
+    maxCost: 1_000, // upstream calls; the inbox query's worst case is 651
+  },
+} as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export function loadConfig(env: Env = process.env): GatewayConfig {
-  const problems: string[] = [];
-  const get = (name: string): string | null => {
-    const v = env[name]?.trim();
-    return v ? v : null;
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = get(name);
-    if (raw === null) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
-      return fallback;
-    }
-    return n;
-  };
-  const url = (name: string, fallback: string | null): string | null => {
-    const raw = get(name) ?? fallback;
-    if (raw === null) return null;
+// --- variable types ---------------------------------------------------------------------------------
+// Each takes the raw string (already trimmed; empty = unset) and says what it expected.
+
+const text = z.string().min(1);
+
+function int(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^-?\d+$/, { error: (i) => `must be a whole number from ${min} to ${max}, got "${String(i.input)}"` })
+    .transform(Number)
+    .pipe(z.number().min(min, { error: `must be a whole number from ${min} to ${max}` }).max(max, { error: `must be a whole number from ${min} to ${max}` }));
+}
+
+const bool = z
+  .enum(['true', 'false', '1', '0'], { error: (i) => `must be true, false, 1 or 0, got "${String(i.input)}"` })
+  .transform((v) => v === 'true' || v === '1');
+
+function url(protocols: readonly string[]) {
+  return z.string().refine(
+    (raw) => {
+      try {
+        return protocols.includes(new URL(raw).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { error: (i) => `must be a ${protocols.map((p) => p.replace(/:$/, '')).join(' or ')} URL, got "${redactUrl(String(i.input))}"` },
+  );
+}
+const httpUrl = url(['http:', 'https:']);
+
+/** Parsed by the driver's own parser, so replica sets, several hosts and mongodb+srv all pass. */
+const mongodbUrl = z.string().refine(
+  (raw) => {
     try {
-      const u = new URL(raw);
-      if (!/^(https?|mongodb(\+srv)?|rediss?):$/.test(u.protocol)) throw new Error('protocol');
-      return raw;
+      new ConnectionString(raw);
+      return true;
     } catch {
-      problems.push(`${name} must be a URL, got "${raw}"`);
-      return fallback;
+      return false;
     }
-  };
+  },
+  { error: (i) => `must be a mongodb:// or mongodb+srv:// connection string, got "${redactUrl(String(i.input))}"` },
+);
 
-  const nodeEnv = get('NODE_ENV');
-  const envName = nodeEnv === 'production' ? 'production' : nodeEnv === 'test' ? 'test' : 'development';
-  const production = envName === 'production';
-  const port = int('PORT', defaults.port, 0, 65_535);
-
-  const apiKeys = new Map<string, Role>();
-  for (const pair of (get('GATEWAY_API_KEYS') ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+const apiKeys = z.string().transform((raw, ctx) => {
+  const keys = new Map<string, Role>();
+  raw.split(',').forEach((entry, index) => {
+    const pair = entry.trim();
+    if (!pair) return;
     const idx = pair.indexOf(':');
-    const role = pair.slice(0, idx);
+    const role = pair.slice(0, Math.max(idx, 0));
     const key = pair.slice(idx + 1);
     if (idx < 1 || !key || (role !== 'viewer' && role !== 'admin')) {
-      problems.push(`GATEWAY_API_KEYS entries must be role:key with role viewer or admin, got "${pair.slice(0, 12)}…"`);
-      continue;
+      // Never echo any part of a key: the entry is named by its position only.
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1} must be role:key with role viewer or admin` });
+      return;
     }
-    apiKeys.set(key, role);
-  }
+    keys.set(key, role);
+  });
+  return keys;
+});
 
-  const cors = get('GATEWAY_CORS_ORIGINS');
-  const corsOrigins = cors === null ? (production ? [] : null) : cors.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const origin of corsOrigins ?? []) {
+const origins = z.string().transform((raw, ctx) => {
+  const list = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const origin of list) {
     if (origin !== '*' && !/^https?:\/\/[^/]+$/.test(origin)) {
-      problems.push(`GATEWAY_CORS_ORIGINS entries must be origins like https://app.example.com, got "${origin}"`);
+      ctx.addIssue({ code: 'custom', message: `entries must be origins like https://app.example.com, got "${origin}"` });
     }
   }
+  return list;
+});
 
-  const mongodbUrl = url('MONGODB_URL', null);
-  if (production && mongodbUrl === null) problems.push('MONGODB_URL is required when NODE_ENV=production (the embedded store is for development only)');
+/** Accepts a PEM with literal `\n` escapes (how multi-line values survive .env files). */
+const pem = z.string().transform((v) => v.replace(/\\n/g, '\n'));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test'], { error: (i) => `must be development, production or test, got "${String(i.input)}"` }).optional(),
+  PORT: int(0, 65_535).optional(),
+  GATEWAY_PUBLIC_URL: httpUrl.optional(),
+  GATEWAY_API_KEYS: apiKeys.optional(),
+  GATEWAY_CORS_ORIGINS: origins.optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: (i) => `must be one of ${LOG_LEVELS.join(', ')}, got "${String(i.input)}"` }).optional(),
+  MONGODB_URL: mongodbUrl.optional(),
+  MONGODB_DB: z.string().regex(/^[^/\\. "$*<>:|?]{1,63}$/, { error: 'must be a MongoDB database name (no /\\. "$*<>:|?, at most 63 characters)' }).optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  GATEWAY_SANDBOX: bool.optional(),
+  GATEWAY_DEMO: bool.optional(),
+  GATEWAY_WEBHOOKS_ALLOW_UNSIGNED: bool.optional(),
+  GATEWAY_INTROSPECTION: bool.optional(),
+  GATEWAY_WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).optional(),
+  GATEWAY_UPSTREAM_TIMEOUT_MS: int(1, 120_000).optional(),
+  GATEWAY_UPSTREAM_MAX_RETRIES: int(0, 10).optional(),
+  GATEWAY_GRAPHQL_MAX_BYTES: int(1_024, 16_777_216).optional(),
+  GATEWAY_GRAPHQL_MAX_DEPTH: int(1, 100).optional(),
+  GATEWAY_GRAPHQL_MAX_ALIASES: int(0, 1_000).optional(),
+  GATEWAY_GRAPHQL_MAX_TOKENS: int(10, 100_000).optional(),
+  GATEWAY_GRAPHQL_MAX_DIRECTIVES: int(0, 1_000).optional(),
+  GATEWAY_GRAPHQL_MAX_COST: int(1, 1_000_000).optional(),
+  PODIUM_API_URL: httpUrl.optional(),
+  PODIUM_ACCESS_TOKEN: text.optional(),
+  PODIUM_REFRESH_TOKEN: text.optional(),
+  PODIUM_CLIENT_ID: text.optional(),
+  PODIUM_CLIENT_SECRET: text.optional(),
+  PODIUM_TOKEN_URL: httpUrl.optional(),
+  PODIUM_WEBHOOK_SECRET: text.optional(),
+  PODIUM_REQUESTS_PER_MINUTE: int(1, 100_000).optional(),
+  LEADCONNECTOR_API_URL: httpUrl.optional(),
+  LEADCONNECTOR_TOKEN: text.optional(),
+  LEADCONNECTOR_LOCATION_ID: text.optional(),
+  LEADCONNECTOR_COMPANY_ID: text.optional(),
+  LEADCONNECTOR_WEBHOOK_PUBLIC_KEY: pem.optional(),
+  LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY: pem.optional(),
+  SMOOCH_API_URL: httpUrl.optional(),
+  SMOOCH_APP_ID: text.optional(),
+  SMOOCH_KEY_ID: text.optional(),
+  SMOOCH_SECRET: text.optional(),
+  SMOOCH_WEBHOOK_SECRET: text.optional(),
+});
+type ParsedEnv = z.output<typeof envSchema>;
+
+/** The variables loadConfig reads, for documentation and tests. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+export function loadConfig(env: Env = process.env): GatewayConfig {
+  const input: Record<string, string> = {};
+  for (const name of CONFIG_VARIABLES) {
+    const value = env[name]?.trim();
+    if (value) input[name] = value;
+  }
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`));
+  }
+  const problems: string[] = [];
+  const config = build(parsed.data, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Cross-variable rules and the config object; `problems` collects what is wrong. */
+function build(e: ParsedEnv, problems: string[]): GatewayConfig {
+  const envName = e.NODE_ENV ?? 'development';
+  const production = envName === 'production';
+  const port = e.PORT ?? defaults.port;
+  const apiKeys = e.GATEWAY_API_KEYS ?? new Map<string, Role>();
+
+  if (production && !e.MONGODB_URL) problems.push('MONGODB_URL is required when NODE_ENV=production (the embedded store is for development only)');
   if (production && apiKeys.size === 0) problems.push('GATEWAY_API_KEYS is required when NODE_ENV=production');
 
-  const tolerance = int('GATEWAY_WEBHOOK_TOLERANCE_SECONDS', defaults.webhookToleranceMs / 1000, 1, 86_400) * 1000;
+  const tolerance = (e.GATEWAY_WEBHOOK_TOLERANCE_SECONDS ?? defaults.webhookToleranceMs / 1000) * 1000;
+  const podium = podiumConfig(e, tolerance, problems);
+  const leadconnector = leadConnectorConfig(e, tolerance, problems);
+  const smooch = smoochConfig(e, problems);
 
-  let podium: PodiumConfig | null = null;
-  const podiumToken = get('PODIUM_ACCESS_TOKEN');
-  if (podiumToken !== null || get('PODIUM_REFRESH_TOKEN') !== null) {
-    const refreshToken = get('PODIUM_REFRESH_TOKEN');
-    const clientId = get('PODIUM_CLIENT_ID');
-    const clientSecret = get('PODIUM_CLIENT_SECRET');
-    if (refreshToken && (!clientId || !clientSecret)) {
-      problems.push('PODIUM_REFRESH_TOKEN needs PODIUM_CLIENT_ID and PODIUM_CLIENT_SECRET to refresh the access token');
-    }
-    podium = {
-      apiUrl: url('PODIUM_API_URL', defaults.podiumApiUrl) ?? defaults.podiumApiUrl,
-      accessToken: podiumToken ?? '',
-      refreshToken,
-      clientId,
-      clientSecret,
-      tokenUrl: url('PODIUM_TOKEN_URL', defaults.podiumTokenUrl) ?? defaults.podiumTokenUrl,
-      webhookSecret: get('PODIUM_WEBHOOK_SECRET'),
-      webhookToleranceMs: tolerance,
-      requestsPerMinute: int('PODIUM_REQUESTS_PER_MINUTE', defaults.podiumRequestsPerMinute, 1, 100_000),
-    };
-  }
-
-  let leadconnector: LeadConnectorConfig | null = null;
-  const lcToken = get('LEADCONNECTOR_TOKEN');
-  if (lcToken !== null) {
-    const locationId = get('LEADCONNECTOR_LOCATION_ID');
-    if (!locationId) problems.push('LEADCONNECTOR_LOCATION_ID is required with LEADCONNECTOR_TOKEN (HighLevel scopes every search to a location)');
-    leadconnector = {
-      apiUrl: url('LEADCONNECTOR_API_URL', defaults.leadconnectorApiUrl) ?? defaults.leadconnectorApiUrl,
-      token: lcToken,
-      locationId,
-      companyId: get('LEADCONNECTOR_COMPANY_ID'),
-      webhookPublicKey: pemFromEnv(get('LEADCONNECTOR_WEBHOOK_PUBLIC_KEY')) ?? HIGHLEVEL_RSA_PUBLIC_KEY,
-      webhookEd25519PublicKey: pemFromEnv(get('LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY')) ?? HIGHLEVEL_ED25519_PUBLIC_KEY,
-      webhookToleranceMs: tolerance,
-    };
-  }
-
-  let smooch: SmoochConfig | null = null;
-  const smoochAppId = get('SMOOCH_APP_ID');
-  if (smoochAppId !== null || get('SMOOCH_KEY_ID') !== null) {
-    const keyId = get('SMOOCH_KEY_ID');
-    const secret = get('SMOOCH_SECRET');
-    if (!smoochAppId || !keyId || !secret) problems.push('Smooch needs all of SMOOCH_APP_ID, SMOOCH_KEY_ID and SMOOCH_SECRET');
-    smooch = {
-      apiUrl: url('SMOOCH_API_URL', defaults.smoochApiUrl) ?? defaults.smoochApiUrl,
-      appId: smoochAppId ?? '',
-      keyId: keyId ?? '',
-      secret: secret ?? '',
-      webhookSecret: get('SMOOCH_WEBHOOK_SECRET'),
-    };
-  }
-
-  const sandboxSetting = get('GATEWAY_SANDBOX');
-  const sandbox = sandboxSetting === null ? !production && !podium && !leadconnector && !smooch : sandboxSetting === '1' || sandboxSetting === 'true';
+  const anyApi = Boolean(podium?.api ?? leadconnector?.api ?? smooch?.api);
+  const sandbox = e.GATEWAY_SANDBOX ?? (!production && !anyApi);
   if (production && sandbox) problems.push('GATEWAY_SANDBOX cannot be on when NODE_ENV=production');
 
-  if (problems.length > 0) throw new ConfigError(problems);
-
+  const corsOrigins = e.GATEWAY_CORS_ORIGINS ?? (production ? [] : null);
   return Object.freeze({
     env: envName,
     port,
-    publicUrl: (url('GATEWAY_PUBLIC_URL', `http://localhost:${port}`) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
-    mongodbUrl,
-    mongodbDb: get('MONGODB_DB') ?? defaults.mongodbDb,
-    redisUrl: url('REDIS_URL', null),
+    publicUrl: (e.GATEWAY_PUBLIC_URL ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    mongodbUrl: e.MONGODB_URL ?? null,
+    mongodbDb: e.MONGODB_DB ?? defaults.mongodbDb,
+    redisUrl: e.REDIS_URL ?? null,
     corsOrigins: corsOrigins === null ? null : Object.freeze(corsOrigins),
     apiKeys,
-    logLevel: get('LOG_LEVEL') ?? (envName === 'test' ? 'silent' : 'info'),
+    logLevel: e.LOG_LEVEL ?? (envName === 'test' ? 'silent' : 'info'),
     webhookMaxBytes: defaults.webhookMaxBytes,
-    upstream: {
-      timeoutMs: int('GATEWAY_UPSTREAM_TIMEOUT_MS', defaults.upstreamTimeoutMs, 1, 120_000),
-      maxRetries: int('GATEWAY_UPSTREAM_MAX_RETRIES', defaults.upstreamMaxRetries, 0, 10),
-    },
+    allowUnsignedWebhooks: e.GATEWAY_WEBHOOKS_ALLOW_UNSIGNED ?? !production,
+    introspection: e.GATEWAY_INTROSPECTION ?? !production,
+    graphql: Object.freeze({
+      maxBytes: e.GATEWAY_GRAPHQL_MAX_BYTES ?? defaults.graphql.maxBytes,
+      maxDepth: e.GATEWAY_GRAPHQL_MAX_DEPTH ?? defaults.graphql.maxDepth,
+      maxAliases: e.GATEWAY_GRAPHQL_MAX_ALIASES ?? defaults.graphql.maxAliases,
+      maxTokens: e.GATEWAY_GRAPHQL_MAX_TOKENS ?? defaults.graphql.maxTokens,
+      maxDirectives: e.GATEWAY_GRAPHQL_MAX_DIRECTIVES ?? defaults.graphql.maxDirectives,
+      maxCost: e.GATEWAY_GRAPHQL_MAX_COST ?? defaults.graphql.maxCost,
+    }),
+    upstream: Object.freeze({
+      timeoutMs: e.GATEWAY_UPSTREAM_TIMEOUT_MS ?? defaults.upstreamTimeoutMs,
+      maxRetries: e.GATEWAY_UPSTREAM_MAX_RETRIES ?? defaults.upstreamMaxRetries,
+    }),
     podium,
     leadconnector,
     smooch,
     sandbox,
-    demo: sandbox && (get('GATEWAY_DEMO') === '1' || get('GATEWAY_DEMO') === 'true'),
+    demo: sandbox && (e.GATEWAY_DEMO ?? false),
   });
 }
 
-/** Accepts a PEM with literal `\n` escapes (how multi-line values survive .env files). */
-function pemFromEnv(value: string | null): string | null {
-  return value === null ? null : value.replace(/\\n/g, '\n');
+/** Enabled by API credentials, a webhook secret, or both. */
+function podiumConfig(e: ParsedEnv, tolerance: number, problems: string[]): PodiumConfig | null {
+  const hasApi = Boolean(e.PODIUM_ACCESS_TOKEN ?? e.PODIUM_REFRESH_TOKEN);
+  if (!hasApi && !e.PODIUM_WEBHOOK_SECRET) return null;
+  if (e.PODIUM_REFRESH_TOKEN && (!e.PODIUM_CLIENT_ID || !e.PODIUM_CLIENT_SECRET)) {
+    problems.push('PODIUM_REFRESH_TOKEN needs PODIUM_CLIENT_ID and PODIUM_CLIENT_SECRET to refresh the access token');
+  }
+  return {
+    api: hasApi
+      ? {
+          apiUrl: e.PODIUM_API_URL ?? defaults.podiumApiUrl,
+          accessToken: e.PODIUM_ACCESS_TOKEN ?? '',
+          refreshToken: e.PODIUM_REFRESH_TOKEN ?? null,
+          clientId: e.PODIUM_CLIENT_ID ?? null,
+          clientSecret: e.PODIUM_CLIENT_SECRET ?? null,
+          tokenUrl: e.PODIUM_TOKEN_URL ?? defaults.podiumTokenUrl,
+          requestsPerMinute: e.PODIUM_REQUESTS_PER_MINUTE ?? defaults.podiumRequestsPerMinute,
+        }
+      : null,
+    webhookSecret: e.PODIUM_WEBHOOK_SECRET ?? null,
+    webhookToleranceMs: tolerance,
+  };
+}
+
+function leadConnectorConfig(e: ParsedEnv, tolerance: number, problems: string[]): LeadConnectorConfig | null {
+  const hasKeys = Boolean(e.LEADCONNECTOR_WEBHOOK_PUBLIC_KEY ?? e.LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY);
+  if (!e.LEADCONNECTOR_TOKEN && !hasKeys) return null;
+  if (e.LEADCONNECTOR_TOKEN && !e.LEADCONNECTOR_LOCATION_ID) {
+    problems.push('LEADCONNECTOR_LOCATION_ID is required with LEADCONNECTOR_TOKEN (HighLevel scopes every search to a location)');
+  }
+  return {
+    api: e.LEADCONNECTOR_TOKEN
+      ? {
+          apiUrl: e.LEADCONNECTOR_API_URL ?? defaults.leadconnectorApiUrl,
+          token: e.LEADCONNECTOR_TOKEN,
+          locationId: e.LEADCONNECTOR_LOCATION_ID ?? '',
+          companyId: e.LEADCONNECTOR_COMPANY_ID ?? null,
+        }
+      : null,
+    webhookPublicKey: e.LEADCONNECTOR_WEBHOOK_PUBLIC_KEY ?? HIGHLEVEL_RSA_PUBLIC_KEY,
+    webhookEd25519PublicKey: e.LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY ?? HIGHLEVEL_ED25519_PUBLIC_KEY,
+    webhookToleranceMs: tolerance,
+  };
+}
+
+function smoochConfig(e: ParsedEnv, problems: string[]): SmoochConfig | null {
+  const anyApi = Boolean(e.SMOOCH_APP_ID ?? e.SMOOCH_KEY_ID ?? e.SMOOCH_SECRET);
+  if (!anyApi && !e.SMOOCH_WEBHOOK_SECRET) return null;
+  if (anyApi && (!e.SMOOCH_APP_ID || !e.SMOOCH_KEY_ID || !e.SMOOCH_SECRET)) {
+    problems.push('Smooch needs all of SMOOCH_APP_ID, SMOOCH_KEY_ID and SMOOCH_SECRET');
+  }
+  return {
+    api:
+      e.SMOOCH_APP_ID && e.SMOOCH_KEY_ID && e.SMOOCH_SECRET
+        ? { apiUrl: e.SMOOCH_API_URL ?? defaults.smoochApiUrl, appId: e.SMOOCH_APP_ID, keyId: e.SMOOCH_KEY_ID, secret: e.SMOOCH_SECRET }
+        : null,
+    webhookSecret: e.SMOOCH_WEBHOOK_SECRET ?? null,
+  };
+}
+
+/** A URL safe to print: user and password replaced. */
+export function redactUrl(raw: string): string {
+  return raw.replace(/(\/\/)[^@/]*@/, '$1***@');
 }
 
 // HighLevel's RSA key for `x-wh-signature`, as published in WebhookAuthentication.md.

@@ -26,7 +26,8 @@ export type ProviderFailure =
   | 'NOT_FOUND' // 404
   | 'UNAUTHORIZED' // 401/403 after one token refresh
   | 'BAD_REQUEST' // other 4xx
-  | 'BAD_RESPONSE'; // a 2xx whose body is not the documented shape
+  | 'BAD_RESPONSE' // a 2xx whose body is not the documented shape
+  | 'NOT_CONFIGURED'; // no API credentials for this provider (webhooks only)
 
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
@@ -63,6 +64,8 @@ export function codeForProviderFailure(failure: ProviderFailure): ErrorCode {
       return ErrorCode.ProviderUnavailable;
     case 'NOT_FOUND':
       return ErrorCode.NotFound;
+    case 'NOT_CONFIGURED':
+      return ErrorCode.ProviderNotConfigured;
     case 'UNAUTHORIZED':
     case 'BAD_REQUEST':
     case 'BAD_RESPONSE':

@@ -13,6 +13,8 @@ export interface Sandbox {
   /** The gateway config with the emulated providers filled in. */
   readonly config: GatewayConfig;
   readonly emulators: ReadonlyMap<ProviderName, ProviderEmulator<unknown>>;
+  /** Which parts of each provider's config are the user's and which the emulators'. */
+  readonly sources: ReadonlyMap<ProviderName, ConfigSource>;
   /** Registers `<gatewayUrl>/webhooks/<provider>` as each emulator's webhook target. */
   connect(gatewayUrl: string): Promise<void>;
   /** Emits events round-robin over providers and kinds; returns the stop function. @default 1_000 (ms) */
@@ -23,30 +25,48 @@ export interface Sandbox {
 const PATHS: Readonly<Record<ProviderName, string>> = { PODIUM: 'podium', LEADCONNECTOR: 'leadconnector', SMOOCH: 'smooch' };
 const KINDS: readonly MessageEventKind[] = ['RECEIVED', 'SENT', 'RECEIVED', 'SENT', 'FAILED'];
 
+/** Where each part of a provider's config came from, for the start-up log. */
+export interface ConfigSource {
+  readonly api: 'configured' | 'emulated';
+  readonly webhooks: 'configured' | 'emulated';
+}
+
+/**
+ * What the user configured always wins: an emulator is started only for a
+ * provider without API credentials, and it signs its webhooks with the
+ * configured secret when there is one (HighLevel's configured public keys
+ * cannot be signed for, so its emulated deliveries then fail verification).
+ */
 export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
   const emulators = new Map<ProviderName, ProviderEmulator<unknown>>();
-  let podium = config.podium;
-  let leadconnector = config.leadconnector;
-  let smooch = config.smooch;
-  if (!podium) {
-    const emu = await startPodiumEmulator();
+  const sources = new Map<ProviderName, ConfigSource>();
+  const source = (api: unknown, webhooks: unknown): ConfigSource => ({ api: api ? 'configured' : 'emulated', webhooks: webhooks ? 'configured' : 'emulated' });
+  let { podium, leadconnector, smooch } = config;
+  if (!podium?.api) {
+    const secret = podium?.webhookSecret ?? undefined;
+    const emu = await startPodiumEmulator({ webhookSecret: secret });
     emulators.set('PODIUM', emu);
-    podium = emu.providerConfig();
-  }
-  if (!leadconnector) {
+    sources.set('PODIUM', source(false, secret));
+    podium = { ...emu.providerConfig(), webhookToleranceMs: podium?.webhookToleranceMs ?? emu.providerConfig().webhookToleranceMs };
+  } else sources.set('PODIUM', source(true, podium.webhookSecret));
+  if (!leadconnector?.api) {
     const emu = await startLeadConnectorEmulator();
     emulators.set('LEADCONNECTOR', emu);
-    leadconnector = emu.providerConfig();
-  }
-  if (!smooch) {
-    const emu = await startSmoochEmulator();
+    sources.set('LEADCONNECTOR', source(false, leadconnector));
+    leadconnector = leadconnector ? { ...leadconnector, api: emu.providerConfig().api } : emu.providerConfig();
+  } else sources.set('LEADCONNECTOR', source(true, true));
+  if (!smooch?.api) {
+    const secret = smooch?.webhookSecret ?? undefined;
+    const emu = await startSmoochEmulator({ webhookSecret: secret });
     emulators.set('SMOOCH', emu);
+    sources.set('SMOOCH', source(false, secret));
     smooch = emu.providerConfig();
-  }
+  } else sources.set('SMOOCH', source(true, smooch.webhookSecret));
   const timers = new Set<NodeJS.Timeout>();
   return {
     config: Object.freeze({ ...config, podium, leadconnector, smooch }),
     emulators,
+    sources,
     async connect(gatewayUrl) {
       for (const [name, emu] of emulators) await emu.addWebhookTarget(`${gatewayUrl}/webhooks/${PATHS[name]}`);
     },

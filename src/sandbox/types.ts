@@ -24,6 +24,9 @@ export interface EmittedEvent {
   readonly deliveries: ReadonlyArray<{ readonly url: string; readonly status: number }>;
 }
 
+/** A provider config whose API part is present (what an emulator hands out). */
+export type WithApi<C extends { readonly api: unknown }> = C & { readonly api: NonNullable<C['api']> };
+
 export interface ProviderEmulator<C> extends Emulator {
   readonly provider: ProviderName;
   readonly fixtures: EmulatorFixtures;

@@ -7,7 +7,7 @@ import type { LeadConnectorConfig, PodiumConfig, SmoochConfig } from '../../src/
 import { encodeId } from '../../src/ids.js';
 import type { ProviderName } from '../../src/model.js';
 import type { SmoochEmulator } from '../../src/sandbox/smooch/index.js';
-import type { ProviderEmulator } from '../../src/sandbox/types.js';
+import type { ProviderEmulator, WithApi } from '../../src/sandbox/types.js';
 import type { TestGateway } from './gateway.js';
 
 export type WebhookPath = 'podium' | 'leadconnector' | 'smooch';
@@ -109,7 +109,7 @@ function emulatorOf<C>(t: TestGateway, provider: ProviderName): ProviderEmulator
 }
 
 function smoochOf(t: TestGateway): SmoochEmulator {
-  return emulatorOf<SmoochConfig>(t, 'SMOOCH') as SmoochEmulator;
+  return emulatorOf<WithApi<SmoochConfig>>(t, 'SMOOCH') as SmoochEmulator;
 }
 
 function fixture(list: readonly string[], index: number, what: string): string {
@@ -125,7 +125,7 @@ async function getJson<T>(url: URL, headers: Record<string, string>): Promise<T>
 }
 
 /** Every message uid of a Podium conversation, read from the emulator's API. */
-async function podiumMessageIds(emulator: ProviderEmulator<PodiumConfig>, conversationId: string): Promise<string[]> {
+async function podiumMessageIds(emulator: ProviderEmulator<WithApi<PodiumConfig>>, conversationId: string): Promise<string[]> {
   const ids: string[] = [];
   let cursor: string | null = null;
   do {
@@ -133,7 +133,7 @@ async function podiumMessageIds(emulator: ProviderEmulator<PodiumConfig>, conver
     url.searchParams.set('limit', '100');
     if (cursor) url.searchParams.set('cursor', cursor);
     const body: { data: Array<{ uid: string }>; metadata: { nextCursor: string | null } } = await getJson(url, {
-      authorization: `Bearer ${emulator.providerConfig().accessToken}`,
+      authorization: `Bearer ${emulator.providerConfig().api.accessToken}`,
     });
     ids.push(...body.data.map((m) => m.uid));
     cursor = body.metadata.nextCursor;
@@ -142,7 +142,7 @@ async function podiumMessageIds(emulator: ProviderEmulator<PodiumConfig>, conver
 }
 
 /** Every message id of a HighLevel conversation, read from the emulator's API. */
-async function leadConnectorMessageIds(emulator: ProviderEmulator<LeadConnectorConfig>, conversationId: string): Promise<string[]> {
+async function leadConnectorMessageIds(emulator: ProviderEmulator<WithApi<LeadConnectorConfig>>, conversationId: string): Promise<string[]> {
   const ids: string[] = [];
   let lastMessageId: string | null = null;
   for (;;) {
@@ -150,7 +150,7 @@ async function leadConnectorMessageIds(emulator: ProviderEmulator<LeadConnectorC
     url.searchParams.set('limit', '100');
     if (lastMessageId) url.searchParams.set('lastMessageId', lastMessageId);
     const body: { messages: { lastMessageId: string | null; nextPage: boolean; messages: Array<{ id: string }> } } = await getJson(url, {
-      authorization: `Bearer ${emulator.providerConfig().token}`,
+      authorization: `Bearer ${emulator.providerConfig().api.token}`,
       version: '2021-04-15',
     });
     ids.push(...body.messages.messages.map((m) => m.id));
@@ -240,7 +240,7 @@ const leadConnector: ProviderCase = {
   retryStatus: 429,
   webhookAdmin: 'marketplace',
   async lists(t) {
-    const emulator = emulatorOf<LeadConnectorConfig>(t, 'LEADCONNECTOR');
+    const emulator = emulatorOf<WithApi<LeadConnectorConfig>>(t, 'LEADCONNECTOR');
     const { fixtures } = emulator;
     const conversationId = fixture(fixtures.conversationIds, 0, 'conversation');
     const messages = await leadConnectorMessageIds(emulator, conversationId);
@@ -287,10 +287,10 @@ const leadConnector: ProviderCase = {
     ];
   },
   unknown(t) {
-    const emulator = emulatorOf<LeadConnectorConfig>(t, 'LEADCONNECTOR');
+    const emulator = emulatorOf<WithApi<LeadConnectorConfig>>(t, 'LEADCONNECTOR');
     const raw = JSON.stringify({
       type: 'ContactCreate',
-      locationId: emulator.providerConfig().locationId,
+      locationId: emulator.providerConfig().api.locationId,
       id: UNKNOWN_LC,
       firstName: 'Ana',
       lastName: 'Conformance',

@@ -4,16 +4,17 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { LeadConnectorConfig } from '../../src/config.js';
 import { ProviderError } from '../../src/errors.js';
+import { withApi } from '../helpers/config.js';
 import type { MessageRecord } from '../../src/model.js';
 import { createLeadConnectorProvider } from '../../src/providers/leadconnector/index.js';
 import type { Provider, ProviderPage } from '../../src/providers/provider.js';
 import { startLeadConnectorEmulator } from '../../src/sandbox/leadconnector/index.js';
-import type { ProviderEmulator } from '../../src/sandbox/types.js';
+import type { ProviderEmulator, WithApi } from '../../src/sandbox/types.js';
 
 const deps = { upstream: { timeoutMs: 5_000, maxRetries: 2 }, publicUrl: 'https://gateway.example.com' };
 const UNKNOWN_ID = 'zzzzzzzzzzzzzzzzzzzz';
 
-let emulator: ProviderEmulator<LeadConnectorConfig>;
+let emulator: ProviderEmulator<WithApi<LeadConnectorConfig>>;
 let provider: Provider;
 
 beforeAll(async () => {
@@ -111,7 +112,7 @@ describe('HighLevel lists', () => {
     expect(flat.fixtures.conversationIds[0]).toBe(conversationId);
 
     const raw = await fetch(`${flat.url}/conversations/${conversationId}/messages?limit=2`, {
-      headers: { authorization: `Bearer ${flat.providerConfig().token}`, version: '2021-04-15' },
+      headers: { authorization: `Bearer ${flat.providerConfig().api.token}`, version: '2021-04-15' },
     });
     expect(Object.keys((await raw.json()) as object).sort()).toEqual(['lastMessageId', 'messages', 'nextPage']);
 
@@ -168,7 +169,7 @@ describe('HighLevel batch lookups', () => {
   });
 
   it('looks users up one by one when no companyId is configured', async () => {
-    const noCompany = createLeadConnectorProvider({ ...emulator.providerConfig(), companyId: null }, deps);
+    const noCompany = createLeadConnectorProvider(withApi(emulator.providerConfig(), { companyId: null }), deps);
     const [u1] = emulator.fixtures.userIds;
     emulator.resetRequests();
     const users = await noCompany.getUsers([u1 as string, UNKNOWN_ID]);
@@ -208,7 +209,7 @@ describe('HighLevel failures', () => {
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual({ statusCode: 401, message: 'Invalid JWT', error: 'Unauthorized' });
 
-    const intruder = createLeadConnectorProvider({ ...emulator.providerConfig(), token: 'pit-wrong' }, deps);
+    const intruder = createLeadConnectorProvider(withApi(emulator.providerConfig(), { token: 'pit-wrong' }), deps);
     await expect(intruder.listUsers({ cursor: null, limit: 5 })).rejects.toMatchObject({ failure: 'UNAUTHORIZED', status: 401 });
   });
 
@@ -228,7 +229,7 @@ describe('HighLevel Version headers', () => {
   ];
 
   it.each(families)('the emulator refuses a request without Version $version or with another value', async ({ path, version, other }) => {
-    const authorization = `Bearer ${emulator.providerConfig().token}`;
+    const authorization = `Bearer ${emulator.providerConfig().api.token}`;
     const missing = await fetch(emulator.url + path(), { headers: { authorization } });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({ statusCode: 400, error: 'Bad Request' });

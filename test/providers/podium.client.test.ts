@@ -3,7 +3,8 @@
 // refresh on 401 and webhook subscription CRUD; plus the emulator's own
 // answers to bad requests.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { PodiumConfig } from '../../src/config.js';
+import type { PodiumApiConfig } from '../../src/config.js';
+import { withApi } from '../helpers/config.js';
 import { ProviderError } from '../../src/errors.js';
 import type { ContactRecord, MessageRecord } from '../../src/model.js';
 import { createPodiumProvider } from '../../src/providers/podium/index.js';
@@ -14,8 +15,8 @@ const UNKNOWN = '00000000-0000-4000-8000-000000000000';
 let emulator: PodiumEmulator;
 let provider: Provider;
 
-function podium(overrides: Partial<PodiumConfig> = {}, upstream = { timeoutMs: 2_000, maxRetries: 2 }): Provider {
-  return createPodiumProvider({ ...emulator.providerConfig(), ...overrides }, { upstream, publicUrl: 'http://localhost' });
+function podium(overrides: Partial<PodiumApiConfig> = {}, upstream = { timeoutMs: 2_000, maxRetries: 2 }): Provider {
+  return createPodiumProvider(withApi(emulator.providerConfig(), overrides), { upstream, publicUrl: 'http://localhost' });
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
@@ -267,7 +268,7 @@ describe('Podium webhook subscriptions', () => {
 });
 
 describe('Podium emulator answers', () => {
-  const get = async (path: string, token: string | null = emulator.providerConfig().accessToken, headers: Record<string, string> = {}) => {
+  const get = async (path: string, token: string | null = emulator.providerConfig().api.accessToken, headers: Record<string, string> = {}) => {
     const res = await fetch(`${emulator.url}${path}`, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };

@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ProviderError } from '../../src/errors.js';
+import { withApi } from '../helpers/config.js';
 import type { MessageEventKind, MessageRecord } from '../../src/model.js';
 import type { Provider } from '../../src/providers/provider.js';
 import { createSmoochProvider } from '../../src/providers/smooch/index.js';
@@ -17,7 +18,7 @@ let app: string;
 beforeAll(async () => {
   emu = await startSmoochEmulator();
   smooch = createSmoochProvider(emu.providerConfig(), { upstream: { timeoutMs: 5_000, maxRetries: 2 }, publicUrl: 'http://gateway.test' });
-  app = `/v2/apps/${emu.providerConfig().appId}`;
+  app = `/v2/apps/${emu.providerConfig().api.appId}`;
 });
 afterAll(() => emu.close());
 
@@ -152,7 +153,7 @@ describe('Smooch adapter: users, failures', () => {
   });
 
   it('is refused with bad credentials', async () => {
-    const wrong = createSmoochProvider({ ...emu.providerConfig(), secret: 'wrong' }, { upstream: { timeoutMs: 5_000, maxRetries: 0 }, publicUrl: 'http://gateway.test' });
+    const wrong = createSmoochProvider(withApi(emu.providerConfig(), { secret: 'wrong' }), { upstream: { timeoutMs: 5_000, maxRetries: 0 }, publicUrl: 'http://gateway.test' });
     const [result] = await wrong.getContacts([emu.data.users[0]!.id]);
     expect(result).toMatchObject({ failure: 'UNAUTHORIZED', status: 401 });
   });

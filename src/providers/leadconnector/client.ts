@@ -1,7 +1,7 @@
 // HighLevel (LeadConnector API v2) upstream calls through the shared client,
 // and the raw JSON shapes they and the webhooks return. Every resource family
 // needs its own `Version` header; a well-formed unknown id answers null.
-import type { LeadConnectorConfig } from '../../config.js';
+import type { LeadConnectorApiConfig } from '../../config.js';
 import { ProviderError } from '../../errors.js';
 import { createUpstreamClient, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
@@ -152,7 +152,7 @@ export interface LeadConnectorClient {
   getUser(id: string): Promise<RawUser | null>;
 }
 
-export function createLeadConnectorClient(config: LeadConnectorConfig, deps: ProviderDeps): LeadConnectorClient {
+export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: ProviderDeps): LeadConnectorClient {
   const http: UpstreamClient = createUpstreamClient({
     provider: 'LEADCONNECTOR',
     baseUrl: config.apiUrl,

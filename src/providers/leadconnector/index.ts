@@ -4,6 +4,7 @@
 import type { LeadConnectorConfig } from '../../config.js';
 import { ProviderError, UnsupportedError, userInputError } from '../../errors.js';
 import type { WebhookRecord } from '../../model.js';
+import { receiveOnly } from '../receive-only.js';
 import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { createLeadConnectorClient } from './client.js';
 import {
@@ -19,10 +20,13 @@ import { createLeadConnectorReceiver, LEADCONNECTOR_EVENT_TYPES } from './webhoo
 const USER_IDS_PER_SEARCH = 100;
 
 export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: ProviderDeps): Provider {
-  const client = createLeadConnectorClient(config, deps);
+  const receiver = createLeadConnectorReceiver(config);
+  if (!config.api) return receiveOnly('LEADCONNECTOR', receiver, LEADCONNECTOR_EVENT_TYPES, 'LEADCONNECTOR_TOKEN and LEADCONNECTOR_LOCATION_ID');
+  const api = config.api;
+  const client = createLeadConnectorClient(api, deps);
 
   function locationOf(filterLocationId: string | null | undefined): string {
-    const locationId = filterLocationId ?? config.locationId;
+    const locationId = filterLocationId ?? api.locationId;
     if (!locationId) {
       throw new ProviderError('LEADCONNECTOR', 'BAD_REQUEST', 'HighLevel searches need a locationId: set LEADCONNECTOR_LOCATION_ID or filter by location');
     }
@@ -30,8 +34,8 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
   }
 
   function companyOf(): string {
-    if (!config.companyId) throw new ProviderError('LEADCONNECTOR', 'BAD_REQUEST', 'HighLevel /users/search needs a companyId: set LEADCONNECTOR_COMPANY_ID');
-    return config.companyId;
+    if (!api.companyId) throw new ProviderError('LEADCONNECTOR', 'BAD_REQUEST', 'HighLevel /users/search needs a companyId: set LEADCONNECTOR_COMPANY_ID');
+    return api.companyId;
   }
 
   return {
@@ -90,7 +94,7 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
       const skip = page.cursor === null ? 0 : decodeNumber(page.cursor, 'users');
       const { users, count } = await client.searchUsers({
         companyId: companyOf(),
-        locationId: config.locationId ?? undefined,
+        locationId: api.locationId ?? undefined,
         skip,
         limit: page.limit,
       });
@@ -101,13 +105,13 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
 
     async getUsers(ids) {
       // Without a companyId /users/search is unavailable: fall back to one GET per user.
-      if (!config.companyId) {
+      if (!api.companyId) {
         return lookupEach(ids, async (id) => {
           const raw = await client.getUser(id);
           return raw && normalizeLeadConnectorUser(raw);
         });
       }
-      const companyId = config.companyId;
+      const companyId = api.companyId;
       const distinct = [...new Set(ids)];
       const chunks: string[][] = [];
       for (let i = 0; i < distinct.length; i += USER_IDS_PER_SEARCH) chunks.push(distinct.slice(i, i + USER_IDS_PER_SEARCH));
@@ -126,7 +130,7 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
     },
 
     webhooks: createMarketplaceWebhookAdmin(deps.publicUrl),
-    receiver: createLeadConnectorReceiver(config),
+    receiver,
   };
 }
 

@@ -1,7 +1,7 @@
 // Podium API v4 over the shared upstream client: the raw JSON shapes Podium
 // answers with, OAuth refresh-token renewal on 401, and one typed call per
 // endpoint the gateway uses. Nothing here knows the unified model.
-import type { PodiumConfig } from '../../config.js';
+import type { PodiumApiConfig } from '../../config.js';
 import { ProviderError } from '../../errors.js';
 import { createUpstreamClient, type UpstreamAuth, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
@@ -159,7 +159,7 @@ export interface PodiumClient {
   deleteWebhook(uid: string): Promise<PodiumWebhook | null>;
 }
 
-export function createPodiumClient(config: PodiumConfig, deps: ProviderDeps): PodiumClient {
+export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps): PodiumClient {
   const common = { provider: 'PODIUM', timeoutMs: deps.upstream.timeoutMs, maxRetries: deps.upstream.maxRetries, onCall: deps.onCall } as const;
   const auth = createPodiumAuth(config, createUpstreamClient({ ...common, baseUrl: config.tokenUrl }));
   const upstream = createUpstreamClient({
@@ -234,7 +234,7 @@ export function createPodiumClient(config: PodiumConfig, deps: ProviderDeps): Po
  * and a request whose token was already replaced by someone else's refresh
  * just retries: refreshing again would invalidate the token the others use.
  */
-function createPodiumAuth(config: PodiumConfig, tokenEndpoint: UpstreamClient): UpstreamAuth {
+function createPodiumAuth(config: PodiumApiConfig, tokenEndpoint: UpstreamClient): UpstreamAuth {
   let accessToken = config.accessToken;
   let refreshToken = config.refreshToken;
   let inflight: Promise<boolean> | null = null;

@@ -3,6 +3,7 @@
 import type { PodiumConfig } from '../../config.js';
 import type { WebhookUpdateInput } from '../../model.js';
 import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
+import { receiveOnly } from '../receive-only.js';
 import { createPodiumClient, type PodiumClient, type PodiumWebhookCreate, type PodiumWebhookUpdate } from './client.js';
 import {
   normalizePodiumContact,
@@ -44,7 +45,9 @@ export const PODIUM_EVENT_TYPES = [
 ] as const;
 
 export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): Provider {
-  const client = createPodiumClient(config, deps);
+  const receiver = createPodiumReceiver(config);
+  if (!config.api) return receiveOnly('PODIUM', receiver, PODIUM_EVENT_TYPES, 'PODIUM_ACCESS_TOKEN or PODIUM_REFRESH_TOKEN');
+  const client = createPodiumClient(config.api, deps);
   return {
     name: 'PODIUM',
 
@@ -79,7 +82,7 @@ export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): 
     getUsers: (ids) => lookup(ids, async (id) => nullable(await client.getUser(id), normalizePodiumUser)),
 
     webhooks: createPodiumWebhookAdmin(client),
-    receiver: createPodiumReceiver(config),
+    receiver,
   };
 }
 

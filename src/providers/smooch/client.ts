@@ -4,7 +4,7 @@
 // adapter can answer "unknown" per key.
 import { ProviderError } from '../../errors.js';
 import { createUpstreamClient, type UpstreamClient } from '../http.js';
-import type { SmoochConfig } from '../../config.js';
+import type { SmoochApiConfig } from '../../config.js';
 import type { ProviderDeps } from '../provider.js';
 
 export interface RawMeta {
@@ -159,7 +159,7 @@ export interface SmoochClient {
   deleteIntegration(integrationId: string): Promise<boolean>;
 }
 
-export function createSmoochClient(config: SmoochConfig, deps: ProviderDeps): SmoochClient {
+export function createSmoochClient(config: SmoochApiConfig, deps: ProviderDeps): SmoochClient {
   const authorization = `Basic ${Buffer.from(`${config.keyId}:${config.secret}`).toString('base64')}`;
   const http: UpstreamClient = createUpstreamClient({
     provider: 'SMOOCH',

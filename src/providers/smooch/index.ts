@@ -6,6 +6,7 @@ import type { SmoochConfig } from '../../config.js';
 import { ProviderError, UnsupportedError, userInputError } from '../../errors.js';
 import type { MessageRecord, WebhookCreateInput, WebhookUpdateInput } from '../../model.js';
 import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
+import { receiveOnly } from '../receive-only.js';
 import { createSmoochClient, type SmoochClient } from './client.js';
 import {
   normalizeSmoochConversation,
@@ -51,7 +52,9 @@ const INTEGRATION_NAME = 'Messaging gateway webhook';
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): Provider {
-  const client = createSmoochClient(config, deps);
+  const receiver = createSmoochReceiver(config);
+  if (!config.api) return receiveOnly('SMOOCH', receiver, SMOOCH_WEBHOOK_TRIGGERS, 'SMOOCH_APP_ID, SMOOCH_KEY_ID and SMOOCH_SECRET');
+  const client = createSmoochClient(config.api, deps);
 
   return {
     name: 'SMOOCH',
@@ -117,7 +120,7 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
     },
 
     webhooks: createWebhookAdmin(client),
-    receiver: createSmoochReceiver(config),
+    receiver,
   };
 }
 

@@ -8,7 +8,7 @@ import type { LeadConnectorConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
 import { isRecord } from '../../providers/webhook-util.js';
 import { deliverWebhook, startEmulator, type EmuRequest, type EmuResponse, type EmuRoute } from '../kit.js';
-import type { EmittedEvent, ProviderEmulator } from '../types.js';
+import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import { addMessage, createLeadConnectorData, type EmuContact, type EmuConversation, type EmuMessage } from './data.js';
 
 export interface LeadConnectorEmulatorOptions {
@@ -34,7 +34,7 @@ const SANDBOX_TOKEN = 'pit-0f5a6c1e-sandbox-leadconnector';
 const CONVERSATION_TYPE_NUMBER: Record<EmuConversation['type'], number> = { TYPE_PHONE: 1, TYPE_EMAIL: 2, TYPE_FB_MESSENGER: 3 };
 const FRONT_DESK = 'Front Desk <frontdesk@sandbox-location.example.com>';
 
-export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorOptions = {}): Promise<ProviderEmulator<LeadConnectorConfig>> {
+export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorOptions = {}): Promise<ProviderEmulator<WithApi<LeadConnectorConfig>>> {
   const data = createLeadConnectorData(options.seed ?? 1);
   const [mainLocation = ''] = data.locationIds;
   const mainConversations = [...data.conversations.values()].filter((c) => c.locationId === mainLocation);
@@ -248,10 +248,7 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
       messageCount: mainConversations.reduce((n, c) => n + (data.conversationMessages.get(c.id)?.length ?? 0), 0),
     },
     providerConfig: () => ({
-      apiUrl: emulator.url,
-      token: SANDBOX_TOKEN,
-      locationId: mainLocation,
-      companyId: data.companyId,
+      api: { apiUrl: emulator.url, token: SANDBOX_TOKEN, locationId: mainLocation, companyId: data.companyId },
       webhookPublicKey: rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       webhookEd25519PublicKey: ed25519.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
       webhookToleranceMs: 300_000, // 5 minutes

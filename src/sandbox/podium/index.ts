@@ -7,10 +7,10 @@ import type { PodiumConfig } from '../../config.js';
 import type { PodiumContact, PodiumConversation, PodiumWebhook } from '../../providers/podium/client.js';
 import { PODIUM_EVENT_TYPES } from '../../providers/podium/index.js';
 import { deliverWebhook, seededRandom, startEmulator, type Emulator, type EmuRequest, type EmuResponse } from '../kit.js';
-import type { EmittedEvent, ProviderEmulator } from '../types.js';
+import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import { createPodiumData, podiumMessage } from './data.js';
 
-export interface PodiumEmulator extends ProviderEmulator<PodiumConfig> {
+export interface PodiumEmulator extends ProviderEmulator<WithApi<PodiumConfig>> {
   /** Replaces the access token as if it had expired: the adapter's next call gets 401 and has to refresh. */
   expireAccessToken(): void;
 }
@@ -301,15 +301,17 @@ export async function startPodiumEmulator(options: PodiumEmulatorOptions = {}): 
       messageCount: data.messageCount,
     },
     providerConfig: () => ({
-      apiUrl: base.url,
-      accessToken,
-      refreshToken: client.refreshToken,
-      clientId: client.id,
-      clientSecret: client.secret,
-      tokenUrl: `${base.url}/oauth/token`,
+      api: {
+        apiUrl: base.url,
+        accessToken,
+        refreshToken: client.refreshToken,
+        clientId: client.id,
+        clientSecret: client.secret,
+        tokenUrl: `${base.url}/oauth/token`,
+        requestsPerMinute: 300,
+      },
       webhookSecret: sandboxSecret,
       webhookToleranceMs: 300_000,
-      requestsPerMinute: 300,
     }),
     async addWebhookTarget(url) {
       const now = new Date().toISOString();

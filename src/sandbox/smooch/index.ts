@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { SmoochConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
 import { deliverWebhook, seededRandom, startEmulator, type EmuRequest, type EmuResponse, type EmuRoute } from '../kit.js';
-import type { EmittedEvent, ProviderEmulator } from '../types.js';
+import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import {
   createSmoochData,
   SANDBOX_BUSINESS,
@@ -28,7 +28,7 @@ export interface SmoochEmulatorOptions {
   readonly webhookSecret?: string;
 }
 
-export interface SmoochEmulator extends ProviderEmulator<SmoochConfig> {
+export interface SmoochEmulator extends ProviderEmulator<WithApi<SmoochConfig>> {
   /** The live data behind the API, for tests that need to know more than the fixture ids. */
   readonly data: SmoochSandboxData;
 }
@@ -347,7 +347,7 @@ export async function startSmoochEmulator(options: SmoochEmulatorOptions = {}): 
       conversationIds: data.conversations.map((c) => c.id),
       messageCount: [...data.messages.values()].reduce((n, list) => n + list.length, 0),
     },
-    providerConfig: () => ({ apiUrl: emulator.url, appId: data.appId, keyId: data.keyId, secret: data.secret, webhookSecret }),
+    providerConfig: () => ({ api: { apiUrl: emulator.url, appId: data.appId, keyId: data.keyId, secret: data.secret }, webhookSecret }),
     async addWebhookTarget(url: string) {
       createCustomIntegration('Sandbox webhook', { target: url, triggers: SANDBOX_TRIGGERS }, webhookSecret);
     },
