@@ -45,3 +45,8 @@ export function requireRole(role: Role | null, needed: Role): void {
     });
   }
 }
+
+/** Queries and subscriptions need a viewer key, mutations an admin key; the same on HTTP and graphql-ws. */
+export function authorizeOperation(role: Role | null, operationType: 'query' | 'mutation' | 'subscription'): void {
+  requireRole(role, operationType === 'mutation' ? 'admin' : 'viewer');
+}

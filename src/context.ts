@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Role } from './config.js';
 import type { EventStore, PubSub } from './events/types.js';
-import type { Loaders } from './loaders.js';
+import { createLoaders, type Loaders } from './loaders.js';
 import type { ProviderName } from './model.js';
 import type { Provider } from './providers/provider.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -21,4 +21,11 @@ export interface GatewayContext {
   readonly onWebhooksChanged: (provider: ProviderName) => void;
   /** Outside production, webhook URLs may be plain http on localhost (sandbox, tests). */
   readonly allowLocalHttpWebhooks: boolean;
+}
+
+export type ContextDeps = Omit<GatewayContext, 'role' | 'loaders'>;
+
+/** One context per HTTP request and per graphql-ws operation, with fresh loaders. */
+export function createContextFactory(deps: ContextDeps): (role: Role | null) => GatewayContext {
+  return (role) => ({ ...deps, role, loaders: createLoaders(deps.providers) });
 }

@@ -1,7 +1,8 @@
 // One registry of the error codes clients see in GraphQL `extensions.code`.
 // Provider adapters throw `ProviderError`s; resolvers and the formatter map
 // them here, so a client never has to know which provider failed or how.
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from 'pino';
 import type { ProviderName } from './model.js';
 
 export const ErrorCode = {
@@ -15,6 +16,10 @@ export const ErrorCode = {
   ProviderError: 'PROVIDER_ERROR',
   UnsupportedByProvider: 'UNSUPPORTED_BY_PROVIDER',
   StoreUnavailable: 'STORE_UNAVAILABLE',
+  QueryTooExpensive: 'QUERY_TOO_EXPENSIVE',
+  PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  ParseFailed: 'GRAPHQL_PARSE_FAILED',
+  ValidationFailed: 'GRAPHQL_VALIDATION_FAILED',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -98,4 +103,44 @@ export class UnreachableCaseError extends Error {
   constructor(value: never) {
     super(`Unreachable case: ${JSON.stringify(value)}`);
   }
+}
+
+export interface ErrorFormatterOptions {
+  readonly logger: Logger;
+  /** Strip "Did you mean …?" from validation messages (production: they name fields the caller may not know). */
+  readonly hideSuggestions: boolean;
+}
+
+/**
+ * The one formatter every GraphQL error leaves through, on HTTP (Apollo's
+ * `formatError`) and on graphql-ws alike. Never throws. Every error gets a
+ * registered `extensions.code`; internals (`http`, upstream bodies, stacks) stay
+ * in the logs.
+ */
+export function createErrorFormatter(options: ErrorFormatterOptions): (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError {
+  const { logger, hideSuggestions } = options;
+  return (formatted, error) => {
+    const original = unwrap(error);
+    const where = { locations: formatted.locations, path: formatted.path };
+    if (original instanceof ProviderError || original instanceof UnsupportedError) {
+      if (original instanceof ProviderError) logger.warn({ err: original, provider: original.provider, failure: original.failure }, 'provider call failed');
+      const mapped = toGraphQLError(original);
+      return { message: mapped.message, ...where, extensions: { ...mapped.extensions } };
+    }
+    const { http: _http, exception: _exception, stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+    const code = typeof extensions.code === 'string' ? extensions.code : ErrorCode.InternalServerError;
+    if (code === ErrorCode.InternalServerError) {
+      logger.error({ err: original }, 'resolver failed');
+      return { message: 'Internal server error', ...where, extensions: { code } };
+    }
+    const message = hideSuggestions ? formatted.message.replace(/\s*Did you mean .*\?$/, '') : formatted.message;
+    return { ...formatted, message, extensions: { ...extensions, code } };
+  };
+}
+
+/** The error a resolver (or a hook) threw, under graphql-js's wrapping; a GraphQLError of ours stays itself. */
+function unwrap(error: unknown): unknown {
+  if (error instanceof GraphQLError && error.originalError && !(error.originalError instanceof GraphQLError)) return error.originalError;
+  if (error instanceof GraphQLError && error.originalError instanceof GraphQLError) return unwrap(error.originalError);
+  return error;
 }

@@ -2,6 +2,8 @@
 // A delivery is acknowledged only once every event in it is durably stored;
 // duplicates are stored once and published once; an authentic payload that
 // cannot be normalized is stored as unprocessable and still acknowledged.
+// `receive` resolves with what to answer as soon as the events are stored; the
+// publish it starts runs on, and `drain()` waits for it (shutdown).
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ProviderName } from '../model.js';
@@ -9,17 +11,19 @@ import type { ParsedEvent, Provider, WebhookRequest } from '../providers/provide
 import { unprocessable } from '../providers/webhook-util.js';
 import type { EventStore, NewEvent, PubSub, StoredEvent } from './types.js';
 
+/** What to answer the provider: the HTTP status its retry rules need, and a JSON body. */
 export interface IngestResult {
   readonly status: number;
   readonly body: Readonly<Record<string, unknown>>;
-  /** Runs after the answer is written: publishes what this delivery stored. */
-  readonly afterResponse?: () => Promise<void>;
 }
 
 export interface Ingest {
-  handle(provider: ProviderName, req: WebhookRequest): Promise<IngestResult>;
+  /** Verifies, stores and answers one delivery; publishing what it stored continues after the answer. */
+  receive(provider: ProviderName, req: WebhookRequest): Promise<IngestResult>;
   /** Forget cached webhook secrets of a provider (after a webhook mutation). */
   invalidateSecrets(provider: ProviderName): void;
+  /** Resolves once every publish started so far has finished. */
+  drain(): Promise<void>;
 }
 
 export interface IngestOptions {
@@ -69,7 +73,16 @@ export function createIngest(options: IngestOptions): Ingest {
     }
   }
 
-  async function handle(name: ProviderName, req: WebhookRequest): Promise<IngestResult> {
+  /** Publishes of acknowledged deliveries still running; the store and pubsub must outlive them. */
+  const inFlight = new Set<Promise<void>>();
+  function publishLater(stored: readonly StoredEvent[]): void {
+    const publishing = publishStored(stored)
+      .catch((err: unknown) => logger.error({ err }, 'publishing webhook events failed'))
+      .finally(() => inFlight.delete(publishing));
+    inFlight.add(publishing);
+  }
+
+  async function receive(name: ProviderName, req: WebhookRequest): Promise<IngestResult> {
     const provider = providers.get(name);
     if (!provider) return { status: 404, body: { error: 'provider_not_configured', message: `${name} is not configured on this gateway` } };
     const { receiver } = provider;
@@ -126,17 +139,17 @@ export function createIngest(options: IngestOptions): Ingest {
         logger.warn({ provider: name, eventId: r.event.id, reason: r.event.reason }, 'webhook event stored as unprocessable');
       }
     }
-    return {
-      status: 200,
-      body: { received: results.length, duplicates, unprocessable: rejected, eventIds: results.map((r) => r.event.id) },
-      afterResponse: () => publishStored(results.map((r) => r.event)),
-    };
+    publishLater(results.map((r) => r.event));
+    return { status: 200, body: { received: results.length, duplicates, unprocessable: rejected, eventIds: results.map((r) => r.event.id) } };
   }
 
   return {
-    handle,
+    receive,
     invalidateSecrets(provider) {
       secretsCache.delete(provider);
+    },
+    async drain() {
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
   };
 }

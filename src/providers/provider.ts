@@ -123,6 +123,8 @@ export interface ProviderDeps {
   readonly upstream: { readonly timeoutMs: number; readonly maxRetries: number };
   /** The gateway's public base URL (HighLevel's read-only receiving endpoint is shown from it). */
   readonly publicUrl: string;
+  /** Accept webhooks unsigned when no secret is configured or stored (development default). */
+  readonly allowUnsignedWebhooks?: boolean;
   /** Metrics observer for upstream calls. */
   readonly onCall?: (call: import('./http.js').UpstreamCall) => void;
 }

@@ -1,91 +1,30 @@
-// Live message events (graphql-ws subscriptions) and the stored events list.
+// Live message events (graphql-ws subscriptions, streamed by events/stream.ts) and the stored events list.
 import { GraphQLError } from 'graphql';
 import { requireRole } from '../auth.js';
 import { pageSize } from '../connections.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode, userInputError } from '../errors.js';
 import type { MessageEventFilter, Resolvers, StoredEventFilter } from '../generated/graphql.js';
-import { encodeId } from '../ids.js';
+import { openEventStream } from '../events/stream.js';
 import type { PublishedEvent } from '../events/types.js';
 import { createLoaders } from '../loaders.js';
 import type { MessageEventKind } from '../model.js';
-import { decodeId } from '../ids.js';
-
-/** Events buffered for a subscriber that is not reading; older ones are dropped past this. */
-const MAX_BUFFERED_EVENTS = 1_000;
-
-function eventMatcher(kind: MessageEventKind, filter: MessageEventFilter | null | undefined): (e: PublishedEvent) => boolean {
-  const conversation = filter?.conversationId ? decodeId(filter.conversationId, 'Conversation') : null;
-  const contact = filter?.contactId ? decodeId(filter.contactId, 'Contact') : null;
-  return (e) =>
-    e.kind === kind &&
-    (!filter?.provider || e.provider === filter.provider) &&
-    (!filter?.locationId || e.message.locationId === filter.locationId) &&
-    (!conversation || (e.provider === conversation.provider && e.message.conversationId === conversation.providerId)) &&
-    (!contact || (e.provider === contact.provider && e.message.contactRef === contact.providerId));
-}
-
-/**
- * An async iterator over the pubsub. graphql-ws calls `return()` when the
- * client completes or the socket closes (even abruptly), which unsubscribes.
- */
-function eventStream(ctx: GatewayContext, matches: (e: PublishedEvent) => boolean): AsyncIterableIterator<PublishedEvent> {
-  const queue: PublishedEvent[] = [];
-  let waiting: ((r: IteratorResult<PublishedEvent>) => void) | null = null;
-  let done = false;
-  const unsubscribe = ctx.pubsub.subscribe((event) => {
-    if (done || !matches(event)) return;
-    if (waiting) {
-      const resolve = waiting;
-      waiting = null;
-      resolve({ value: event, done: false });
-      return;
-    }
-    if (queue.length >= MAX_BUFFERED_EVENTS) {
-      queue.shift();
-      ctx.logger.warn('subscriber too slow: dropped its oldest buffered event');
-    }
-    queue.push(event);
-  });
-  ctx.metrics.subscriptions.inc();
-
-  function finish(): IteratorResult<PublishedEvent> {
-    if (!done) {
-      done = true;
-      unsubscribe();
-      ctx.metrics.subscriptions.dec();
-      waiting?.({ value: undefined, done: true });
-      waiting = null;
-    }
-    return { value: undefined, done: true };
-  }
-
-  return {
-    next() {
-      // Each event resolves its conversation, contact and sender with fresh loaders.
-      ctx.loaders = createLoaders(ctx.providers);
-      const event = queue.shift();
-      if (event) return Promise.resolve({ value: event, done: false });
-      if (done) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve) => (waiting = resolve));
-    },
-    return() {
-      return Promise.resolve(finish());
-    },
-    throw(err: unknown) {
-      finish();
-      return Promise.reject(err);
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
-}
+import { decodeId, encodeId } from '../ids.js';
 
 function subscription(kind: MessageEventKind) {
   return {
-    subscribe: (_: unknown, args: { filter?: MessageEventFilter | null }, ctx: GatewayContext) =>
-      eventStream(ctx, eventMatcher(kind, args.filter)),
+    subscribe: (_: unknown, args: { filter?: MessageEventFilter | null }, ctx: GatewayContext) => {
+      const { filter } = args;
+      const selector = {
+        kind,
+        provider: filter?.provider ?? null,
+        locationId: filter?.locationId ?? null,
+        conversation: filter?.conversationId ? decodeId(filter.conversationId, 'Conversation') : null,
+        contact: filter?.contactId ? decodeId(filter.contactId, 'Contact') : null,
+      };
+      // Each event resolves its conversation, contact and sender with fresh loaders.
+      return openEventStream(ctx, selector, () => (ctx.loaders = createLoaders(ctx.providers)));
+    },
     resolve: (event: PublishedEvent) => event,
   };
 }
@@ -111,9 +50,11 @@ export const eventResolvers: Resolvers = {
       requireRole(ctx.role, 'admin');
       const limit = pageSize(first);
       const storeFilter = toStoreFilter(filter);
+      // Decoded outside the try: a malformed cursor is the caller's error, not the store's.
+      const before = after ? decodeEventCursor(after) : null;
       let events;
       try {
-        events = await ctx.store.listEvents(storeFilter, { limit: limit + 1, before: after ? decodeEventCursor(after) : null });
+        events = await ctx.store.listEvents(storeFilter, { limit: limit + 1, before });
       } catch (err) {
         throw new GraphQLError('Event store unreachable', {
           extensions: { code: ErrorCode.StoreUnavailable },

@@ -1,0 +1,129 @@
+// graphql-ws (the graphql-transport-ws subprotocol) on the HTTP server's
+// /graphql path. Auth happens once, in connection_init (a bad key closes the
+// socket with 4403). Every operation goes through the same steps as on HTTP:
+// parse with the token limit, graphql's rules plus the gateway's limits, the
+// role check and the cost estimate, all before any resolver; every error leaves
+// through the same formatter, with the same codes.
+import type { Server } from 'node:http';
+import { useServer } from 'graphql-ws/use/ws';
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLFormattedError,
+  type GraphQLSchema,
+} from 'graphql';
+import { WebSocketServer } from 'ws';
+import { authorizeOperation, type Authenticator } from '../auth.js';
+import type { Role } from '../config.js';
+import type { GatewayContext } from '../context.js';
+import { ErrorCode } from '../errors.js';
+import type { OperationLimits } from '../graphql/limits.js';
+import type { GatewayMetrics } from '../metrics.js';
+
+export interface GraphQLWsOptions {
+  readonly schema: GraphQLSchema;
+  readonly limits: OperationLimits;
+  readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+  readonly auth: Authenticator;
+  readonly contextFor: (role: Role | null) => GatewayContext;
+  readonly metrics: GatewayMetrics;
+  /** Largest message a client may send; larger ones close the socket with 1009. */
+  readonly maxPayload: number;
+  readonly path: string;
+}
+
+export interface GraphQLWs {
+  /** Closes every socket (1001 going away) and stops accepting upgrades. */
+  dispose(): Promise<void>;
+}
+
+export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): GraphQLWs {
+  const { schema, limits, auth, contextFor, metrics, path } = options;
+  const rules = [...specifiedRules, ...limits.validationRules];
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload });
+
+  const onUpgrade = (req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void => {
+    const pathname = new URL(req.url ?? '/', 'http://gateway').pathname;
+    if (pathname !== path) {
+      socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":"not_found","message":"WebSocket connections are served on /graphql"}');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  };
+  server.on('upgrade', onUpgrade);
+  wss.on('connection', (socket) => {
+    metrics.wsConnections.inc();
+    socket.once('close', () => metrics.wsConnections.dec());
+  });
+
+  const format = (error: GraphQLError): GraphQLFormattedError => options.formatError(error.toJSON(), error);
+  const withCode = (error: GraphQLError, code: string): GraphQLError =>
+    error.extensions.code ? error : new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
+
+  const cleanup = useServer<Record<string, unknown> | undefined, { role?: Role | null }>(
+    {
+      schema,
+      onConnect: (ctx) => {
+        const role = auth.roleFor(ctx.connectionParams?.authorization);
+        if (role === null) return false;
+        ctx.extra.role = role;
+        return true;
+      },
+      onSubscribe: (ctx, _id, payload) => {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, limits.parseOptions);
+        } catch (err) {
+          return [withCode(asGraphQLError(err), ErrorCode.ParseFailed)];
+        }
+        const errors = validate(schema, document, rules);
+        if (errors.length > 0) return errors.map((e) => withCode(e, ErrorCode.ValidationFailed));
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new GraphQLError('Unable to identify the operation: give operationName for a document with several', { extensions: { code: ErrorCode.BadUserInput } })];
+        const role = ctx.extra.role ?? null;
+        try {
+          authorizeOperation(role, operation.operation);
+          limits.checkCost(document, operation, payload.variables ?? undefined);
+        } catch (err) {
+          return [asGraphQLError(err)];
+        }
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: contextFor(role) };
+      },
+      onNext: (_ctx, _id, _payload, _args, result) => formatResult(result, format),
+      onError: (_ctx, _id, _payload, errors) => errors.map(format),
+    },
+    wss,
+  );
+
+  return {
+    async dispose() {
+      server.off('upgrade', onUpgrade);
+      await cleanup.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * A result without `data` is a request error (variables that do not coerce,
+ * an unknown operation): the caller's input, as Apollo reports it on HTTP.
+ */
+function formatResult(result: ExecutionResult, format: (e: GraphQLError) => GraphQLFormattedError): FormattedExecutionResult {
+  if (!result.errors) return result as FormattedExecutionResult;
+  const requestError = !('data' in result) || result.data === undefined;
+  const errors = result.errors.map((e) =>
+    format(requestError && !e.extensions.code ? new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: ErrorCode.BadUserInput } }) : e),
+  );
+  return { ...result, errors } as FormattedExecutionResult;
+}
+
+function asGraphQLError(err: unknown): GraphQLError {
+  if (err instanceof GraphQLError) return err;
+  return new GraphQLError(err instanceof Error ? err.message : String(err), { originalError: err instanceof Error ? err : undefined });
+}

@@ -1,0 +1,77 @@
+// /graphql: GraphQL over HTTP through Apollo Server, and graphql-ws on the same
+// path. CORS (@fastify/cors, with an allowlist), the body limit and the JSON
+// errors for bodies Apollo never sees (413, 415, 400) live here.
+import fastifyCors from '@fastify/cors';
+import type { ApolloServer } from '@apollo/server';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
+import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import type { Authenticator } from '../auth.js';
+import type { GatewayContext } from '../context.js';
+import { ErrorCode } from '../errors.js';
+import { attachGraphQLWs, type GraphQLWsOptions } from './graphql-ws.js';
+import { graphqlErrorBody, sendError } from './reply.js';
+
+export interface GraphQLRouteOptions {
+  readonly apollo: ApolloServer<GatewayContext>;
+  readonly auth: Authenticator;
+  readonly contextFor: (role: GatewayContext['role']) => GatewayContext;
+  /** null = any origin (development only). */
+  readonly corsOrigins: readonly string[] | null;
+  /** Largest request body (and graphql-ws message). */
+  readonly maxBytes: number;
+  readonly ws: Omit<GraphQLWsOptions, 'auth' | 'contextFor' | 'maxPayload' | 'path'>;
+}
+
+export const GRAPHQL_PATH = '/graphql';
+
+class OriginNotAllowed extends Error {}
+
+export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app, options) => {
+  const { apollo, auth, contextFor, corsOrigins, maxBytes } = options;
+  const allowed = (origin: string): boolean => corsOrigins === null || corsOrigins.includes('*') || corsOrigins.includes(origin);
+
+  // Before the CORS plugin, whose preflight route must answer a refused origin with this handler's 403.
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof OriginNotAllowed) return sendError(reply, 403, 'origin_not_allowed', err.message);
+    const body = (status: number, message: string, code: string, headers: Record<string, string> = {}) =>
+      reply.code(status).headers(headers).send(graphqlErrorBody(message, code));
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        // Close the connection so the rest of an oversized body is not read.
+        return body(413, `request body exceeds ${maxBytes} bytes`, ErrorCode.PayloadTooLarge, { connection: 'close' });
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return body(400, 'request body is not valid JSON', ErrorCode.BadUserInput);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return body(415, `Content-Type must be application/json, got "${String(request.headers['content-type'] ?? '').slice(0, 80)}"`, ErrorCode.BadUserInput);
+      default:
+        if (err.statusCode && err.statusCode < 500) return body(err.statusCode, err.message, ErrorCode.BadUserInput);
+        request.log.error({ err }, 'graphql route failed');
+        return body(500, 'Internal server error', ErrorCode.InternalServerError);
+    }
+  });
+
+  await app.register(fastifyCors, {
+    origin: (origin, callback) => {
+      if (!origin || allowed(origin)) callback(null, origin ?? false);
+      else callback(new OriginNotAllowed(`origin ${origin.slice(0, 200)} is not in GATEWAY_CORS_ORIGINS`), false);
+    },
+    methods: ['GET', 'POST', 'OPTIONS'],
+    allowedHeaders: ['authorization', 'content-type', 'apollo-require-preflight', 'x-apollo-operation-name'],
+    maxAge: 600,
+    strictPreflight: false,
+  });
+
+  await apollo.start();
+  app.addHook('onClose', () => apollo.stop());
+  app.route({
+    method: ['GET', 'POST'],
+    url: GRAPHQL_PATH,
+    bodyLimit: maxBytes,
+    handler: fastifyApolloHandler(apollo, { context: async (request) => contextFor(auth.roleFor(request.headers.authorization)) }),
+  });
+
+  const ws = attachGraphQLWs(app.server, { ...options.ws, auth, contextFor, maxPayload: maxBytes, path: GRAPHQL_PATH });
+  // Before the HTTP server stops: upgraded sockets are not HTTP connections it would wait for.
+  app.addHook('preClose', () => ws.dispose());
+};

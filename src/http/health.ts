@@ -1,0 +1,45 @@
+// GET /healthz (the process answers), /readyz (503 until the store and pubsub
+// answer) and /metrics (Prometheus text).
+import type { FastifyPluginAsync } from 'fastify';
+import type { EventStore, PubSub } from '../events/types.js';
+import type { GatewayMetrics } from '../metrics.js';
+
+export interface HealthRouteOptions {
+  readonly store: EventStore;
+  readonly pubsub: PubSub;
+  readonly metrics: GatewayMetrics;
+  /** How long /readyz waits for each dependency. @default 2_000 (ms) */
+  readonly readyTimeoutMs?: number;
+}
+
+export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, options) => {
+  const { store, pubsub, metrics } = options;
+  const timeoutMs = options.readyTimeoutMs ?? 2_000;
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const check = async (ping: () => Promise<void>): Promise<string> => {
+      try {
+        await withTimeout(ping(), timeoutMs);
+        return 'ok';
+      } catch (err) {
+        return err instanceof Error ? err.message : 'unreachable';
+      }
+    };
+    const [storeCheck, pubsubCheck] = await Promise.all([check(() => store.ping()), check(() => pubsub.ping())]);
+    const checks = { store: storeCheck, pubsub: pubsubCheck };
+    const ok = storeCheck === 'ok' && pubsubCheck === 'ok';
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not_ready', checks });
+  });
+
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+};
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
