@@ -1,12 +1,19 @@
-// Entry point: loadConfig(), the sandbox when no provider is configured,
-// createGateway(config).listen(), and a graceful shutdown on SIGTERM/SIGINT.
-import { ConfigError, loadConfig } from './config.js';
+// Entry point: .env (when present), loadConfig(), the sandbox for providers
+// without API credentials, createGateway(config).listen(), and a graceful
+// shutdown on SIGTERM/SIGINT.
+import { existsSync } from 'node:fs';
+import { ConfigError, loadConfig, type GatewayConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startSandbox, type Sandbox } from './sandbox/index.js';
-import { createGateway } from './server.js';
+import type { ProviderName } from './model.js';
+import { startSandbox, type ConfigSource, type Sandbox } from './sandbox/index.js';
+import { createGateway, type Gateway } from './server.js';
+
+/** Variables already in the environment win over the file, as with `node --env-file`. */
+const ENV_FILE = '.env';
 
 async function main(): Promise<void> {
-  let config;
+  if (existsSync(ENV_FILE)) process.loadEnvFile(ENV_FILE);
+  let config: GatewayConfig;
   try {
     config = loadConfig();
   } catch (err) {
@@ -24,16 +31,27 @@ async function main(): Promise<void> {
     for (const [name, emu] of sandbox.emulators) logger.info({ provider: name, url: emu.url }, 'sandbox emulator started');
   }
   const gateway = createGateway(config, { logger });
-  const url = await gateway.listen(config.port);
+  let url: string;
+  try {
+    url = await gateway.listen(config.port);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(`Port ${config.port} is already in use: stop the process holding it, or set PORT to another port.`);
+      await Promise.allSettled([gateway.close(), sandbox?.close()]);
+      process.exit(1);
+    }
+    throw err;
+  }
   logger.info(
     {
       url: `${url}/graphql`,
-      providers: [...gateway.providers.keys()],
+      providers: describeProviders(config, gateway, sandbox?.sources ?? null),
       store: config.mongodbUrl ? 'mongodb' : 'embedded (in-memory, development only)',
       pubsub: config.redisUrl ? 'redis' : 'in-process',
       sandbox: config.sandbox,
       demo: config.demo,
       auth: config.apiKeys.size > 0 ? 'api keys' : 'none (development: every caller is admin)',
+      introspection: config.introspection,
     },
     'gateway listening',
   );
@@ -70,6 +88,17 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** Per provider: which parts are real and which emulated, and the webhook verification in force. */
+function describeProviders(config: GatewayConfig, gateway: Gateway, sources: ReadonlyMap<ProviderName, ConfigSource> | null): Record<string, unknown> {
+  const configs = { PODIUM: config.podium, LEADCONNECTOR: config.leadconnector, SMOOCH: config.smooch };
+  const described: Record<string, unknown> = {};
+  for (const [name, provider] of gateway.providers) {
+    const source = sources?.get(name) ?? { api: configs[name]?.api ? 'configured' : 'none (webhooks only)', webhooks: 'configured' };
+    described[name] = { ...source, verification: provider.receiver.verification };
+  }
+  return described;
 }
 
 main().catch((err: unknown) => {

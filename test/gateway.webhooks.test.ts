@@ -1,5 +1,6 @@
 // POST /webhooks/podium through the real gateway on MongoDB (FerretDB):
 // verify -> normalize -> store -> 200 -> publish, and every bad-input answer.
+import { gzipSync } from 'node:zlib';
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMongoStore } from '../src/events/store/mongo.js';
@@ -129,6 +130,31 @@ describe('Podium webhooks on MongoDB', () => {
     expect(tooLarge.status).toBe(413);
     expect(tooLarge.body.error).toBe('payload_too_large');
     expect(await dbOf(t).collection('events').countDocuments({})).toBe(0);
+  });
+
+  it('decodes a gzip-encoded delivery, refuses a decompression bomb with 413 and an unknown encoding with 415', async () => {
+    const t = await useTestGateway({ mongo: true });
+    const raw = JSON.stringify(FAILED);
+    const post = (body: Buffer, encoding: string) =>
+      fetch(`${t.url}/webhooks/podium`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': encoding, ...t.podium.signWebhook(raw) },
+        body,
+      });
+    // Podium signs the JSON it sends; the encoding is transport only.
+    const gzipped = await post(gzipSync(raw), 'gzip');
+    expect(gzipped.status).toBe(200);
+    expect(await dbOf(t).collection('events').countDocuments({ provider: 'PODIUM' })).toBe(1);
+    // 10 MiB of zeros compress to about 10 KiB: under the limit on the wire, far over it decoded.
+    const bomb = await post(gzipSync(Buffer.alloc(10 * 1024 * 1024)), 'gzip');
+    expect(bomb.status).toBe(413);
+    expect(await bomb.json()).toMatchObject({ error: 'payload_too_large' });
+    const unknown = await post(Buffer.from(raw), 'compress');
+    expect(unknown.status).toBe(415);
+    expect(await unknown.json()).toMatchObject({ error: 'unsupported_encoding' });
+    const corrupt = await post(Buffer.from('not gzip at all'), 'gzip');
+    expect(corrupt.status).toBe(400);
+    expect(await dbOf(t).collection('events').countDocuments({})).toBe(1);
   });
 
   it('stores an authentic event of an unknown type as unprocessable, answers 200 and shows it to admins', async () => {

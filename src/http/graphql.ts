@@ -62,6 +62,9 @@ export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app
     strictPreflight: false,
   });
 
+  // GraphQL over HTTP takes JSON bodies only; anything else is 415 (Fastify would parse text/plain).
+  app.removeContentTypeParser('text/plain');
+
   await apollo.start();
   app.addHook('onClose', () => apollo.stop());
   app.route({

@@ -116,6 +116,8 @@ export interface WebhookReceiver {
   readonly invalidJson: 'reject' | 'store';
   /** The status that makes this provider retry later (Podium, Smooch: 503; HighLevel: 429). */
   readonly retryStatus: number;
+  /** One line on the verification policy in force, for the start-up log. */
+  readonly verification?: string;
 }
 
 /** What the gateway hands every adapter factory besides its own config. */
