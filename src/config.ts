@@ -3,6 +3,7 @@
 // ConfigError lists every bad variable at once, naming each and what it expected.
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { z } from 'zod';
+import type { CacheConfig } from './cache/index.js';
 
 export type Role = 'viewer' | 'admin';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -104,6 +105,7 @@ export interface GatewayConfig {
   /** Introspection and "Did you mean" suggestions. @default true outside production */
   readonly introspection: boolean;
   readonly graphql: GraphQLLimits;
+  readonly cache: CacheConfig;
   readonly upstream: UpstreamConfig;
   readonly podium: PodiumConfig | null;
   readonly leadconnector: LeadConnectorConfig | null;
@@ -136,6 +138,12 @@ export const defaults = {
   podiumRequestsPerMinute: 300,
   upstreamTimeoutMs: 10_000, // 10 seconds
   upstreamMaxRetries: 3,
+  cache: {
+    ttlSeconds: 600, // 10 minutes, where webhooks invalidate
+    uncoveredTtlSeconds: 30,
+    usersTtlSeconds: 300, // 5 minutes: no provider sends user webhooks
+    maxEntries: 50_000,
+  },
   graphql: {
     maxBytes: 1_048_576, // 1 MiB
     maxDepth: 10, // the inbox query is 8 deep
@@ -246,6 +254,12 @@ const envSchema = z.object({
   GATEWAY_GRAPHQL_MAX_TOKENS: int(10, 100_000).optional(),
   GATEWAY_GRAPHQL_MAX_DIRECTIVES: int(0, 1_000).optional(),
   GATEWAY_GRAPHQL_MAX_COST: int(1, 1_000_000).optional(),
+  GATEWAY_CACHE: z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` }).optional(),
+  GATEWAY_CACHE_TTL_SECONDS: int(1, 3_600).optional(),
+  GATEWAY_CACHE_UNCOVERED_TTL_SECONDS: int(1, 3_600).optional(),
+  GATEWAY_CACHE_USERS_TTL_SECONDS: int(1, 3_600).optional(),
+  GATEWAY_CACHE_MAX_ENTRIES: int(100, 10_000_000).optional(),
+  GATEWAY_CACHE_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,40}$/, { error: 'must be 1 to 40 letters, digits, _ . or -' }).optional(),
   PODIUM_API_URL: httpUrl.optional(),
   PODIUM_ACCESS_TOKEN: text.optional(),
   PODIUM_REFRESH_TOKEN: text.optional(),
@@ -327,6 +341,14 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
       maxTokens: e.GATEWAY_GRAPHQL_MAX_TOKENS ?? defaults.graphql.maxTokens,
       maxDirectives: e.GATEWAY_GRAPHQL_MAX_DIRECTIVES ?? defaults.graphql.maxDirectives,
       maxCost: e.GATEWAY_GRAPHQL_MAX_COST ?? defaults.graphql.maxCost,
+    }),
+    cache: Object.freeze({
+      enabled: (e.GATEWAY_CACHE ?? 'on') === 'on',
+      ttlMs: (e.GATEWAY_CACHE_TTL_SECONDS ?? defaults.cache.ttlSeconds) * 1000,
+      uncoveredTtlMs: (e.GATEWAY_CACHE_UNCOVERED_TTL_SECONDS ?? defaults.cache.uncoveredTtlSeconds) * 1000,
+      usersTtlMs: (e.GATEWAY_CACHE_USERS_TTL_SECONDS ?? defaults.cache.usersTtlSeconds) * 1000,
+      maxEntries: e.GATEWAY_CACHE_MAX_ENTRIES ?? defaults.cache.maxEntries,
+      prefix: e.GATEWAY_CACHE_PREFIX ?? 'gw',
     }),
     upstream: Object.freeze({
       timeoutMs: e.GATEWAY_UPSTREAM_TIMEOUT_MS ?? defaults.upstreamTimeoutMs,

@@ -5,7 +5,10 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { createHash } from 'node:crypto';
 import { createAuthenticator } from './auth.js';
+import { createGatewayCache, type GatewayCache } from './cache/index.js';
+import { touchedBy } from './cache/touched.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory } from './context.js';
 import { createErrorFormatter } from './errors.js';
@@ -37,6 +40,7 @@ export interface Gateway {
   readonly providers: ReadonlyMap<ProviderName, Provider>;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  readonly cache: GatewayCache;
 }
 
 /** Test and embedding hooks; everything defaults to what the config says. */
@@ -47,6 +51,9 @@ export interface GatewayDeps {
   readonly logger?: Logger;
 }
 
+/** How often the providers are asked whether a webhook points at this gateway. */
+const COVERAGE_CHECK_MS = 300_000; // 5 minutes
+
 /** Route labels of the HTTP metrics; anything else is `other`, so scanners cannot grow the label set. */
 const METRIC_ROUTES = new Set([GRAPHQL_PATH, '/healthz', '/readyz', '/metrics', ...Object.keys(WEBHOOK_PATHS)]);
 
@@ -55,16 +62,31 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const metrics = createMetrics();
   const store = deps.store ?? createStore(config);
   const pubsub = deps.pubsub ?? createPubSub(config);
-  const providers =
+  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, registry: metrics.registry, logger, scopes: cacheScopes(config) });
+  const providers = cache.wrap(
     deps.providers ??
-    createProviders(config, {
-      upstream: config.upstream,
-      publicUrl: config.publicUrl,
-      allowUnsignedWebhooks: config.allowUnsignedWebhooks,
-      onCall: (call) => metrics.observeUpstream(call),
-    });
+      createProviders(config, {
+        upstream: config.upstream,
+        publicUrl: config.publicUrl,
+        allowUnsignedWebhooks: config.allowUnsignedWebhooks,
+        onCall: (call) => metrics.observeUpstream(call),
+      }),
+  );
   const auth = createAuthenticator(config.apiKeys);
-  const ingest = createIngest({ providers, store, pubsub, metrics, logger });
+  const ingest = createIngest({
+    providers,
+    store,
+    pubsub,
+    metrics,
+    logger,
+    // Before the 200: a query that starts after the answer must not see what this delivery changed.
+    async onStored(events) {
+      const provider = events[0]?.provider;
+      if (!provider) return;
+      cache.noteDelivery(provider);
+      await cache.invalidate(provider, touchedBy(provider, events), 'webhook');
+    },
+  });
   const schema = createSchema();
   const limits = createOperationLimits(schema, config.graphql, { introspection: config.introspection });
   const formatError = createErrorFormatter({ logger, hideSuggestions: !config.introspection });
@@ -98,6 +120,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
 
   let url = '';
   let closing: Promise<void> | null = null;
+  let coverageTimer: NodeJS.Timeout | null = null;
   return {
     get url() {
       return url;
@@ -107,8 +130,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     providers,
     metrics,
     logger,
+    cache,
     async listen(port = config.port, host = '::') {
       await app.listen({ port, host });
+      // Known before the first query, so its entries get the right TTL.
+      await cache.checkCoverage(providers, config.publicUrl);
+      coverageTimer = setInterval(() => void cache.checkCoverage(providers, config.publicUrl), COVERAGE_CHECK_MS).unref();
       const address = app.server.address() as AddressInfo;
       const shownHost = host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost';
       url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
@@ -116,11 +143,26 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     },
     close() {
       closing ??= (async () => {
+        if (coverageTimer) clearInterval(coverageTimer);
         await app.close();
         await ingest.drain();
-        await Promise.allSettled([store.close(), pubsub.close()]);
+        await Promise.allSettled([store.close(), pubsub.close(), cache.close()]);
       })();
       return closing;
     },
   };
+}
+
+/** One cache namespace per provider credential: the API it talks to and the identity it acts as. */
+function cacheScopes(config: GatewayConfig): ReadonlyMap<ProviderName, string> {
+  const identities: Array<[ProviderName, string | null]> = [
+    ['PODIUM', config.podium?.api ? `${config.podium.api.apiUrl} ${config.podium.api.clientId ?? config.podium.api.accessToken}` : null],
+    ['LEADCONNECTOR', config.leadconnector?.api ? `${config.leadconnector.api.apiUrl} ${config.leadconnector.api.locationId}` : null],
+    ['SMOOCH', config.smooch?.api ? `${config.smooch.api.apiUrl} ${config.smooch.api.appId}` : null],
+  ];
+  const scopes = new Map<ProviderName, string>();
+  for (const [name, identity] of identities) {
+    if (identity) scopes.set(name, `${name}:${createHash('sha256').update(identity).digest('base64url').slice(0, 12)}`);
+  }
+  return scopes;
 }

@@ -32,6 +32,11 @@ export interface IngestOptions {
   readonly pubsub: PubSub;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /**
+   * Runs after a delivery's events are stored and before it is answered 200 (the
+   * cache invalidates here). A rejection answers the provider's retry status.
+   */
+  readonly onStored?: (events: readonly StoredEvent[]) => Promise<void>;
   /** How long stored webhook secrets are reused before the store is asked again. @default 5_000 (ms) */
   readonly secretsTtlMs?: number;
 }
@@ -127,6 +132,15 @@ export function createIngest(options: IngestOptions): Ingest {
       metrics.countWebhook(name, 'store_unavailable', parsed.length);
       logger.error({ err, provider: name }, 'webhook not stored: event store unreachable');
       return { status: receiver.retryStatus, body: { error: 'store_unavailable', message: 'event store unreachable; retry later' } };
+    }
+
+    if (options.onStored) {
+      try {
+        await options.onStored(results.map((r) => r.event));
+      } catch (err) {
+        logger.error({ err, provider: name }, 'webhook stored but not acknowledged: cache invalidation failed');
+        return { status: receiver.retryStatus, body: { error: 'cache_unavailable', message: 'cache unreachable; retry later' } };
+      }
     }
 
     let duplicates = 0;

@@ -1,0 +1,183 @@
+// The cross-request cache of provider data, beneath the per-request loaders:
+// a bounded LRU in this process, or Redis when REDIS_URL is set (every instance
+// then reads the same entries and sees the same invalidations). The providers'
+// own webhooks keep it fresh: ingest calls `invalidate` after storing a delivery
+// and before answering 200, so a query that starts after the 200 never sees data
+// older than the webhook, on any instance. Where no webhook of this gateway
+// covers a provider, entries only live a short TTL.
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ProviderName } from '../model.js';
+import type { Provider } from '../providers/provider.js';
+import { createMemoryBackend, type CacheBackend } from './backend.js';
+import { cacheProvider, touchedCounters, type CacheTtls, type Touched } from './cached-provider.js';
+import { createEntityCache } from './entity-cache.js';
+import { createRedisBackend } from './redis.js';
+
+export type { Touched } from './cached-provider.js';
+
+export interface CacheConfig {
+  /** Off: every read goes upstream (per-request DataLoaders still dedupe). @default true */
+  readonly enabled: boolean;
+  /** Entries invalidated by webhooks. @default 600_000 (10 minutes) */
+  readonly ttlMs: number;
+  /** Everything, where no webhook of this gateway covers the provider. @default 30_000 (30 seconds) */
+  readonly uncoveredTtlMs: number;
+  /** Users: no provider sends webhooks for them. @default 300_000 (5 minutes) */
+  readonly usersTtlMs: number;
+  /** In-process backend size. @default 50_000 entries */
+  readonly maxEntries: number;
+  /** Key prefix, so deployments sharing one Redis keep apart. @default 'gw' */
+  readonly prefix: string;
+}
+
+export type Coverage = 'webhooks' | 'ttl-only';
+
+export interface GatewayCache {
+  /** The providers with their reads cached; identity when the cache is off. */
+  wrap(providers: ReadonlyMap<ProviderName, Provider>): ReadonlyMap<ProviderName, Provider>;
+  /** Bumps what an acknowledged-to-be delivery changed; rejects when the backend cannot be reached. */
+  invalidate(provider: ProviderName, touched: Touched, cause: string): Promise<void>;
+  /** A verified delivery arrived: this provider's webhooks reach the gateway. */
+  noteDelivery(provider: ProviderName): void;
+  /** A webhook subscription pointing at this gateway is (or is not) listed by the provider. */
+  setListed(provider: ProviderName, listed: boolean): void;
+  coverage(provider: ProviderName): Coverage;
+  /**
+   * Asks each provider for its webhook subscriptions and marks those with one
+   * (created at the provider, not a read-only stand-in) that points at this
+   * gateway's public URL. Failures leave the coverage as it was.
+   */
+  checkCoverage(providers: ReadonlyMap<ProviderName, Provider>, publicUrl: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface GatewayCacheOptions {
+  readonly config: CacheConfig;
+  readonly redisUrl: string | null;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Cache namespace of each provider's credential, so two credentials never share entries. */
+  readonly scopes: ReadonlyMap<ProviderName, string>;
+  /** Deliveries older than this no longer count as coverage. @default 3_600_000 (1 hour) */
+  readonly deliveryWindowMs?: number;
+  /** The clock of coverage and of the in-process TTLs. @default performance */
+  readonly clock?: { now(): number };
+  readonly backend?: CacheBackend;
+}
+
+export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
+  const { config, registry, logger, scopes } = options;
+  const clock = options.clock ?? performance;
+  const deliveryWindowMs = options.deliveryWindowMs ?? 3_600_000;
+  const backend =
+    options.backend ?? (options.redisUrl ? createRedisBackend(options.redisUrl) : createMemoryBackend({ maxEntries: config.maxEntries, clock }));
+  const metrics = cacheMetrics(registry);
+  const lastDelivery = new Map<ProviderName, number>();
+  const listed = new Set<ProviderName>();
+  const cache = createEntityCache(backend, {
+    hit: (entity, n) => n && metrics.requests.inc({ entity, result: 'hit' }, n),
+    miss: (entity, n) => n && metrics.requests.inc({ entity, result: 'miss' }, n),
+    coalesced: (entity, n) => n && metrics.requests.inc({ entity, result: 'coalesced' }, n),
+    failed: (operation, err) => {
+      metrics.errors.inc({ operation });
+      logger.warn({ err, operation }, 'cache backend failed; serving from upstream');
+    },
+  });
+
+  function coverage(provider: ProviderName): Coverage {
+    const at = lastDelivery.get(provider);
+    return listed.has(provider) || (at !== undefined && clock.now() - at < deliveryWindowMs) ? 'webhooks' : 'ttl-only';
+  }
+  function ttls(provider: ProviderName): CacheTtls {
+    if (coverage(provider) === 'webhooks') return { entityMs: config.ttlMs, usersMs: config.usersTtlMs };
+    return { entityMs: config.uncoveredTtlMs, usersMs: Math.min(config.usersTtlMs, config.uncoveredTtlMs) };
+  }
+  const scopeOf = (provider: ProviderName): string => scopes.get(provider) ?? provider;
+  const showCoverage = (provider: ProviderName): void => void metrics.coverage.set({ provider }, coverage(provider) === 'webhooks' ? 1 : 0);
+  function setListed(provider: ProviderName, isListed: boolean): void {
+    if (isListed) listed.add(provider);
+    else listed.delete(provider);
+    showCoverage(provider);
+  }
+
+  return {
+    wrap(providers) {
+      if (!config.enabled) return providers;
+      const wrapped = new Map<ProviderName, Provider>();
+      for (const [name, provider] of providers) {
+        wrapped.set(name, cacheProvider(provider, cache, `${config.prefix}:${scopeOf(name)}`, () => ttls(name)));
+        showCoverage(name);
+      }
+      return wrapped;
+    },
+    async invalidate(provider, touched, cause) {
+      if (!config.enabled) return;
+      const list = touchedCounters(`${config.prefix}:${scopeOf(provider)}`, touched);
+      if (list.length === 0) return;
+      await cache.invalidate(list);
+      metrics.invalidations.inc({ provider, cause });
+    },
+    noteDelivery(provider) {
+      lastDelivery.set(provider, clock.now());
+      showCoverage(provider);
+    },
+    setListed,
+    coverage,
+    async checkCoverage(providers, publicUrl) {
+      if (!config.enabled) return;
+      const prefix = `${publicUrl.replace(/\/+$/, '')}/webhooks/`;
+      await Promise.all(
+        [...providers].map(async ([name, provider]) => {
+          try {
+            const hooks = await withDeadline(provider.webhooks.list(), COVERAGE_CHECK_TIMEOUT_MS);
+            setListed(name, hooks.some((h) => h.editable && !h.disabled && h.url.startsWith(prefix)));
+          } catch (err) {
+            logger.debug({ err, provider: name }, 'webhook coverage check failed');
+          }
+        }),
+      );
+    },
+    close: () => backend.close(),
+  };
+}
+
+/** A coverage check never holds up start-up for longer than this. */
+const COVERAGE_CHECK_TIMEOUT_MS = 3_000;
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+function cacheMetrics(registry: Registry) {
+  return {
+    requests: new Counter({
+      name: 'gateway_cache_requests_total',
+      help: 'Cache look-ups by entity and result (hit, miss, coalesced: joined a load already in flight)',
+      labelNames: ['entity', 'result'],
+      registers: [registry],
+    }),
+    invalidations: new Counter({
+      name: 'gateway_cache_invalidations_total',
+      help: 'Cache invalidations by provider and cause',
+      labelNames: ['provider', 'cause'],
+      registers: [registry],
+    }),
+    errors: new Counter({
+      name: 'gateway_cache_errors_total',
+      help: 'Cache backend failures by operation (reads and writes then go upstream uncached)',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
+    coverage: new Gauge({
+      name: 'gateway_cache_webhook_coverage',
+      help: '1 when webhooks of this gateway cover the provider (long TTLs), 0 when only short TTLs keep entries honest',
+      labelNames: ['provider'],
+      registers: [registry],
+    }),
+  };
+}
