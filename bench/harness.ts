@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfig, type GatewayConfig, type PodiumConfig } from '../src/config.js';
 import type { WithApi } from '../src/sandbox/types.js';
+import type { MessageEventKind } from '../src/model.js';
 import type { LoggedRequest } from '../src/sandbox/kit.js';
 import { startPodiumEmulator, type PodiumEmulator } from '../src/sandbox/podium/index.js';
 import { createGateway, type Gateway } from '../src/server.js';
@@ -332,7 +333,18 @@ export interface EmulatorControl {
   setLatency(ms: number): Promise<void>;
   resetRequests(): Promise<void>;
   stats(): Promise<EmulatorStats>;
+  /** Makes the emulator deliver its webhooks to `url`. */
+  addWebhookTarget(url: string): Promise<void>;
+  /** A new message in a conversation (random when not given), delivered as a signed webhook. */
+  emitMessageEvent(kind: MessageEventKind, conversationId?: string): Promise<EmittedSummary>;
   close(): Promise<void>;
+}
+
+/** What the benchmarks need of an emitted event (the raw body stays in the emulator). */
+export interface EmittedSummary {
+  readonly messageId: string | null;
+  readonly conversationId: string;
+  readonly deliveries: ReadonlyArray<{ readonly url: string; readonly status: number }>;
 }
 
 export const EMULATOR_CHILD_FLAG = '--bench-podium-emulator-child';
@@ -376,6 +388,8 @@ function inProcessControl(podium: PodiumEmulator): EmulatorControl {
     async stats() {
       return { ...requestStats(podium), rssMiB: Number.NaN, cpuMs: Number.NaN };
     },
+    addWebhookTarget: (url) => podium.addWebhookTarget(url),
+    emitMessageEvent: async (kind, conversationId) => summaryOf(await podium.emitMessageEvent(kind, conversationId ? { conversationId } : {})),
     close: () => (closed ??= podium.close()),
   };
 }
@@ -467,8 +481,14 @@ async function childControl(): Promise<EmulatorControl> {
     setLatency: async (ms) => void (await call('setLatency', ms)),
     resetRequests: async () => void (await call('reset')),
     stats: async () => (await call('stats')) as EmulatorStats,
+    addWebhookTarget: async (url) => void (await call('addWebhookTarget', url)),
+    emitMessageEvent: async (kind, conversationId) => (await call('emit', { kind, conversationId })) as EmittedSummary,
     close,
   };
+}
+
+function summaryOf(e: EmittedSummary): EmittedSummary {
+  return { messageId: e.messageId, conversationId: e.conversationId, deliveries: e.deliveries };
 }
 
 /** The child's side: one Podium emulator, driven over IPC, gone when the parent goes. */
@@ -497,11 +517,22 @@ async function serveEmulatorChild(send: (message: ChildReply) => void): Promise<
         };
         return reply(stats);
       }
+      case 'addWebhookTarget':
+        void podium.addWebhookTarget(String(message.arg)).then(() => reply(null));
+        return;
+      case 'emit': {
+        const { kind, conversationId } = message.arg as { kind: MessageEventKind; conversationId?: string };
+        podium.emitMessageEvent(kind, conversationId ? { conversationId } : {}).then(
+          (e) => reply(summaryOf(e)),
+          (err: unknown) => send({ id: message.id, error: err instanceof Error ? err.message : String(err) }),
+        );
+        return;
+      }
       case 'close':
         void podium.close().then(() => reply(null));
         return;
       default:
-        send({ id: message.id, error: `Expected an operation setLatency, reset, stats or close, got ${JSON.stringify(message.op)}` });
+        send({ id: message.id, error: `Expected an operation setLatency, reset, stats, addWebhookTarget, emit or close, got ${JSON.stringify(message.op)}` });
     }
   });
   send({ type: 'ready', url: podium.url, config: podium.providerConfig() });
@@ -544,6 +575,8 @@ export interface BenchGatewayOptions {
   readonly podiumRequestsPerMinute?: number;
   /** Run the emulator in a child process (only its control surface is then available). @default false */
   readonly emulatorProcess?: boolean;
+  /** Talk to this emulator (started by another bench gateway, which owns it) instead of a new one. */
+  readonly emulator?: EmulatorControl;
 }
 
 export interface BenchGateway {
@@ -565,13 +598,15 @@ export interface BenchGateway {
 export async function startBenchGateway(cleanup: Cleanup, options: BenchGatewayOptions = {}): Promise<BenchGateway> {
   let podium: PodiumEmulator | null = null;
   let emulator: EmulatorControl;
-  if (options.emulatorProcess) {
+  if (options.emulator) {
+    emulator = options.emulator;
+  } else if (options.emulatorProcess) {
     emulator = await childControl();
   } else {
     podium = await startPodiumEmulator();
     emulator = inProcessControl(podium);
   }
-  cleanup.add(`Podium emulator (${emulator.where})`, () => emulator.close());
+  if (!options.emulator) cleanup.add(`Podium emulator (${emulator.where})`, () => emulator.close());
   const emulatorConfig = emulator.providerConfig();
   const base = loadConfig({
     NODE_ENV: 'test',
@@ -601,7 +636,7 @@ export async function startBenchGateway(cleanup: Cleanup, options: BenchGatewayO
     async close() {
       // Both are idempotent, so the cleanup stack may run them again.
       await gateway.close();
-      await emulator.close();
+      if (!options.emulator) await emulator.close();
     },
   };
 }

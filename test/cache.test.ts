@@ -41,17 +41,20 @@ describe('the entity cache', () => {
     expect(await callsDuring(t, () => inbox(t))).toBe(111);
     expect(await callsDuring(t, () => inbox(t))).toBe(0);
 
-    const first = (await inbox(t)).conversations.edges[0]!.node.providerId;
-    const emitted = await t.podium.emitMessageEvent('RECEIVED', { conversationId: first });
-    expect(emitted.deliveries.map((d) => d.status)).toEqual([200]);
-    let after: Inbox | null = null;
-    const calls = await callsDuring(t, async () => (after = await inbox(t)));
-    expect(calls).toBeLessThanOrEqual(5);
-    const conversation = after!.conversations.edges.find((e) => e.node.providerId === first);
-    expect(conversation?.node.messages.edges.map((e) => e.node.providerId)).toContain(emitted.messageId?.split('/').pop());
+    const listed = (await inbox(t)).conversations.edges.map((e) => e.node.providerId);
+    // Several webhooks in a row: each costs only what it changed.
+    for (const conversationId of listed.slice(0, 3)) {
+      const emitted = await t.podium.emitMessageEvent('RECEIVED', { conversationId });
+      expect(emitted.deliveries.map((d) => d.status)).toEqual([200]);
+      let after: Inbox | null = null;
+      const calls = await callsDuring(t, async () => (after = await inbox(t)));
+      expect(calls).toBeLessThanOrEqual(5);
+      const conversation = after!.conversations.edges.find((e) => e.node.providerId === conversationId);
+      expect(conversation?.node.messages.edges.map((e) => e.node.providerId)).toContain(emitted.messageId?.split('/').pop());
+    }
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/gateway_cache_requests_total\{entity="contact",result="hit"\} [1-9]/);
-    expect(metrics).toMatch(/gateway_cache_invalidations_total\{provider="PODIUM",cause="webhook"\} 1/);
+    expect(metrics).toMatch(/gateway_cache_invalidations_total\{provider="PODIUM",cause="webhook"\} 3/);
   });
 
   it('lets 10 concurrent cold inbox queries share their upstream calls', async () => {

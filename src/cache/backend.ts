@@ -24,6 +24,8 @@ export interface CacheBackend {
 export interface MemoryBackendOptions {
   /** @default 50_000 entries */
   readonly maxEntries?: number;
+  /** Counters kept before the least recently used is evicted. @default 200_000 */
+  readonly maxCounters?: number;
   /** The clock TTLs are measured on (tests move it). @default performance */
   readonly clock?: { now(): number };
 }
@@ -35,9 +37,10 @@ export function createMemoryBackend(options: MemoryBackendOptions = {}): CacheBa
   // ever evicted.
   let floor = 0;
   const counters = new LRUCache<string, number>({
-    max: 200_000,
-    dispose: (value) => {
-      floor = Math.max(floor, value);
+    max: options.maxCounters ?? 200_000,
+    dispose: (value, _key, reason) => {
+      // Overwrites (bumps) dispose the old value too; only evictions lose a counter.
+      if (reason === 'evict') floor = Math.max(floor, value);
     },
   });
   const current = (name: string): number => counters.get(name) ?? floor;
