@@ -1,0 +1,32 @@
+// The request budget of a provider credential: a token bucket that queues bursts
+// in order and refuses what would wait too long; in Redis, two instances spend
+// one budget.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
+import { createLocalBudget, createRateBudgets } from '../src/providers/rate-budget.js';
+
+describe('rate budget', () => {
+  it('queues a burst past the bucket in order and refuses a wait longer than allowed, taking nothing', async () => {
+    let now = 0;
+    const budget = createLocalBudget({ requests: 3, perMs: 3_000 }, () => now);
+    const waits = [];
+    for (let i = 0; i < 5; i++) waits.push(await budget.take(10_000));
+    expect(waits.map((w) => (w.ok ? w.waitMs : -1))).toEqual([0, 0, 0, 1_000, 2_000]);
+    expect(await budget.take(2_500)).toEqual({ ok: false, retryAfterMs: 3_000, remaining: 0 });
+    now += 3_000; // the queue drained and nothing more was taken
+    expect(await budget.take(0)).toMatchObject({ ok: true, waitMs: 0 });
+  });
+
+  it('is one budget for two instances on one Redis', async () => {
+    const key = `test-${randomUUID()}`;
+    const a = createRateBudgets(inject('redisUrl'));
+    const b = createRateBudgets(inject('redisUrl'));
+    onTestFinished(() => Promise.all([a.close(), b.close()]));
+    const limit = { requests: 5, perMs: 60_000 };
+    const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).budget(key, limit).take(0)));
+    expect(answers.filter((r) => r.ok)).toHaveLength(5);
+    const refused = answers.find((r) => !r.ok);
+    expect(refused).toMatchObject({ ok: false });
+    expect(refused && !refused.ok && refused.retryAfterMs).toBeGreaterThan(10_000);
+  });
+});
