@@ -4,6 +4,7 @@
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { z } from 'zod';
 import type { CacheConfig } from './cache/index.js';
+import { defaultMaxConnections, type AdmissionConfig } from './http/admission.js';
 
 export type Role = 'viewer' | 'admin';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -105,6 +106,7 @@ export interface GatewayConfig {
   /** Introspection and "Did you mean" suggestions. @default true outside production */
   readonly introspection: boolean;
   readonly graphql: GraphQLLimits;
+  readonly websockets: AdmissionConfig;
   readonly cache: CacheConfig;
   readonly upstream: UpstreamConfig;
   readonly podium: PodiumConfig | null;
@@ -254,6 +256,10 @@ const envSchema = z.object({
   GATEWAY_GRAPHQL_MAX_TOKENS: int(10, 100_000).optional(),
   GATEWAY_GRAPHQL_MAX_DIRECTIVES: int(0, 1_000).optional(),
   GATEWAY_GRAPHQL_MAX_COST: int(1, 1_000_000).optional(),
+  GATEWAY_WS_MAX_CONNECTIONS: int(1, 1_000_000).optional(),
+  GATEWAY_WS_MAX_CONNECTIONS_PER_CLIENT: int(0, 1_000_000).optional(),
+  GATEWAY_WS_CONNECTS_PER_CLIENT_PER_SECOND: int(0, 1_000_000).optional(),
+  GATEWAY_CLIENT_ADDRESS_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be a header name such as x-forwarded-for' }).optional(),
   GATEWAY_CACHE: z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` }).optional(),
   GATEWAY_CACHE_TTL_SECONDS: int(1, 3_600).optional(),
   GATEWAY_CACHE_UNCOVERED_TTL_SECONDS: int(1, 3_600).optional(),
@@ -341,6 +347,12 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
       maxTokens: e.GATEWAY_GRAPHQL_MAX_TOKENS ?? defaults.graphql.maxTokens,
       maxDirectives: e.GATEWAY_GRAPHQL_MAX_DIRECTIVES ?? defaults.graphql.maxDirectives,
       maxCost: e.GATEWAY_GRAPHQL_MAX_COST ?? defaults.graphql.maxCost,
+    }),
+    websockets: Object.freeze({
+      maxConnections: e.GATEWAY_WS_MAX_CONNECTIONS ?? defaultMaxConnections(),
+      maxConnectionsPerClient: e.GATEWAY_WS_MAX_CONNECTIONS_PER_CLIENT ?? 0,
+      connectsPerClientPerSecond: e.GATEWAY_WS_CONNECTS_PER_CLIENT_PER_SECOND ?? 0,
+      clientAddressHeader: e.GATEWAY_CLIENT_ADDRESS_HEADER?.toLowerCase() ?? null,
     }),
     cache: Object.freeze({
       enabled: (e.GATEWAY_CACHE ?? 'on') === 'on',

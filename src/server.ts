@@ -18,6 +18,7 @@ import { createStore } from './events/store/index.js';
 import type { EventStore, PubSub } from './events/types.js';
 import { createApollo } from './graphql/apollo.js';
 import { createOperationLimits } from './graphql/limits.js';
+import { createAdmission } from './http/admission.js';
 import { GRAPHQL_PATH, graphqlRoutes } from './http/graphql.js';
 import { healthRoutes } from './http/health.js';
 import { sendError } from './http/reply.js';
@@ -99,6 +100,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onWebhooksChanged: (provider) => ingest.invalidateSecrets(provider),
     allowLocalHttpWebhooks: config.env !== 'production',
   });
+  const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
   const apollo = createApollo({ schema, limits, formatError, metrics, introspection: config.introspection });
 
   const app: FastifyInstance = Fastify({ logger: false, return503OnClosing: true });
@@ -115,7 +117,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     contextFor,
     corsOrigins: config.corsOrigins,
     maxBytes: config.graphql.maxBytes,
-    ws: { schema, limits, formatError, metrics },
+    ws: { schema, limits, formatError, metrics, admission },
   });
 
   let url = '';

@@ -21,7 +21,7 @@ describe('rate budget', () => {
     const key = `test-${randomUUID()}`;
     const a = createRateBudgets(inject('redisUrl'));
     const b = createRateBudgets(inject('redisUrl'));
-    onTestFinished(() => Promise.all([a.close(), b.close()]));
+    onTestFinished(async () => void (await Promise.all([a.close(), b.close()])));
     const limit = { requests: 5, perMs: 60_000 };
     const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).budget(key, limit).take(0)));
     expect(answers.filter((r) => r.ok)).toHaveLength(5);

@@ -25,6 +25,7 @@ import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import type { OperationLimits } from '../graphql/limits.js';
 import type { GatewayMetrics } from '../metrics.js';
+import type { Admission } from './admission.js';
 
 export interface GraphQLWsOptions {
   readonly schema: GraphQLSchema;
@@ -36,7 +37,11 @@ export interface GraphQLWsOptions {
   /** Largest message a client may send; larger ones close the socket with 1009. */
   readonly maxPayload: number;
   readonly path: string;
+  readonly admission: Admission;
 }
+
+/** What a refused upgrade is told to wait. */
+const RETRY_AFTER_SECONDS = 5;
 
 export interface GraphQLWs {
   /** Closes every socket (1001 going away) and stops accepting upgrades. */
@@ -54,6 +59,14 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
       socket.end('HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":"not_found","message":"WebSocket connections are served on /graphql"}');
       return;
     }
+    const admitted = options.admission.admit(req);
+    if (admitted.refused) {
+      const body = JSON.stringify({ error: admitted.refused, message: 'this instance takes no more WebSocket connections now; retry later or on another instance' });
+      socket.end(`HTTP/1.1 503 Service Unavailable\r\nretry-after: ${RETRY_AFTER_SECONDS}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      return;
+    }
+    // The raw socket closes however the upgrade ends (refused handshake, client gone, server close).
+    socket.once('close', admitted.release);
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   };
   server.on('upgrade', onUpgrade);
