@@ -254,3 +254,13 @@ export function createRateLimiter(limit: { requests: number; perMs: number }, no
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** Runs an upstream call, answering null for a 404: an unknown id is an answer, not an error. */
+export async function orNull<T>(pending: Promise<T>): Promise<T | null> {
+  try {
+    return await pending;
+  } catch (err) {
+    if (err instanceof ProviderError && err.failure === 'NOT_FOUND') return null;
+    throw err;
+  }
+}

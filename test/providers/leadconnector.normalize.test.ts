@@ -13,7 +13,7 @@ import {
   normalizeLeadConnectorUser,
 } from '../../src/providers/leadconnector/normalize.js';
 import { parseLeadConnectorWebhook } from '../../src/providers/leadconnector/webhooks.js';
-import { hashKey } from '../../src/providers/webhook-util.js';
+import { hashKey } from '../../src/providers/delivery.js';
 
 interface SeedCase {
   readonly name: string;

@@ -15,7 +15,7 @@ import {
 } from '../../src/providers/podium/normalize.js';
 import { createPodiumReceiver } from '../../src/providers/podium/webhooks.js';
 import type { ParsedEvent } from '../../src/providers/provider.js';
-import { hashKey } from '../../src/providers/webhook-util.js';
+import { hashKey } from '../../src/providers/delivery.js';
 
 // Verbatim from Podium's "Sync Messages from Podium Conversations" guide: no eventUid, and a null message uid.
 const seedMessageSent = `{

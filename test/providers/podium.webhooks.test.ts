@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPodiumProvider } from '../../src/providers/podium/index.js';
 import { createPodiumReceiver } from '../../src/providers/podium/webhooks.js';
 import type { VerifyContext, WebhookRequest } from '../../src/providers/provider.js';
-import { hashKey } from '../../src/providers/webhook-util.js';
+import { hashKey } from '../../src/providers/delivery.js';
 import { startPodiumEmulator, type PodiumEmulator } from '../../src/sandbox/podium/index.js';
 
 const receivedAt = new Date('2024-05-01T12:00:00.000Z');

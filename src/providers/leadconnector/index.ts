@@ -5,7 +5,8 @@ import type { LeadConnectorConfig } from '../../config.js';
 import { ProviderError, UnsupportedError, userInputError } from '../../errors.js';
 import type { WebhookRecord } from '../../model.js';
 import { receiveOnly } from '../receive-only.js';
-import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
+import { chunks, ifFound, lookupEach, lookupGrouped } from '../batch.js';
+import type { Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { createLeadConnectorClient } from './client.js';
 import {
   normalizeLeadConnectorContact,
@@ -14,7 +15,8 @@ import {
   normalizeLeadConnectorUser,
   toIsoDate,
 } from './normalize.js';
-import { createLeadConnectorReceiver, LEADCONNECTOR_EVENT_TYPES } from './webhooks.js';
+import { LEADCONNECTOR_EVENT_TYPES } from './event-types.js';
+import { createLeadConnectorReceiver } from './webhooks.js';
 
 /** Ids per `/users/search?ids=` request, so a large batch keeps its URL short. */
 const USER_IDS_PER_SEARCH = 100;
@@ -53,10 +55,7 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
       return { items: contacts.map(normalizeLeadConnectorContact), nextCursor: next ? encodeSearchAfter(next) : null };
     },
 
-    getContacts: (ids) => lookupEach(ids, async (id) => {
-      const raw = await client.getContact(id);
-      return raw && normalizeLeadConnectorContact(raw);
-    }),
+    getContacts: (ids) => lookupEach(ids, async (id) => ifFound(await client.getContact(id), normalizeLeadConnectorContact)),
 
     async listConversations(page, filter) {
       const { conversations } = await client.searchConversations({
@@ -72,10 +71,7 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
       return { items: conversations.map(normalizeLeadConnectorConversation), nextCursor: next };
     },
 
-    getConversations: (ids) => lookupEach(ids, async (id) => {
-      const raw = await client.getConversation(id);
-      return raw && normalizeLeadConnectorConversation(raw);
-    }),
+    getConversations: (ids) => lookupEach(ids, async (id) => ifFound(await client.getConversation(id), normalizeLeadConnectorConversation)),
 
     async listMessages(conversationId, page) {
       const result = await client.listMessages(conversationId, { lastMessageId: page.cursor, limit: page.limit });
@@ -85,10 +81,7 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
       };
     },
 
-    getMessages: (ids) => lookupEach(ids, async (id) => {
-      const raw = await client.getMessage(id);
-      return raw && normalizeLeadConnectorMessage(raw);
-    }),
+    getMessages: (ids) => lookupEach(ids, async (id) => ifFound(await client.getMessage(id), (m) => normalizeLeadConnectorMessage(m))),
 
     async listUsers(page) {
       const skip = page.cursor === null ? 0 : decodeNumber(page.cursor, 'users');
@@ -103,30 +96,14 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
       return { items: users.map(normalizeLeadConnectorUser), nextCursor: more && users.length > 0 ? String(seen) : null };
     },
 
-    async getUsers(ids) {
+    getUsers(ids) {
       // Without a companyId /users/search is unavailable: fall back to one GET per user.
-      if (!api.companyId) {
-        return lookupEach(ids, async (id) => {
-          const raw = await client.getUser(id);
-          return raw && normalizeLeadConnectorUser(raw);
-        });
-      }
       const companyId = api.companyId;
-      const distinct = [...new Set(ids)];
-      const chunks: string[][] = [];
-      for (let i = 0; i < distinct.length; i += USER_IDS_PER_SEARCH) chunks.push(distinct.slice(i, i + USER_IDS_PER_SEARCH));
-      const found = new Map<string, ReturnType<typeof normalizeLeadConnectorUser> | Error>();
-      await Promise.all(
-        chunks.map(async (chunk) => {
-          try {
-            const { users } = await client.searchUsers({ companyId, ids: chunk, limit: chunk.length });
-            for (const user of users) found.set(user.id, normalizeLeadConnectorUser(user));
-          } catch (err) {
-            for (const id of chunk) found.set(id, toError(err));
-          }
-        }),
-      );
-      return ids.map((id) => found.get(id) ?? null);
+      if (!companyId) return lookupEach(ids, async (id) => ifFound(await client.getUser(id), normalizeLeadConnectorUser));
+      return lookupGrouped(ids, chunks(USER_IDS_PER_SEARCH), async (chunk) => {
+        const { users } = await client.searchUsers({ companyId, ids: chunk, limit: chunk.length });
+        return new Map(users.map((user) => [user.id, normalizeLeadConnectorUser(user)]));
+      });
     },
 
     webhooks: createMarketplaceWebhookAdmin(deps.publicUrl),
@@ -168,22 +145,6 @@ function createMarketplaceWebhookAdmin(publicUrl: string): WebhookAdmin {
     update: async () => unsupported('update'),
     delete: async () => unsupported('delete'),
   };
-}
-
-/** One lookup per distinct key, in parallel; a failed key gets its own Error. */
-async function lookupEach<T>(keys: readonly string[], lookup: (key: string) => Promise<T | null>): Promise<BatchResult<T>> {
-  const distinct = [...new Set(keys)];
-  const settled = await Promise.allSettled(distinct.map(lookup));
-  const byKey = new Map(distinct.map((key, i) => [key, settled[i]]));
-  return keys.map((key) => {
-    const result = byKey.get(key);
-    if (result === undefined) return new Error(`no lookup ran for ${key}`);
-    return result.status === 'fulfilled' ? result.value : toError(result.reason);
-  });
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** The contacts cursor: HighLevel's `searchAfter` sort values, opaque to clients. */

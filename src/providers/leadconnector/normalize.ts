@@ -11,7 +11,7 @@ import type {
   MessageStatus,
   UserRecord,
 } from '../../model.js';
-import { str, strArray } from '../webhook-util.js';
+import { str, strArray } from '../guards.js';
 import type { RawContact, RawConversation, RawMessage, RawProviderOutboundMessage, RawUser } from './client.js';
 
 /**

@@ -5,12 +5,11 @@ import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { LeadConnectorConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
 import type { ParsedEvent, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
-import { hashKey, isRecord, str, unprocessable } from '../webhook-util.js';
+import { hashKey, unprocessable } from '../delivery.js';
+import { isRecord, str } from '../guards.js';
+import type { LeadConnectorEventType } from './event-types.js';
 import type { RawMessage, RawProviderOutboundMessage } from './client.js';
 import { normalizeLeadConnectorMessage, normalizeLeadConnectorProviderOutbound } from './normalize.js';
-
-export const LEADCONNECTOR_EVENT_TYPES = ['InboundMessage', 'OutboundMessage', 'ProviderOutboundMessage'] as const;
-export type LeadConnectorEventType = (typeof LEADCONNECTOR_EVENT_TYPES)[number];
 
 type ReceiverConfig = Pick<LeadConnectorConfig, 'webhookPublicKey' | 'webhookEd25519PublicKey' | 'webhookToleranceMs'>;
 

@@ -2,7 +2,8 @@
 // subscription admin over /v4/webhooks and the webhook receiver.
 import type { PodiumConfig } from '../../config.js';
 import type { WebhookUpdateInput } from '../../model.js';
-import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
+import { ifFound, lookupEach } from '../batch.js';
+import type { Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { receiveOnly } from '../receive-only.js';
 import { createPodiumClient, type PodiumClient, type PodiumWebhookCreate, type PodiumWebhookUpdate } from './client.js';
 import {
@@ -12,37 +13,8 @@ import {
   normalizePodiumUser,
   normalizePodiumWebhook,
 } from './normalize.js';
+import { PODIUM_EVENT_TYPES } from './event-types.js';
 import { createPodiumReceiver } from './webhooks.js';
-
-/** The event types /v4/webhooks accepts (Podium's spec enum). */
-export const PODIUM_EVENT_TYPES = [
-  'call.completed',
-  'call.missed',
-  'call.received',
-  'call.voicemail_left',
-  'contact.created',
-  'contact.deleted',
-  'contact.merged',
-  'contact.unchanged',
-  'contact.updated',
-  'invoice.created',
-  'invoice.disabled',
-  'invoice.marked_as_paid',
-  'invoice.payment_created',
-  'invoice.payment_failed',
-  'invoice.payment_succeeded',
-  'invoice.refund_created',
-  'invoice.refund_failed',
-  'message.failed',
-  'message.received',
-  'message.sent',
-  'review.created',
-  'review.invite_link_created',
-  'review.invite_link_updated',
-  'review.response_created',
-  'review.response_updated',
-  'review.updated',
-] as const;
 
 export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): Provider {
   const receiver = createPodiumReceiver(config);
@@ -55,31 +27,31 @@ export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): 
       const res = await client.listContacts(page, { updatedAt: filter.updatedAfter ? podiumDateTime(filter.updatedAfter) : null });
       return { items: res.data.map(normalizePodiumContact), nextCursor: res.nextCursor };
     },
-    getContacts: (refs) => lookup(refs, async (ref) => nullable(await client.getContact(ref), normalizePodiumContact)),
+    getContacts: (refs) => lookupEach(refs, async (ref) => ifFound(await client.getContact(ref), normalizePodiumContact)),
 
     async listConversations(page, filter) {
       const res = await client.listConversations(page, { locationUid: filter.locationId });
       return { items: res.data.map(normalizePodiumConversation), nextCursor: res.nextCursor };
     },
-    getConversations: (ids) => lookup(ids, async (id) => nullable(await client.getConversation(id), normalizePodiumConversation)),
+    getConversations: (ids) => lookupEach(ids, async (id) => ifFound(await client.getConversation(id), normalizePodiumConversation)),
 
     async listMessages(conversationId, page) {
       const res = await client.listMessages(conversationId, page);
       return { items: res.data.map((m) => normalizePodiumMessage(m)), nextCursor: res.nextCursor };
     },
     getMessages: (ids) =>
-      lookup(ids, async (id) => {
+      lookupEach(ids, async (id) => {
         const [conversationUid, uid, ...rest] = id.split('/');
         // Every id this gateway issues has both parts: anything else names no Podium message.
         if (!conversationUid || !uid || rest.length > 0) return null;
-        return nullable(await client.getMessage(conversationUid, uid), (m) => normalizePodiumMessage(m));
+        return ifFound(await client.getMessage(conversationUid, uid), (m) => normalizePodiumMessage(m));
       }),
 
     async listUsers(page) {
       const res = await client.listUsers(page);
       return { items: res.data.map(normalizePodiumUser), nextCursor: res.nextCursor };
     },
-    getUsers: (ids) => lookup(ids, async (id) => nullable(await client.getUser(id), normalizePodiumUser)),
+    getUsers: (ids) => lookupEach(ids, async (id) => ifFound(await client.getUser(id), normalizePodiumUser)),
 
     webhooks: createPodiumWebhookAdmin(client),
     receiver,
@@ -110,7 +82,7 @@ function createPodiumWebhookAdmin(client: PodiumClient): WebhookAdmin {
       return (await client.listWebhooks()).map((w) => normalizePodiumWebhook(w));
     },
     async get(id) {
-      return nullable(await client.getWebhook(id), (w) => normalizePodiumWebhook(w));
+      return ifFound(await client.getWebhook(id), (w) => normalizePodiumWebhook(w));
     },
     async create(input) {
       const secret = input.secret ?? null;
@@ -128,10 +100,10 @@ function createPodiumWebhookAdmin(client: PodiumClient): WebhookAdmin {
     },
     async update(id, input) {
       const updated = await client.updateWebhook(id, podiumUpdate(input));
-      return nullable(updated, (w) => normalizePodiumWebhook(w, input.secret ?? null));
+      return ifFound(updated, (w) => normalizePodiumWebhook(w, input.secret ?? null));
     },
     async delete(id) {
-      return nullable(await client.deleteWebhook(id), (w) => normalizePodiumWebhook(w));
+      return ifFound(await client.deleteWebhook(id), (w) => normalizePodiumWebhook(w));
     },
   };
 }
@@ -143,28 +115,6 @@ function podiumUpdate(input: WebhookUpdateInput): PodiumWebhookUpdate {
     ...(input.secret != null ? { secret: input.secret } : {}),
     ...(input.disabled != null ? { disabled: input.disabled } : {}),
   };
-}
-
-/**
- * One request per distinct key, all in parallel (Podium has no batch
- * endpoints); one answer per key in key order, a failed key gets its Error.
- */
-async function lookup<T>(keys: readonly string[], fetchOne: (key: string) => Promise<T | null>): Promise<BatchResult<T>> {
-  const answers = new Map<string, T | null | Error>();
-  await Promise.all(
-    [...new Set(keys)].map(async (key) => {
-      try {
-        answers.set(key, await fetchOne(key));
-      } catch (err) {
-        answers.set(key, err instanceof Error ? err : new Error(String(err)));
-      }
-    }),
-  );
-  return keys.map((key) => answers.get(key) ?? null);
-}
-
-function nullable<R, T>(raw: R | null, map: (raw: R) => T): T | null {
-  return raw === null ? null : map(raw);
 }
 
 /** `updated_at` takes `YYYY-MM-DDTHH:MM:SSZ`; anything unparseable is passed on for Podium to judge. */

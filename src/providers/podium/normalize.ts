@@ -12,7 +12,7 @@ import type {
   UserRecord,
   WebhookRecord,
 } from '../../model.js';
-import { str, strArray } from '../webhook-util.js';
+import { str, strArray } from '../guards.js';
 import type { PodiumContact, PodiumConversation, PodiumMessage, PodiumMessageItem, PodiumUser, PodiumWebhook } from './client.js';
 
 const channels: Readonly<Record<string, Channel>> = {

@@ -3,17 +3,13 @@
 // the dedupe key rules.
 import { createHmac } from 'node:crypto';
 import type { PodiumConfig } from '../../config.js';
-import type { MessageEventKind } from '../../model.js';
 import type { ParsedEvent, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
-import { hashKey, isRecord, safeEqual, str, unprocessable } from '../webhook-util.js';
+import { hashKey, unprocessable } from '../delivery.js';
+import { isRecord, str } from '../guards.js';
+import { safeEqual } from '../verify.js';
+import { PODIUM_MESSAGE_EVENTS } from './event-types.js';
 import type { PodiumMessage } from './client.js';
 import { normalizePodiumMessage } from './normalize.js';
-
-const messageEvents: ReadonlyMap<string, MessageEventKind> = new Map<string, MessageEventKind>([
-  ['message.sent', 'SENT'],
-  ['message.received', 'RECEIVED'],
-  ['message.failed', 'FAILED'],
-]);
 
 export function createPodiumReceiver(config: Pick<PodiumConfig, 'webhookSecret' | 'webhookToleranceMs'>): WebhookReceiver {
   return {
@@ -84,7 +80,7 @@ function parseDelivery(body: unknown, req: WebhookRequest): ParsedEvent {
   if (!isRecord(body.data)) return unprocessable(req.rawBody, eventType, `Podium ${eventType} has no data object`);
 
   const eventKey = podiumEventKey(eventType, body.metadata, body.data, req.rawBody);
-  const kind = messageEvents.get(eventType);
+  const kind = PODIUM_MESSAGE_EVENTS.get(eventType);
   if (!kind) {
     return { eventKey, providerEventType: eventType, result: { ok: false, reason: `Podium event type ${eventType} is not a message event (message.sent, message.received, message.failed)` } };
   }

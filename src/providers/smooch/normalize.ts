@@ -2,7 +2,7 @@
 // webhooks) to the unified model. No clock, no I/O: every input is a payload the
 // provider sent, so every field is read defensively.
 import type { Attachment, Channel, ContactRecord, ConversationRecord, MessageRecord, SenderRef, WebhookRecord } from '../../model.js';
-import { str } from '../webhook-util.js';
+import { str } from '../guards.js';
 import type { RawConversation, RawMessage, RawUser, RawV11Message, RawV11Payload, RawV2DeliveryPayload, RawWebhook } from './client.js';
 
 const channels: Readonly<Record<string, Channel>> = {

@@ -6,7 +6,9 @@
 import type { SmoochConfig } from '../../config.js';
 import type { MessageEventKind, MessageRecord } from '../../model.js';
 import type { ParsedEvent, WebhookReceiver, WebhookRequest } from '../provider.js';
-import { hashKey, isRecord, safeEqual, str, unprocessable } from '../webhook-util.js';
+import { hashKey, unprocessable } from '../delivery.js';
+import { isRecord, str } from '../guards.js';
+import { safeEqual } from '../verify.js';
 import type { RawMessage, RawV11Message, RawV11Payload, RawV2DeliveryPayload } from './client.js';
 import {
   normalizeSmoochMessage,

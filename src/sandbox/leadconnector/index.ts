@@ -6,7 +6,7 @@ import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { LeadConnectorConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
-import { isRecord } from '../../providers/webhook-util.js';
+import { isRecord } from '../../providers/guards.js';
 import { deliverWebhook, startEmulator, type EmuRequest, type EmuResponse, type EmuRoute } from '../kit.js';
 import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import { addMessage, createLeadConnectorData, type EmuContact, type EmuConversation, type EmuMessage } from './data.js';

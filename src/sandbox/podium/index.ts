@@ -5,7 +5,7 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import type { PodiumConfig } from '../../config.js';
 import type { PodiumContact, PodiumConversation, PodiumWebhook } from '../../providers/podium/client.js';
-import { PODIUM_EVENT_TYPES } from '../../providers/podium/index.js';
+import { PODIUM_EVENT_TYPES } from '../../providers/podium/event-types.js';
 import { deliverWebhook, seededRandom, startEmulator, type Emulator, type EmuRequest, type EmuResponse } from '../kit.js';
 import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import { createPodiumData, podiumMessage } from './data.js';

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SmoochConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
+import { SMOOCH_EVENT_TYPES } from '../../providers/smooch/event-types.js';
 import { deliverWebhook, seededRandom, startEmulator, type EmuRequest, type EmuResponse, type EmuRoute } from '../kit.js';
 import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import {
@@ -36,14 +37,7 @@ export interface SmoochEmulator extends ProviderEmulator<WithApi<SmoochConfig>> 
 /** The triggers `addWebhookTarget` subscribes: every message event the emulator emits. */
 export const SANDBOX_TRIGGERS = ['conversation:message', 'conversation:message:delivery:failure'];
 
-const KNOWN_TRIGGERS = new Set([
-  'client:add', 'client:remove', 'client:update', 'conversation:create', 'conversation:join', 'conversation:leave',
-  'conversation:remove', 'conversation:message', 'conversation:message:delivery:channel', 'conversation:message:delivery:failure',
-  'conversation:message:delivery:user', 'conversation:postback', 'conversation:read', 'conversation:referral',
-  'passthrough:messaging', 'conversation:typing', 'switchboard:acceptControl', 'switchboard:acceptControl:failure',
-  'switchboard:offerControl', 'switchboard:offerControl:failure', 'switchboard:passControl', 'switchboard:passControl:failure',
-  'switchboard:releaseControl', 'user:merge', 'user:update', 'user:remove',
-]);
+const KNOWN_TRIGGERS: ReadonlySet<string> = new Set(SMOOCH_EVENT_TYPES);
 const ERROR_CODES: Readonly<Record<number, string>> = {
   400: 'bad_request',
   401: 'unauthorized',
