@@ -171,6 +171,32 @@ describe('provider conformance', () => {
       }
     });
 
+    it('refuses ids the provider could never have issued with BAD_USER_INPUT before any upstream request', async () => {
+      const known = emulator.fixtures.conversationIds[0]!;
+      const odd: ReadonlyArray<readonly ['Contact' | 'Conversation' | 'Message' | 'User', string]> = [
+        ['Contact', '.'],
+        ['Contact', '..'],
+        ['Conversation', `${known}/..`],
+        ['Message', `../${known}`],
+        ['Message', `${known}/../x`],
+        ['Message', '..'],
+        ['User', 'x'.repeat(300)],
+        ['Contact', `${known}?limit=100`],
+      ];
+      emulator.resetRequests();
+      for (const [type, providerId] of odd) {
+        const field = type.toLowerCase();
+        const res = await t.gql(`query($id: ID!) { ${field}(id: $id) { id } }`, { id: encodeId(p.provider, type, providerId) });
+        expect(res.errors?.[0]?.extensions?.code, `${type} ${providerId.slice(0, 40)}`).toBe('BAD_USER_INPUT');
+      }
+      // A 650 KB id is refused by its length, without being decoded or echoed back whole.
+      const huge = encodeId(p.provider, 'Contact', 'a'.repeat(650_000));
+      const res = await t.gql(`query($id: ID!) { contact(id: $id) { id } }`, { id: huge });
+      expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(JSON.stringify(res).length).toBeLessThan(2_000);
+      expect(emulator.requests).toEqual([]);
+    });
+
     it('answers a message id the provider could never have issued as unknown (null) or bad input, never as an internal error', async () => {
       for (const providerId of ['no-conversation-part', 'a/b/c']) {
         const odd = await t.gql(`query($id: ID!) { message(id: $id) { id } }`, { id: encodeId(p.provider, 'Message', providerId) });

@@ -2,7 +2,7 @@
 // single refresh on 401, per-request timeout, retries with exponential backoff
 // and full jitter on 429 / 5xx / network errors (honouring Retry-After), and a
 // client-side token-bucket rate limit per credential.
-import { ProviderError, type ProviderFailure } from '../errors.js';
+import { ProviderError, userInputError, type ProviderFailure } from '../errors.js';
 import type { ProviderName } from '../model.js';
 
 export interface UpstreamAuth {
@@ -253,6 +253,16 @@ export function createRateLimiter(limit: { requests: number; perMs: number }, no
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * One path segment, percent-encoded. `.` and `..` survive encoding and URL
+ * parsing would resolve them into another endpoint, so they (and an empty
+ * segment) are refused as bad input; decodeId's id rules stop them earlier.
+ */
+export function segment(value: string): string {
+  if (value === '' || value === '.' || value === '..') throw userInputError(`"${value}" cannot be part of an upstream path`);
+  return encodeURIComponent(value);
 }
 
 /** Runs an upstream call, answering null for a 404: an unknown id is an answer, not an error. */

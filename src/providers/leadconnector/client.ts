@@ -4,7 +4,7 @@
 import type { LeadConnectorApiConfig } from '../../config.js';
 import { z } from 'zod';
 import { isRecord, str } from '../guards.js';
-import { createUpstreamClient, orNull, type UpstreamClient } from '../http.js';
+import { createUpstreamClient, orNull, segment, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
 import { readBody } from '../validate.js';
 
@@ -188,7 +188,7 @@ export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: 
   }
 
   const v = LEADCONNECTOR_VERSIONS;
-  const seg = encodeURIComponent;
+  const seg = segment;
 
   return {
     async searchContacts(search) {

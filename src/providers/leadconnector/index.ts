@@ -6,6 +6,7 @@ import { ProviderError, UnsupportedError, userInputError } from '../../errors.js
 import type { WebhookRecord } from '../../model.js';
 import { receiveOnly } from '../receive-only.js';
 import { chunks, ifFound, lookupEach, lookupGrouped } from '../batch.js';
+import { checkProviderId } from '../id-rules.js';
 import type { Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { createLeadConnectorClient } from './client.js';
 import {
@@ -16,6 +17,7 @@ import {
   toIsoDate,
 } from './normalize.js';
 import { LEADCONNECTOR_EVENT_TYPES } from './event-types.js';
+import { LEADCONNECTOR_IDS } from './ids.js';
 import { createLeadConnectorReceiver } from './webhooks.js';
 
 /** Ids per `/users/search?ids=` request, so a large batch keeps its URL short. */
@@ -28,6 +30,7 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
   const client = createLeadConnectorClient(api, deps);
 
   function locationOf(filterLocationId: string | null | undefined): string {
+    if (filterLocationId) checkProviderId(LEADCONNECTOR_IDS, 'LEADCONNECTOR', 'Location', filterLocationId, 'filter.locationId');
     const locationId = filterLocationId ?? api.locationId;
     if (!locationId) {
       throw new ProviderError('LEADCONNECTOR', 'BAD_REQUEST', 'HighLevel searches need a locationId: set LEADCONNECTOR_LOCATION_ID or filter by location');

@@ -4,7 +4,7 @@
 import type { PodiumApiConfig } from '../../config.js';
 import { ProviderError } from '../../errors.js';
 import { z } from 'zod';
-import { createUpstreamClient, orNull, type UpstreamAuth, type UpstreamClient } from '../http.js';
+import { createUpstreamClient, orNull, segment, type UpstreamAuth, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
 import { readBody } from '../validate.js';
 
@@ -200,7 +200,7 @@ export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps):
     return res && readBody<{ data: PodiumWebhook }>('PODIUM', `${method} ${route}`, one(webhookEntity), res.body).data;
   }
 
-  const seg = encodeURIComponent;
+  const seg = segment;
   return {
     listContacts: (page, filter) => list('/v4/contacts', '/v4/contacts', uidEntity, page, { updated_at: filter.updatedAt }),
     getContact: (identifier) => get('/v4/contacts/{identifier}', `/v4/contacts/${seg(identifier)}`, uidEntity),

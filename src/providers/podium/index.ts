@@ -3,6 +3,7 @@
 import type { PodiumConfig } from '../../config.js';
 import type { WebhookUpdateInput } from '../../model.js';
 import { ifFound, lookupEach } from '../batch.js';
+import { checkProviderId } from '../id-rules.js';
 import type { Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { receiveOnly } from '../receive-only.js';
 import { createPodiumClient, type PodiumClient, type PodiumWebhookCreate, type PodiumWebhookUpdate } from './client.js';
@@ -14,6 +15,7 @@ import {
   normalizePodiumWebhook,
 } from './normalize.js';
 import { PODIUM_EVENT_TYPES } from './event-types.js';
+import { PODIUM_IDS } from './ids.js';
 import { createPodiumReceiver } from './webhooks.js';
 
 export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): Provider {
@@ -30,6 +32,7 @@ export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): 
     getContacts: (refs) => lookupEach(refs, async (ref) => ifFound(await client.getContact(ref), normalizePodiumContact)),
 
     async listConversations(page, filter) {
+      if (filter.locationId) checkProviderId(PODIUM_IDS, 'PODIUM', 'Location', filter.locationId, 'filter.locationId');
       const res = await client.listConversations(page, { locationUid: filter.locationId });
       return { items: res.data.map(normalizePodiumConversation), nextCursor: res.nextCursor };
     },

@@ -4,7 +4,7 @@
 // adapter can answer "unknown" per key; every answer is checked against its envelope.
 import { z } from 'zod';
 import type { SmoochApiConfig } from '../../config.js';
-import { createUpstreamClient, orNull, type RequestOptions, type UpstreamClient } from '../http.js';
+import { createUpstreamClient, orNull, segment, type RequestOptions, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
 import { readBody } from '../validate.js';
 
@@ -188,8 +188,8 @@ export function createSmoochClient(config: SmoochApiConfig, deps: ProviderDeps):
     maxRetries: deps.upstream.maxRetries,
     onCall: deps.onCall,
   });
-  const app = `/v2/apps/${encodeURIComponent(config.appId)}`;
-  const seg = encodeURIComponent;
+  const app = `/v2/apps/${segment(config.appId)}`;
+  const seg = segment;
 
   /** `route` is the template under /v2/apps/{appId} named in errors; `path` is what is sent. */
   async function call<T>(shape: z.ZodType, route: string, options: RequestOptions): Promise<T> {
