@@ -249,8 +249,26 @@ describe('provider conformance', () => {
       const res = await quick.gql(CONTACT, { id: encodeId(p.provider, 'Contact', known) });
       expect(res.data).toEqual({ contact: null });
       expect(res.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAVAILABLE');
-      expect(res.errors?.[0]?.message).toMatch(/timed out after 200 ms/);
+      expect(res.errors?.[0]?.message).toMatch(/^(Podium|HighLevel|Smooch) did not answer within 200 ms$/);
       expect(hits(upstream, path), 'no retry with GATEWAY_UPSTREAM_MAX_RETRIES=0').toBe(1);
+
+      // Headers arrived, then the body stalled: the same answer, not an internal error.
+      upstream.injectFault({ pathPrefix: path, stallBody: true, times: 1 });
+      const stalled = await quick.gql(CONTACT, { id: encodeId(p.provider, 'Contact', known) });
+      expect(stalled.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAVAILABLE');
+      expect(stalled.errors?.[0]?.message).toMatch(/did not answer within 200 ms$/);
+    });
+
+    it('tells a client what failed upstream in plain words, without the upstream body or the request path', async () => {
+      const known = emulator.fixtures.contactIds[0]!;
+      const path = p.contactPath(t, known);
+      emulator.injectFault({ pathPrefix: path, status: 500, times: 10, body: { secret: 'internal-upstream-detail' } });
+      const res = await t.gql(CONTACT, { id: encodeId(p.provider, 'Contact', known) });
+      emulator.clearFaults();
+      expect(res.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAVAILABLE');
+      expect(res.errors?.[0]?.message).toMatch(/^(Podium|HighLevel|Smooch) answered 500$/);
+      expect(JSON.stringify(res)).not.toContain('internal-upstream-detail');
+      expect(JSON.stringify(res)).not.toContain(known);
     });
 
     it(`answers a batch of lookups in query order, null for the unknown one, with one upstream request per distinct key`, async () => {

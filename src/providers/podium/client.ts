@@ -248,8 +248,9 @@ function createPodiumAuth(config: PodiumApiConfig, tokenEndpoint: UpstreamClient
       if (body.refresh_token) refreshToken = body.refresh_token;
       return true;
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      throw new ProviderError('PODIUM', 'UNAUTHORIZED', `Podium token refresh at ${config.tokenUrl} failed: ${detail}`);
+      // The endpoint and its answer are for logs: a client learns only that renewing the token failed.
+      const cause = err instanceof ProviderError ? `${err.message}; ${err.detail ?? ''}` : err instanceof Error ? err.message : String(err);
+      throw new ProviderError('PODIUM', 'UNAUTHORIZED', 'Podium rejected the credentials and renewing the access token failed', null, `token refresh at ${config.tokenUrl}: ${cause}`);
     }
   }
 
