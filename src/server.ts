@@ -69,6 +69,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     createProviders(config, {
       upstream: config.upstream,
       publicUrl: config.publicUrl,
+      allowUnsignedWebhooks: config.allowUnsignedWebhooks,
       onCall: (call) => metrics.observeUpstream(call),
     });
   const auth = createAuthenticator(config.apiKeys);

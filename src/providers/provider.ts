@@ -101,8 +101,13 @@ export interface ParsedEvent {
 }
 
 export interface WebhookReceiver {
-  /** Checks the delivery is authentic before anything is parsed or stored. */
+  /** Checks the delivery is authentic before anything is parsed or stored (the policy of verify.ts). */
   verify(req: WebhookRequest, ctx: VerifyContext): Promise<VerifyResult>;
+  /**
+   * The verification policy in force, in one line, e.g. "podium-signature
+   * HMAC-SHA256 with 1 configured secret plus stored secrets".
+   */
+  readonly verification: string;
   /**
    * Splits an authentic JSON delivery into events. Never throws: a shape it does
    * not understand becomes one unprocessable event keyed by a hash of the body.
@@ -123,6 +128,11 @@ export interface ProviderDeps {
   readonly upstream: { readonly timeoutMs: number; readonly maxRetries: number };
   /** The gateway's public base URL (HighLevel's read-only receiving endpoint is shown from it). */
   readonly publicUrl: string;
+  /**
+   * Accept webhooks of a provider that has no secret or key configured or
+   * stored, unsigned. Where one is known, deliveries must verify regardless.
+   */
+  readonly allowUnsignedWebhooks: boolean;
   /** Metrics observer for upstream calls. */
   readonly onCall?: (call: import('./http.js').UpstreamCall) => void;
 }

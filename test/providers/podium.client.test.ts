@@ -16,7 +16,7 @@ let emulator: PodiumEmulator;
 let provider: Provider;
 
 function podium(overrides: Partial<PodiumApiConfig> = {}, upstream = { timeoutMs: 2_000, maxRetries: 2 }): Provider {
-  return createPodiumProvider(withApi(emulator.providerConfig(), overrides), { upstream, publicUrl: 'http://localhost' });
+  return createPodiumProvider(withApi(emulator.providerConfig(), overrides), { upstream, publicUrl: 'http://localhost', allowUnsignedWebhooks: false });
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {

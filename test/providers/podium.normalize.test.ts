@@ -17,6 +17,9 @@ import { createPodiumReceiver } from '../../src/providers/podium/webhooks.js';
 import type { ParsedEvent } from '../../src/providers/provider.js';
 import { hashKey } from '../../src/providers/delivery.js';
 
+/** Production's policy: a provider with no secret known refuses every delivery. */
+const STRICT = { allowUnsignedWebhooks: false } as const;
+
 // Verbatim from Podium's "Sync Messages from Podium Conversations" guide: no eventUid, and a null message uid.
 const seedMessageSent = `{
     "data": {
@@ -145,7 +148,7 @@ const documentedMessageReceived = JSON.stringify({
   metadata: { event_type: 'message.received', version: '2021.04.01' },
 });
 
-const receiver = createPodiumReceiver({ webhookSecret: null, webhookToleranceMs: 300_000 });
+const receiver = createPodiumReceiver({ webhookSecret: null, webhookToleranceMs: 300_000 }, STRICT);
 
 function parse(raw: string): readonly ParsedEvent[] {
   return receiver.parse(JSON.parse(raw), { headers: {}, rawBody: Buffer.from(raw), receivedAt: new Date('2024-05-01T12:00:00Z') });

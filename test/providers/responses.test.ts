@@ -12,7 +12,7 @@ import { startPodiumEmulator } from '../../src/sandbox/podium/index.js';
 import { startSmoochEmulator } from '../../src/sandbox/smooch/index.js';
 import type { ProviderEmulator } from '../../src/sandbox/types.js';
 
-const deps: ProviderDeps = { upstream: { timeoutMs: 2_000, maxRetries: 0 }, publicUrl: 'http://gateway.test' };
+const deps: ProviderDeps = { upstream: { timeoutMs: 2_000, maxRetries: 0 }, publicUrl: 'http://gateway.test', allowUnsignedWebhooks: false };
 
 interface Case {
   readonly name: string;

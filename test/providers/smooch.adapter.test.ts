@@ -17,7 +17,7 @@ let app: string;
 
 beforeAll(async () => {
   emu = await startSmoochEmulator();
-  smooch = createSmoochProvider(emu.providerConfig(), { upstream: { timeoutMs: 5_000, maxRetries: 2 }, publicUrl: 'http://gateway.test' });
+  smooch = createSmoochProvider(emu.providerConfig(), { upstream: { timeoutMs: 5_000, maxRetries: 2 }, publicUrl: 'http://gateway.test', allowUnsignedWebhooks: false });
   app = `/v2/apps/${emu.providerConfig().api.appId}`;
 });
 afterAll(() => emu.close());
@@ -153,7 +153,7 @@ describe('Smooch adapter: users, failures', () => {
   });
 
   it('is refused with bad credentials', async () => {
-    const wrong = createSmoochProvider(withApi(emu.providerConfig(), { secret: 'wrong' }), { upstream: { timeoutMs: 5_000, maxRetries: 0 }, publicUrl: 'http://gateway.test' });
+    const wrong = createSmoochProvider(withApi(emu.providerConfig(), { secret: 'wrong' }), { upstream: { timeoutMs: 5_000, maxRetries: 0 }, publicUrl: 'http://gateway.test', allowUnsignedWebhooks: false });
     const [result] = await wrong.getContacts([emu.data.users[0]!.id]);
     expect(result).toMatchObject({ failure: 'UNAUTHORIZED', status: 401 });
   });

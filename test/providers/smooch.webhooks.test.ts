@@ -6,7 +6,10 @@ import type { ParsedEvent, VerifyContext, WebhookRequest } from '../../src/provi
 import { smoochChannel, unixSecondsToIso } from '../../src/providers/smooch/normalize.js';
 import { createSmoochReceiver } from '../../src/providers/smooch/webhooks.js';
 
-const receiver = createSmoochReceiver({ webhookSecret: 'configured-secret' });
+/** Production's policy: a provider with no secret known refuses every delivery. */
+const STRICT = { allowUnsignedWebhooks: false } as const;
+
+const receiver = createSmoochReceiver({ webhookSecret: 'configured-secret' }, STRICT);
 
 function request(rawBody: string, headers: Record<string, string> = {}): WebhookRequest {
   return { headers, rawBody: Buffer.from(rawBody), receivedAt: new Date('2024-05-01T12:00:00.000Z') };
@@ -497,10 +500,10 @@ describe('Smooch webhook verification', () => {
   });
 
   it('rejects every delivery when no secret is configured or stored', async () => {
-    const unconfigured = createSmoochReceiver({ webhookSecret: null });
+    const unconfigured = createSmoochReceiver({ webhookSecret: null }, STRICT);
     await expect(unconfigured.verify(request('{}', { 'x-api-key': 'anything' }), noStored)).resolves.toEqual({
       ok: false,
-      reason: 'no Smooch webhook secret is configured',
+      reason: expect.stringContaining('no Smooch webhook secret is configured or stored, so no delivery can be verified: set SMOOCH_WEBHOOK_SECRET'),
     });
   });
 

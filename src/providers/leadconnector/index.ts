@@ -24,7 +24,7 @@ import { createLeadConnectorReceiver } from './webhooks.js';
 const USER_IDS_PER_SEARCH = 100;
 
 export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: ProviderDeps): Provider {
-  const receiver = createLeadConnectorReceiver(config);
+  const receiver = createLeadConnectorReceiver(config, deps);
   if (!config.api) return receiveOnly('LEADCONNECTOR', receiver, LEADCONNECTOR_EVENT_TYPES, 'LEADCONNECTOR_TOKEN and LEADCONNECTOR_LOCATION_ID');
   const api = config.api;
   const client = createLeadConnectorClient(api, deps);

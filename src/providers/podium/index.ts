@@ -19,7 +19,7 @@ import { PODIUM_IDS } from './ids.js';
 import { createPodiumReceiver } from './webhooks.js';
 
 export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): Provider {
-  const receiver = createPodiumReceiver(config);
+  const receiver = createPodiumReceiver(config, deps);
   if (!config.api) return receiveOnly('PODIUM', receiver, PODIUM_EVENT_TYPES, 'PODIUM_ACCESS_TOKEN or PODIUM_REFRESH_TOKEN');
   const client = createPodiumClient(config.api, deps);
   return {

@@ -24,7 +24,7 @@ const INTEGRATION_NAME = 'Messaging gateway webhook';
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): Provider {
-  const receiver = createSmoochReceiver(config);
+  const receiver = createSmoochReceiver(config, deps);
   if (!config.api) return receiveOnly('SMOOCH', receiver, SMOOCH_EVENT_TYPES, 'SMOOCH_APP_ID, SMOOCH_KEY_ID and SMOOCH_SECRET');
   const client = createSmoochClient(config.api, deps);
 
