@@ -139,6 +139,47 @@ describe('provider conformance', () => {
       }
     });
 
+    it('ends a list whose last page is exactly full: hasNextPage false, no empty page after it', async () => {
+      for (const list of await p.lists(t)) {
+        if (list.expected.length === 0 || list.expected.length > 100) continue;
+        const res = await t.gql(list.query, { ...list.variables, first: list.expected.length, after: null });
+        expect(res.errors, list.what).toBeUndefined();
+        const page = connectionOf(res.data);
+        expect(page.edges.length, `${list.what}: one full page`).toBe(list.expected.length);
+        expect(page.pageInfo.hasNextPage, `${list.what}: exactly full`).toBe(false);
+      }
+    });
+
+    it('filters conversations on closed or refuses the filter, never an empty page that says more follow', async () => {
+      const { filter, supported } = p.closedFilter(t);
+      const res = await t.gql<{ list: { edges: Array<{ node: { closed: boolean | null } }>; pageInfo: Connection['pageInfo'] } }>(
+        `query($filter: ConversationFilter) { list: conversations(provider: ${p.provider}, first: 20, filter: $filter) {
+          edges { cursor node { id providerId closed } } pageInfo { hasNextPage hasPreviousPage endCursor } } }`,
+        { filter },
+      );
+      if (!supported) {
+        expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect(res.errors?.[0]?.message).toMatch(/closed/);
+        return;
+      }
+      expect(res.errors).toBeUndefined();
+      const page = res.data!.list;
+      expect(page.edges.length > 0 || !page.pageInfo.hasNextPage, 'an empty page must be the last').toBe(true);
+      expect(page.edges.every((e) => e.node.closed === true)).toBe(true);
+    });
+
+    it('resumes after a mid-page cursor of a newest-first list at the same item when a new message arrived meanwhile', async () => {
+      const list = (await p.lists(t)).find((l) => l.conversationId !== undefined)!;
+      const first = Math.min(100, list.expected.length);
+      const before = connectionOf((await t.gql(list.query, { ...list.variables, first, after: null })).data);
+      const mid = Math.floor(first / 2);
+      await (emulator as ProviderEmulator<unknown> & { emitMessageEvent: ProviderEmulator<unknown>['emitMessageEvent'] }).emitMessageEvent('RECEIVED', {
+        conversationId: list.conversationId!,
+      });
+      const after = connectionOf((await t.gql(list.query, { ...list.variables, first: 5, after: before.edges[mid - 1]!.cursor })).data);
+      expect(after.edges.map((e) => e.node.providerId)).toEqual(before.edges.slice(mid, mid + 5).map((e) => e.node.providerId));
+    });
+
     it('answers null without an error for well-formed ids the provider does not know, and BAD_USER_INPUT for malformed ones', async () => {
       const ids = p.unknownIds(t);
       const res = await t.gql(

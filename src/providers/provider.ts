@@ -31,19 +31,29 @@ export interface Included {
 
 export interface ProviderPage<T> extends Page<T> {
   readonly included?: Included;
+  /**
+   * Per item (in `items` order), the provider cursor that resumes right after
+   * it, for APIs that page from an item (Smooch `page[before]=<id>`, HighLevel
+   * `lastMessageId`, `searchAfter`, `startAfterDate`). With it a connection
+   * cursor names its item instead of an offset into a page, so a list that
+   * grows at the front (newest first) does not shift a cursor taken mid-page.
+   */
+  readonly itemCursors?: ReadonlyArray<string | null>;
 }
 
 export interface Provider {
   readonly name: ProviderName;
 
+  /** Applies every filter upstream, or refuses the ones it cannot with BAD_USER_INPUT naming them (the gateway re-applies none). */
   listContacts(page: PageRequest, filter: ContactFilter): Promise<ProviderPage<ContactRecord>>;
   /** Keys are contact ids or any alias a ConversationRecord.contactRef may hold. */
   getContacts(refs: readonly string[]): Promise<BatchResult<ContactRecord>>;
 
   /**
    * Applies upstream whatever part of the filter the API supports; the gateway
-   * re-applies the whole filter to the returned items, so an adapter may ignore
-   * fields its API cannot filter on.
+   * re-applies the whole filter to the returned items, so an adapter may leave
+   * to it a field it cannot filter on upstream but that its records carry.
+   * A field its records cannot answer (always null) is refused as bad input.
    */
   listConversations(page: PageRequest, filter: ConversationFilter): Promise<ProviderPage<ConversationRecord>>;
   getConversations(ids: readonly string[]): Promise<BatchResult<ConversationRecord>>;

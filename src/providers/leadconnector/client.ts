@@ -112,11 +112,19 @@ export interface RawUser {
   readonly [field: string]: unknown;
 }
 
+/** One condition of the advanced search's `filters[]` (providers.md §2.4). */
+export interface ContactSearchFilter {
+  readonly field: string;
+  readonly operator: 'eq' | 'not_eq' | 'contains' | 'not_contains' | 'exists' | 'not_exists' | 'range';
+  readonly value?: unknown;
+}
+
 export interface ContactSearch {
   readonly locationId: string;
   readonly pageLimit: number;
   readonly searchAfter?: readonly unknown[];
   readonly query?: string;
+  readonly filters?: readonly ContactSearchFilter[];
 }
 
 export interface ConversationSearch {

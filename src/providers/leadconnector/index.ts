@@ -6,6 +6,8 @@ import { ProviderError, UnsupportedError, userInputError } from '../../errors.js
 import type { WebhookRecord } from '../../model.js';
 import { receiveOnly } from '../receive-only.js';
 import { chunks, ifFound, lookupEach, lookupGrouped } from '../batch.js';
+import { refuseUnsupported } from '../filters.js';
+import { str } from '../guards.js';
 import { checkProviderId } from '../id-rules.js';
 import type { Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { createLeadConnectorClient } from './client.js';
@@ -19,6 +21,10 @@ import {
 import { LEADCONNECTOR_EVENT_TYPES } from './event-types.js';
 import { LEADCONNECTOR_IDS } from './ids.js';
 import { createLeadConnectorReceiver } from './webhooks.js';
+
+/** Largest page each search serves (`pageLimit`, `limit`). */
+const CONTACT_PAGE_LIMIT = 500;
+const CONVERSATION_PAGE_LIMIT = 100;
 
 /** Ids per `/users/search?ids=` request, so a large batch keeps its URL short. */
 const USER_IDS_PER_SEARCH = 100;
@@ -47,31 +53,39 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
     name: 'LEADCONNECTOR',
 
     async listContacts(page, filter) {
-      const { contacts, searchAfter } = await client.searchContacts({
+      const { ask, keep } = lookahead(page.limit, CONTACT_PAGE_LIMIT);
+      const { contacts } = await client.searchContacts({
         locationId: locationOf(filter.locationId),
-        pageLimit: page.limit,
+        pageLimit: ask,
         searchAfter: page.cursor === null ? undefined : decodeSearchAfter(page.cursor),
         query: filter.query ?? undefined,
+        ...(filter.updatedAfter ? { filters: [{ field: 'dateUpdated', operator: 'range', value: { gt: isoOrInput(filter.updatedAfter) } }] } : {}),
       });
-      // Each search hit carries its own sort values; a response-level searchAfter is the fallback.
-      const next = contacts.length < page.limit ? null : (contacts.at(-1)?.searchAfter ?? searchAfter);
-      return { items: contacts.map(normalizeLeadConnectorContact), nextCursor: next ? encodeSearchAfter(next) : null };
+      // Each hit carries its own sort values, the searchAfter that resumes right after it.
+      const items = contacts.slice(0, keep);
+      const itemCursors = items.map((c) => (c.searchAfter ? encodeSearchAfter(c.searchAfter) : null));
+      return { items: items.map(normalizeLeadConnectorContact), nextCursor: contacts.length > keep ? (itemCursors.at(-1) ?? null) : null, itemCursors };
     },
 
     getContacts: (ids) => lookupEach(ids, async (id) => ifFound(await client.getContact(id), normalizeLeadConnectorContact)),
 
     async listConversations(page, filter) {
+      refuseUnsupported('LEADCONNECTOR', 'conversations', filter, { closed: 'HighLevel conversations have no closed state' });
+      const { ask, keep } = lookahead(page.limit, CONVERSATION_PAGE_LIMIT);
       const { conversations } = await client.searchConversations({
         locationId: locationOf(filter.locationId),
-        limit: page.limit,
+        limit: ask,
         contactId: filter.contactId ?? undefined,
         assignedTo: filter.assignedUserId ?? undefined,
         startAfterDate: page.cursor === null ? undefined : decodeNumber(page.cursor, 'conversations'),
       });
       // startAfterDate takes the sort value (lastMessageDate, epoch ms) of the last conversation seen.
-      const last = toIsoDate(conversations.at(-1)?.lastMessageDate);
-      const next = conversations.length < page.limit || last === null ? null : String(Date.parse(last));
-      return { items: conversations.map(normalizeLeadConnectorConversation), nextCursor: next };
+      const items = conversations.slice(0, keep);
+      const itemCursors = items.map((c) => {
+        const at = toIsoDate(c.lastMessageDate);
+        return at === null ? null : String(Date.parse(at));
+      });
+      return { items: items.map(normalizeLeadConnectorConversation), nextCursor: conversations.length > keep ? (itemCursors.at(-1) ?? null) : null, itemCursors };
     },
 
     getConversations: (ids) => lookupEach(ids, async (id) => ifFound(await client.getConversation(id), normalizeLeadConnectorConversation)),
@@ -81,6 +95,8 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
       return {
         items: result.messages.map((m) => normalizeLeadConnectorMessage(m)),
         nextCursor: result.nextPage ? result.lastMessageId : null,
+        // lastMessageId resumes right after the message it names, whatever arrived since.
+        itemCursors: result.messages.map((m) => str(m.id)),
       };
     },
 
@@ -148,6 +164,22 @@ function createMarketplaceWebhookAdmin(publicUrl: string): WebhookAdmin {
     update: async () => unsupported('update'),
     delete: async () => unsupported('delete'),
   };
+}
+
+/**
+ * HighLevel's searches say nothing about whether more follows, so ask for one
+ * more than is kept: a full last page then ends the list instead of leading
+ * to an empty one. At the API's cap one fewer is kept (the gateway tops up).
+ */
+function lookahead(limit: number, cap: number): { ask: number; keep: number } {
+  const ask = Math.min(limit + 1, cap);
+  return { ask, keep: Math.min(limit, ask - 1) };
+}
+
+/** ISO-8601 UTC for HighLevel's date filters; anything unparseable is passed on for HighLevel to judge. */
+function isoOrInput(value: string): string {
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? value : new Date(ms).toISOString();
 }
 
 /** The contacts cursor: HighLevel's `searchAfter` sort values, opaque to clients. */

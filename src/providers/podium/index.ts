@@ -1,10 +1,13 @@
 // The Podium adapter: lists and batch lookups over API v4, webhook
 // subscription admin over /v4/webhooks and the webhook receiver.
 import type { PodiumConfig } from '../../config.js';
-import type { WebhookUpdateInput } from '../../model.js';
+import { userInputError } from '../../errors.js';
+import type { ContactFilter, MessageRecord, PageRequest, WebhookUpdateInput } from '../../model.js';
 import { ifFound, lookupEach } from '../batch.js';
+import { refuseUnsupported, type Unsupported } from '../filters.js';
 import { checkProviderId } from '../id-rules.js';
-import type { Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
+import { isRecord } from '../guards.js';
+import type { Provider, ProviderDeps, ProviderPage, WebhookAdmin } from '../provider.js';
 import { receiveOnly } from '../receive-only.js';
 import { createPodiumClient, type PodiumClient, type PodiumWebhookCreate, type PodiumWebhookUpdate } from './client.js';
 import {
@@ -18,6 +21,12 @@ import { PODIUM_EVENT_TYPES } from './event-types.js';
 import { PODIUM_IDS } from './ids.js';
 import { createPodiumReceiver } from './webhooks.js';
 
+/** GET /v4/contacts filters by `updated_at` only (the spec's parameters). */
+const CONTACT_FILTERS_UNSUPPORTED: Unsupported<ContactFilter> = {
+  query: 'GET /v4/contacts has no search parameter',
+  locationId: 'GET /v4/contacts has no location parameter',
+};
+
 export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): Provider {
   const receiver = createPodiumReceiver(config, deps);
   if (!config.api) return receiveOnly('PODIUM', receiver, PODIUM_EVENT_TYPES, 'PODIUM_ACCESS_TOKEN or PODIUM_REFRESH_TOKEN');
@@ -26,6 +35,7 @@ export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): 
     name: 'PODIUM',
 
     async listContacts(page, filter) {
+      refuseUnsupported('PODIUM', 'contacts', filter, CONTACT_FILTERS_UNSUPPORTED);
       const res = await client.listContacts(page, { updatedAt: filter.updatedAfter ? podiumDateTime(filter.updatedAfter) : null });
       return { items: res.data.map(normalizePodiumContact), nextCursor: res.nextCursor };
     },
@@ -38,10 +48,7 @@ export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): 
     },
     getConversations: (ids) => lookupEach(ids, async (id) => ifFound(await client.getConversation(id), normalizePodiumConversation)),
 
-    async listMessages(conversationId, page) {
-      const res = await client.listMessages(conversationId, page);
-      return { items: res.data.map((m) => normalizePodiumMessage(m)), nextCursor: res.nextCursor };
-    },
+    listMessages: (conversationId, page) => listMessagesAnchored(client, conversationId, page),
     getMessages: (ids) =>
       lookupEach(ids, async (id) => {
         const [conversationUid, uid, ...rest] = id.split('/');
@@ -118,6 +125,52 @@ function podiumUpdate(input: WebhookUpdateInput): PodiumWebhookUpdate {
     ...(input.secret != null ? { secret: input.secret } : {}),
     ...(input.disabled != null ? { disabled: input.disabled } : {}),
   };
+}
+
+/**
+ * Podium's cursors are opaque page positions, and the first page of a
+ * newest-first list moves whenever a message arrives. So each message gets an
+ * anchor, the Podium cursor of its page plus its uid: resuming after it reads
+ * that page again and continues after the uid, wherever it has moved (into the
+ * next page at most, since fewer than a page of messages arrived in between).
+ */
+async function listMessagesAnchored(client: PodiumClient, conversationId: string, page: PageRequest): Promise<ProviderPage<MessageRecord>> {
+  const anchor = page.cursor === null ? null : decodeAnchor(page.cursor);
+  let cursor = anchor ? anchor.cursor : page.cursor;
+  for (let read = 0; read < 2; read++) {
+    const res = await client.listMessages(conversationId, { cursor, limit: page.limit });
+    const from = anchor ? res.data.findIndex((m) => m.uid === anchor.uid) + 1 : 0;
+    if (from > 0 || !anchor) {
+      const items = res.data.slice(from);
+      const pageCursor = cursor;
+      return {
+        items: items.map((m) => normalizePodiumMessage(m)),
+        nextCursor: res.nextCursor,
+        itemCursors: items.map((m) => (m.uid ? encodeAnchor(pageCursor, m.uid) : null)),
+      };
+    }
+    if (res.nextCursor === null) break;
+    cursor = res.nextCursor;
+  }
+  throw userInputError('"after" names a Podium message that is no longer where its page was; list the messages again from the start');
+}
+
+function encodeAnchor(cursor: string | null, uid: string): string {
+  return Buffer.from(JSON.stringify({ anchor: [cursor, uid] })).toString('base64url');
+}
+
+/** Null for a plain Podium cursor (a connection tops up a page by following Podium's own nextCursor). */
+function decodeAnchor(value: string): { cursor: string | null; uid: string } | null {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    const anchor = isRecord(parsed) && Array.isArray(parsed.anchor) ? parsed.anchor : null;
+    if (anchor && anchor.length === 2 && (anchor[0] === null || typeof anchor[0] === 'string') && typeof anchor[1] === 'string') {
+      return { cursor: anchor[0] as string | null, uid: anchor[1] };
+    }
+  } catch {
+    // not an anchor
+  }
+  return null;
 }
 
 /** `updated_at` takes `YYYY-MM-DDTHH:MM:SSZ`; anything unparseable is passed on for Podium to judge. */

@@ -6,6 +6,7 @@ import type { SmoochConfig } from '../../config.js';
 import { ProviderError, UnsupportedError, userInputError } from '../../errors.js';
 import type { MessageRecord, WebhookCreateInput, WebhookUpdateInput } from '../../model.js';
 import { lookupEach, lookupGrouped } from '../batch.js';
+import { refuseUnsupported } from '../filters.js';
 import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { receiveOnly } from '../receive-only.js';
 import { createSmoochClient, type SmoochClient } from './client.js';
@@ -32,6 +33,10 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
     name: 'SMOOCH',
 
     async listContacts(_page, filter) {
+      refuseUnsupported('SMOOCH', 'contacts', filter, {
+        locationId: 'Smooch has no locations',
+        updatedAfter: 'Smooch users have no update time to filter on',
+      });
       const email = filter.query?.trim() ?? '';
       if (!EMAIL.test(email)) {
         throw userInputError(
@@ -50,6 +55,11 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
     },
 
     async listConversations(page, filter) {
+      refuseUnsupported('SMOOCH', 'conversations', filter, {
+        locationId: 'Smooch has no locations',
+        assignedUserId: 'Smooch has no staff users to assign conversations to',
+        closed: 'Smooch conversations have no closed state',
+      });
       const userId = filter.contactId;
       if (!userId) throw userInputError('Smooch lists conversations per user only: expected filter.contactId, got none');
       const res = await client.listConversations(userId, { after: page.cursor, size: Math.min(Math.max(page.limit, 1), 100) });
@@ -57,6 +67,7 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
         // The user is a participant of every conversation listed for them.
         items: res.items.map((c) => normalizeSmoochConversation(c, userId)),
         nextCursor: res.meta.hasMore ? (res.meta.afterCursor ?? null) : null,
+        itemCursors: res.items.map((c) => c.id),
       };
     },
 
@@ -72,10 +83,13 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
 
     async listMessages(conversationId, page) {
       const res = await client.listMessages(conversationId, page.cursor);
+      // Smooch pages are chronological; the gateway wants newest first.
+      const newestFirst = [...res.items].reverse();
       return {
-        // Smooch pages are chronological; the gateway wants newest first.
-        items: res.items.map((m) => normalizeSmoochMessage(m, conversationId)).reverse(),
+        items: newestFirst.map((m) => normalizeSmoochMessage(m, conversationId)),
         nextCursor: res.meta.hasMore ? (res.meta.beforeCursor ?? null) : null,
+        // page[before]=<id> resumes right after a message (older than it), however many arrived since.
+        itemCursors: newestFirst.map((m) => m.id),
       };
     },
 
