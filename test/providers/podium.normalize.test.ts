@@ -12,6 +12,7 @@ import {
   normalizePodiumUser,
   normalizePodiumWebhook,
   podiumChannel,
+  podiumRole,
 } from '../../src/providers/podium/normalize.js';
 import { createPodiumReceiver } from '../../src/providers/podium/webhooks.js';
 import type { ParsedEvent } from '../../src/providers/provider.js';
@@ -366,7 +367,8 @@ describe('Podium REST objects normalize to the unified model', () => {
       lastName: 'Ross',
       email: 'bob.ross@gmail.com',
       phone: '+18013586533',
-      role: 'Account Owner',
+      role: 'OWNER',
+      roleLabel: 'Account Owner',
       createdAt: '2015-01-23T23:50:07Z',
     });
     expect(normalizePodiumUser({ uid: 'u', firstName: null, lastName: 'Ross' }).name).toBe('Ross');
@@ -401,5 +403,18 @@ describe('Podium REST objects normalize to the unified model', () => {
     expect(normalizePodiumWebhook(seedWebhook)).toEqual(expected);
     expect(normalizePodiumWebhook(seedWebhook, 'sent-secret')).toEqual({ ...expected, secret: 'sent-secret' });
     expect(normalizePodiumWebhook({ ...seedWebhook, secret: 'stored' }, 'sent-secret').secret).toBe('stored');
+  });
+});
+
+describe('Podium user roles in the unified vocabulary', () => {
+  it.each([
+    ['Account Owner', 'OWNER'],
+    ['Admin', 'ADMIN'],
+    ['Manager', 'MEMBER'],
+    ['Service Advisor', 'MEMBER'],
+    ['Technician', 'MEMBER'],
+    [null, null],
+  ] as const)('maps role %j to %j', (role, expected) => {
+    expect(podiumRole(role)).toBe(expected);
   });
 });

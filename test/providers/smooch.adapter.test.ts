@@ -229,3 +229,26 @@ describe('Smooch emulator deliveries', () => {
     });
   });
 });
+
+describe('Smooch adapter: conversations say who and over which channel', () => {
+  it("lists a user's conversations with the user's name and the channel its user messages arrive on", async () => {
+    reset();
+    // A channel the unified vocabulary names (telegram and line are OTHER in messages too).
+    const conversation = emu.data.conversations.find(
+      (c) => ['web', 'whatsapp', 'twilio', 'messenger'].includes(c.channel) && (emu.data.messages.get(c.id) ?? []).some((m) => m.author.type === 'user'),
+    )!;
+    const user = emu.data.users.find((u) => u.id === conversation.userId)!;
+    const page = await smooch.listConversations({ cursor: null, limit: 100 }, { contactId: user.id });
+    const listed = page.items.find((c) => c.id === conversation.id)!;
+    const fromUser = (await smooch.listMessages(conversation.id, { cursor: null, limit: 100 })).items.find((m) => m.direction === 'INBOUND')!;
+    expect(listed.channel).not.toBe('OTHER');
+    expect(listed.channel).toBe(fromUser.channel);
+    expect(listed.contactName).toBe(`${user.profile.givenName} ${user.profile.surname}`);
+    // The user read for the name primes the contact loader: one user lookup per page.
+    expect(page.included?.contacts?.map((c) => c.id)).toEqual([user.id]);
+    expect(emu.requestCount({ pathPrefix: `${app}/users/` })).toBe(1);
+
+    const [looked] = await smooch.getConversations([conversation.id]);
+    expect(looked).toMatchObject({ id: conversation.id, channel: listed.channel, contactName: listed.contactName, contactRef: user.id });
+  });
+});

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageRecord } from '../../src/model.js';
 import type { ParsedEvent, VerifyContext, WebhookRequest } from '../../src/providers/provider.js';
-import { smoochChannel, unixSecondsToIso } from '../../src/providers/smooch/normalize.js';
+import { normalizeSmoochConversation, smoochChannel, unixSecondsToIso } from '../../src/providers/smooch/normalize.js';
 import { createSmoochReceiver } from '../../src/providers/smooch/webhooks.js';
 
 /** Production's policy: a provider with no secret known refuses every delivery. */
@@ -510,5 +510,32 @@ describe('Smooch webhook verification', () => {
   it('stores an authentic non-JSON body and asks Smooch to retry with 503', () => {
     expect(receiver.invalidJson).toBe('store');
     expect(receiver.retryStatus).toBe(503);
+  });
+});
+
+describe('Smooch conversation normalization', () => {
+  const raw = { id: '5e4af71a81966cfff3ef6550', type: 'personal', createdAt: '2020-02-17T20:29:46.397Z', lastUpdatedAt: '2020-02-17T20:30:00.000Z' };
+  const user = { id: '5963c0d619a30a2e00de36b8', profile: { givenName: 'Steve', surname: 'Jobs' } };
+  it.each([
+    ['messenger', 'FACEBOOK'],
+    ['whatsapp', 'WHATSAPP'],
+    ['twilio', 'SMS'],
+    ['sdk', 'WEBCHAT'],
+    ['telegram', 'OTHER'],
+  ] as const)('takes the channel from the participant client association %j: %j', (type, channel) => {
+    const participants = [{ id: 'p1', userId: user.id, clientAssociations: [{ type, clientId: 'c1' }] }];
+    expect(normalizeSmoochConversation(raw, { contactRef: user.id, user, participants })).toMatchObject({
+      channel,
+      contactName: 'Steve Jobs',
+      contactRef: user.id,
+      lastMessageAt: '2020-02-17T20:30:00.000Z',
+    });
+  });
+
+  it('falls back to the display name, and OTHER, when neither user nor participants were read', () => {
+    expect(normalizeSmoochConversation({ ...raw, displayName: 'Group chat' }, { contactRef: null, user: null, participants: null })).toMatchObject({
+      channel: 'OTHER',
+      contactName: 'Group chat',
+    });
   });
 });

@@ -45,6 +45,8 @@ export interface RawParticipant {
   readonly id: string;
   readonly userId?: string;
   readonly userExternalId?: string | null;
+  /** The user's clients (channels) this conversation runs over. */
+  readonly clientAssociations?: ReadonlyArray<{ readonly type?: string; readonly clientId?: string }>;
 }
 
 export interface RawAuthor {

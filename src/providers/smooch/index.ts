@@ -62,12 +62,18 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
       });
       const userId = filter.contactId;
       if (!userId) throw userInputError('Smooch lists conversations per user only: expected filter.contactId, got none');
-      const res = await client.listConversations(userId, { after: page.cursor, size: Math.min(Math.max(page.limit, 1), 100) });
+      const [res, user] = await Promise.all([
+        client.listConversations(userId, { after: page.cursor, size: Math.min(Math.max(page.limit, 1), 100) }),
+        client.getUser(userId),
+      ]);
+      // The conversation object names no channel: its participant's client association does.
+      const participants = await Promise.all(res.items.map((c) => client.listParticipants(c.id)));
       return {
         // The user is a participant of every conversation listed for them.
-        items: res.items.map((c) => normalizeSmoochConversation(c, userId)),
+        items: res.items.map((c, i) => normalizeSmoochConversation(c, { contactRef: userId, user, participants: participants[i] ?? null })),
         nextCursor: res.meta.hasMore ? (res.meta.afterCursor ?? null) : null,
         itemCursors: res.items.map((c) => c.id),
+        ...(user ? { included: { contacts: [normalizeSmoochUser(user)] } } : {}),
       };
     },
 
@@ -77,7 +83,8 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
         const [conversation, participants] = await Promise.all([client.getConversation(id), client.listParticipants(id)]);
         if (!conversation) return null;
         const contactRef = conversation.type === 'personal' ? (participants?.[0]?.userId ?? null) : null;
-        return normalizeSmoochConversation(conversation, contactRef);
+        const user = contactRef ? await client.getUser(contactRef) : null;
+        return normalizeSmoochConversation(conversation, { contactRef, user, participants });
       });
     },
 
