@@ -3,7 +3,7 @@
 import { GraphQLError } from 'graphql';
 import type { Role } from './config.js';
 import { ErrorCode } from './errors.js';
-import { safeEqual } from './providers/webhook-util.js';
+import { safeEqual } from './providers/verify.js';
 
 export interface Authenticator {
   /**

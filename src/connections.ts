@@ -102,7 +102,7 @@ export async function paginate<T>(
       const atPageEnd = index + 1 === page.items.length && page.nextCursor !== null;
       edges.push({
         node: item,
-        cursor: encodeCursor(atPageEnd ? { cursor: page.nextCursor, offset: 0 } : { cursor: position.cursor, offset: index + 1 }),
+        cursor: encodeCursor(page.itemCursors?.[index] ? { cursor: page.itemCursors[index] ?? null, offset: 0 } : atPageEnd ? { cursor: page.nextCursor, offset: 0 } : { cursor: position.cursor, offset: index + 1 }),
       });
     }
     if (edges.length === first) {

@@ -34,6 +34,11 @@ export type ProviderFailure =
   | 'BAD_RESPONSE' // a 2xx whose body is not the documented shape
   | 'NOT_CONFIGURED'; // no API credentials for this provider (webhooks only)
 
+/**
+ * `message` is what a client sees: plain, naming the provider and what went
+ * wrong, never the upstream body, a request path or an endpoint URL. Those go
+ * in `detail`, for logs only.
+ */
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
   constructor(
@@ -41,6 +46,7 @@ export class ProviderError extends Error {
     readonly failure: ProviderFailure,
     message: string,
     readonly status: number | null = null,
+    readonly detail: string | null = null,
   ) {
     super(message);
   }
@@ -86,6 +92,8 @@ export function toGraphQLError(err: unknown): GraphQLError {
   if (err instanceof ProviderError) {
     return new GraphQLError(err.message, {
       extensions: { code: codeForProviderFailure(err.failure), provider: err.provider, upstreamStatus: err.status },
+      // Carries `detail` to whoever logs the error; the formatted error shows only the message and extensions.
+      originalError: err,
     });
   }
   if (err instanceof UnsupportedError) {

@@ -1,10 +1,25 @@
 // Global opaque ids: base64url of `<PROVIDER>:<Type>:<provider id>`. Clients
-// must treat them as opaque; the encoding only has to round-trip.
+// must treat them as opaque; the encoding only has to round-trip. Decoding
+// checks the provider id against that provider's id rules, so nothing a
+// provider could never have issued reaches an upstream path.
 import { userInputError } from './errors.js';
 import { PROVIDERS, type ProviderName } from './model.js';
+import type { IdRules } from './providers/id-rules.js';
+import { LEADCONNECTOR_IDS } from './providers/leadconnector/ids.js';
+import { PODIUM_IDS } from './providers/podium/ids.js';
+import { SMOOCH_IDS } from './providers/smooch/ids.js';
 
 export const NODE_TYPES = ['Contact', 'Conversation', 'Message', 'User', 'Webhook', 'StoredEvent'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
+
+/** Longer than any id this gateway issues (the longest, a Smooch pair, encodes to ~90 characters). */
+export const MAX_GLOBAL_ID_LENGTH = 512;
+
+const ID_RULES: Readonly<Record<ProviderName, IdRules>> = { PODIUM: PODIUM_IDS, LEADCONNECTOR: LEADCONNECTOR_IDS, SMOOCH: SMOOCH_IDS };
+/** Stored events are the gateway's own (see events/event-id.ts). */
+const STORED_EVENT_ID = /^[0-9a-f]{28}$/;
+/** Messages a provider sent without an id get `~` + 24 hex (resolvers/message.ts). */
+const UNIDENTIFIED_MESSAGE = /^~[0-9a-f]{24}$/;
 
 export interface GlobalId {
   readonly provider: ProviderName;
@@ -18,6 +33,9 @@ export function encodeId(provider: ProviderName, type: NodeType, providerId: str
 
 /** Decodes a global id or throws BAD_USER_INPUT saying what was wrong. */
 export function decodeId(id: string, expected?: NodeType): GlobalId {
+  if (id.length > MAX_GLOBAL_ID_LENGTH) {
+    throw userInputError(`A global id has at most ${MAX_GLOBAL_ID_LENGTH} characters, got ${id.length}`, { argumentValue: id.slice(0, 80) });
+  }
   const decoded = /^[A-Za-z0-9_-]+$/.test(id) ? Buffer.from(id, 'base64url').toString('utf8') : '';
   const first = decoded.indexOf(':');
   const second = decoded.indexOf(':', first + 1);
@@ -30,7 +48,23 @@ export function decodeId(id: string, expected?: NodeType): GlobalId {
   if (expected && type !== expected) {
     throw userInputError(`Expected a ${expected} id, got a ${type} id`);
   }
+  const problem = providerIdProblem(provider, type, providerId);
+  if (problem) throw userInputError(`"${id.slice(0, 80)}" is not a valid global id: ${problem}`, { argumentValue: id.slice(0, 80) });
   return { provider, type, providerId };
+}
+
+/** The id rules of a provider, for adapters checking filter arguments that carry provider ids. */
+export function idRulesOf(provider: ProviderName): IdRules {
+  return ID_RULES[provider];
+}
+
+/** What is wrong with the provider id part, or null when it is one the gateway could have issued. */
+function providerIdProblem(provider: ProviderName, type: NodeType, providerId: string): string | null {
+  const shown = JSON.stringify(providerId.slice(0, 80));
+  if (type === 'StoredEvent') return STORED_EVENT_ID.test(providerId) ? null : `expected a stored event id of 28 hex digits, got ${shown}`;
+  if (type === 'Message' && UNIDENTIFIED_MESSAGE.test(providerId)) return null;
+  const rule = ID_RULES[provider][type];
+  return rule.pattern.test(providerId) ? null : `expected a ${provider} ${type} id of ${rule.expected}, got ${shown}`;
 }
 
 function isProvider(value: string): value is ProviderName {

@@ -42,6 +42,14 @@ export interface ContactRecord {
   readonly aliases?: readonly string[];
 }
 
+/**
+ * One role vocabulary for staff users. OWNER: the account's owner (Podium
+ * "Account Owner"); ADMIN: administers the account (Podium "Admin", HighLevel
+ * role "admin"); MEMBER: every other staff role (Podium's free-text positions
+ * such as "Manager" or "Technician", HighLevel role "user").
+ */
+export type UserRole = 'OWNER' | 'ADMIN' | 'MEMBER';
+
 export interface UserRecord {
   readonly provider: ProviderName;
   readonly id: string;
@@ -50,7 +58,10 @@ export interface UserRecord {
   readonly lastName: string | null;
   readonly email: string | null;
   readonly phone: string | null;
-  readonly role: string | null;
+  /** In the unified vocabulary; null when the provider gave no role. */
+  readonly role: UserRole | null;
+  /** The provider's own text for the role ("Account Owner", "admin"), for display. */
+  readonly roleLabel: string | null;
   readonly createdAt: string | null;
 }
 
@@ -106,6 +117,7 @@ export interface MessageRecord {
   readonly direction: MessageDirection;
   readonly status: MessageStatus;
   readonly channel: Channel;
+  /** Plain text, whatever the provider sent: an HTML-only email is converted, its HTML kept in `email.html`. */
   readonly body: string | null;
   readonly attachments: readonly Attachment[];
   readonly email: EmailDetails | null;

@@ -112,7 +112,7 @@ function cacheOver(emulator: PodiumEmulator, clock = { now: () => performance.no
     clock,
     backend: createMemoryBackend({ clock }),
   });
-  const raw = createPodiumProvider(emulator.providerConfig(), { upstream: { timeoutMs: 2_000, maxRetries: 0 }, publicUrl: 'http://localhost' });
+  const raw = createPodiumProvider(emulator.providerConfig(), { upstream: { timeoutMs: 2_000, maxRetries: 0 }, publicUrl: 'http://localhost', allowUnsignedWebhooks: true });
   return { cache, raw };
 }
 

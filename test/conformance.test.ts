@@ -139,6 +139,47 @@ describe('provider conformance', () => {
       }
     });
 
+    it('ends a list whose last page is exactly full: hasNextPage false, no empty page after it', async () => {
+      for (const list of await p.lists(t)) {
+        if (list.expected.length === 0 || list.expected.length > 100) continue;
+        const res = await t.gql(list.query, { ...list.variables, first: list.expected.length, after: null });
+        expect(res.errors, list.what).toBeUndefined();
+        const page = connectionOf(res.data);
+        expect(page.edges.length, `${list.what}: one full page`).toBe(list.expected.length);
+        expect(page.pageInfo.hasNextPage, `${list.what}: exactly full`).toBe(false);
+      }
+    });
+
+    it('filters conversations on closed or refuses the filter, never an empty page that says more follow', async () => {
+      const { filter, supported } = p.closedFilter(t);
+      const res = await t.gql<{ list: { edges: Array<{ node: { closed: boolean | null } }>; pageInfo: Connection['pageInfo'] } }>(
+        `query($filter: ConversationFilter) { list: conversations(provider: ${p.provider}, first: 20, filter: $filter) {
+          edges { cursor node { id providerId closed } } pageInfo { hasNextPage hasPreviousPage endCursor } } }`,
+        { filter },
+      );
+      if (!supported) {
+        expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+        expect(res.errors?.[0]?.message).toMatch(/closed/);
+        return;
+      }
+      expect(res.errors).toBeUndefined();
+      const page = res.data!.list;
+      expect(page.edges.length > 0 || !page.pageInfo.hasNextPage, 'an empty page must be the last').toBe(true);
+      expect(page.edges.every((e) => e.node.closed === true)).toBe(true);
+    });
+
+    it('resumes after a mid-page cursor of a newest-first list at the same item when a new message arrived meanwhile', async () => {
+      const list = (await p.lists(t)).find((l) => l.conversationId !== undefined)!;
+      const first = Math.min(100, list.expected.length);
+      const before = connectionOf((await t.gql(list.query, { ...list.variables, first, after: null })).data);
+      const mid = Math.floor(first / 2);
+      await (emulator as ProviderEmulator<unknown> & { emitMessageEvent: ProviderEmulator<unknown>['emitMessageEvent'] }).emitMessageEvent('RECEIVED', {
+        conversationId: list.conversationId!,
+      });
+      const after = connectionOf((await t.gql(list.query, { ...list.variables, first: 5, after: before.edges[mid - 1]!.cursor })).data);
+      expect(after.edges.map((e) => e.node.providerId)).toEqual(before.edges.slice(mid, mid + 5).map((e) => e.node.providerId));
+    });
+
     it('answers null without an error for well-formed ids the provider does not know, and BAD_USER_INPUT for malformed ones', async () => {
       const ids = p.unknownIds(t);
       const res = await t.gql(
@@ -169,6 +210,32 @@ describe('provider conformance', () => {
           expect(bad.data, `${field}(id: ${id})`).toEqual({ [field]: null });
         }
       }
+    });
+
+    it('refuses ids the provider could never have issued with BAD_USER_INPUT before any upstream request', async () => {
+      const known = emulator.fixtures.conversationIds[0]!;
+      const odd: ReadonlyArray<readonly ['Contact' | 'Conversation' | 'Message' | 'User', string]> = [
+        ['Contact', '.'],
+        ['Contact', '..'],
+        ['Conversation', `${known}/..`],
+        ['Message', `../${known}`],
+        ['Message', `${known}/../x`],
+        ['Message', '..'],
+        ['User', 'x'.repeat(300)],
+        ['Contact', `${known}?limit=100`],
+      ];
+      emulator.resetRequests();
+      for (const [type, providerId] of odd) {
+        const field = type.toLowerCase();
+        const res = await t.gql(`query($id: ID!) { ${field}(id: $id) { id } }`, { id: encodeId(p.provider, type, providerId) });
+        expect(res.errors?.[0]?.extensions?.code, `${type} ${providerId.slice(0, 40)}`).toBe('BAD_USER_INPUT');
+      }
+      // A 650 KB id is refused by its length, without being decoded or echoed back whole.
+      const huge = encodeId(p.provider, 'Contact', 'a'.repeat(650_000));
+      const res = await t.gql(`query($id: ID!) { contact(id: $id) { id } }`, { id: huge });
+      expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(JSON.stringify(res).length).toBeLessThan(2_000);
+      expect(emulator.requests).toEqual([]);
     });
 
     it('answers a message id the provider could never have issued as unknown (null) or bad input, never as an internal error', async () => {
@@ -223,8 +290,26 @@ describe('provider conformance', () => {
       const res = await quick.gql(CONTACT, { id: encodeId(p.provider, 'Contact', known) });
       expect(res.data).toEqual({ contact: null });
       expect(res.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAVAILABLE');
-      expect(res.errors?.[0]?.message).toMatch(/timed out after 200 ms/);
+      expect(res.errors?.[0]?.message).toMatch(/^(Podium|HighLevel|Smooch) did not answer within 200 ms$/);
       expect(hits(upstream, path), 'no retry with GATEWAY_UPSTREAM_MAX_RETRIES=0').toBe(1);
+
+      // Headers arrived, then the body stalled: the same answer, not an internal error.
+      upstream.injectFault({ pathPrefix: path, stallBody: true, times: 1 });
+      const stalled = await quick.gql(CONTACT, { id: encodeId(p.provider, 'Contact', known) });
+      expect(stalled.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAVAILABLE');
+      expect(stalled.errors?.[0]?.message).toMatch(/did not answer within 200 ms$/);
+    });
+
+    it('tells a client what failed upstream in plain words, without the upstream body or the request path', async () => {
+      const known = emulator.fixtures.contactIds[0]!;
+      const path = p.contactPath(t, known);
+      emulator.injectFault({ pathPrefix: path, status: 500, times: 10, body: { secret: 'internal-upstream-detail' } });
+      const res = await t.gql(CONTACT, { id: encodeId(p.provider, 'Contact', known) });
+      emulator.clearFaults();
+      expect(res.errors?.[0]?.extensions?.code).toBe('PROVIDER_UNAVAILABLE');
+      expect(res.errors?.[0]?.message).toMatch(/^(Podium|HighLevel|Smooch) answered 500$/);
+      expect(JSON.stringify(res)).not.toContain('internal-upstream-detail');
+      expect(JSON.stringify(res)).not.toContain(known);
     });
 
     it(`answers a batch of lookups in query order, null for the unknown one, with one upstream request per distinct key`, async () => {

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ProviderName } from '../model.js';
 import type { ParsedEvent, Provider, WebhookRequest } from '../providers/provider.js';
-import { unprocessable } from '../providers/webhook-util.js';
+import { unprocessable } from '../providers/delivery.js';
 import type { EventStore, NewEvent, PubSub, StoredEvent } from './types.js';
 
 /** What to answer the provider: the HTTP status its retry rules need, and a JSON body. */

@@ -2,8 +2,9 @@
 // single refresh on 401, per-request timeout, retries with exponential backoff
 // and full jitter on 429 / 5xx / network errors (honouring Retry-After), and a
 // client-side token-bucket rate limit per credential.
-import { ProviderError, type ProviderFailure } from '../errors.js';
+import { ProviderError, userInputError, type ProviderFailure } from '../errors.js';
 import type { ProviderName } from '../model.js';
+import { PROVIDER_LABELS } from './labels.js';
 
 export interface UpstreamAuth {
   /** Headers that authenticate a request (e.g. `Authorization: Bearer …`). */
@@ -77,32 +78,33 @@ const defaults = {
   maxRetryAfterMs: 10_000, // 10 seconds
 };
 
+/** An attempt's outcome: the response with its whole body read, or why there was none. */
+type Attempt = { readonly res: Response; readonly text: string } | Error;
+
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
   const opts = { ...defaults, ...options };
   const limiter = options.rateLimit ? createRateLimiter(options.rateLimit) : null;
   const base = options.baseUrl.replace(/\/+$/, '');
+  const label = PROVIDER_LABELS[options.provider];
 
-  function fail(failure: ProviderFailure, message: string, status: number | null = null): ProviderError {
-    return new ProviderError(options.provider, failure, message, status);
+  function fail(failure: ProviderFailure, message: string, status: number | null, detail: string): ProviderError {
+    return new ProviderError(options.provider, failure, message, status, detail);
   }
 
-  async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>): Promise<Response | Error> {
+  /** The body is read under the same timeout as the headers: a body that stalls is a timeout too. */
+  async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>): Promise<Attempt> {
     if (limiter) {
       const waitMs = limiter.reserve();
       if (waitMs > opts.maxRetryAfterMs) {
         limiter.release();
-        throw fail('RATE_LIMITED', `${options.provider} client-side rate limit: next slot in ${waitMs} ms`);
+        throw fail('RATE_LIMITED', `${label} client-side rate limit: next slot in ${waitMs} ms`, null, `${req.method ?? 'GET'} ${req.path}`);
       }
       if (waitMs > 0) await sleep(waitMs);
     }
     const started = performance.now();
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      ...options.defaultHeaders,
-      ...authHeaders,
-      ...req.headers,
-    };
+    const headers: Record<string, string> = { accept: 'application/json', ...options.defaultHeaders, ...authHeaders, ...req.headers };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
+    let status: number | 'error' = 'error';
     try {
       const res = await fetch(url, {
         method: req.method ?? 'GET',
@@ -110,22 +112,19 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         body: req.body === undefined ? undefined : JSON.stringify(req.body),
         signal: AbortSignal.timeout(opts.timeoutMs),
       });
-      observe(req, res.status, started);
-      return res;
+      status = res.status;
+      return { res, text: await res.text() };
     } catch (err) {
-      observe(req, 'error', started);
+      status = 'error';
       return err instanceof Error ? err : new Error(String(err));
+    } finally {
+      observe(req, status, started);
     }
   }
 
   function observe(req: RequestOptions, outcome: number | 'error', started: number): void {
     try {
-      options.onCall?.({
-        provider: options.provider,
-        method: req.method ?? 'GET',
-        outcome,
-        durationMs: performance.now() - started,
-      });
+      options.onCall?.({ provider: options.provider, method: req.method ?? 'GET', outcome, durationMs: performance.now() - started });
     } catch {
       // metrics must never break a call
     }
@@ -134,33 +133,25 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   async function request<T>(req: RequestOptions): Promise<UpstreamResponse<T>> {
     const url = base + req.path + queryString(req.query);
     const method = req.method ?? 'GET';
+    const where = `${method} ${req.path}`;
     const idempotent = req.idempotent ?? method !== 'POST';
     let refreshed = false;
     for (let retry = 0; ; retry++) {
       const authHeaders = options.auth ? await options.auth.headers() : {};
-      const res = await attempt(req, url, authHeaders);
+      const outcome = await attempt(req, url, authHeaders);
       const canRetry = retry < opts.maxRetries;
-      if (res instanceof Error) {
-        const what = res.name === 'TimeoutError' ? `timed out after ${opts.timeoutMs} ms` : `network error: ${res.message}`;
+      if (outcome instanceof Error) {
         if (canRetry && idempotent) {
           await sleep(backoff(retry));
           continue;
         }
-        throw fail('UNAVAILABLE', `${options.provider} ${method} ${req.path} ${what}`);
+        const timedOut = outcome.name === 'TimeoutError';
+        const message = timedOut ? `${label} did not answer within ${opts.timeoutMs} ms` : `${label} could not be reached`;
+        throw fail('UNAVAILABLE', message, null, `${where}: ${outcome.message}`);
       }
-      if (res.ok) {
-        const text = await res.text();
-        let body: unknown = null;
-        if (text.length > 0) {
-          try {
-            body = JSON.parse(text);
-          } catch {
-            throw fail('BAD_RESPONSE', `${options.provider} ${method} ${req.path} returned ${res.status} with a body that is not JSON`, res.status);
-          }
-        }
-        return { status: res.status, body: body as T, headers: res.headers };
-      }
-      const detail = await errorDetail(res);
+      const { res, text } = outcome;
+      if (res.ok) return { status: res.status, body: parseJson<T>(text, res.status, where), headers: res.headers };
+      const detail = `${where} answered ${res.status}: ${text.slice(0, 300)}`;
       if (res.status === 401 && !refreshed && options.auth?.refresh) {
         refreshed = true;
         if (await options.auth.refresh(authHeaders)) {
@@ -169,20 +160,23 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         }
       }
       if (res.status === 429 || res.status >= 500) {
-        const failure: ProviderFailure = res.status === 429 ? 'RATE_LIMITED' : 'UNAVAILABLE';
         const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
         const mayRetry = canRetry && (res.status === 429 || idempotent);
         if (mayRetry && (retryAfter === null || retryAfter <= opts.maxRetryAfterMs)) {
           await sleep(retryAfter ?? backoff(retry));
           continue;
         }
-        throw fail(failure, `${options.provider} ${method} ${req.path} returned ${res.status}${detail}`, res.status);
       }
-      if (res.status === 404) throw fail('NOT_FOUND', `${options.provider} ${method} ${req.path} returned 404${detail}`, 404);
-      if (res.status === 401 || res.status === 403) {
-        throw fail('UNAUTHORIZED', `${options.provider} ${method} ${req.path} returned ${res.status}${detail}`, res.status);
-      }
-      throw fail('BAD_REQUEST', `${options.provider} ${method} ${req.path} returned ${res.status}${detail}`, res.status);
+      throw fail(failureOf(res.status), `${label} answered ${res.status}`, res.status, detail);
+    }
+  }
+
+  function parseJson<T>(text: string, status: number, where: string): T {
+    if (text.length === 0) return null as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw fail('BAD_RESPONSE', `${label} answered ${status} with a body that is not JSON`, status, `${where}: ${text.slice(0, 300)}`);
     }
   }
 
@@ -193,13 +187,12 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   return { request };
 }
 
-async function errorDetail(res: Response): Promise<string> {
-  try {
-    const text = (await res.text()).slice(0, 300);
-    return text ? `: ${text}` : '';
-  } catch {
-    return '';
-  }
+function failureOf(status: number): ProviderFailure {
+  if (status === 429) return 'RATE_LIMITED';
+  if (status >= 500) return 'UNAVAILABLE';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 401 || status === 403) return 'UNAUTHORIZED';
+  return 'BAD_REQUEST';
 }
 
 export function queryString(query: RequestOptions['query']): string {
@@ -253,4 +246,24 @@ export function createRateLimiter(limit: { requests: number; perMs: number }, no
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * One path segment, percent-encoded. `.` and `..` survive encoding and URL
+ * parsing would resolve them into another endpoint, so they (and an empty
+ * segment) are refused as bad input; decodeId's id rules stop them earlier.
+ */
+export function segment(value: string): string {
+  if (value === '' || value === '.' || value === '..') throw userInputError(`"${value}" cannot be part of an upstream path`);
+  return encodeURIComponent(value);
+}
+
+/** Runs an upstream call, answering null for a 404: an unknown id is an answer, not an error. */
+export async function orNull<T>(pending: Promise<T>): Promise<T | null> {
+  try {
+    return await pending;
+  } catch (err) {
+    if (err instanceof ProviderError && err.failure === 'NOT_FOUND') return null;
+    throw err;
+  }
 }

@@ -31,19 +31,29 @@ export interface Included {
 
 export interface ProviderPage<T> extends Page<T> {
   readonly included?: Included;
+  /**
+   * Per item (in `items` order), the provider cursor that resumes right after
+   * it, for APIs that page from an item (Smooch `page[before]=<id>`, HighLevel
+   * `lastMessageId`, `searchAfter`, `startAfterDate`). With it a connection
+   * cursor names its item instead of an offset into a page, so a list that
+   * grows at the front (newest first) does not shift a cursor taken mid-page.
+   */
+  readonly itemCursors?: ReadonlyArray<string | null>;
 }
 
 export interface Provider {
   readonly name: ProviderName;
 
+  /** Applies every filter upstream, or refuses the ones it cannot with BAD_USER_INPUT naming them (the gateway re-applies none). */
   listContacts(page: PageRequest, filter: ContactFilter): Promise<ProviderPage<ContactRecord>>;
   /** Keys are contact ids or any alias a ConversationRecord.contactRef may hold. */
   getContacts(refs: readonly string[]): Promise<BatchResult<ContactRecord>>;
 
   /**
    * Applies upstream whatever part of the filter the API supports; the gateway
-   * re-applies the whole filter to the returned items, so an adapter may ignore
-   * fields its API cannot filter on.
+   * re-applies the whole filter to the returned items, so an adapter may leave
+   * to it a field it cannot filter on upstream but that its records carry.
+   * A field its records cannot answer (always null) is refused as bad input.
    */
   listConversations(page: PageRequest, filter: ConversationFilter): Promise<ProviderPage<ConversationRecord>>;
   getConversations(ids: readonly string[]): Promise<BatchResult<ConversationRecord>>;
@@ -101,8 +111,13 @@ export interface ParsedEvent {
 }
 
 export interface WebhookReceiver {
-  /** Checks the delivery is authentic before anything is parsed or stored. */
+  /** Checks the delivery is authentic before anything is parsed or stored (the policy of verify.ts). */
   verify(req: WebhookRequest, ctx: VerifyContext): Promise<VerifyResult>;
+  /**
+   * The verification policy in force, in one line, e.g. "podium-signature
+   * HMAC-SHA256 with 1 configured secret plus stored secrets".
+   */
+  readonly verification: string;
   /**
    * Splits an authentic JSON delivery into events. Never throws: a shape it does
    * not understand becomes one unprocessable event keyed by a hash of the body.
@@ -116,8 +131,6 @@ export interface WebhookReceiver {
   readonly invalidJson: 'reject' | 'store';
   /** The status that makes this provider retry later (Podium, Smooch: 503; HighLevel: 429). */
   readonly retryStatus: number;
-  /** One line on the verification policy in force, for the start-up log. */
-  readonly verification?: string;
 }
 
 /** What the gateway hands every adapter factory besides its own config. */
@@ -125,8 +138,11 @@ export interface ProviderDeps {
   readonly upstream: { readonly timeoutMs: number; readonly maxRetries: number };
   /** The gateway's public base URL (HighLevel's read-only receiving endpoint is shown from it). */
   readonly publicUrl: string;
-  /** Accept webhooks unsigned when no secret is configured or stored (development default). */
-  readonly allowUnsignedWebhooks?: boolean;
+  /**
+   * Accept webhooks of a provider that has no secret or key configured or
+   * stored, unsigned. Where one is known, deliveries must verify regardless.
+   */
+  readonly allowUnsignedWebhooks: boolean;
   /** Metrics observer for upstream calls. */
   readonly onCall?: (call: import('./http.js').UpstreamCall) => void;
 }

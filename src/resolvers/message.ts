@@ -3,7 +3,7 @@
 import type { Resolvers } from '../generated/graphql.js';
 import { decodeId, encodeId } from '../ids.js';
 import type { MessageRecord } from '../model.js';
-import { hashKey } from '../providers/webhook-util.js';
+import { hashKey } from '../providers/delivery.js';
 import { UnreachableCaseError } from '../errors.js';
 
 /** Prefix of the provider-id part of ids made up for messages the provider sent without an id. */

@@ -1,6 +1,7 @@
 // Shared machinery of the provider emulators: a tiny router on node:http, a log
 // of every upstream request (tests and benchmarks assert on counts), switchable
-// latency and faults (429, 5xx, hangs), and helpers to deliver webhooks.
+// latency and faults (429, 5xx, hangs, stalled bodies, malformed answers), and
+// helpers to deliver webhooks.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -39,6 +40,10 @@ export interface Fault {
   readonly retryAfterSeconds?: number;
   /** Never answer: the client's timeout has to fire. */
   readonly hang?: boolean;
+  /** Send the status line and headers, then stall before the body ends: a timeout while reading it. */
+  readonly stallBody?: boolean;
+  /** Answer with this JSON body instead of the provider's error body (a 200 that is not the documented shape). */
+  readonly body?: unknown;
 }
 
 export interface LoggedRequest {
@@ -118,16 +123,21 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     if (fault) {
       fault.remaining--;
       faults = faults.filter((f) => f.remaining > 0);
-      if (fault.hang) {
+      if (fault.hang || fault.stallBody) {
         hung.add(res);
         res.on('close', () => hung.delete(res));
+        if (fault.stallBody) {
+          entry.status = fault.status ?? 200;
+          res.writeHead(entry.status, { 'content-type': 'application/json' });
+          res.write('{"data": [');
+        }
         return;
       }
       const status = fault.status ?? 500;
       entry.status = status;
       send(res, {
         status,
-        body: errorBody(status, `injected fault ${status}`),
+        body: fault.body !== undefined ? fault.body : errorBody(status, `injected fault ${status}`),
         headers: fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {},
       });
       return;

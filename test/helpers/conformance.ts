@@ -40,6 +40,8 @@ export interface PagedList {
   readonly variables: Readonly<Record<string, unknown>>;
   /** Provider ids the emulator holds for this list. */
   readonly expected: readonly string[];
+  /** For a conversation's messages (newest first): the provider conversation id, where the emulator can add a newest one. */
+  readonly conversationId?: string;
 }
 
 /** Provider ids, well-formed for the provider, that it does not know. */
@@ -71,6 +73,11 @@ export type BatchLookup =
 
 export interface ProviderCase {
   readonly provider: ProviderName;
+  /**
+   * A conversations filter on `closed: true` that is valid for this provider otherwise,
+   * and whether the provider's conversations carry a closed state to filter on.
+   */
+  closedFilter(t: TestGateway): { readonly filter: Readonly<Record<string, unknown>>; readonly supported: boolean };
   readonly webhookPath: WebhookPath;
   /** The status that makes this provider deliver again later (never 5xx for HighLevel). */
   readonly retryStatus: number;
@@ -179,6 +186,7 @@ const UNKNOWN_SMOOCH = 'ffffffffffffffffffffffff'; // 24 hex, like Smooch's reco
 
 const podium: ProviderCase = {
   provider: 'PODIUM',
+  closedFilter: () => ({ filter: { closed: true }, supported: true }),
   webhookPath: 'podium',
   retryStatus: 503,
   webhookAdmin: 'podium',
@@ -196,6 +204,7 @@ const podium: ProviderCase = {
         query: MESSAGES,
         variables: { id: encodeId('PODIUM', 'Conversation', conversationId) },
         expected: messages,
+        conversationId,
       },
     ];
   },
@@ -236,6 +245,7 @@ const podium: ProviderCase = {
 
 const leadConnector: ProviderCase = {
   provider: 'LEADCONNECTOR',
+  closedFilter: () => ({ filter: { closed: true }, supported: false }),
   webhookPath: 'leadconnector',
   retryStatus: 429,
   webhookAdmin: 'marketplace',
@@ -253,6 +263,7 @@ const leadConnector: ProviderCase = {
         query: MESSAGES,
         variables: { id: encodeId('LEADCONNECTOR', 'Conversation', conversationId) },
         expected: messages,
+        conversationId,
       },
     ];
   },
@@ -303,6 +314,7 @@ const leadConnector: ProviderCase = {
 
 const smooch: ProviderCase = {
   provider: 'SMOOCH',
+  closedFilter: (t) => ({ filter: { closed: true, contactId: encodeId('SMOOCH', 'Contact', fixture(smoochOf(t).fixtures.contactIds, 0, 'user')) }, supported: false }),
   webhookPath: 'smooch',
   retryStatus: 503,
   webhookAdmin: 'smooch',
@@ -323,6 +335,7 @@ const smooch: ProviderCase = {
         query: MESSAGES,
         variables: { id: encodeId('SMOOCH', 'Conversation', longest) },
         expected: history.map((m) => m.id),
+        conversationId: longest,
       },
       {
         what: `conversations of user ${userId}`,

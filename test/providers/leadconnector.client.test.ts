@@ -11,7 +11,7 @@ import type { Provider, ProviderPage } from '../../src/providers/provider.js';
 import { startLeadConnectorEmulator } from '../../src/sandbox/leadconnector/index.js';
 import type { ProviderEmulator, WithApi } from '../../src/sandbox/types.js';
 
-const deps = { upstream: { timeoutMs: 5_000, maxRetries: 2 }, publicUrl: 'https://gateway.example.com' };
+const deps = { upstream: { timeoutMs: 5_000, maxRetries: 2 }, publicUrl: 'https://gateway.example.com', allowUnsignedWebhooks: false };
 const UNKNOWN_ID = 'zzzzzzzzzzzzzzzzzzzz';
 
 let emulator: ProviderEmulator<WithApi<LeadConnectorConfig>>;

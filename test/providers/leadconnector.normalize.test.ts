@@ -6,6 +6,7 @@ import type { MessageRecord } from '../../src/model.js';
 import type { ParsedEvent } from '../../src/providers/provider.js';
 import {
   leadConnectorChannel,
+  leadConnectorRole,
   leadConnectorStatus,
   normalizeLeadConnectorContact,
   normalizeLeadConnectorConversation,
@@ -13,7 +14,8 @@ import {
   normalizeLeadConnectorUser,
 } from '../../src/providers/leadconnector/normalize.js';
 import { parseLeadConnectorWebhook } from '../../src/providers/leadconnector/webhooks.js';
-import { hashKey } from '../../src/providers/webhook-util.js';
+import { hashKey } from '../../src/providers/delivery.js';
+import { htmlToText } from '../../src/providers/html-text.js';
 
 interface SeedCase {
   readonly name: string;
@@ -166,7 +168,7 @@ const seedCases: SeedCase[] = [
       direction: 'INBOUND',
       status: 'RECEIVED',
       channel: 'EMAIL',
-      body: '<div style="font-family: verdana, geneva; font-size: 11pt;">Testing Email Notification</div>',
+      body: 'Testing Email Notification', // the HTML stays in email.html
       attachments: [],
       email: {
         subject: 'Order Confirmed',
@@ -243,7 +245,7 @@ const seedCases: SeedCase[] = [
       direction: 'OUTBOUND',
       status: 'QUEUED',
       channel: 'EMAIL',
-      body: '<div style="font-family: verdana, geneva; font-size: 11pt;"><p>Testing an outobund email from custom provider.</p></div>',
+      body: 'Testing an outobund email from custom provider.',
       attachments: [{ url: 'https://www.google.com/images/branding/googlelogo/1x/googlelogo_color_272x92dp.png', contentType: null }],
       email: {
         subject: 'Subject from Conversation Page',
@@ -403,7 +405,7 @@ const seedCases: SeedCase[] = [
       direction: 'OUTBOUND',
       status: 'SENT',
       channel: 'EMAIL',
-      body: '<div style="font-family: verdana, geneva; font-size: 11pt;">Testing Email Notification</div>',
+      body: 'Testing Email Notification', // the HTML stays in email.html
       attachments: [],
       email: {
         subject: 'Order Confirmed',
@@ -623,8 +625,50 @@ describe('HighLevel REST shapes', () => {
       lastName: 'Deo',
       email: 'john@deo.com',
       phone: '+1 808-868-8888',
-      role: 'admin',
+      role: 'ADMIN',
+      roleLabel: 'admin',
       createdAt: null,
     });
+  });
+});
+
+describe('HighLevel user roles in the unified vocabulary', () => {
+  it.each([
+    ['admin', 'ADMIN'],
+    ['Admin', 'ADMIN'],
+    ['user', 'MEMBER'],
+    [null, null],
+  ] as const)('maps roles.role %j to %j', (role, expected) => {
+    expect(leadConnectorRole(role)).toBe(expected);
+  });
+});
+
+describe('HTML email bodies as plain text', () => {
+  it.each([
+    ['<div style="font-family: verdana">Testing Email Notification</div>', 'Testing Email Notification'],
+    ['<p>Hi Ana,</p><p>Your car is ready.<br>Pick it up by 6&nbsp;PM &amp; bring the key.</p>', 'Hi Ana,\nYour car is ready.\nPick it up by 6 PM & bring the key.'],
+    ['<html><head><style>p{color:red}</style></head><body><ul><li>Oil</li><li>Brakes</li></ul></body></html>', '- Oil\n- Brakes'],
+    ['Price &lt; $50 &#8212; &#x1F697;', 'Price < $50 \u2014 \u{1F697}'],
+  ])('turns %j into %j', (html, text) => {
+    expect(htmlToText(html)).toBe(text);
+  });
+
+  it('keeps a REST email body as HTML in email.html and gives the text as body', () => {
+    const message = normalizeLeadConnectorMessage({
+      id: 'm1',
+      messageType: 'TYPE_EMAIL',
+      direction: 'outbound',
+      status: 'sent',
+      contentType: 'text/html',
+      body: '<p>See you <b>Thursday</b>.</p>',
+    });
+    expect(message.body).toBe('See you Thursday.');
+    expect(message.email?.html).toBe('<p>See you <b>Thursday</b>.</p>');
+  });
+
+  it('leaves an SMS body that merely contains a < alone', () => {
+    const message = normalizeLeadConnectorMessage({ id: 'm2', messageType: 'TYPE_SMS', direction: 'inbound', body: 'I paid < $20 last time', contentType: 'text/plain' });
+    expect(message.body).toBe('I paid < $20 last time');
+    expect(message.email).toBeNull();
   });
 });

@@ -14,6 +14,9 @@ import type { WebhookReceiver, WebhookRequest } from '../../src/providers/provid
 import { startLeadConnectorEmulator } from '../../src/sandbox/leadconnector/index.js';
 import type { ProviderEmulator } from '../../src/sandbox/types.js';
 
+/** Production's policy: a provider with no secret known refuses every delivery. */
+const STRICT = { allowUnsignedWebhooks: false } as const;
+
 const ctx = { storedSecrets: async (): Promise<string[]> => [] };
 const NOW = new Date('2025-01-28T14:36:00Z');
 
@@ -22,7 +25,7 @@ let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   emulator = await startLeadConnectorEmulator();
-  receiver = createLeadConnectorReceiver(emulator.providerConfig());
+  receiver = createLeadConnectorReceiver(emulator.providerConfig(), STRICT);
 });
 afterAll(async () => {
   await emulator?.close();
@@ -97,7 +100,7 @@ describe('HighLevel webhook signatures', () => {
       webhookPublicKey: HIGHLEVEL_RSA_PUBLIC_KEY,
       webhookEd25519PublicKey: HIGHLEVEL_ED25519_PUBLIC_KEY,
       webhookToleranceMs: 300_000,
-    });
+    }, STRICT);
     const body = inbound();
     const headers = emulator.signWebhook(body);
     expect((await production.verify(request(body, headers), ctx)).ok).toBe(false);
@@ -109,15 +112,15 @@ describe('HighLevel webhook signatures', () => {
     const pem = createPublicKey({ key: Buffer.from(config.webhookEd25519PublicKey, 'base64'), format: 'der', type: 'spki' })
       .export({ type: 'spki', format: 'pem' })
       .toString();
-    const pemReceiver = createLeadConnectorReceiver({ ...config, webhookEd25519PublicKey: pem });
+    const pemReceiver = createLeadConnectorReceiver({ ...config, webhookEd25519PublicKey: pem }, STRICT);
     const body = inbound();
     expect(await pemReceiver.verify(request(body, emulator.signWebhook(body)), ctx)).toEqual({ ok: true });
   });
 
   it('refuses to start with a key that is not a public key of the right type, naming the variable', () => {
     const config = emulator.providerConfig();
-    expect(() => createLeadConnectorReceiver({ ...config, webhookEd25519PublicKey: 'bm90IGEga2V5' })).toThrow(/LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY/);
-    expect(() => createLeadConnectorReceiver({ ...config, webhookPublicKey: config.webhookEd25519PublicKey })).toThrow(
+    expect(() => createLeadConnectorReceiver({ ...config, webhookEd25519PublicKey: 'bm90IGEga2V5' }, STRICT)).toThrow(/LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY/);
+    expect(() => createLeadConnectorReceiver({ ...config, webhookPublicKey: config.webhookEd25519PublicKey }, STRICT)).toThrow(
       /LEADCONNECTOR_WEBHOOK_PUBLIC_KEY must be an rsa public key, got ed25519/,
     );
   });
@@ -133,11 +136,14 @@ describe('HighLevel webhook replay window', () => {
     expect(result).toMatchObject({ ok: false, reason: expect.stringContaining(word) });
   });
 
-  it('accepts a timestamp just inside the window and a body without one', async () => {
+  it('accepts a timestamp just inside the window', async () => {
     const recent = inbound({ timestamp: new Date(NOW.getTime() - 299_000).toISOString() });
     expect(await receiver.verify(request(recent, emulator.signWebhook(recent)), ctx)).toEqual({ ok: true });
+  });
+
+  it('refuses a signed body without a timestamp: it would be replayable forever', async () => {
     const undated = inbound({ timestamp: undefined });
-    expect(await receiver.verify(request(undated, emulator.signWebhook(undated)), ctx)).toEqual({ ok: true });
+    expect(await receiver.verify(request(undated, emulator.signWebhook(undated)), ctx)).toEqual({ ok: false, reason: 'no timestamp in the signed body' });
   });
 
   it('rejects a timestamp that is not a date', async () => {
@@ -244,7 +250,7 @@ describe('HighLevel emulator deliveries', () => {
     ]);
 
     // The new message is what the REST API now serves first.
-    const provider = createLeadConnectorProvider(emulator.providerConfig(), { upstream: { timeoutMs: 5_000, maxRetries: 0 }, publicUrl: 'http://gw' });
+    const provider = createLeadConnectorProvider(emulator.providerConfig(), { upstream: { timeoutMs: 5_000, maxRetries: 0 }, publicUrl: 'http://gw', allowUnsignedWebhooks: false });
     const page = await provider.listMessages(conversationId as string, { cursor: null, limit: 1 });
     expect(page.items[0]?.id).toBe(emitted.messageId);
   });
@@ -252,7 +258,7 @@ describe('HighLevel emulator deliveries', () => {
 
 describe('HighLevel webhook admin', () => {
   const provider = (): ReturnType<typeof createLeadConnectorProvider> =>
-    createLeadConnectorProvider(emulator.providerConfig(), { upstream: { timeoutMs: 5_000, maxRetries: 0 }, publicUrl: 'https://gateway.example.com/' });
+    createLeadConnectorProvider(emulator.providerConfig(), { upstream: { timeoutMs: 5_000, maxRetries: 0 }, publicUrl: 'https://gateway.example.com/', allowUnsignedWebhooks: false });
   const marketplace = {
     provider: 'LEADCONNECTOR',
     id: 'marketplace',

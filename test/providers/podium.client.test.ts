@@ -16,7 +16,7 @@ let emulator: PodiumEmulator;
 let provider: Provider;
 
 function podium(overrides: Partial<PodiumApiConfig> = {}, upstream = { timeoutMs: 2_000, maxRetries: 2 }): Provider {
-  return createPodiumProvider(withApi(emulator.providerConfig(), overrides), { upstream, publicUrl: 'http://localhost' });
+  return createPodiumProvider(withApi(emulator.providerConfig(), overrides), { upstream, publicUrl: 'http://localhost', allowUnsignedWebhooks: false });
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<ProviderError> {
@@ -168,7 +168,21 @@ describe('Podium upstream failures', () => {
     emulator.injectFault({ pathPrefix: '/v4/contacts', hang: true });
     const err = await failureOf(podium({}, { timeoutMs: 150, maxRetries: 0 }).listContacts({ cursor: null, limit: 5 }, {}));
     expect(err.failure).toBe('UNAVAILABLE');
-    expect(err.message).toContain('timed out after 150 ms');
+    expect(err.message).toBe('Podium did not answer within 150 ms');
+    expect(err.detail).toContain('GET /v4/contacts');
+  });
+
+  it('times out a response whose body stalls after the headers with UNAVAILABLE, retrying it like any timeout', async () => {
+    emulator.injectFault({ pathPrefix: '/v4/users', stallBody: true, times: 1 });
+    const page = await podium({}, { timeoutMs: 200, maxRetries: 1 }).listUsers({ cursor: null, limit: 2 });
+    expect(page.items).toHaveLength(2);
+    expect(emulator.requests.filter((r) => r.path === '/v4/users').map((r) => r.status)).toEqual([200, 200]);
+
+    emulator.resetRequests();
+    emulator.injectFault({ pathPrefix: '/v4/users', stallBody: true, times: 1 });
+    const err = await failureOf(podium({}, { timeoutMs: 200, maxRetries: 0 }).listUsers({ cursor: null, limit: 2 }));
+    expect(err.failure).toBe('UNAVAILABLE');
+    expect(err.message).toBe('Podium did not answer within 200 ms');
   });
 
   it('refreshes an expired access token once for concurrent 401s, then succeeds', async () => {
@@ -199,14 +213,17 @@ describe('Podium upstream failures', () => {
     const stale = podium({ accessToken: 'revoked', refreshToken: null });
     const err = await failureOf(stale.listUsers({ cursor: null, limit: 1 }));
     expect(err.failure).toBe('UNAUTHORIZED');
-    expect(err.message).toContain('unauthenticated');
+    expect(err.message).toBe('Podium answered 401');
+    expect(err.detail).toContain('unauthenticated');
     expect(emulator.requestCount({ pathPrefix: '/oauth/token' })).toBe(0);
   });
 
   it('answers UNAUTHORIZED naming the token endpoint when the refresh is refused', async () => {
     const err = await failureOf(podium({ accessToken: 'revoked', refreshToken: 'revoked-too' }).listUsers({ cursor: null, limit: 1 }));
     expect(err.failure).toBe('UNAUTHORIZED');
-    expect(err.message).toContain(`token refresh at ${emulator.url}/oauth/token failed`);
+    expect(err.message).toBe('Podium rejected the credentials and renewing the access token failed');
+    expect(err.message).not.toContain(emulator.url);
+    expect(err.detail).toContain(`token refresh at ${emulator.url}/oauth/token`);
   });
 });
 
@@ -262,8 +279,10 @@ describe('Podium webhook subscriptions', () => {
 
     const err = await failureOf(provider.webhooks.create({ url: 'https://example.com/x', eventTypes: ['message.edited'], locationId: emulator.fixtures.locationIds[0]! }));
     expect(err.failure).toBe('BAD_REQUEST');
-    expect(err.message).toContain('invalid_request_values');
-    expect(err.message).toContain('message.edited');
+    // What Podium said stays in the detail for logs; the message a client sees carries none of the upstream body.
+    expect(err.message).toBe('Podium answered 400');
+    expect(err.detail).toContain('invalid_request_values');
+    expect(err.detail).toContain('message.edited');
   });
 });
 

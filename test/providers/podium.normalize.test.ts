@@ -12,10 +12,14 @@ import {
   normalizePodiumUser,
   normalizePodiumWebhook,
   podiumChannel,
+  podiumRole,
 } from '../../src/providers/podium/normalize.js';
 import { createPodiumReceiver } from '../../src/providers/podium/webhooks.js';
 import type { ParsedEvent } from '../../src/providers/provider.js';
-import { hashKey } from '../../src/providers/webhook-util.js';
+import { hashKey } from '../../src/providers/delivery.js';
+
+/** Production's policy: a provider with no secret known refuses every delivery. */
+const STRICT = { allowUnsignedWebhooks: false } as const;
 
 // Verbatim from Podium's "Sync Messages from Podium Conversations" guide: no eventUid, and a null message uid.
 const seedMessageSent = `{
@@ -145,7 +149,7 @@ const documentedMessageReceived = JSON.stringify({
   metadata: { event_type: 'message.received', version: '2021.04.01' },
 });
 
-const receiver = createPodiumReceiver({ webhookSecret: null, webhookToleranceMs: 300_000 });
+const receiver = createPodiumReceiver({ webhookSecret: null, webhookToleranceMs: 300_000 }, STRICT);
 
 function parse(raw: string): readonly ParsedEvent[] {
   return receiver.parse(JSON.parse(raw), { headers: {}, rawBody: Buffer.from(raw), receivedAt: new Date('2024-05-01T12:00:00Z') });
@@ -363,7 +367,8 @@ describe('Podium REST objects normalize to the unified model', () => {
       lastName: 'Ross',
       email: 'bob.ross@gmail.com',
       phone: '+18013586533',
-      role: 'Account Owner',
+      role: 'OWNER',
+      roleLabel: 'Account Owner',
       createdAt: '2015-01-23T23:50:07Z',
     });
     expect(normalizePodiumUser({ uid: 'u', firstName: null, lastName: 'Ross' }).name).toBe('Ross');
@@ -398,5 +403,18 @@ describe('Podium REST objects normalize to the unified model', () => {
     expect(normalizePodiumWebhook(seedWebhook)).toEqual(expected);
     expect(normalizePodiumWebhook(seedWebhook, 'sent-secret')).toEqual({ ...expected, secret: 'sent-secret' });
     expect(normalizePodiumWebhook({ ...seedWebhook, secret: 'stored' }, 'sent-secret').secret).toBe('stored');
+  });
+});
+
+describe('Podium user roles in the unified vocabulary', () => {
+  it.each([
+    ['Account Owner', 'OWNER'],
+    ['Admin', 'ADMIN'],
+    ['Manager', 'MEMBER'],
+    ['Service Advisor', 'MEMBER'],
+    ['Technician', 'MEMBER'],
+    [null, null],
+  ] as const)('maps role %j to %j', (role, expected) => {
+    expect(podiumRole(role)).toBe(expected);
   });
 });

@@ -8,8 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPodiumProvider } from '../../src/providers/podium/index.js';
 import { createPodiumReceiver } from '../../src/providers/podium/webhooks.js';
 import type { VerifyContext, WebhookRequest } from '../../src/providers/provider.js';
-import { hashKey } from '../../src/providers/webhook-util.js';
+import { hashKey } from '../../src/providers/delivery.js';
 import { startPodiumEmulator, type PodiumEmulator } from '../../src/sandbox/podium/index.js';
+
+/** Production's policy: a provider with no secret known refuses every delivery. */
+const STRICT = { allowUnsignedWebhooks: false } as const;
 
 const receivedAt = new Date('2024-05-01T12:00:00.000Z');
 const body = JSON.stringify({ data: { uid: 'm1', conversation: { uid: 'c1' } }, metadata: { eventType: 'message.received', version: '2021.04.01' } });
@@ -24,7 +27,7 @@ function request(headers: Record<string, string>, raw = body): WebhookRequest {
 }
 
 describe('Podium webhook signature', () => {
-  const receiver = createPodiumReceiver({ webhookSecret: 'configured', webhookToleranceMs: 300_000 });
+  const receiver = createPodiumReceiver({ webhookSecret: 'configured', webhookToleranceMs: 300_000 }, STRICT);
   const ms = String(receivedAt.getTime());
   const s = String(receivedAt.getTime() / 1000);
 
@@ -66,19 +69,19 @@ describe('Podium webhook signature', () => {
   it('accepts the secret of a webhook created through the gateway, besides the configured one', async () => {
     const stored: VerifyContext = { storedSecrets: async () => ['stored-1', 'stored-2'] };
     expect(await receiver.verify(request({ 'podium-timestamp': ms, 'podium-signature': sign('stored-2', ms) }), stored)).toEqual({ ok: true });
-    const storedOnly = createPodiumReceiver({ webhookSecret: null, webhookToleranceMs: 300_000 });
+    const storedOnly = createPodiumReceiver({ webhookSecret: null, webhookToleranceMs: 300_000 }, STRICT);
     expect(await storedOnly.verify(request({ 'podium-timestamp': ms, 'podium-signature': sign('stored-1', ms) }), stored)).toEqual({ ok: true });
     expect(await storedOnly.verify(request({}), stored)).toMatchObject({ ok: false });
   });
 
-  it('accepts unsigned deliveries when no secret is known (Podium signs only webhooks with a secret)', async () => {
-    const unsigned = createPodiumReceiver({ webhookSecret: null, webhookToleranceMs: 300_000 });
-    expect(await unsigned.verify(request({}), noStored)).toEqual({ ok: true });
+  it('refuses unsigned deliveries when no secret is known and unsigned ones are not allowed, naming the variable', async () => {
+    const unsigned = createPodiumReceiver({ webhookSecret: null, webhookToleranceMs: 300_000 }, STRICT);
+    expect(await unsigned.verify(request({}), noStored)).toMatchObject({ ok: false, reason: expect.stringContaining('set PODIUM_WEBHOOK_SECRET') });
   });
 });
 
 describe('Podium webhook parsing', () => {
-  const receiver = createPodiumReceiver({ webhookSecret: null, webhookToleranceMs: 300_000 });
+  const receiver = createPodiumReceiver({ webhookSecret: null, webhookToleranceMs: 300_000 }, STRICT);
   const parse = (payload: unknown) => {
     const raw = JSON.stringify(payload);
     return receiver.parse(JSON.parse(raw), request({}, raw));
@@ -150,7 +153,7 @@ describe('Podium emulator deliveries', () => {
     expect(delivery.headers['podium-timestamp']).toMatch(/^\d{13}$/);
 
     const config = emulator.providerConfig();
-    const provider = createPodiumProvider(config, { upstream: { timeoutMs: 2_000, maxRetries: 1 }, publicUrl: 'http://localhost' });
+    const provider = createPodiumProvider(config, { upstream: { timeoutMs: 2_000, maxRetries: 1 }, publicUrl: 'http://localhost', allowUnsignedWebhooks: false });
     const req: WebhookRequest = {
       headers: { 'podium-timestamp': String(delivery.headers['podium-timestamp']), 'podium-signature': String(delivery.headers['podium-signature']) },
       rawBody: delivery.rawBody,
@@ -171,7 +174,7 @@ describe('Podium emulator deliveries', () => {
 
   it('sends each event only to webhooks subscribed to it, signed with that webhook\'s secret', async () => {
     const { port } = target.address() as AddressInfo;
-    const provider = createPodiumProvider(emulator.providerConfig(), { upstream: { timeoutMs: 2_000, maxRetries: 1 }, publicUrl: 'http://localhost' });
+    const provider = createPodiumProvider(emulator.providerConfig(), { upstream: { timeoutMs: 2_000, maxRetries: 1 }, publicUrl: 'http://localhost', allowUnsignedWebhooks: false });
     const onlySent = await provider.webhooks.create({
       url: `http://127.0.0.1:${port}/sent-only`,
       eventTypes: ['message.sent'],

@@ -17,7 +17,7 @@ let app: string;
 
 beforeAll(async () => {
   emu = await startSmoochEmulator();
-  smooch = createSmoochProvider(emu.providerConfig(), { upstream: { timeoutMs: 5_000, maxRetries: 2 }, publicUrl: 'http://gateway.test' });
+  smooch = createSmoochProvider(emu.providerConfig(), { upstream: { timeoutMs: 5_000, maxRetries: 2 }, publicUrl: 'http://gateway.test', allowUnsignedWebhooks: false });
   app = `/v2/apps/${emu.providerConfig().api.appId}`;
 });
 afterAll(() => emu.close());
@@ -153,7 +153,7 @@ describe('Smooch adapter: users, failures', () => {
   });
 
   it('is refused with bad credentials', async () => {
-    const wrong = createSmoochProvider(withApi(emu.providerConfig(), { secret: 'wrong' }), { upstream: { timeoutMs: 5_000, maxRetries: 0 }, publicUrl: 'http://gateway.test' });
+    const wrong = createSmoochProvider(withApi(emu.providerConfig(), { secret: 'wrong' }), { upstream: { timeoutMs: 5_000, maxRetries: 0 }, publicUrl: 'http://gateway.test', allowUnsignedWebhooks: false });
     const [result] = await wrong.getContacts([emu.data.users[0]!.id]);
     expect(result).toMatchObject({ failure: 'UNAUTHORIZED', status: 401 });
   });
@@ -227,5 +227,28 @@ describe('Smooch emulator deliveries', () => {
       providerEventType: type,
       result: { ok: true, event: { kind, message: { id: `${conversationId}/${emitted.messageId}`, conversationId } } },
     });
+  });
+});
+
+describe('Smooch adapter: conversations say who and over which channel', () => {
+  it("lists a user's conversations with the user's name and the channel its user messages arrive on", async () => {
+    reset();
+    // A channel the unified vocabulary names (telegram and line are OTHER in messages too).
+    const conversation = emu.data.conversations.find(
+      (c) => ['web', 'whatsapp', 'twilio', 'messenger'].includes(c.channel) && (emu.data.messages.get(c.id) ?? []).some((m) => m.author.type === 'user'),
+    )!;
+    const user = emu.data.users.find((u) => u.id === conversation.userId)!;
+    const page = await smooch.listConversations({ cursor: null, limit: 100 }, { contactId: user.id });
+    const listed = page.items.find((c) => c.id === conversation.id)!;
+    const fromUser = (await smooch.listMessages(conversation.id, { cursor: null, limit: 100 })).items.find((m) => m.direction === 'INBOUND')!;
+    expect(listed.channel).not.toBe('OTHER');
+    expect(listed.channel).toBe(fromUser.channel);
+    expect(listed.contactName).toBe(`${user.profile.givenName} ${user.profile.surname}`);
+    // The user read for the name primes the contact loader: one user lookup per page.
+    expect(page.included?.contacts?.map((c) => c.id)).toEqual([user.id]);
+    expect(emu.requestCount({ pathPrefix: `${app}/users/` })).toBe(1);
+
+    const [looked] = await smooch.getConversations([conversation.id]);
+    expect(looked).toMatchObject({ id: conversation.id, channel: listed.channel, contactName: listed.contactName, contactRef: user.id });
   });
 });

@@ -3,10 +3,13 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageRecord } from '../../src/model.js';
 import type { ParsedEvent, VerifyContext, WebhookRequest } from '../../src/providers/provider.js';
-import { smoochChannel, unixSecondsToIso } from '../../src/providers/smooch/normalize.js';
+import { normalizeSmoochConversation, smoochChannel, unixSecondsToIso } from '../../src/providers/smooch/normalize.js';
 import { createSmoochReceiver } from '../../src/providers/smooch/webhooks.js';
 
-const receiver = createSmoochReceiver({ webhookSecret: 'configured-secret' });
+/** Production's policy: a provider with no secret known refuses every delivery. */
+const STRICT = { allowUnsignedWebhooks: false } as const;
+
+const receiver = createSmoochReceiver({ webhookSecret: 'configured-secret' }, STRICT);
 
 function request(rawBody: string, headers: Record<string, string> = {}): WebhookRequest {
   return { headers, rawBody: Buffer.from(rawBody), receivedAt: new Date('2024-05-01T12:00:00.000Z') };
@@ -497,15 +500,42 @@ describe('Smooch webhook verification', () => {
   });
 
   it('rejects every delivery when no secret is configured or stored', async () => {
-    const unconfigured = createSmoochReceiver({ webhookSecret: null });
+    const unconfigured = createSmoochReceiver({ webhookSecret: null }, STRICT);
     await expect(unconfigured.verify(request('{}', { 'x-api-key': 'anything' }), noStored)).resolves.toEqual({
       ok: false,
-      reason: 'no Smooch webhook secret is configured',
+      reason: expect.stringContaining('no Smooch webhook secret is configured or stored, so no delivery can be verified: set SMOOCH_WEBHOOK_SECRET'),
     });
   });
 
   it('stores an authentic non-JSON body and asks Smooch to retry with 503', () => {
     expect(receiver.invalidJson).toBe('store');
     expect(receiver.retryStatus).toBe(503);
+  });
+});
+
+describe('Smooch conversation normalization', () => {
+  const raw = { id: '5e4af71a81966cfff3ef6550', type: 'personal', createdAt: '2020-02-17T20:29:46.397Z', lastUpdatedAt: '2020-02-17T20:30:00.000Z' };
+  const user = { id: '5963c0d619a30a2e00de36b8', profile: { givenName: 'Steve', surname: 'Jobs' } };
+  it.each([
+    ['messenger', 'FACEBOOK'],
+    ['whatsapp', 'WHATSAPP'],
+    ['twilio', 'SMS'],
+    ['sdk', 'WEBCHAT'],
+    ['telegram', 'OTHER'],
+  ] as const)('takes the channel from the participant client association %j: %j', (type, channel) => {
+    const participants = [{ id: 'p1', userId: user.id, clientAssociations: [{ type, clientId: 'c1' }] }];
+    expect(normalizeSmoochConversation(raw, { contactRef: user.id, user, participants })).toMatchObject({
+      channel,
+      contactName: 'Steve Jobs',
+      contactRef: user.id,
+      lastMessageAt: '2020-02-17T20:30:00.000Z',
+    });
+  });
+
+  it('falls back to the display name, and OTHER, when neither user nor participants were read', () => {
+    expect(normalizeSmoochConversation({ ...raw, displayName: 'Group chat' }, { contactRef: null, user: null, participants: null })).toMatchObject({
+      channel: 'OTHER',
+      contactName: 'Group chat',
+    });
   });
 });

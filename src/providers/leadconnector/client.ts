@@ -2,10 +2,11 @@
 // and the raw JSON shapes they and the webhooks return. Every resource family
 // needs its own `Version` header; a well-formed unknown id answers null.
 import type { LeadConnectorApiConfig } from '../../config.js';
-import { ProviderError } from '../../errors.js';
-import { createUpstreamClient, type UpstreamClient } from '../http.js';
+import { z } from 'zod';
+import { isRecord, str } from '../guards.js';
+import { createUpstreamClient, orNull, segment, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
-import { isRecord, str } from '../webhook-util.js';
+import { readBody } from '../validate.js';
 
 /** The `Version` header value each resource family requires (providers.md §2.1). */
 export const LEADCONNECTOR_VERSIONS = {
@@ -111,11 +112,19 @@ export interface RawUser {
   readonly [field: string]: unknown;
 }
 
+/** One condition of the advanced search's `filters[]` (providers.md §2.4). */
+export interface ContactSearchFilter {
+  readonly field: string;
+  readonly operator: 'eq' | 'not_eq' | 'contains' | 'not_contains' | 'exists' | 'not_exists' | 'range';
+  readonly value?: unknown;
+}
+
 export interface ContactSearch {
   readonly locationId: string;
   readonly pageLimit: number;
   readonly searchAfter?: readonly unknown[];
   readonly query?: string;
+  readonly filters?: readonly ContactSearchFilter[];
 }
 
 export interface ConversationSearch {
@@ -152,6 +161,12 @@ export interface LeadConnectorClient {
   getUser(id: string): Promise<RawUser | null>;
 }
 
+const idEntity = z.looseObject({ id: z.string().min(1) });
+const contactSearchAnswer = z.looseObject({ contacts: z.array(idEntity), searchAfter: z.array(z.unknown()).nullish() });
+const conversationSearchAnswer = z.looseObject({ conversations: z.array(idEntity) });
+const messagesPage = z.looseObject({ lastMessageId: z.string().nullish(), nextPage: z.boolean().nullish(), messages: z.array(idEntity) });
+const userSearchAnswer = z.looseObject({ users: z.array(idEntity), count: z.number().nullish() });
+
 export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: ProviderDeps): LeadConnectorClient {
   const http: UpstreamClient = createUpstreamClient({
     provider: 'LEADCONNECTOR',
@@ -172,83 +187,51 @@ export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: 
     return (await http.request({ method: 'POST', path, body, idempotent: true, headers: { Version: version } })).body;
   }
 
+  /** A single entity, wrapped (`{contact: {...}}`) or bare (the spec's conversation, message and user GETs); null on 404. */
+  async function entity<T>(version: string, route: string, path: string, wrapper: string): Promise<T | null> {
+    const body = await orNull(get(version, path));
+    if (body === null) return null;
+    const inner = isRecord(body) && isRecord(body[wrapper]) ? body[wrapper] : body;
+    return readBody<T>('LEADCONNECTOR', `GET ${route}`, idEntity, inner);
+  }
+
   const v = LEADCONNECTOR_VERSIONS;
-  const seg = encodeURIComponent;
+  const seg = segment;
 
   return {
     async searchContacts(search) {
       const body = await post(v.contacts, '/contacts/search', search);
-      const contacts = records<RawContact>(field(body, 'contacts'), 'POST /contacts/search', 'contacts');
-      const searchAfter = isRecord(body) && Array.isArray(body.searchAfter) ? body.searchAfter : null;
-      return { contacts, searchAfter };
+      const answer = readBody<{ contacts: RawContact[]; searchAfter?: unknown[] | null }>('LEADCONNECTOR', 'POST /contacts/search', contactSearchAnswer, body);
+      return { contacts: answer.contacts, searchAfter: answer.searchAfter ?? null };
     },
-    getContact: (id) => orNull(get(v.contacts, `/contacts/${seg(id)}`).then((b) => entity<RawContact>(b, 'contact', `GET /contacts/${id}`))),
+    getContact: (id) => entity<RawContact>(v.contacts, '/contacts/{contactId}', `/contacts/${seg(id)}`, 'contact'),
     async searchConversations(search) {
       const body = await get(v.conversations, '/conversations/search', { ...search, sort: 'desc', sortBy: 'last_message_date' });
-      return { conversations: records<RawConversation>(field(body, 'conversations'), 'GET /conversations/search', 'conversations') };
+      return readBody<{ conversations: RawConversation[] }>('LEADCONNECTOR', 'GET /conversations/search', conversationSearchAnswer, body);
     },
-    getConversation: (id) =>
-      orNull(get(v.conversations, `/conversations/${seg(id)}`).then((b) => entity<RawConversation>(b, 'conversation', `GET /conversations/${id}`))),
+    getConversation: (id) => entity<RawConversation>(v.conversations, '/conversations/{conversationId}', `/conversations/${seg(id)}`, 'conversation'),
     async listMessages(conversationId, page) {
-      const what = `GET /conversations/${conversationId}/messages`;
       const body = await get(v.conversations, `/conversations/${seg(conversationId)}/messages`, {
         limit: page.limit,
         lastMessageId: page.lastMessageId ?? undefined,
       });
       // The spec documents `{lastMessageId, nextPage, messages: []}`; live integrations report it nested one level down.
       const inner = isRecord(body) && isRecord(body.messages) ? body.messages : body;
-      return {
-        lastMessageId: isRecord(inner) ? str(inner.lastMessageId) : null,
-        nextPage: isRecord(inner) && inner.nextPage === true,
-        messages: records<RawMessage>(field(inner, 'messages'), what, 'messages'),
-      };
+      const answer = readBody<{ lastMessageId?: string | null; nextPage?: boolean | null; messages: RawMessage[] }>(
+        'LEADCONNECTOR',
+        'GET /conversations/{conversationId}/messages',
+        messagesPage,
+        inner,
+      );
+      return { lastMessageId: str(answer.lastMessageId), nextPage: answer.nextPage === true, messages: answer.messages };
     },
-    getMessage: (id) =>
-      orNull(get(v.conversations, `/conversations/messages/${seg(id)}`).then((b) => entity<RawMessage & { id: string }>(b, 'message', `GET /conversations/messages/${id}`))),
+    getMessage: (id) => entity<RawMessage & { id: string }>(v.conversations, '/conversations/messages/{id}', `/conversations/messages/${seg(id)}`, 'message'),
     async searchUsers(search) {
       const { ids, ...rest } = search;
       const body = await get(v.users, '/users/search', { ...rest, ids: ids?.join(',') });
-      const count = isRecord(body) && typeof body.count === 'number' ? body.count : null;
-      return { users: records<RawUser>(field(body, 'users'), 'GET /users/search', 'users'), count };
+      const answer = readBody<{ users: RawUser[]; count?: number | null }>('LEADCONNECTOR', 'GET /users/search', userSearchAnswer, body);
+      return { users: answer.users, count: answer.count ?? null };
     },
-    getUser: (id) => orNull(get(v.users, `/users/${seg(id)}`).then((b) => entity<RawUser>(b, 'user', `GET /users/${id}`))),
+    getUser: (id) => entity<RawUser>(v.users, '/users/{userId}', `/users/${seg(id)}`, 'user'),
   };
-}
-
-function badResponse(message: string): ProviderError {
-  return new ProviderError('LEADCONNECTOR', 'BAD_RESPONSE', message);
-}
-
-function field(body: unknown, name: string): unknown {
-  return isRecord(body) ? body[name] : undefined;
-}
-
-/** A list of objects that each carry a string `id`, or a BAD_RESPONSE naming what was found instead. */
-function records<T>(value: unknown, what: string, name: string): T[] {
-  if (!Array.isArray(value)) throw badResponse(`HighLevel ${what} returned no ${name} array (got ${describe(value)})`);
-  const bad = value.findIndex((item) => !isRecord(item) || typeof item.id !== 'string');
-  if (bad >= 0) throw badResponse(`HighLevel ${what} returned ${name}[${bad}] without a string id`);
-  return value as T[];
-}
-
-/** A single entity, wrapped (`{contact: {...}}`) or bare (the spec's conversation, message and user GETs). */
-function entity<T>(body: unknown, wrapper: string, what: string): T {
-  const inner = isRecord(body) && isRecord(body[wrapper]) ? body[wrapper] : body;
-  if (!isRecord(inner) || typeof inner.id !== 'string') throw badResponse(`HighLevel ${what} returned no ${wrapper} with a string id`);
-  return inner as T;
-}
-
-async function orNull<T>(pending: Promise<T>): Promise<T | null> {
-  try {
-    return await pending;
-  } catch (err) {
-    if (err instanceof ProviderError && err.failure === 'NOT_FOUND') return null;
-    throw err;
-  }
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  return Array.isArray(value) ? 'an array' : typeof value;
 }

@@ -5,7 +5,11 @@ import type { LeadConnectorConfig } from '../../config.js';
 import { ProviderError, UnsupportedError, userInputError } from '../../errors.js';
 import type { WebhookRecord } from '../../model.js';
 import { receiveOnly } from '../receive-only.js';
-import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
+import { chunks, ifFound, lookupEach, lookupGrouped } from '../batch.js';
+import { refuseUnsupported } from '../filters.js';
+import { str } from '../guards.js';
+import { checkProviderId } from '../id-rules.js';
+import type { Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { createLeadConnectorClient } from './client.js';
 import {
   normalizeLeadConnectorContact,
@@ -14,18 +18,25 @@ import {
   normalizeLeadConnectorUser,
   toIsoDate,
 } from './normalize.js';
-import { createLeadConnectorReceiver, LEADCONNECTOR_EVENT_TYPES } from './webhooks.js';
+import { LEADCONNECTOR_EVENT_TYPES } from './event-types.js';
+import { LEADCONNECTOR_IDS } from './ids.js';
+import { createLeadConnectorReceiver } from './webhooks.js';
+
+/** Largest page each search serves (`pageLimit`, `limit`). */
+const CONTACT_PAGE_LIMIT = 500;
+const CONVERSATION_PAGE_LIMIT = 100;
 
 /** Ids per `/users/search?ids=` request, so a large batch keeps its URL short. */
 const USER_IDS_PER_SEARCH = 100;
 
 export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: ProviderDeps): Provider {
-  const receiver = createLeadConnectorReceiver(config);
+  const receiver = createLeadConnectorReceiver(config, deps);
   if (!config.api) return receiveOnly('LEADCONNECTOR', receiver, LEADCONNECTOR_EVENT_TYPES, 'LEADCONNECTOR_TOKEN and LEADCONNECTOR_LOCATION_ID');
   const api = config.api;
   const client = createLeadConnectorClient(api, deps);
 
   function locationOf(filterLocationId: string | null | undefined): string {
+    if (filterLocationId) checkProviderId(LEADCONNECTOR_IDS, 'LEADCONNECTOR', 'Location', filterLocationId, 'filter.locationId');
     const locationId = filterLocationId ?? api.locationId;
     if (!locationId) {
       throw new ProviderError('LEADCONNECTOR', 'BAD_REQUEST', 'HighLevel searches need a locationId: set LEADCONNECTOR_LOCATION_ID or filter by location');
@@ -42,53 +53,54 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
     name: 'LEADCONNECTOR',
 
     async listContacts(page, filter) {
-      const { contacts, searchAfter } = await client.searchContacts({
+      const { ask, keep } = lookahead(page.limit, CONTACT_PAGE_LIMIT);
+      const { contacts } = await client.searchContacts({
         locationId: locationOf(filter.locationId),
-        pageLimit: page.limit,
+        pageLimit: ask,
         searchAfter: page.cursor === null ? undefined : decodeSearchAfter(page.cursor),
         query: filter.query ?? undefined,
+        ...(filter.updatedAfter ? { filters: [{ field: 'dateUpdated', operator: 'range', value: { gt: isoOrInput(filter.updatedAfter) } }] } : {}),
       });
-      // Each search hit carries its own sort values; a response-level searchAfter is the fallback.
-      const next = contacts.length < page.limit ? null : (contacts.at(-1)?.searchAfter ?? searchAfter);
-      return { items: contacts.map(normalizeLeadConnectorContact), nextCursor: next ? encodeSearchAfter(next) : null };
+      // Each hit carries its own sort values, the searchAfter that resumes right after it.
+      const items = contacts.slice(0, keep);
+      const itemCursors = items.map((c) => (c.searchAfter ? encodeSearchAfter(c.searchAfter) : null));
+      return { items: items.map(normalizeLeadConnectorContact), nextCursor: contacts.length > keep ? (itemCursors.at(-1) ?? null) : null, itemCursors };
     },
 
-    getContacts: (ids) => lookupEach(ids, async (id) => {
-      const raw = await client.getContact(id);
-      return raw && normalizeLeadConnectorContact(raw);
-    }),
+    getContacts: (ids) => lookupEach(ids, async (id) => ifFound(await client.getContact(id), normalizeLeadConnectorContact)),
 
     async listConversations(page, filter) {
+      refuseUnsupported('LEADCONNECTOR', 'conversations', filter, { closed: 'HighLevel conversations have no closed state' });
+      const { ask, keep } = lookahead(page.limit, CONVERSATION_PAGE_LIMIT);
       const { conversations } = await client.searchConversations({
         locationId: locationOf(filter.locationId),
-        limit: page.limit,
+        limit: ask,
         contactId: filter.contactId ?? undefined,
         assignedTo: filter.assignedUserId ?? undefined,
         startAfterDate: page.cursor === null ? undefined : decodeNumber(page.cursor, 'conversations'),
       });
       // startAfterDate takes the sort value (lastMessageDate, epoch ms) of the last conversation seen.
-      const last = toIsoDate(conversations.at(-1)?.lastMessageDate);
-      const next = conversations.length < page.limit || last === null ? null : String(Date.parse(last));
-      return { items: conversations.map(normalizeLeadConnectorConversation), nextCursor: next };
+      const items = conversations.slice(0, keep);
+      const itemCursors = items.map((c) => {
+        const at = toIsoDate(c.lastMessageDate);
+        return at === null ? null : String(Date.parse(at));
+      });
+      return { items: items.map(normalizeLeadConnectorConversation), nextCursor: conversations.length > keep ? (itemCursors.at(-1) ?? null) : null, itemCursors };
     },
 
-    getConversations: (ids) => lookupEach(ids, async (id) => {
-      const raw = await client.getConversation(id);
-      return raw && normalizeLeadConnectorConversation(raw);
-    }),
+    getConversations: (ids) => lookupEach(ids, async (id) => ifFound(await client.getConversation(id), normalizeLeadConnectorConversation)),
 
     async listMessages(conversationId, page) {
       const result = await client.listMessages(conversationId, { lastMessageId: page.cursor, limit: page.limit });
       return {
         items: result.messages.map((m) => normalizeLeadConnectorMessage(m)),
         nextCursor: result.nextPage ? result.lastMessageId : null,
+        // lastMessageId resumes right after the message it names, whatever arrived since.
+        itemCursors: result.messages.map((m) => str(m.id)),
       };
     },
 
-    getMessages: (ids) => lookupEach(ids, async (id) => {
-      const raw = await client.getMessage(id);
-      return raw && normalizeLeadConnectorMessage(raw);
-    }),
+    getMessages: (ids) => lookupEach(ids, async (id) => ifFound(await client.getMessage(id), (m) => normalizeLeadConnectorMessage(m))),
 
     async listUsers(page) {
       const skip = page.cursor === null ? 0 : decodeNumber(page.cursor, 'users');
@@ -103,30 +115,14 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
       return { items: users.map(normalizeLeadConnectorUser), nextCursor: more && users.length > 0 ? String(seen) : null };
     },
 
-    async getUsers(ids) {
+    getUsers(ids) {
       // Without a companyId /users/search is unavailable: fall back to one GET per user.
-      if (!api.companyId) {
-        return lookupEach(ids, async (id) => {
-          const raw = await client.getUser(id);
-          return raw && normalizeLeadConnectorUser(raw);
-        });
-      }
       const companyId = api.companyId;
-      const distinct = [...new Set(ids)];
-      const chunks: string[][] = [];
-      for (let i = 0; i < distinct.length; i += USER_IDS_PER_SEARCH) chunks.push(distinct.slice(i, i + USER_IDS_PER_SEARCH));
-      const found = new Map<string, ReturnType<typeof normalizeLeadConnectorUser> | Error>();
-      await Promise.all(
-        chunks.map(async (chunk) => {
-          try {
-            const { users } = await client.searchUsers({ companyId, ids: chunk, limit: chunk.length });
-            for (const user of users) found.set(user.id, normalizeLeadConnectorUser(user));
-          } catch (err) {
-            for (const id of chunk) found.set(id, toError(err));
-          }
-        }),
-      );
-      return ids.map((id) => found.get(id) ?? null);
+      if (!companyId) return lookupEach(ids, async (id) => ifFound(await client.getUser(id), normalizeLeadConnectorUser));
+      return lookupGrouped(ids, chunks(USER_IDS_PER_SEARCH), async (chunk) => {
+        const { users } = await client.searchUsers({ companyId, ids: chunk, limit: chunk.length });
+        return new Map(users.map((user) => [user.id, normalizeLeadConnectorUser(user)]));
+      });
     },
 
     webhooks: createMarketplaceWebhookAdmin(deps.publicUrl),
@@ -170,20 +166,20 @@ function createMarketplaceWebhookAdmin(publicUrl: string): WebhookAdmin {
   };
 }
 
-/** One lookup per distinct key, in parallel; a failed key gets its own Error. */
-async function lookupEach<T>(keys: readonly string[], lookup: (key: string) => Promise<T | null>): Promise<BatchResult<T>> {
-  const distinct = [...new Set(keys)];
-  const settled = await Promise.allSettled(distinct.map(lookup));
-  const byKey = new Map(distinct.map((key, i) => [key, settled[i]]));
-  return keys.map((key) => {
-    const result = byKey.get(key);
-    if (result === undefined) return new Error(`no lookup ran for ${key}`);
-    return result.status === 'fulfilled' ? result.value : toError(result.reason);
-  });
+/**
+ * HighLevel's searches say nothing about whether more follows, so ask for one
+ * more than is kept: a full last page then ends the list instead of leading
+ * to an empty one. At the API's cap one fewer is kept (the gateway tops up).
+ */
+function lookahead(limit: number, cap: number): { ask: number; keep: number } {
+  const ask = Math.min(limit + 1, cap);
+  return { ask, keep: Math.min(limit, ask - 1) };
 }
 
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
+/** ISO-8601 UTC for HighLevel's date filters; anything unparseable is passed on for HighLevel to judge. */
+function isoOrInput(value: string): string {
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? value : new Date(ms).toISOString();
 }
 
 /** The contacts cursor: HighLevel's `searchAfter` sort values, opaque to clients. */

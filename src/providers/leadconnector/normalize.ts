@@ -10,8 +10,10 @@ import type {
   MessageRecord,
   MessageStatus,
   UserRecord,
+  UserRole,
 } from '../../model.js';
-import { str, strArray } from '../webhook-util.js';
+import { str, strArray } from '../guards.js';
+import { htmlToText, looksLikeHtml } from '../html-text.js';
 import type { RawContact, RawConversation, RawMessage, RawProviderOutboundMessage, RawUser } from './client.js';
 
 /**
@@ -102,7 +104,7 @@ export function normalizeLeadConnectorConversation(raw: RawConversation): Conver
     assignedUserId: str(raw.assignedTo),
     channel,
     channelIdentifier: channel === 'EMAIL' ? str(raw.email) : channel === 'SMS' ? str(raw.phone) : null,
-    closed: null, // HighLevel conversations have no closed state
+    closed: null, // HighLevel conversations have no closed state (no such field in conversations.json): unknown, not open
     createdAt: toIsoDate(raw.dateAdded),
     updatedAt: toIsoDate(raw.dateUpdated),
     lastMessageAt: toIsoDate(raw.lastMessageDate),
@@ -126,7 +128,9 @@ export function normalizeLeadConnectorMessage(
   const userId = str(raw.userId);
   const mapped = leadConnectorStatus(status, direction);
   const contentType = str(raw.contentType);
-  const html = contentType === null || contentType.includes('html') ? str(raw.body) : null;
+  const rawBody = str(raw.body);
+  // Email bodies are HTML (webhooks send no contentType for them); the text is what every provider's `body` carries.
+  const html = rawBody !== null && (contentType?.includes('html') === true || (contentType === null && looksLikeHtml(rawBody))) ? rawBody : null;
   return {
     provider: 'LEADCONNECTOR',
     id: str(raw.id) ?? str(raw.messageId),
@@ -136,7 +140,7 @@ export function normalizeLeadConnectorMessage(
     direction,
     status: mapped,
     channel,
-    body: str(raw.body),
+    body: html !== null ? htmlToText(html) || null : rawBody,
     attachments: attachments(raw.attachments),
     email:
       channel === 'EMAIL'
@@ -167,7 +171,7 @@ export function normalizeLeadConnectorProviderOutbound(raw: RawProviderOutboundM
     direction: 'OUTBOUND',
     status: 'QUEUED',
     channel,
-    body: str(raw.message) ?? str(raw.html),
+    body: str(raw.message) ?? textOf(str(raw.html)),
     attachments: attachments(raw.attachments),
     email:
       channel === 'EMAIL'
@@ -189,9 +193,21 @@ export function normalizeLeadConnectorUser(raw: RawUser): UserRecord {
     lastName: str(raw.lastName),
     email: str(raw.email),
     phone: str(raw.phone),
-    role: str(raw.roles?.role),
+    role: leadConnectorRole(str(raw.roles?.role)),
+    roleLabel: str(raw.roles?.role),
+    // The user object has no creation date (UserSchema in users.json); dateAdded is read should one appear.
     createdAt: toIsoDate(raw.dateAdded),
   };
+}
+
+/** HighLevel's `roles.role` is `admin` or `user` (users.json CreateUserDto). */
+export function leadConnectorRole(role: string | null): UserRole | null {
+  if (role === null) return null;
+  return role.toLowerCase() === 'admin' ? 'ADMIN' : 'MEMBER';
+}
+
+function textOf(html: string | null): string | null {
+  return html === null ? null : htmlToText(html) || null;
 }
 
 function fullName(first: unknown, last: unknown): string | null {

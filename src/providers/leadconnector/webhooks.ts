@@ -4,22 +4,26 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { LeadConnectorConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
-import type { ParsedEvent, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
-import { hashKey, isRecord, str, unprocessable } from '../webhook-util.js';
+import type { ParsedEvent, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import { createVerifier } from '../verify.js';
+import { hashKey, unprocessable } from '../delivery.js';
+import { isRecord, str } from '../guards.js';
+import type { LeadConnectorEventType } from './event-types.js';
 import type { RawMessage, RawProviderOutboundMessage } from './client.js';
 import { normalizeLeadConnectorMessage, normalizeLeadConnectorProviderOutbound } from './normalize.js';
 
-export const LEADCONNECTOR_EVENT_TYPES = ['InboundMessage', 'OutboundMessage', 'ProviderOutboundMessage'] as const;
-export type LeadConnectorEventType = (typeof LEADCONNECTOR_EVENT_TYPES)[number];
-
 type ReceiverConfig = Pick<LeadConnectorConfig, 'webhookPublicKey' | 'webhookEd25519PublicKey' | 'webhookToleranceMs'>;
 
-/** Throws at start-up when a configured key cannot be read, naming the variable to fix. */
-export function createLeadConnectorReceiver(config: ReceiverConfig): WebhookReceiver {
+/**
+ * Throws at start-up when a configured key cannot be read, naming the variable
+ * to fix. HighLevel's keys are published and always configured (defaults), so
+ * under the shared policy every delivery is verified.
+ */
+export function createLeadConnectorReceiver(config: ReceiverConfig, deps: Pick<ProviderDeps, 'allowUnsignedWebhooks'>): WebhookReceiver {
   const ed25519 = readKey(config.webhookEd25519PublicKey, 'ed25519', 'LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY');
   const rsa = readKey(config.webhookPublicKey, 'rsa', 'LEADCONNECTOR_WEBHOOK_PUBLIC_KEY');
 
-  async function verifyDelivery(req: WebhookRequest): Promise<VerifyResult> {
+  function verifyDelivery(req: WebhookRequest): VerifyResult {
     const ghl = req.headers['x-ghl-signature'];
     const wh = req.headers['x-wh-signature'];
     // HighLevel's SDK order: a present x-ghl-signature decides alone, with no fallback to x-wh-signature.
@@ -37,8 +41,20 @@ export function createLeadConnectorReceiver(config: ReceiverConfig): WebhookRece
     return checkTimestamp(req, config.webhookToleranceMs);
   }
 
+  const { verify, verification } = createVerifier(
+    {
+      provider: 'LEADCONNECTOR',
+      scheme: `x-ghl-signature (Ed25519) or x-wh-signature (RSA), and a signed timestamp within ${Math.round(config.webhookToleranceMs / 1000)} s`,
+      configured: [config.webhookEd25519PublicKey, config.webhookPublicKey],
+      usesStored: false,
+      variable: 'LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY',
+      allowUnsigned: deps.allowUnsignedWebhooks,
+    },
+    verifyDelivery,
+  );
   return {
-    verify: verifyDelivery,
+    verify,
+    verification,
     parse: (body, req) => parseLeadConnectorWebhook(body, req.rawBody),
     invalidJson: 'reject',
     retryStatus: 429, // HighLevel retries a delivery only when answered 429
@@ -97,7 +113,9 @@ function checkTimestamp(req: WebhookRequest, toleranceMs: number): VerifyResult 
   } catch {
     return { ok: true }; // not JSON: the receiver's invalidJson rule answers it
   }
-  if (!isRecord(body) || !('timestamp' in body)) return { ok: true };
+  // The Webhook Authentication guide puts `timestamp` in every body (the per-event examples are abridged):
+  // a signed body without one would be replayable forever.
+  if (!isRecord(body) || !('timestamp' in body)) return { ok: false, reason: 'no timestamp in the signed body' };
   const at = typeof body.timestamp === 'string' ? Date.parse(body.timestamp) : NaN;
   if (Number.isNaN(at)) return { ok: false, reason: `expected timestamp to be an ISO-8601 date, got ${JSON.stringify(body.timestamp)}` };
   const ageMs = req.receivedAt.getTime() - at;

@@ -3,9 +3,10 @@
 // endpoint the gateway uses. Nothing here knows the unified model.
 import type { PodiumApiConfig } from '../../config.js';
 import { ProviderError } from '../../errors.js';
-import { createUpstreamClient, type UpstreamAuth, type UpstreamClient } from '../http.js';
+import { z } from 'zod';
+import { createUpstreamClient, orNull, segment, type UpstreamAuth, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
-import { isRecord } from '../webhook-util.js';
+import { readBody } from '../validate.js';
 
 export const PODIUM_VERSION = '2021.04.01';
 
@@ -159,6 +160,15 @@ export interface PodiumClient {
   deleteWebhook(uid: string): Promise<PodiumWebhook | null>;
 }
 
+// Envelopes as Podium documents them; entities are checked for the keys adapters rely on.
+const uidEntity = z.looseObject({ uid: z.string().min(1) });
+const messageEntity = z.looseObject({ uid: z.string().nullish(), conversation: z.looseObject({ uid: z.string().nullish() }).nullish() });
+const webhookEntity = z.looseObject({ uid: z.string().min(1), eventTypes: z.array(z.string()), disabled: z.boolean().nullish() });
+const one = (entity: z.ZodType) => z.looseObject({ data: entity });
+const many = (entity: z.ZodType) =>
+  z.looseObject({ data: z.array(entity), metadata: z.looseObject({ nextCursor: z.string().nullish() }).nullish() });
+const tokenAnswer = z.looseObject({ access_token: z.string().min(1), refresh_token: z.string().nullish() });
+
 export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps): PodiumClient {
   const common = { provider: 'PODIUM', timeoutMs: deps.upstream.timeoutMs, maxRetries: deps.upstream.maxRetries, onCall: deps.onCall } as const;
   const auth = createPodiumAuth(config, createUpstreamClient({ ...common, baseUrl: config.tokenUrl }));
@@ -170,62 +180,48 @@ export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps):
     rateLimit: { requests: config.requestsPerMinute, perMs: 60_000 },
   });
 
-  async function getData(path: string): Promise<unknown> {
-    const res = await upstream.request({ path });
-    return dataOf(res.body, 'GET', path);
+  /** `route` names the endpoint in errors; `path` is what is sent. */
+  async function get<T>(route: string, path: string, entity: z.ZodType): Promise<T | null> {
+    const res = await orNull(upstream.request({ path }));
+    return res && readBody<{ data: T }>('PODIUM', `GET ${route}`, one(entity), res.body).data;
   }
 
-  async function one<T>(path: string): Promise<T | null> {
-    try {
-      return (await getData(path)) as T;
-    } catch (err) {
-      if (err instanceof ProviderError && err.failure === 'NOT_FOUND') return null;
-      throw err;
-    }
-  }
-
-  async function list<T>(path: string, page: PodiumPageQuery, filter: Record<string, string | null | undefined> = {}): Promise<PodiumList<T>> {
+  async function list<T>(route: string, path: string, entity: z.ZodType, page: PodiumPageQuery, filter: Record<string, string | null | undefined> = {}): Promise<PodiumList<T>> {
     const query = page.cursor ? { limit: page.limit, cursor: page.cursor } : { limit: page.limit, ...filter };
     const res = await upstream.request({ path, query });
-    const data = dataOf(res.body, 'GET', path);
-    if (!Array.isArray(data)) throw badResponse('GET', path, 'a data array');
-    const meta = isRecord(res.body) && isRecord(res.body.metadata) ? res.body.metadata : {};
-    return { data: data as T[], nextCursor: typeof meta.nextCursor === 'string' && meta.nextCursor ? meta.nextCursor : null };
+    const body = readBody<{ data: T[]; metadata?: { nextCursor?: string | null } | null }>('PODIUM', `GET ${route}`, many(entity), res.body);
+    return { data: body.data, nextCursor: body.metadata?.nextCursor || null };
   }
 
-  async function write<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T | null> {
-    try {
-      const res = await upstream.request({ method, path, body });
-      return dataOf(res.body, method, path) as T;
-    } catch (err) {
-      if (err instanceof ProviderError && err.failure === 'NOT_FOUND' && method !== 'POST') return null;
-      throw err;
-    }
+  async function write(method: 'POST' | 'PUT' | 'DELETE', route: string, path: string, body?: unknown): Promise<PodiumWebhook | null> {
+    const pending = upstream.request({ method, path, body });
+    // A POST that answers 404 is an error, not an unknown id.
+    const res = method === 'POST' ? await pending : await orNull(pending);
+    return res && readBody<{ data: PodiumWebhook }>('PODIUM', `${method} ${route}`, one(webhookEntity), res.body).data;
   }
 
-  const seg = encodeURIComponent;
+  const seg = segment;
   return {
-    listContacts: (page, filter) => list('/v4/contacts', page, { updated_at: filter.updatedAt }),
-    getContact: (identifier) => one(`/v4/contacts/${seg(identifier)}`),
-    listConversations: (page, filter) => list('/v4/conversations', page, { locationUid: filter.locationUid }),
-    getConversation: (uid) => one(`/v4/conversations/${seg(uid)}`),
-    listMessages: (conversationUid, page) => list(`/v4/conversations/${seg(conversationUid)}/messages`, page),
-    getMessage: (conversationUid, uid) => one(`/v4/conversations/${seg(conversationUid)}/messages/${seg(uid)}`),
-    listUsers: (page) => list('/v4/users', page),
-    getUser: (uid) => one(`/v4/users/${seg(uid)}`),
+    listContacts: (page, filter) => list('/v4/contacts', '/v4/contacts', uidEntity, page, { updated_at: filter.updatedAt }),
+    getContact: (identifier) => get('/v4/contacts/{identifier}', `/v4/contacts/${seg(identifier)}`, uidEntity),
+    listConversations: (page, filter) => list('/v4/conversations', '/v4/conversations', uidEntity, page, { locationUid: filter.locationUid }),
+    getConversation: (uid) => get('/v4/conversations/{uid}', `/v4/conversations/${seg(uid)}`, uidEntity),
+    listMessages: (conversationUid, page) =>
+      list('/v4/conversations/{uid}/messages', `/v4/conversations/${seg(conversationUid)}/messages`, messageEntity, page),
+    getMessage: (conversationUid, uid) =>
+      get('/v4/conversations/{conversationUid}/messages/{uid}', `/v4/conversations/${seg(conversationUid)}/messages/${seg(uid)}`, messageEntity),
+    listUsers: (page) => list('/v4/users', '/v4/users', uidEntity, page),
+    getUser: (uid) => get('/v4/users/{uid}', `/v4/users/${seg(uid)}`, uidEntity),
     async listWebhooks() {
-      const data = await getData('/v4/webhooks');
-      if (!Array.isArray(data)) throw badResponse('GET', '/v4/webhooks', 'a data array');
-      return data as PodiumWebhook[];
+      const res = await upstream.request({ path: '/v4/webhooks' });
+      return readBody<{ data: PodiumWebhook[] }>('PODIUM', 'GET /v4/webhooks', z.looseObject({ data: z.array(webhookEntity) }), res.body).data;
     },
-    getWebhook: (uid) => one(`/v4/webhooks/${seg(uid)}`),
+    getWebhook: (uid) => get('/v4/webhooks/{uid}', `/v4/webhooks/${seg(uid)}`, webhookEntity),
     async createWebhook(body) {
-      const created = await write<PodiumWebhook>('POST', '/v4/webhooks', body);
-      if (!created) throw badResponse('POST', '/v4/webhooks', 'the created webhook');
-      return created;
+      return (await write('POST', '/v4/webhooks', '/v4/webhooks', body)) as PodiumWebhook;
     },
-    updateWebhook: (uid, body) => write('PUT', `/v4/webhooks/${seg(uid)}`, body),
-    deleteWebhook: (uid) => write('DELETE', `/v4/webhooks/${seg(uid)}`),
+    updateWebhook: (uid, body) => write('PUT', '/v4/webhooks/{uid}', `/v4/webhooks/${seg(uid)}`, body),
+    deleteWebhook: (uid) => write('DELETE', '/v4/webhooks/{uid}', `/v4/webhooks/${seg(uid)}`),
   };
 }
 
@@ -247,16 +243,14 @@ function createPodiumAuth(config: PodiumApiConfig, tokenEndpoint: UpstreamClient
         path: '',
         body: { client_id: config.clientId, client_secret: config.clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken },
       });
-      const body = res.body;
-      if (!isRecord(body) || typeof body.access_token !== 'string' || !body.access_token) {
-        throw new Error('the answer has no access_token');
-      }
+      const body = readBody<{ access_token: string; refresh_token?: string | null }>('PODIUM', 'POST {token endpoint}', tokenAnswer, res.body);
       accessToken = body.access_token;
-      if (typeof body.refresh_token === 'string' && body.refresh_token) refreshToken = body.refresh_token;
+      if (body.refresh_token) refreshToken = body.refresh_token;
       return true;
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
-      throw new ProviderError('PODIUM', 'UNAUTHORIZED', `Podium token refresh at ${config.tokenUrl} failed: ${detail}`);
+      // The endpoint and its answer are for logs: a client learns only that renewing the token failed.
+      const cause = err instanceof ProviderError ? `${err.message}; ${err.detail ?? ''}` : err instanceof Error ? err.message : String(err);
+      throw new ProviderError('PODIUM', 'UNAUTHORIZED', 'Podium rejected the credentials and renewing the access token failed', null, `token refresh at ${config.tokenUrl}: ${cause}`);
     }
   }
 
@@ -274,13 +268,4 @@ function createPodiumAuth(config: PodiumApiConfig, tokenEndpoint: UpstreamClient
       return inflight;
     },
   };
-}
-
-function dataOf(body: unknown, method: string, path: string): unknown {
-  if (!isRecord(body) || !('data' in body)) throw badResponse(method, path, 'a {data, metadata} envelope');
-  return body.data;
-}
-
-function badResponse(method: string, path: string, expected: string): ProviderError {
-  return new ProviderError('PODIUM', 'BAD_RESPONSE', `Podium ${method} ${path} answered without ${expected}`);
 }

@@ -1,8 +1,13 @@
 // The Podium adapter: lists and batch lookups over API v4, webhook
 // subscription admin over /v4/webhooks and the webhook receiver.
 import type { PodiumConfig } from '../../config.js';
-import type { WebhookUpdateInput } from '../../model.js';
-import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
+import { userInputError } from '../../errors.js';
+import type { ContactFilter, MessageRecord, PageRequest, WebhookUpdateInput } from '../../model.js';
+import { ifFound, lookupEach } from '../batch.js';
+import { refuseUnsupported, type Unsupported } from '../filters.js';
+import { checkProviderId } from '../id-rules.js';
+import { isRecord } from '../guards.js';
+import type { Provider, ProviderDeps, ProviderPage, WebhookAdmin } from '../provider.js';
 import { receiveOnly } from '../receive-only.js';
 import { createPodiumClient, type PodiumClient, type PodiumWebhookCreate, type PodiumWebhookUpdate } from './client.js';
 import {
@@ -12,74 +17,51 @@ import {
   normalizePodiumUser,
   normalizePodiumWebhook,
 } from './normalize.js';
+import { PODIUM_EVENT_TYPES } from './event-types.js';
+import { PODIUM_IDS } from './ids.js';
 import { createPodiumReceiver } from './webhooks.js';
 
-/** The event types /v4/webhooks accepts (Podium's spec enum). */
-export const PODIUM_EVENT_TYPES = [
-  'call.completed',
-  'call.missed',
-  'call.received',
-  'call.voicemail_left',
-  'contact.created',
-  'contact.deleted',
-  'contact.merged',
-  'contact.unchanged',
-  'contact.updated',
-  'invoice.created',
-  'invoice.disabled',
-  'invoice.marked_as_paid',
-  'invoice.payment_created',
-  'invoice.payment_failed',
-  'invoice.payment_succeeded',
-  'invoice.refund_created',
-  'invoice.refund_failed',
-  'message.failed',
-  'message.received',
-  'message.sent',
-  'review.created',
-  'review.invite_link_created',
-  'review.invite_link_updated',
-  'review.response_created',
-  'review.response_updated',
-  'review.updated',
-] as const;
+/** GET /v4/contacts filters by `updated_at` only (the spec's parameters). */
+const CONTACT_FILTERS_UNSUPPORTED: Unsupported<ContactFilter> = {
+  query: 'GET /v4/contacts has no search parameter',
+  locationId: 'GET /v4/contacts has no location parameter',
+};
 
 export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): Provider {
-  const receiver = createPodiumReceiver(config);
+  const receiver = createPodiumReceiver(config, deps);
   if (!config.api) return receiveOnly('PODIUM', receiver, PODIUM_EVENT_TYPES, 'PODIUM_ACCESS_TOKEN or PODIUM_REFRESH_TOKEN');
   const client = createPodiumClient(config.api, deps);
   return {
     name: 'PODIUM',
 
     async listContacts(page, filter) {
+      refuseUnsupported('PODIUM', 'contacts', filter, CONTACT_FILTERS_UNSUPPORTED);
       const res = await client.listContacts(page, { updatedAt: filter.updatedAfter ? podiumDateTime(filter.updatedAfter) : null });
       return { items: res.data.map(normalizePodiumContact), nextCursor: res.nextCursor };
     },
-    getContacts: (refs) => lookup(refs, async (ref) => nullable(await client.getContact(ref), normalizePodiumContact)),
+    getContacts: (refs) => lookupEach(refs, async (ref) => ifFound(await client.getContact(ref), normalizePodiumContact)),
 
     async listConversations(page, filter) {
+      if (filter.locationId) checkProviderId(PODIUM_IDS, 'PODIUM', 'Location', filter.locationId, 'filter.locationId');
       const res = await client.listConversations(page, { locationUid: filter.locationId });
       return { items: res.data.map(normalizePodiumConversation), nextCursor: res.nextCursor };
     },
-    getConversations: (ids) => lookup(ids, async (id) => nullable(await client.getConversation(id), normalizePodiumConversation)),
+    getConversations: (ids) => lookupEach(ids, async (id) => ifFound(await client.getConversation(id), normalizePodiumConversation)),
 
-    async listMessages(conversationId, page) {
-      const res = await client.listMessages(conversationId, page);
-      return { items: res.data.map((m) => normalizePodiumMessage(m)), nextCursor: res.nextCursor };
-    },
+    listMessages: (conversationId, page) => listMessagesAnchored(client, conversationId, page),
     getMessages: (ids) =>
-      lookup(ids, async (id) => {
+      lookupEach(ids, async (id) => {
         const [conversationUid, uid, ...rest] = id.split('/');
         // Every id this gateway issues has both parts: anything else names no Podium message.
         if (!conversationUid || !uid || rest.length > 0) return null;
-        return nullable(await client.getMessage(conversationUid, uid), (m) => normalizePodiumMessage(m));
+        return ifFound(await client.getMessage(conversationUid, uid), (m) => normalizePodiumMessage(m));
       }),
 
     async listUsers(page) {
       const res = await client.listUsers(page);
       return { items: res.data.map(normalizePodiumUser), nextCursor: res.nextCursor };
     },
-    getUsers: (ids) => lookup(ids, async (id) => nullable(await client.getUser(id), normalizePodiumUser)),
+    getUsers: (ids) => lookupEach(ids, async (id) => ifFound(await client.getUser(id), normalizePodiumUser)),
 
     webhooks: createPodiumWebhookAdmin(client),
     receiver,
@@ -110,7 +92,7 @@ function createPodiumWebhookAdmin(client: PodiumClient): WebhookAdmin {
       return (await client.listWebhooks()).map((w) => normalizePodiumWebhook(w));
     },
     async get(id) {
-      return nullable(await client.getWebhook(id), (w) => normalizePodiumWebhook(w));
+      return ifFound(await client.getWebhook(id), (w) => normalizePodiumWebhook(w));
     },
     async create(input) {
       const secret = input.secret ?? null;
@@ -128,10 +110,10 @@ function createPodiumWebhookAdmin(client: PodiumClient): WebhookAdmin {
     },
     async update(id, input) {
       const updated = await client.updateWebhook(id, podiumUpdate(input));
-      return nullable(updated, (w) => normalizePodiumWebhook(w, input.secret ?? null));
+      return ifFound(updated, (w) => normalizePodiumWebhook(w, input.secret ?? null));
     },
     async delete(id) {
-      return nullable(await client.deleteWebhook(id), (w) => normalizePodiumWebhook(w));
+      return ifFound(await client.deleteWebhook(id), (w) => normalizePodiumWebhook(w));
     },
   };
 }
@@ -146,25 +128,49 @@ function podiumUpdate(input: WebhookUpdateInput): PodiumWebhookUpdate {
 }
 
 /**
- * One request per distinct key, all in parallel (Podium has no batch
- * endpoints); one answer per key in key order, a failed key gets its Error.
+ * Podium's cursors are opaque page positions, and the first page of a
+ * newest-first list moves whenever a message arrives. So each message gets an
+ * anchor, the Podium cursor of its page plus its uid: resuming after it reads
+ * that page again and continues after the uid, wherever it has moved (into the
+ * next page at most, since fewer than a page of messages arrived in between).
  */
-async function lookup<T>(keys: readonly string[], fetchOne: (key: string) => Promise<T | null>): Promise<BatchResult<T>> {
-  const answers = new Map<string, T | null | Error>();
-  await Promise.all(
-    [...new Set(keys)].map(async (key) => {
-      try {
-        answers.set(key, await fetchOne(key));
-      } catch (err) {
-        answers.set(key, err instanceof Error ? err : new Error(String(err)));
-      }
-    }),
-  );
-  return keys.map((key) => answers.get(key) ?? null);
+async function listMessagesAnchored(client: PodiumClient, conversationId: string, page: PageRequest): Promise<ProviderPage<MessageRecord>> {
+  const anchor = page.cursor === null ? null : decodeAnchor(page.cursor);
+  let cursor = anchor ? anchor.cursor : page.cursor;
+  for (let read = 0; read < 2; read++) {
+    const res = await client.listMessages(conversationId, { cursor, limit: page.limit });
+    const from = anchor ? res.data.findIndex((m) => m.uid === anchor.uid) + 1 : 0;
+    if (from > 0 || !anchor) {
+      const items = res.data.slice(from);
+      const pageCursor = cursor;
+      return {
+        items: items.map((m) => normalizePodiumMessage(m)),
+        nextCursor: res.nextCursor,
+        itemCursors: items.map((m) => (m.uid ? encodeAnchor(pageCursor, m.uid) : null)),
+      };
+    }
+    if (res.nextCursor === null) break;
+    cursor = res.nextCursor;
+  }
+  throw userInputError('"after" names a Podium message that is no longer where its page was; list the messages again from the start');
 }
 
-function nullable<R, T>(raw: R | null, map: (raw: R) => T): T | null {
-  return raw === null ? null : map(raw);
+function encodeAnchor(cursor: string | null, uid: string): string {
+  return Buffer.from(JSON.stringify({ anchor: [cursor, uid] })).toString('base64url');
+}
+
+/** Null for a plain Podium cursor (a connection tops up a page by following Podium's own nextCursor). */
+function decodeAnchor(value: string): { cursor: string | null; uid: string } | null {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    const anchor = isRecord(parsed) && Array.isArray(parsed.anchor) ? parsed.anchor : null;
+    if (anchor && anchor.length === 2 && (anchor[0] === null || typeof anchor[0] === 'string') && typeof anchor[1] === 'string') {
+      return { cursor: anchor[0] as string | null, uid: anchor[1] };
+    }
+  } catch {
+    // not an anchor
+  }
+  return null;
 }
 
 /** `updated_at` takes `YYYY-MM-DDTHH:MM:SSZ`; anything unparseable is passed on for Podium to judge. */

@@ -10,9 +10,10 @@ import type {
   MessageStatus,
   SenderRef,
   UserRecord,
+  UserRole,
   WebhookRecord,
 } from '../../model.js';
-import { str, strArray } from '../webhook-util.js';
+import { str, strArray } from '../guards.js';
 import type { PodiumContact, PodiumConversation, PodiumMessage, PodiumMessageItem, PodiumUser, PodiumWebhook } from './client.js';
 
 const channels: Readonly<Record<string, Channel>> = {
@@ -155,9 +156,19 @@ export function normalizePodiumUser(raw: PodiumUser): UserRecord {
     lastName,
     email: str(raw.email),
     phone: str(raw.phone),
-    role: str(raw.role),
+    role: podiumRole(str(raw.role)),
+    roleLabel: str(raw.role),
     createdAt: str(raw.createdAt),
   };
+}
+
+/** Podium's `role` is free text ("Account Owner", "Admin", "Manager", "Technician"…; no enum in the spec). */
+export function podiumRole(role: string | null): UserRole | null {
+  if (role === null) return null;
+  const normalized = role.trim().toLowerCase();
+  if (normalized === 'account owner' || normalized === 'owner') return 'OWNER';
+  if (normalized === 'admin' || normalized === 'administrator') return 'ADMIN';
+  return 'MEMBER';
 }
 
 /** `knownSecret` stands in when the answer omits the secret (it was sent with the request). */

@@ -3,26 +3,36 @@
 // the dedupe key rules.
 import { createHmac } from 'node:crypto';
 import type { PodiumConfig } from '../../config.js';
-import type { MessageEventKind } from '../../model.js';
-import type { ParsedEvent, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
-import { hashKey, isRecord, safeEqual, str, unprocessable } from '../webhook-util.js';
+import type { ParsedEvent, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import { hashKey, unprocessable } from '../delivery.js';
+import { isRecord, str } from '../guards.js';
+import { createVerifier, safeEqual } from '../verify.js';
+import { PODIUM_MESSAGE_EVENTS } from './event-types.js';
 import type { PodiumMessage } from './client.js';
 import { normalizePodiumMessage } from './normalize.js';
 
-const messageEvents: ReadonlyMap<string, MessageEventKind> = new Map<string, MessageEventKind>([
-  ['message.sent', 'SENT'],
-  ['message.received', 'RECEIVED'],
-  ['message.failed', 'FAILED'],
-]);
-
-export function createPodiumReceiver(config: Pick<PodiumConfig, 'webhookSecret' | 'webhookToleranceMs'>): WebhookReceiver {
-  return {
-    async verify(req, ctx) {
-      const secrets = [config.webhookSecret, ...(await ctx.storedSecrets())].filter((s): s is string => !!s);
-      // Podium signs only webhooks created with a secret: knowing none, there is nothing to check.
-      if (secrets.length === 0) return { ok: true };
-      return verifyPodiumSignature(req, secrets, config.webhookToleranceMs);
+/**
+ * Podium signs only webhooks created with a secret, so without one configured
+ * or stored there is nothing to check: the shared policy decides (verify.ts).
+ */
+export function createPodiumReceiver(
+  config: Pick<PodiumConfig, 'webhookSecret' | 'webhookToleranceMs'>,
+  deps: Pick<ProviderDeps, 'allowUnsignedWebhooks'>,
+): WebhookReceiver {
+  const { verify, verification } = createVerifier(
+    {
+      provider: 'PODIUM',
+      scheme: 'podium-signature HMAC-SHA256',
+      configured: [config.webhookSecret],
+      usesStored: true,
+      variable: 'PODIUM_WEBHOOK_SECRET',
+      allowUnsigned: deps.allowUnsignedWebhooks,
     },
+    (req, secrets) => verifyPodiumSignature(req, secrets, config.webhookToleranceMs),
+  );
+  return {
+    verify,
+    verification,
     parse(body, req) {
       try {
         return [parseDelivery(body, req)];
@@ -84,7 +94,7 @@ function parseDelivery(body: unknown, req: WebhookRequest): ParsedEvent {
   if (!isRecord(body.data)) return unprocessable(req.rawBody, eventType, `Podium ${eventType} has no data object`);
 
   const eventKey = podiumEventKey(eventType, body.metadata, body.data, req.rawBody);
-  const kind = messageEvents.get(eventType);
+  const kind = PODIUM_MESSAGE_EVENTS.get(eventType);
   if (!kind) {
     return { eventKey, providerEventType: eventType, result: { ok: false, reason: `Podium event type ${eventType} is not a message event (message.sent, message.received, message.failed)` } };
   }

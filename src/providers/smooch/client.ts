@@ -1,11 +1,12 @@
 // Sunshine Conversations v2 REST calls (paths under /v2/apps/{appId}) and the raw
 // JSON shapes they answer with, as published in the official OpenAPI spec.
 // Basic auth with the app key (key id : secret); 404 becomes null here so the
-// adapter can answer "unknown" per key.
-import { ProviderError } from '../../errors.js';
-import { createUpstreamClient, type UpstreamClient } from '../http.js';
+// adapter can answer "unknown" per key; every answer is checked against its envelope.
+import { z } from 'zod';
 import type { SmoochApiConfig } from '../../config.js';
+import { createUpstreamClient, orNull, segment, type RequestOptions, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
+import { readBody } from '../validate.js';
 
 export interface RawMeta {
   readonly hasMore?: boolean;
@@ -44,6 +45,8 @@ export interface RawParticipant {
   readonly id: string;
   readonly userId?: string;
   readonly userExternalId?: string | null;
+  /** The user's clients (channels) this conversation runs over. */
+  readonly clientAssociations?: ReadonlyArray<{ readonly type?: string; readonly clientId?: string }>;
 }
 
 export interface RawAuthor {
@@ -159,6 +162,24 @@ export interface SmoochClient {
   deleteIntegration(integrationId: string): Promise<boolean>;
 }
 
+// Envelopes as the v2 spec documents them; records are checked for the keys adapters rely on.
+const record = z.looseObject({ id: z.string().min(1) });
+const meta = z.looseObject({ hasMore: z.boolean().nullish(), afterCursor: z.string().nullish(), beforeCursor: z.string().nullish() }).nullish();
+const webhookRecord = z.looseObject({ id: z.string().min(1), target: z.string(), triggers: z.array(z.string()) });
+const integrationRecord = z.looseObject({ id: z.string().min(1), type: z.string(), webhooks: z.array(webhookRecord).nullish() });
+const shapes = {
+  user: z.looseObject({ user: record }),
+  users: z.looseObject({ users: z.array(record) }),
+  conversations: z.looseObject({ conversations: z.array(record), meta }),
+  conversation: z.looseObject({ conversation: record }),
+  participants: z.looseObject({ participants: z.array(record) }),
+  messages: z.looseObject({ messages: z.array(record), meta }),
+  integrations: z.looseObject({ integrations: z.array(integrationRecord), meta }),
+  integration: z.looseObject({ integration: integrationRecord }),
+  webhooks: z.looseObject({ webhooks: z.array(webhookRecord) }),
+  webhook: z.looseObject({ webhook: webhookRecord }),
+};
+
 export function createSmoochClient(config: SmoochApiConfig, deps: ProviderDeps): SmoochClient {
   const authorization = `Basic ${Buffer.from(`${config.keyId}:${config.secret}`).toString('base64')}`;
   const http: UpstreamClient = createUpstreamClient({
@@ -169,95 +190,79 @@ export function createSmoochClient(config: SmoochApiConfig, deps: ProviderDeps):
     maxRetries: deps.upstream.maxRetries,
     onCall: deps.onCall,
   });
-  const app = `/v2/apps/${encodeURIComponent(config.appId)}`;
-  const seg = encodeURIComponent;
+  const app = `/v2/apps/${segment(config.appId)}`;
+  const seg = segment;
 
-  async function get<T>(path: string, query?: Record<string, string | number | null>): Promise<T> {
-    return (await http.request<T>({ path: app + path, query })).body;
+  /** `route` is the template under /v2/apps/{appId} named in errors; `path` is what is sent. */
+  async function call<T>(shape: z.ZodType, route: string, options: RequestOptions): Promise<T> {
+    const res = await http.request({ ...options, path: app + options.path });
+    return readBody<T>('SMOOCH', `${options.method ?? 'GET'} /v2/apps/{appId}${route}`, shape, res.body);
   }
 
-  async function getOrNull<T>(path: string): Promise<T | null> {
-    return orNull(() => get<T>(path));
-  }
+  const list = (body: { meta?: RawMeta | null }): RawMeta => body.meta ?? {};
 
   return {
     async getUser(id) {
-      return (await getOrNull<{ user: RawUser }>(`/users/${seg(id)}`))?.user ?? null;
+      return (await orNull(call<{ user: RawUser }>(shapes.user, '/users/{id}', { path: `/users/${seg(id)}` })))?.user ?? null;
     },
     async findUsersByEmail(email) {
-      return (await get<{ users?: RawUser[] }>('/users', { 'filter[identities.email]': email })).users ?? [];
+      const query = { 'filter[identities.email]': email };
+      return (await call<{ users: RawUser[] }>(shapes.users, '/users', { path: '/users', query })).users;
     },
     async listConversations(userId, page) {
-      const body = await get<{ conversations?: RawConversation[]; meta?: RawMeta }>('/conversations', {
-        'filter[userId]': userId,
-        'page[after]': page.after,
-        'page[size]': page.size,
-      });
-      return { items: body.conversations ?? [], meta: body.meta ?? {} };
+      const query = { 'filter[userId]': userId, 'page[after]': page.after, 'page[size]': page.size };
+      const body = await call<{ conversations: RawConversation[]; meta?: RawMeta }>(shapes.conversations, '/conversations', { path: '/conversations', query });
+      return { items: body.conversations, meta: list(body) };
     },
     async getConversation(id) {
-      return (await getOrNull<{ conversation: RawConversation }>(`/conversations/${seg(id)}`))?.conversation ?? null;
+      const body = await orNull(call<{ conversation: RawConversation }>(shapes.conversation, '/conversations/{id}', { path: `/conversations/${seg(id)}` }));
+      return body?.conversation ?? null;
     },
     async listParticipants(conversationId) {
-      const body = await getOrNull<{ participants?: RawParticipant[] }>(`/conversations/${seg(conversationId)}/participants`);
-      return body === null ? null : (body.participants ?? []);
+      const path = `/conversations/${seg(conversationId)}/participants`;
+      const body = await orNull(call<{ participants: RawParticipant[] }>(shapes.participants, '/conversations/{id}/participants', { path }));
+      return body?.participants ?? null;
     },
     async listMessages(conversationId, before) {
-      const body = await get<{ messages?: RawMessage[]; meta?: RawMeta }>(`/conversations/${seg(conversationId)}/messages`, {
-        'page[before]': before,
-      });
-      return { items: body.messages ?? [], meta: body.meta ?? {} };
+      const path = `/conversations/${seg(conversationId)}/messages`;
+      const body = await call<{ messages: RawMessage[]; meta?: RawMeta }>(shapes.messages, '/conversations/{id}/messages', { path, query: { 'page[before]': before } });
+      return { items: body.messages, meta: list(body) };
     },
     async listCustomIntegrations() {
       const all: RawIntegration[] = [];
       let after: string | null = null;
       do {
-        const body: { integrations?: RawIntegration[]; meta?: RawMeta } = await get('/integrations', {
-          'filter[types]': 'custom',
-          'page[after]': after,
-          'page[size]': 100,
-        });
-        all.push(...(body.integrations ?? []));
+        const query = { 'filter[types]': 'custom', 'page[after]': after, 'page[size]': 100 };
+        const body: { integrations: RawIntegration[]; meta?: RawMeta } = await call(shapes.integrations, '/integrations', { path: '/integrations', query });
+        all.push(...body.integrations);
         after = body.meta?.hasMore ? (body.meta.afterCursor ?? null) : null;
       } while (after !== null);
       return all;
     },
     async getIntegration(integrationId) {
-      return (await getOrNull<{ integration: RawIntegration }>(`/integrations/${seg(integrationId)}`))?.integration ?? null;
+      const path = `/integrations/${seg(integrationId)}`;
+      return (await orNull(call<{ integration: RawIntegration }>(shapes.integration, '/integrations/{id}', { path })))?.integration ?? null;
     },
     async createCustomIntegration(displayName, webhook) {
-      const res = await http.request<{ integration: RawIntegration }>({
-        method: 'POST',
-        path: `${app}/integrations`,
-        body: { type: 'custom', displayName, webhooks: [webhook] },
-      });
-      return res.body.integration;
+      const body = { type: 'custom', displayName, webhooks: [webhook] };
+      return (await call<{ integration: RawIntegration }>(shapes.integration, '/integrations', { method: 'POST', path: '/integrations', body })).integration;
     },
     async listWebhooks(integrationId) {
-      return (await get<{ webhooks?: RawWebhook[] }>(`/integrations/${seg(integrationId)}/webhooks`)).webhooks ?? [];
+      const path = `/integrations/${seg(integrationId)}/webhooks`;
+      return (await call<{ webhooks: RawWebhook[] }>(shapes.webhooks, '/integrations/{id}/webhooks', { path })).webhooks;
     },
     async getWebhook(integrationId, webhookId) {
       const path = `/integrations/${seg(integrationId)}/webhooks/${seg(webhookId)}`;
-      return (await getOrNull<{ webhook: RawWebhook }>(path))?.webhook ?? null;
+      return (await orNull(call<{ webhook: RawWebhook }>(shapes.webhook, '/integrations/{id}/webhooks/{webhookId}', { path })))?.webhook ?? null;
     },
     async updateWebhook(integrationId, webhookId, body) {
-      const path = `${app}/integrations/${seg(integrationId)}/webhooks/${seg(webhookId)}`;
-      const res = await orNull(() => http.request<{ webhook: RawWebhook }>({ method: 'PATCH', path, body }));
-      return res?.body.webhook ?? null;
+      const path = `/integrations/${seg(integrationId)}/webhooks/${seg(webhookId)}`;
+      const answer = await orNull(call<{ webhook: RawWebhook }>(shapes.webhook, '/integrations/{id}/webhooks/{webhookId}', { method: 'PATCH', path, body }));
+      return answer?.webhook ?? null;
     },
     async deleteIntegration(integrationId) {
       const path = `${app}/integrations/${seg(integrationId)}`;
-      return (await orNull(() => http.request({ method: 'DELETE', path }))) !== null;
+      return (await orNull(http.request({ method: 'DELETE', path }))) !== null;
     },
   };
-}
-
-/** Runs an upstream call, answering null for a 404 (an unknown id is not an error). */
-async function orNull<T>(call: () => Promise<T>): Promise<T | null> {
-  try {
-    return await call();
-  } catch (err) {
-    if (err instanceof ProviderError && err.failure === 'NOT_FOUND') return null;
-    throw err;
-  }
 }

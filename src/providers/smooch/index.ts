@@ -5,6 +5,8 @@
 import type { SmoochConfig } from '../../config.js';
 import { ProviderError, UnsupportedError, userInputError } from '../../errors.js';
 import type { MessageRecord, WebhookCreateInput, WebhookUpdateInput } from '../../model.js';
+import { lookupEach, lookupGrouped } from '../batch.js';
+import { refuseUnsupported } from '../filters.js';
 import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { receiveOnly } from '../receive-only.js';
 import { createSmoochClient, type SmoochClient } from './client.js';
@@ -14,37 +16,8 @@ import {
   normalizeSmoochUser,
   normalizeSmoochWebhook,
 } from './normalize.js';
+import { SMOOCH_EVENT_TYPES } from './event-types.js';
 import { createSmoochReceiver } from './webhooks.js';
-
-/** v2 webhook triggers (the spec's "Webhook Triggers" table). */
-export const SMOOCH_WEBHOOK_TRIGGERS = [
-  'client:add',
-  'client:remove',
-  'client:update',
-  'conversation:create',
-  'conversation:join',
-  'conversation:leave',
-  'conversation:remove',
-  'conversation:message',
-  'conversation:message:delivery:channel',
-  'conversation:message:delivery:failure',
-  'conversation:message:delivery:user',
-  'conversation:postback',
-  'conversation:read',
-  'conversation:referral',
-  'passthrough:messaging',
-  'conversation:typing',
-  'switchboard:acceptControl',
-  'switchboard:acceptControl:failure',
-  'switchboard:offerControl',
-  'switchboard:offerControl:failure',
-  'switchboard:passControl',
-  'switchboard:passControl:failure',
-  'switchboard:releaseControl',
-  'user:merge',
-  'user:update',
-  'user:remove',
-] as const;
 
 /** Smooch pages messages by a fixed 100, so a single-message lookup scans at most this many pages. */
 const MESSAGE_SCAN_PAGES = 10;
@@ -52,14 +25,18 @@ const INTEGRATION_NAME = 'Messaging gateway webhook';
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): Provider {
-  const receiver = createSmoochReceiver(config);
-  if (!config.api) return receiveOnly('SMOOCH', receiver, SMOOCH_WEBHOOK_TRIGGERS, 'SMOOCH_APP_ID, SMOOCH_KEY_ID and SMOOCH_SECRET');
+  const receiver = createSmoochReceiver(config, deps);
+  if (!config.api) return receiveOnly('SMOOCH', receiver, SMOOCH_EVENT_TYPES, 'SMOOCH_APP_ID, SMOOCH_KEY_ID and SMOOCH_SECRET');
   const client = createSmoochClient(config.api, deps);
 
   return {
     name: 'SMOOCH',
 
     async listContacts(_page, filter) {
+      refuseUnsupported('SMOOCH', 'contacts', filter, {
+        locationId: 'Smooch has no locations',
+        updatedAfter: 'Smooch users have no update time to filter on',
+      });
       const email = filter.query?.trim() ?? '';
       if (!EMAIL.test(email)) {
         throw userInputError(
@@ -71,39 +48,55 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
     },
 
     getContacts(refs) {
-      return batch(refs, async (ref) => {
+      return lookupEach(refs, async (ref) => {
         const user = await client.getUser(ref);
         return user && normalizeSmoochUser(user);
       });
     },
 
     async listConversations(page, filter) {
+      refuseUnsupported('SMOOCH', 'conversations', filter, {
+        locationId: 'Smooch has no locations',
+        assignedUserId: 'Smooch has no staff users to assign conversations to',
+        closed: 'Smooch conversations have no closed state',
+      });
       const userId = filter.contactId;
       if (!userId) throw userInputError('Smooch lists conversations per user only: expected filter.contactId, got none');
-      const res = await client.listConversations(userId, { after: page.cursor, size: Math.min(Math.max(page.limit, 1), 100) });
+      const [res, user] = await Promise.all([
+        client.listConversations(userId, { after: page.cursor, size: Math.min(Math.max(page.limit, 1), 100) }),
+        client.getUser(userId),
+      ]);
+      // The conversation object names no channel: its participant's client association does.
+      const participants = await Promise.all(res.items.map((c) => client.listParticipants(c.id)));
       return {
         // The user is a participant of every conversation listed for them.
-        items: res.items.map((c) => normalizeSmoochConversation(c, userId)),
+        items: res.items.map((c, i) => normalizeSmoochConversation(c, { contactRef: userId, user, participants: participants[i] ?? null })),
         nextCursor: res.meta.hasMore ? (res.meta.afterCursor ?? null) : null,
+        itemCursors: res.items.map((c) => c.id),
+        ...(user ? { included: { contacts: [normalizeSmoochUser(user)] } } : {}),
       };
     },
 
     getConversations(ids) {
-      return batch(ids, async (id) => {
+      return lookupEach(ids, async (id) => {
         // The conversation object names no user: its participant does.
         const [conversation, participants] = await Promise.all([client.getConversation(id), client.listParticipants(id)]);
         if (!conversation) return null;
         const contactRef = conversation.type === 'personal' ? (participants?.[0]?.userId ?? null) : null;
-        return normalizeSmoochConversation(conversation, contactRef);
+        const user = contactRef ? await client.getUser(contactRef) : null;
+        return normalizeSmoochConversation(conversation, { contactRef, user, participants });
       });
     },
 
     async listMessages(conversationId, page) {
       const res = await client.listMessages(conversationId, page.cursor);
+      // Smooch pages are chronological; the gateway wants newest first.
+      const newestFirst = [...res.items].reverse();
       return {
-        // Smooch pages are chronological; the gateway wants newest first.
-        items: res.items.map((m) => normalizeSmoochMessage(m, conversationId)).reverse(),
+        items: newestFirst.map((m) => normalizeSmoochMessage(m, conversationId)),
         nextCursor: res.meta.hasMore ? (res.meta.beforeCursor ?? null) : null,
+        // page[before]=<id> resumes right after a message (older than it), however many arrived since.
+        itemCursors: newestFirst.map((m) => m.id),
       };
     },
 
@@ -129,49 +122,49 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
  * from its newest page backwards until every wanted message is found, the
  * history ends (the rest are unknown: null), or MESSAGE_SCAN_PAGES pages were read.
  */
-async function getMessages(client: SmoochClient, ids: readonly string[]): Promise<BatchResult<MessageRecord>> {
-  const wanted = new Map<string, Set<string>>();
-  for (const id of ids) {
+function getMessages(client: SmoochClient, ids: readonly string[]): Promise<BatchResult<MessageRecord>> {
+  return lookupGrouped(ids, byConversation, async (group) => {
+    const conversationId = (group[0] as string).split('/')[0] as string;
+    const wanted = new Set(group.map((id) => id.split('/')[1] as string));
+    const found = new Map<string, MessageRecord | Error>();
+    let before: string | null = null;
+    try {
+      for (let pages = 0; pages < MESSAGE_SCAN_PAGES && wanted.size > 0; pages++) {
+        const res = await client.listMessages(conversationId, before);
+        for (const m of res.items) {
+          if (wanted.delete(m.id)) found.set(`${conversationId}/${m.id}`, normalizeSmoochMessage(m, conversationId));
+        }
+        before = res.meta.hasMore ? (res.meta.beforeCursor ?? null) : null;
+        if (before === null) break;
+      }
+    } catch (err) {
+      if (err instanceof ProviderError && err.failure === 'NOT_FOUND') return found; // an unknown conversation holds no message
+      throw err;
+    }
+    if (before !== null) {
+      for (const messageId of wanted) {
+        found.set(
+          `${conversationId}/${messageId}`,
+          new UnsupportedError(
+            'SMOOCH',
+            `Smooch has no single-message lookup: message ${messageId} is not among the newest ${MESSAGE_SCAN_PAGES * 100} messages of conversation ${conversationId}`,
+          ),
+        );
+      }
+    }
+    return found;
+  });
+}
+
+/** Message keys grouped by conversation; a key that is not `<conversation>/<message>` names no message. */
+function byConversation(distinct: readonly string[]): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const id of distinct) {
     const [conversationId, messageId, extra] = id.split('/');
     if (!conversationId || !messageId || extra !== undefined) continue;
-    wanted.set(conversationId, (wanted.get(conversationId) ?? new Set()).add(messageId));
+    groups.set(conversationId, [...(groups.get(conversationId) ?? []), id]);
   }
-  const results = new Map<string, MessageRecord | null | Error>();
-  await Promise.all(
-    [...wanted].map(async ([conversationId, messageIds]) => {
-      const settle = (messageId: string, value: MessageRecord | null | Error): void => {
-        results.set(`${conversationId}/${messageId}`, value);
-      };
-      try {
-        let before: string | null = null;
-        for (let pages = 0; pages < MESSAGE_SCAN_PAGES && messageIds.size > 0; pages++) {
-          const res = await client.listMessages(conversationId, before);
-          for (const m of res.items) {
-            if (!messageIds.delete(m.id)) continue;
-            settle(m.id, normalizeSmoochMessage(m, conversationId));
-          }
-          before = res.meta.hasMore ? (res.meta.beforeCursor ?? null) : null;
-          if (before === null) break;
-        }
-        const exhausted = before === null;
-        for (const messageId of messageIds) {
-          settle(
-            messageId,
-            exhausted
-              ? null
-              : new UnsupportedError(
-                  'SMOOCH',
-                  `Smooch has no single-message lookup: message ${messageId} is not among the newest ${MESSAGE_SCAN_PAGES * 100} messages of conversation ${conversationId}`,
-                ),
-          );
-        }
-      } catch (err) {
-        const value = err instanceof ProviderError && err.failure === 'NOT_FOUND' ? null : asError(err);
-        for (const messageId of messageIds) settle(messageId, value);
-      }
-    }),
-  );
-  return ids.map((id) => results.get(id) ?? null);
+  return [...groups.values()];
 }
 
 function createWebhookAdmin(client: SmoochClient): WebhookAdmin {
@@ -185,7 +178,7 @@ function createWebhookAdmin(client: SmoochClient): WebhookAdmin {
   ];
 
   return {
-    eventTypes: SMOOCH_WEBHOOK_TRIGGERS,
+    eventTypes: SMOOCH_EVENT_TYPES,
 
     validateCreate(input) {
       return [
@@ -259,20 +252,4 @@ function createWebhookAdmin(client: SmoochClient): WebhookAdmin {
       return normalizeSmoochWebhook(key.integrationId, webhook);
     },
   };
-}
-
-/** One upstream lookup per distinct key, in parallel; a key that fails gets its Error, the rest still answer. */
-async function batch<T>(keys: readonly string[], lookup: (key: string) => Promise<T | null>): Promise<BatchResult<T>> {
-  const distinct = [...new Set(keys)];
-  const settled = await Promise.allSettled(distinct.map(lookup));
-  const byKey = new Map(distinct.map((key, i) => [key, settled[i]]));
-  return keys.map((key) => {
-    const s = byKey.get(key);
-    if (!s) return null;
-    return s.status === 'fulfilled' ? s.value : asError(s.reason);
-  });
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }

@@ -2,8 +2,8 @@
 // webhooks) to the unified model. No clock, no I/O: every input is a payload the
 // provider sent, so every field is read defensively.
 import type { Attachment, Channel, ContactRecord, ConversationRecord, MessageRecord, SenderRef, WebhookRecord } from '../../model.js';
-import { str } from '../webhook-util.js';
-import type { RawConversation, RawMessage, RawUser, RawV11Message, RawV11Payload, RawV2DeliveryPayload, RawWebhook } from './client.js';
+import { str } from '../guards.js';
+import type { RawConversation, RawMessage, RawParticipant, RawUser, RawV11Message, RawV11Payload, RawV2DeliveryPayload, RawWebhook } from './client.js';
 
 const channels: Readonly<Record<string, Channel>> = {
   messenger: 'FACEBOOK',
@@ -39,7 +39,7 @@ export function smoochMessageKey(conversationId: string | null, messageId: strin
 }
 
 export function normalizeSmoochUser(raw: RawUser): ContactRecord {
-  const name = [str(raw.profile?.givenName), str(raw.profile?.surname)].filter(Boolean).join(' ');
+  const name = userName(raw);
   const identityEmails = (Array.isArray(raw.identities) ? raw.identities : [])
     .filter((i) => i?.type === 'email')
     .map((i) => str(i.value));
@@ -48,7 +48,7 @@ export function normalizeSmoochUser(raw: RawUser): ContactRecord {
   return {
     provider: 'SMOOCH',
     id: raw.id,
-    name: name || null,
+    name,
     emails,
     phones: [],
     locationId: null,
@@ -59,21 +59,29 @@ export function normalizeSmoochUser(raw: RawUser): ContactRecord {
   };
 }
 
-/**
- * `contactRef` comes from outside the conversation object, which names no user:
- * the list filter, or the participant of a personal conversation.
- */
-export function normalizeSmoochConversation(raw: RawConversation, contactRef: string | null): ConversationRecord {
+/** What a conversation's own object does not say: who it is with, and over which client. */
+export interface SmoochConversationContext {
+  /** The list filter's user, or the participant of a personal conversation. */
+  readonly contactRef: string | null;
+  /** That user's profile, when it was read. */
+  readonly user: RawUser | null;
+  /** The conversation's participants, whose client associations name the channel. */
+  readonly participants: readonly RawParticipant[] | null;
+}
+
+export function normalizeSmoochConversation(raw: RawConversation, context: SmoochConversationContext): ConversationRecord {
   const lastUpdatedAt = str(raw.lastUpdatedAt);
+  const participant = context.participants?.find((p) => p.userId === context.contactRef) ?? context.participants?.[0];
+  const client = participant?.clientAssociations?.[0];
   return {
     provider: 'SMOOCH',
     id: raw.id,
     locationId: null,
-    contactRef,
-    contactName: null,
+    contactRef: context.contactRef,
+    contactName: (context.user && userName(context.user)) ?? str(raw.displayName),
     assignedUserId: null,
-    // A conversation spans every channel its user is linked on; only messages carry one.
-    channel: 'OTHER',
+    // The client the user talks through (v2's `sdk` covers web, iOS and Android), as its messages' source says.
+    channel: smoochChannel(client?.type),
     channelIdentifier: null,
     closed: null,
     createdAt: str(raw.createdAt),
@@ -81,6 +89,10 @@ export function normalizeSmoochConversation(raw: RawConversation, contactRef: st
     // Documented as the time of the last message (or creation when there is none).
     lastMessageAt: lastUpdatedAt,
   };
+}
+
+function userName(raw: RawUser): string | null {
+  return [str(raw.profile?.givenName), str(raw.profile?.surname)].filter(Boolean).join(' ') || null;
 }
 
 /** A v2 message, from `GET …/messages` or a `conversation:message` event. */

@@ -5,8 +5,10 @@
 // trigger + message id, + destination type for delivery events).
 import type { SmoochConfig } from '../../config.js';
 import type { MessageEventKind, MessageRecord } from '../../model.js';
-import type { ParsedEvent, WebhookReceiver, WebhookRequest } from '../provider.js';
-import { hashKey, isRecord, safeEqual, str, unprocessable } from '../webhook-util.js';
+import type { ParsedEvent, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import { hashKey, unprocessable } from '../delivery.js';
+import { isRecord, str } from '../guards.js';
+import { createVerifier, safeEqual } from '../verify.js';
 import type { RawMessage, RawV11Message, RawV11Payload, RawV2DeliveryPayload } from './client.js';
 import {
   normalizeSmoochMessage,
@@ -15,17 +17,21 @@ import {
   normalizeSmoochV2DeliveryFailure,
 } from './normalize.js';
 
-export function createSmoochReceiver(config: Pick<SmoochConfig, 'webhookSecret'>): WebhookReceiver {
-  return {
-    async verify(req, ctx) {
-      const secrets = [config.webhookSecret, ...(await ctx.storedSecrets())].filter((s): s is string => !!s);
-      if (secrets.length === 0) return { ok: false, reason: 'no Smooch webhook secret is configured' };
-      const key = req.headers['x-api-key'];
-      if (!key) return { ok: false, reason: 'expected an X-API-Key header, got none' };
-      // Compare with every secret so the time taken does not tell which one matched.
-      const matches = secrets.map((s) => safeEqual(key, s));
-      return matches.includes(true) ? { ok: true } : { ok: false, reason: 'X-API-Key matches no Smooch webhook secret' };
+export function createSmoochReceiver(config: Pick<SmoochConfig, 'webhookSecret'>, deps: Pick<ProviderDeps, 'allowUnsignedWebhooks'>): WebhookReceiver {
+  const { verify, verification } = createVerifier(
+    {
+      provider: 'SMOOCH',
+      scheme: 'X-API-Key',
+      configured: [config.webhookSecret],
+      usesStored: true,
+      variable: 'SMOOCH_WEBHOOK_SECRET',
+      allowUnsigned: deps.allowUnsignedWebhooks,
     },
+    checkApiKey,
+  );
+  return {
+    verify,
+    verification,
     parse(body, req) {
       if (!isRecord(body)) return [unprocessable(req.rawBody, null, 'expected a Smooch webhook JSON object')];
       if ('events' in body) return parseV2(body.events, req);
@@ -37,6 +43,14 @@ export function createSmoochReceiver(config: Pick<SmoochConfig, 'webhookSecret'>
     invalidJson: 'store',
     retryStatus: 503,
   };
+}
+
+function checkApiKey(req: WebhookRequest, secrets: readonly string[]): VerifyResult {
+  const key = req.headers['x-api-key'];
+  if (!key) return { ok: false, reason: 'expected an X-API-Key header, got none' };
+  // Compare with every secret so the time taken does not tell which one matched.
+  const matches = secrets.map((s) => safeEqual(key, s));
+  return matches.includes(true) ? { ok: true } : { ok: false, reason: 'X-API-Key matches no Smooch webhook secret' };
 }
 
 function parseV2(events: unknown, req: WebhookRequest): ParsedEvent[] {

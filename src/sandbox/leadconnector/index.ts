@@ -6,7 +6,7 @@ import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { LeadConnectorConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
-import { isRecord } from '../../providers/webhook-util.js';
+import { isRecord } from '../../providers/guards.js';
 import { deliverWebhook, startEmulator, type EmuRequest, type EmuResponse, type EmuRoute } from '../kit.js';
 import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import { addMessage, createLeadConnectorData, type EmuContact, type EmuConversation, type EmuMessage } from './data.js';
@@ -86,8 +86,9 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
 
   function searchContacts(req: EmuRequest): EmuResponse {
     const body = isRecord(req.body) ? req.body : {};
-    const { locationId, pageLimit, searchAfter, query } = body;
+    const { locationId, pageLimit, searchAfter, query, filters } = body;
     const problems: string[] = [];
+    const conditions = dateFilters(filters, problems);
     if (typeof locationId !== 'string' || locationId === '') problems.push('locationId must be a string');
     if (typeof pageLimit !== 'number' || !Number.isInteger(pageLimit) || pageLimit < 1 || pageLimit > 500) problems.push('pageLimit must be an integer from 1 to 500');
     const cursor = Array.isArray(searchAfter) && typeof searchAfter[0] === 'number' && typeof searchAfter[1] === 'string' ? { at: searchAfter[0], id: searchAfter[1] } : null;
@@ -97,7 +98,7 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
     const q = typeof query === 'string' ? query.trim().toLowerCase() : '';
     // Newest first; [dateAdded ms, id] is each hit's sort value and the searchAfter cursor.
     const hits = [...data.contacts.values()]
-      .filter((c) => c.locationId === locationId && (q === '' || contactText(c).includes(q)))
+      .filter((c) => c.locationId === locationId && (q === '' || contactText(c).includes(q)) && conditions.every((matches) => matches(c)))
       .map((c) => ({ contact: c, at: Date.parse(c.dateAdded) }))
       .sort((a, b) => b.at - a.at || compare(b.contact.id, a.contact.id));
     const rest = cursor ? hits.filter((h) => h.at < cursor.at || (h.at === cursor.at && compare(h.contact.id, cursor.id) < 0)) : hits;
@@ -321,6 +322,39 @@ function intParam(value: string | null, fallback: number, max: number, min = 1):
   if (value === null) return fallback;
   const n = Number(value);
   return Number.isInteger(n) && n >= min && n <= max ? n : null;
+}
+
+/**
+ * The advanced search's `filters[]` ({field, operator, value}); the sandbox
+ * knows `range` ({gt, gte, lt, lte} ISO dates) on dateAdded and dateUpdated,
+ * and refuses the rest with 422 rather than ignoring them.
+ */
+function dateFilters(filters: unknown, problems: string[]): Array<(c: EmuContact) => boolean> {
+  if (filters === undefined) return [];
+  if (!Array.isArray(filters)) {
+    problems.push('filters must be an array');
+    return [];
+  }
+  return filters.flatMap((f: unknown, i) => {
+    const field = isRecord(f) ? f.field : undefined;
+    if (!isRecord(f) || (field !== 'dateAdded' && field !== 'dateUpdated') || f.operator !== 'range' || !isRecord(f.value)) {
+      problems.push(`filters[${i}] must be a range on dateAdded or dateUpdated in the sandbox, got ${JSON.stringify(f)}`);
+      return [];
+    }
+    const bounds = f.value;
+    const ms = (key: string): number | null => (typeof bounds[key] === 'string' ? Date.parse(bounds[key] as string) : null);
+    const [gt, gte, lt, lte] = [ms('gt'), ms('gte'), ms('lt'), ms('lte')];
+    if ([gt, gte, lt, lte].some((b) => b !== null && Number.isNaN(b))) {
+      problems.push(`filters[${i}].value bounds must be ISO-8601 dates`);
+      return [];
+    }
+    return [
+      (c: EmuContact) => {
+        const at = Date.parse(c[field]);
+        return (gt === null || at > gt) && (gte === null || at >= gte) && (lt === null || at < lt) && (lte === null || at <= lte);
+      },
+    ];
+  });
 }
 
 function contactText(c: EmuContact): string {

@@ -1,0 +1,31 @@
+// Sunshine Conversations v2 webhook triggers (the spec's "Webhook Triggers"
+// table): what a custom integration's webhook may subscribe to.
+
+export const SMOOCH_EVENT_TYPES = [
+  'client:add',
+  'client:remove',
+  'client:update',
+  'conversation:create',
+  'conversation:join',
+  'conversation:leave',
+  'conversation:remove',
+  'conversation:message',
+  'conversation:message:delivery:channel',
+  'conversation:message:delivery:failure',
+  'conversation:message:delivery:user',
+  'conversation:postback',
+  'conversation:read',
+  'conversation:referral',
+  'passthrough:messaging',
+  'conversation:typing',
+  'switchboard:acceptControl',
+  'switchboard:acceptControl:failure',
+  'switchboard:offerControl',
+  'switchboard:offerControl:failure',
+  'switchboard:passControl',
+  'switchboard:passControl:failure',
+  'switchboard:releaseControl',
+  'user:merge',
+  'user:update',
+  'user:remove',
+] as const;
