@@ -123,23 +123,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     if (fault) {
       fault.remaining--;
       faults = faults.filter((f) => f.remaining > 0);
-      if (fault.hang || fault.stallBody) {
-        hung.add(res);
-        res.on('close', () => hung.delete(res));
-        if (fault.stallBody) {
-          entry.status = fault.status ?? 200;
-          res.writeHead(entry.status, { 'content-type': 'application/json' });
-          res.write('{"data": [');
-        }
-        return;
-      }
-      const status = fault.status ?? 500;
-      entry.status = status;
-      send(res, {
-        status,
-        body: fault.body !== undefined ? fault.body : errorBody(status, `injected fault ${status}`),
-        headers: fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {},
-      });
+      answerFault(fault, res, entry, errorBody, hung);
       return;
     }
 
@@ -207,6 +191,33 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** Answers as the fault says: hang, stall after the headers, or a status with the provider's error body (or the given one). */
+function answerFault(
+  fault: Fault,
+  res: ServerResponse,
+  entry: LoggedRequest,
+  errorBody: (status: number, message: string) => unknown,
+  hung: Set<ServerResponse>,
+): void {
+  if (fault.hang || fault.stallBody) {
+    hung.add(res);
+    res.on('close', () => hung.delete(res));
+    if (fault.stallBody) {
+      entry.status = fault.status ?? 200;
+      res.writeHead(entry.status, { 'content-type': 'application/json' });
+      res.write('{"data": [');
+    }
+    return;
+  }
+  const status = fault.status ?? 500;
+  entry.status = status;
+  send(res, {
+    status,
+    body: fault.body !== undefined ? fault.body : errorBody(status, `injected fault ${status}`),
+    headers: fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {},
+  });
 }
 
 function send(res: ServerResponse, out: EmuResponse): void {
