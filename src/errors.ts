@@ -131,7 +131,7 @@ export function createErrorFormatter(options: ErrorFormatterOptions): (formatted
     const original = unwrap(error);
     const where = { locations: formatted.locations, path: formatted.path };
     if (original instanceof ProviderError || original instanceof UnsupportedError) {
-      if (original instanceof ProviderError) logger.warn({ err: original, provider: original.provider, failure: original.failure }, 'provider call failed');
+      if (original instanceof ProviderError) logger.warn({ err: original, provider: original.provider, failure: original.failure, detail: original.detail }, 'provider call failed');
       const mapped = toGraphQLError(original);
       return { message: mapped.message, ...where, extensions: { ...mapped.extensions } };
     }

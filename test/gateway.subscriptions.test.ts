@@ -98,3 +98,19 @@ describe('subscriptions', () => {
     expect(metrics).toMatch(/^gateway_websocket_connections 0$/m);
   });
 });
+
+describe('business-side messages', () => {
+  it('resolves the contact of a Smooch SENT event through its conversation', async () => {
+    const { useTestGateway: use } = await import('./helpers/gateway.js');
+    const t = await use({ providers: ['SMOOCH'] });
+    const smooch = t.emulators.SMOOCH!;
+    await smooch.addWebhookTarget(`${t.url}/webhooks/smooch`);
+    const emitted = await smooch.emitMessageEvent('SENT');
+    expect(emitted.deliveries.map((d) => d.status)).toEqual([200]);
+    const res = await t.gql<{ messageEvents: { edges: Array<{ node: { type: string; message: { contact: { providerId: string } | null } } }> } }>(
+      '{ messageEvents(filter: { provider: SMOOCH, type: SENT }) { edges { node { type message { contact { providerId } } } } } }',
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.messageEvents.edges[0]?.node.message.contact?.providerId).toMatch(/^[0-9a-f]{24}$/);
+  });
+});

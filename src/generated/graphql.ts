@@ -225,7 +225,7 @@ export type Message = Node & {
   __typename?: 'Message';
   /** Attached files, call recordings and voicemails. */
   attachments: Array<Attachment>;
-  /** Plain-text body (HTML for emails whose provider gives only HTML). */
+  /** Plain-text body; for emails whose provider gives HTML, the text of it (the HTML is `email.html`). */
   body?: Maybe<Scalars['String']['output']>;
   /** Call length, for CALL and VOICEMAIL messages. */
   callDurationSeconds?: Maybe<Scalars['Int']['output']>;
@@ -609,8 +609,10 @@ export type User = Node & {
   provider: Provider;
   /** The provider's own id for the user. */
   providerId: Scalars['String']['output'];
-  /** The provider's role or position label, for example `Account Owner`. */
-  role?: Maybe<Scalars['String']['output']>;
+  /** The user's role in one vocabulary across providers; null when the provider gives none. */
+  role?: Maybe<UserRole>;
+  /** The provider's own text for the role (`Account Owner`, `admin`, `Technician`), for display. */
+  roleLabel?: Maybe<Scalars['String']['output']>;
 };
 
 /** A page of users. */
@@ -630,6 +632,15 @@ export type UserEdge = {
   /** The user. */
   node: User;
 };
+
+/** One role vocabulary for staff users across providers. */
+export type UserRole =
+  /** An administrator (HighLevel role `admin`, Podium administrators). */
+  | 'ADMIN'
+  /** Every other staff role (Podium positions such as `Manager`, HighLevel role `user`). */
+  | 'MEMBER'
+  /** The account's owner (Podium `Account Owner`, HighLevel agency owner). */
+  | 'OWNER';
 
 /** A provider's webhook subscription: where the provider delivers events. */
 export type Webhook = Node & {
@@ -787,6 +798,7 @@ export type ResolversTypes = ResolversObject<{
   User: ResolverTypeWrapper<UserRecord>;
   UserConnection: ResolverTypeWrapper<Connection<UserRecord>>;
   UserEdge: ResolverTypeWrapper<Edge<UserRecord>>;
+  UserRole: UserRole;
   Webhook: ResolverTypeWrapper<WebhookRecord>;
 }>;
 
@@ -1021,7 +1033,8 @@ export type UserResolvers<ContextType = GatewayContext, ParentType extends Resol
   phone?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['Provider'], ParentType, ContextType>;
   providerId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  role?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  role?: Resolver<Maybe<ResolversTypes['UserRole']>, ParentType, ContextType>;
+  roleLabel?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 

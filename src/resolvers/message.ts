@@ -26,7 +26,12 @@ export const messageResolvers: Resolvers = {
     id: messageGlobalId,
     providerId: (m) => (m.id ? (m.id.split('/').pop() ?? m.id) : null),
     conversation: (m, _, ctx) => (m.conversationId ? ctx.loaders.forProvider(m.provider).conversation.load(m.conversationId) : null),
-    contact: (m, _, ctx) => (m.contactRef ? ctx.loaders.forProvider(m.provider).contact.load(m.contactRef) : null),
+    // Business-side messages (Smooch SENT) carry no user: the conversation knows its contact.
+    async contact(m, _, ctx) {
+      const loaders = ctx.loaders.forProvider(m.provider);
+      const ref = m.contactRef ?? (m.conversationId ? ((await loaders.conversation.load(m.conversationId))?.contactRef ?? null) : null);
+      return ref ? loaders.contact.load(ref) : null;
+    },
     attachments: (m) => [...m.attachments],
     email: (m) => m.email,
     async sender(m, _, ctx) {
