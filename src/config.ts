@@ -35,6 +35,8 @@ export interface LeadConnectorApiConfig {
   readonly token: string;
   readonly locationId: string;
   readonly companyId: string | null;
+  /** Client-side burst limit per app and location. @default 100 (requests per 10 seconds) */
+  readonly requestsPer10Seconds: number;
 }
 
 export interface LeadConnectorConfig {
@@ -138,6 +140,7 @@ export const defaults = {
   webhookToleranceMs: 300_000, // 5 minutes
   webhookMaxBytes: 1_048_576, // 1 MiB
   podiumRequestsPerMinute: 300,
+  leadconnectorRequestsPer10Seconds: 100,
   upstreamTimeoutMs: 10_000, // 10 seconds
   upstreamMaxRetries: 3,
   cache: {
@@ -278,6 +281,7 @@ const envSchema = z.object({
   LEADCONNECTOR_TOKEN: text.optional(),
   LEADCONNECTOR_LOCATION_ID: text.optional(),
   LEADCONNECTOR_COMPANY_ID: text.optional(),
+  LEADCONNECTOR_REQUESTS_PER_10_SECONDS: int(1, 100_000).optional(),
   LEADCONNECTOR_WEBHOOK_PUBLIC_KEY: pem.optional(),
   LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY: pem.optional(),
   SMOOCH_API_URL: httpUrl.optional(),
@@ -411,6 +415,7 @@ function leadConnectorConfig(e: ParsedEnv, tolerance: number, problems: string[]
           token: e.LEADCONNECTOR_TOKEN,
           locationId: e.LEADCONNECTOR_LOCATION_ID ?? '',
           companyId: e.LEADCONNECTOR_COMPANY_ID ?? null,
+          requestsPer10Seconds: e.LEADCONNECTOR_REQUESTS_PER_10_SECONDS ?? defaults.leadconnectorRequestsPer10Seconds,
         }
       : null,
     webhookPublicKey: e.LEADCONNECTOR_WEBHOOK_PUBLIC_KEY ?? HIGHLEVEL_RSA_PUBLIC_KEY,

@@ -47,6 +47,8 @@ export class ProviderError extends Error {
     message: string,
     readonly status: number | null = null,
     readonly detail: string | null = null,
+    /** When the provider (or the rate budget) can take the call again, if known. */
+    readonly retryAfterMs: number | null = null,
   ) {
     super(message);
   }
@@ -91,7 +93,13 @@ export function toGraphQLError(err: unknown): GraphQLError {
   if (err instanceof GraphQLError) return err;
   if (err instanceof ProviderError) {
     return new GraphQLError(err.message, {
-      extensions: { code: codeForProviderFailure(err.failure), provider: err.provider, upstreamStatus: err.status },
+      extensions: {
+        code: codeForProviderFailure(err.failure),
+        provider: err.provider,
+        upstreamStatus: err.status,
+        // Seconds, as in the HTTP header, so a client can wait before asking again.
+        ...(err.retryAfterMs !== null ? { retryAfter: Math.ceil(err.retryAfterMs / 1000) } : {}),
+      },
       // Carries `detail` to whoever logs the error; the formatted error shows only the message and extensions.
       originalError: err,
     });

@@ -18,6 +18,8 @@ export interface GatewayMetrics {
   observeGraphQL(operationType: string, outcome: 'ok' | 'error', seconds: number): void;
   observeUpstream(call: UpstreamCall): void;
   countWebhook(provider: string, outcome: WebhookOutcome, events?: number): void;
+  /** Slots left in a provider credential's rate budget after its latest call. */
+  observeRateBudget(provider: string, remaining: number): void;
   readonly wsConnections: Gauge;
   readonly subscriptions: Gauge;
 }
@@ -80,8 +82,17 @@ export function createMetrics(): GatewayMetrics {
     help: 'Active GraphQL subscriptions',
     registers: [registry],
   });
+  const rateBudget = new Gauge({
+    name: 'gateway_upstream_rate_budget_remaining',
+    help: "Requests left in the provider credential's rate budget (shared by every instance when REDIS_URL is set)",
+    labelNames: ['provider'],
+    registers: [registry],
+  });
   return {
     registry,
+    observeRateBudget(provider, remaining) {
+      rateBudget.set({ provider }, remaining);
+    },
     observeHttp(route, method, status, seconds) {
       httpRequests.inc({ route, method, status: String(status) });
       httpDuration.observe({ route }, seconds);

@@ -27,6 +27,7 @@ import { createLogger } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import type { ProviderName } from './model.js';
 import { createProviders } from './providers/index.js';
+import { createRateBudgets } from './providers/rate-budget.js';
 import type { Provider } from './providers/provider.js';
 import { createSchema } from './schema.js';
 
@@ -63,6 +64,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const metrics = createMetrics();
   const store = deps.store ?? createStore(config);
   const pubsub = deps.pubsub ?? createPubSub(config);
+  const rateBudgets = createRateBudgets(config.redisUrl, config.cache.prefix);
   const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, registry: metrics.registry, logger, scopes: cacheScopes(config) });
   const providers = cache.wrap(
     deps.providers ??
@@ -71,6 +73,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         publicUrl: config.publicUrl,
         allowUnsignedWebhooks: config.allowUnsignedWebhooks,
         onCall: (call) => metrics.observeUpstream(call),
+        rateBudgets,
+        onRateBudget: (provider, remaining) => metrics.observeRateBudget(provider, remaining),
       }),
   );
   const auth = createAuthenticator(config.apiKeys);
@@ -148,7 +152,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         if (coverageTimer) clearInterval(coverageTimer);
         await app.close();
         await ingest.drain();
-        await Promise.allSettled([store.close(), pubsub.close(), cache.close()]);
+        await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close()]);
       })();
       return closing;
     },

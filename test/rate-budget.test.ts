@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createLocalBudget, createRateBudgets } from '../src/providers/rate-budget.js';
+import { useTestGateway } from './helpers/gateway.js';
 
 describe('rate budget', () => {
   it('queues a burst past the bucket in order and refuses a wait longer than allowed, taking nothing', async () => {
@@ -28,5 +29,22 @@ describe('rate budget', () => {
     const refused = answers.find((r) => !r.ok);
     expect(refused).toMatchObject({ ok: false });
     expect(refused && !refused.ok && refused.retryAfterMs).toBeGreaterThan(10_000);
+  });
+
+  it('makes two gateway instances on one Redis spend one Podium budget, refusing past it with retryAfter', async () => {
+    const env = { PODIUM_REQUESTS_PER_MINUTE: '3', GATEWAY_CACHE_PREFIX: `rb${randomUUID().slice(0, 8)}` };
+    const a = await useTestGateway({ env, redis: true });
+    const b = await useTestGateway({ env, redis: true, podium: a.podium });
+    const users = a.podium.fixtures.userIds;
+    const { encodeId } = await import('../src/ids.js');
+    const ask = (t: typeof a, i: number) => t.gql(`query($id: ID!) { user(id: $id) { id } }`, { id: encodeId('PODIUM', 'User', users[i]!) });
+    a.podium.resetRequests();
+    const answers = [await ask(a, 0), await ask(a, 1), await ask(b, 2), await ask(b, 3)];
+    expect(answers.slice(0, 3).map((r) => r.errors)).toEqual([undefined, undefined, undefined]);
+    // One slot every 20 s: the next would wait longer than a call may, so it is refused without calling Podium.
+    expect(answers[3]?.errors?.[0]?.extensions).toMatchObject({ code: 'PROVIDER_RATE_LIMITED', provider: 'PODIUM' });
+    expect(answers[3]?.errors?.[0]?.extensions?.retryAfter).toBeGreaterThan(10);
+    expect(a.podium.requestCount()).toBe(3);
+    expect(await (await fetch(`${b.url}/metrics`)).text()).toMatch(/gateway_upstream_rate_budget_remaining\{provider="PODIUM"\} 0/);
   });
 });

@@ -1,10 +1,11 @@
 // The one upstream HTTP client every provider adapter uses: auth headers with a
 // single refresh on 401, per-request timeout, retries with exponential backoff
-// and full jitter on 429 / 5xx / network errors (honouring Retry-After), and a
-// client-side token-bucket rate limit per credential.
+// and full jitter on 429 / 5xx / network errors (honouring Retry-After), and the
+// credential's rate budget (rate-budget.ts: in process, or shared through Redis).
 import { ProviderError, userInputError, type ProviderFailure } from '../errors.js';
 import type { ProviderName } from '../model.js';
 import { PROVIDER_LABELS } from './labels.js';
+import type { RateBudget } from './rate-budget.js';
 
 export interface UpstreamAuth {
   /** Headers that authenticate a request (e.g. `Authorization: Bearer …`). */
@@ -40,10 +41,12 @@ export interface UpstreamClientOptions {
   readonly backoffBaseMs?: number;
   /** A Retry-After longer than this is not waited for: the call fails RATE_LIMITED / UNAVAILABLE. @default 10_000 (ms) */
   readonly maxRetryAfterMs?: number;
-  /** Client-side limit, e.g. `{ requests: 300, perMs: 60_000 }` for Podium. Unset = unlimited. */
-  readonly rateLimit?: { readonly requests: number; readonly perMs: number };
+  /** The credential's budget (Podium 300 a minute, HighLevel 100 per 10 s). Unset = unlimited. */
+  readonly budget?: RateBudget;
   /** Observer for metrics; never throws into the call. */
   readonly onCall?: (call: UpstreamCall) => void;
+  /** Slots left in the budget after each call took one, for metrics. */
+  readonly onBudget?: (remaining: number) => void;
 }
 
 export interface RequestOptions {
@@ -83,23 +86,27 @@ type Attempt = { readonly res: Response; readonly text: string } | Error;
 
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
   const opts = { ...defaults, ...options };
-  const limiter = options.rateLimit ? createRateLimiter(options.rateLimit) : null;
   const base = options.baseUrl.replace(/\/+$/, '');
   const label = PROVIDER_LABELS[options.provider];
 
-  function fail(failure: ProviderFailure, message: string, status: number | null, detail: string): ProviderError {
-    return new ProviderError(options.provider, failure, message, status, detail);
+  function fail(failure: ProviderFailure, message: string, status: number | null, detail: string, retryAfterMs: number | null = null): ProviderError {
+    return new ProviderError(options.provider, failure, message, status, detail, retryAfterMs);
   }
 
   /** The body is read under the same timeout as the headers: a body that stalls is a timeout too. */
   async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>): Promise<Attempt> {
-    if (limiter) {
-      const waitMs = limiter.reserve();
-      if (waitMs > opts.maxRetryAfterMs) {
-        limiter.release();
-        throw fail('RATE_LIMITED', `${label} client-side rate limit: next slot in ${waitMs} ms`, null, `${req.method ?? 'GET'} ${req.path}`);
+    if (options.budget) {
+      const slot = await options.budget.take(opts.maxRetryAfterMs);
+      try {
+        options.onBudget?.(slot.remaining);
+      } catch {
+        // metrics must never break a call
       }
-      if (waitMs > 0) await sleep(waitMs);
+      if (!slot.ok) {
+        const seconds = Math.ceil(slot.retryAfterMs / 1000);
+        throw fail('RATE_LIMITED', `${label} request budget is spent for now; retry in ${seconds} s`, null, `${req.method ?? 'GET'} ${req.path}`, slot.retryAfterMs);
+      }
+      if (slot.waitMs > 0) await sleep(slot.waitMs);
     }
     const started = performance.now();
     const headers: Record<string, string> = { accept: 'application/json', ...options.defaultHeaders, ...authHeaders, ...req.headers };
@@ -167,7 +174,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           continue;
         }
       }
-      throw fail(failureOf(res.status), `${label} answered ${res.status}`, res.status, detail);
+      const retryAfter = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after')) : null;
+      throw fail(failureOf(res.status), `${label} answered ${res.status}`, res.status, detail, retryAfter);
     }
   }
 
@@ -213,35 +221,6 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   if (/^\d+(\.\d+)?$/.test(value.trim())) return Math.round(Number(value) * 1000);
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
-}
-
-export interface RateLimiter {
-  /** Takes a slot and returns how long to wait before using it (0 = now). */
-  reserve(): number;
-  /** Gives back a slot that will not be used. */
-  release(): void;
-}
-
-/**
- * Token bucket that lets the balance go negative: each caller reserves a slot
- * and waits its turn, so bursts queue in order instead of failing.
- */
-export function createRateLimiter(limit: { requests: number; perMs: number }, now: () => number = Date.now): RateLimiter {
-  const msPerToken = limit.perMs / limit.requests;
-  let tokens = limit.requests;
-  let last = now();
-  return {
-    reserve() {
-      const t = now();
-      tokens = Math.min(limit.requests, tokens + (t - last) / msPerToken);
-      last = t;
-      tokens -= 1;
-      return tokens >= 0 ? 0 : Math.ceil(-tokens * msPerToken);
-    },
-    release() {
-      tokens += 1;
-    },
-  };
 }
 
 export function sleep(ms: number): Promise<void> {

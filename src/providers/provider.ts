@@ -145,4 +145,8 @@ export interface ProviderDeps {
   readonly allowUnsignedWebhooks: boolean;
   /** Metrics observer for upstream calls. */
   readonly onCall?: (call: import('./http.js').UpstreamCall) => void;
+  /** The budget of one credential, by a key naming it; shared by instances when the gateway has Redis. @default in process */
+  readonly rateBudgets?: import('./rate-budget.js').RateBudgets;
+  /** Slots left in a credential's budget after each call, for metrics. */
+  readonly onRateBudget?: (provider: import('../model.js').ProviderName, remaining: number) => void;
 }

@@ -4,6 +4,7 @@
 // and a call that would wait longer than it may is refused without taking one.
 // In process by default; in Redis (one atomic script) when REDIS_URL is set, so
 // every instance spends the same budget and N instances together stay inside it.
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 
 export interface RateLimit {
@@ -24,6 +25,16 @@ export interface RateBudget {
 export interface RateBudgets {
   budget(key: string, limit: RateLimit): RateBudget;
   close(): Promise<void>;
+}
+
+/** A credential's budget key: the provider, the API it talks to and the identity it acts as, hashed. */
+export function budgetKey(provider: string, ...identity: ReadonlyArray<string | null>): string {
+  return `${provider}:${createHash('sha256').update(identity.join('\u0000')).digest('base64url').slice(0, 16)}`;
+}
+
+/** The budget to spend: the gateway's shared one when it has them, else one of this client's own. */
+export function budgetFor(budgets: RateBudgets | undefined, key: string, limit: RateLimit): RateBudget {
+  return budgets ? budgets.budget(key, limit) : createLocalBudget(limit);
 }
 
 export function createLocalBudget(limit: RateLimit, now: () => number = Date.now): RateBudget {

@@ -80,7 +80,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   });
   const config: GatewayConfig = {
     ...base,
-    podium: wanted.includes('PODIUM') ? podium.providerConfig() : null,
+    podium: wanted.includes('PODIUM') ? withBudget(podium.providerConfig(), options.env?.PODIUM_REQUESTS_PER_MINUTE) : null,
     leadconnector: emulators.LEADCONNECTOR ? (emulators.LEADCONNECTOR.providerConfig() as GatewayConfig['leadconnector']) : null,
     smooch: emulators.SMOOCH ? (emulators.SMOOCH.providerConfig() as GatewayConfig['smooch']) : null,
   };
@@ -182,4 +182,9 @@ export async function openAcknowledged(url: string, key = VIEWER_KEY): Promise<W
   socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } }));
   await acked;
   return socket;
+}
+
+/** The emulator's Podium config with the client-side limit a test asked for (PODIUM_REQUESTS_PER_MINUTE). */
+function withBudget(config: ReturnType<PodiumEmulator['providerConfig']>, perMinute: string | undefined): GatewayConfig['podium'] {
+  return perMinute ? { ...config, api: { ...config.api, requestsPerMinute: Number(perMinute) } } : config;
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { isRecord, str } from '../guards.js';
 import { createUpstreamClient, orNull, segment, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
+import { budgetFor, budgetKey } from '../rate-budget.js';
 import { readBody } from '../validate.js';
 
 /** The `Version` header value each resource family requires (providers.md §2.1). */
@@ -174,8 +175,10 @@ export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: 
     auth: { headers: async () => ({ authorization: `Bearer ${config.token}` }) },
     timeoutMs: deps.upstream.timeoutMs,
     maxRetries: deps.upstream.maxRetries,
-    // No client-side limit: HighLevel's (100 per 10 s per app and location) answers 429, which the client retries.
     onCall: deps.onCall,
+    // HighLevel's burst limit is per app and location (providers.md §2.1); its 429s are still retried.
+    budget: budgetFor(deps.rateBudgets, budgetKey('LEADCONNECTOR', config.apiUrl, config.locationId), { requests: config.requestsPer10Seconds, perMs: 10_000 }),
+    onBudget: (remaining) => deps.onRateBudget?.('LEADCONNECTOR', remaining),
   });
 
   async function get(version: string, path: string, query?: Record<string, string | number | undefined>): Promise<unknown> {

@@ -6,6 +6,7 @@ import { ProviderError } from '../../errors.js';
 import { z } from 'zod';
 import { createUpstreamClient, orNull, segment, type UpstreamAuth, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
+import { budgetFor, budgetKey } from '../rate-budget.js';
 import { readBody } from '../validate.js';
 
 export const PODIUM_VERSION = '2021.04.01';
@@ -177,7 +178,8 @@ export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps):
     baseUrl: config.apiUrl,
     auth,
     defaultHeaders: { 'podium-version': PODIUM_VERSION },
-    rateLimit: { requests: config.requestsPerMinute, perMs: 60_000 },
+    budget: budgetFor(deps.rateBudgets, budgetKey('PODIUM', config.apiUrl, config.clientId ?? config.accessToken), { requests: config.requestsPerMinute, perMs: 60_000 }),
+    onBudget: (remaining) => deps.onRateBudget?.('PODIUM', remaining),
   });
 
   /** `route` names the endpoint in errors; `path` is what is sent. */

@@ -94,7 +94,7 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
       messageCount: mainConversations.reduce((n, c) => n + (data.conversationMessages.get(c.id)?.length ?? 0), 0),
     },
     providerConfig: () => ({
-      api: { apiUrl: emulator.url, token: SANDBOX_TOKEN, locationId: mainLocation, companyId: data.companyId },
+      api: { apiUrl: emulator.url, token: SANDBOX_TOKEN, locationId: mainLocation, companyId: data.companyId, requestsPer10Seconds: 100 },
       webhookPublicKey: rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       webhookEd25519PublicKey: ed25519.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
       webhookToleranceMs: 300_000, // 5 minutes
