@@ -1,7 +1,7 @@
 // The composition root: builds the gateway's parts from the config and wires
 // them into one Fastify server (route modules in http/), and nothing else.
 // Shutdown order: WebSockets (1001), HTTP (in-flight requests finish), Apollo,
-// publishes of acknowledged webhooks, then the store and pubsub.
+// publishes of acknowledged webhooks and the outbox, then the store and pubsub.
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -10,6 +10,7 @@ import type { GatewayConfig } from './config.js';
 import { createContextFactory } from './context.js';
 import { createErrorFormatter } from './errors.js';
 import { createIngest } from './events/ingest.js';
+import { createOutbox, type OutboxOptions } from './events/outbox.js';
 import { createPubSub } from './events/pubsub/index.js';
 import { createStore } from './events/store/index.js';
 import type { EventStore, PubSub } from './events/types.js';
@@ -45,6 +46,8 @@ export interface GatewayDeps {
   readonly pubsub?: PubSub;
   readonly providers?: ReadonlyMap<ProviderName, Provider>;
   readonly logger?: Logger;
+  /** Outbox timing (tests shorten it). @default see OutboxOptions */
+  readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
 }
 
 /** Route labels of the HTTP metrics; anything else is `other`, so scanners cannot grow the label set. */
@@ -64,7 +67,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       onCall: (call) => metrics.observeUpstream(call),
     });
   const auth = createAuthenticator(config.apiKeys);
-  const ingest = createIngest({ providers, store, pubsub, metrics, logger });
+  const outbox = createOutbox({ store, pubsub, logger, metrics, ...deps.outbox });
+  const ingest = createIngest({ providers, store, pubsub, metrics, logger, outbox });
   const schema = createSchema();
   const limits = createOperationLimits(schema, config.graphql, { introspection: config.introspection });
   const formatError = createErrorFormatter({ logger, hideSuggestions: !config.introspection });
@@ -109,6 +113,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     logger,
     async listen(port = config.port, host = '::') {
       await app.listen({ port, host });
+      // Publishes what an earlier process stored but never published, then keeps sweeping.
+      outbox.start();
       const address = app.server.address() as AddressInfo;
       const shownHost = host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost';
       url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
@@ -118,6 +124,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       closing ??= (async () => {
         await app.close();
         await ingest.drain();
+        await outbox.stop();
         await Promise.allSettled([store.close(), pubsub.close()]);
       })();
       return closing;
