@@ -56,13 +56,12 @@ export interface StoredSecretsOptions {
   readonly creationWaitMs?: number;
 }
 
-/** Re-reads closer together than this share one read (a flood of bad keys costs one read). */
-const MIN_REFRESH_MS = 100;
-
 export function createStoredSecrets(store: EventStore, options: StoredSecretsOptions = {}): StoredSecrets {
   const ttlMs = options.ttlMs ?? 5_000;
   const creationWaitMs = options.creationWaitMs ?? 5_000;
   const cache = new Map<ProviderName, { at: number; secrets: Promise<readonly string[]> }>();
+  /** Re-reads in flight: concurrent failed verifications (a flood of bad keys) share one read. */
+  const rereads = new Map<ProviderName, Promise<readonly string[]>>();
 
   const read = (provider: ProviderName): Promise<readonly string[]> => {
     const secrets = store
@@ -91,9 +90,12 @@ export function createStoredSecrets(store: EventStore, options: StoredSecretsOpt
       } else if (!usedCache) {
         return null;
       }
-      const cached = cache.get(provider);
-      if (pending.length === 0 && cached && Date.now() - cached.at < MIN_REFRESH_MS) return cached.secrets;
-      return read(provider);
+      let reread = rereads.get(provider);
+      if (!reread) {
+        reread = read(provider).finally(() => rereads.delete(provider));
+        rereads.set(provider, reread);
+      }
+      return reread;
     },
     invalidate(provider) {
       cache.delete(provider);
