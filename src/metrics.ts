@@ -22,6 +22,13 @@ export interface GatewayMetrics {
   observeRateBudget(provider: string, remaining: number): void;
   readonly wsConnections: Gauge;
   readonly subscriptions: Gauge;
+  /** Events handed to the pubsub, by who published them: the ingest after its 200, or the outbox sweep. */
+  countPublished(path: 'ingest' | 'outbox', events: number): void;
+  countPublishFailure(): void;
+  /** Events a subscription replayed from the store (after a cursor, or after a pubsub outage). */
+  countReplayed(events: number): void;
+  /** A subscription ended because its client did not keep up. */
+  countSlowSubscriber(): void;
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -88,10 +95,44 @@ export function createMetrics(): GatewayMetrics {
     labelNames: ['provider'],
     registers: [registry],
   });
+  const published = new Counter({
+    name: 'gateway_events_published_total',
+    help: 'Stored events handed to the pubsub, by path (ingest = right after the 200, outbox = the sweep)',
+    labelNames: ['path'],
+    registers: [registry],
+  });
+  const publishFailures = new Counter({
+    name: 'gateway_event_publish_failures_total',
+    help: 'Publishes the pubsub refused (the outbox retries them)',
+    registers: [registry],
+  });
+  const replayed = new Counter({
+    name: 'gateway_subscription_replayed_events_total',
+    help: 'Events subscriptions replayed from the store (resume after a cursor, catch-up after a pubsub outage)',
+    registers: [registry],
+  });
+  const slowSubscribers = new Counter({
+    name: 'gateway_subscriptions_dropped_total',
+    help: 'Subscriptions ended because the client did not read its events (buffer full)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   return {
     registry,
     observeRateBudget(provider, remaining) {
       rateBudget.set({ provider }, remaining);
+    },
+    countPublished(path, events) {
+      if (events > 0) published.inc({ path }, events);
+    },
+    countPublishFailure() {
+      publishFailures.inc();
+    },
+    countReplayed(events) {
+      if (events > 0) replayed.inc(events);
+    },
+    countSlowSubscriber() {
+      slowSubscribers.inc({ reason: 'slow' });
     },
     observeHttp(route, method, status, seconds) {
       httpRequests.inc({ route, method, status: String(status) });

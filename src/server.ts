@@ -1,7 +1,7 @@
 // The composition root: builds the gateway's parts from the config and wires
 // them into one Fastify server (route modules in http/), and nothing else.
 // Shutdown order: WebSockets (1001), HTTP (in-flight requests finish), Apollo,
-// publishes of acknowledged webhooks, then the store and pubsub.
+// publishes of acknowledged webhooks and the outbox, then the store and pubsub.
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -13,6 +13,7 @@ import type { GatewayConfig } from './config.js';
 import { createContextFactory } from './context.js';
 import { createErrorFormatter } from './errors.js';
 import { createIngest } from './events/ingest.js';
+import { createOutbox, type OutboxOptions } from './events/outbox.js';
 import { createPubSub } from './events/pubsub/index.js';
 import { createStore } from './events/store/index.js';
 import type { EventStore, PubSub } from './events/types.js';
@@ -51,6 +52,8 @@ export interface GatewayDeps {
   readonly pubsub?: PubSub;
   readonly providers?: ReadonlyMap<ProviderName, Provider>;
   readonly logger?: Logger;
+  /** Outbox timing (tests shorten it). @default see OutboxOptions */
+  readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
 }
 
 /** How often the providers are asked whether a webhook points at this gateway. */
@@ -78,12 +81,14 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       }),
   );
   const auth = createAuthenticator(config.apiKeys);
+  const outbox = createOutbox({ store, pubsub, logger, metrics, ...deps.outbox });
   const ingest = createIngest({
     providers,
     store,
     pubsub,
     metrics,
     logger,
+    outbox,
     // Before the 200: a query that starts after the answer must not see what this delivery changed.
     async onStored(events) {
       const provider = events[0]?.provider;
@@ -142,6 +147,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       // Known before the first query, so its entries get the right TTL.
       await cache.checkCoverage(providers, config.publicUrl);
       coverageTimer = setInterval(() => void cache.checkCoverage(providers, config.publicUrl), COVERAGE_CHECK_MS).unref();
+      // Publishes what an earlier process stored but never published, then keeps sweeping.
+      outbox.start();
       const address = app.server.address() as AddressInfo;
       const shownHost = host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost';
       url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
@@ -152,6 +159,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         if (coverageTimer) clearInterval(coverageTimer);
         await app.close();
         await ingest.drain();
+        await outbox.stop();
         await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close()]);
       })();
       return closing;

@@ -84,7 +84,7 @@ describe('Podium webhooks on MongoDB', () => {
       rawBody: JSON.stringify(FAILED),
     });
     // Published exactly once: one claim document for the event.
-    expect(await dbOf(t).collection('publish_claims').find({}).toArray()).toEqual([{ _id: docs[0]!._id, claimedAt: expect.any(Date) }]);
+    expect(await dbOf(t).collection('publish_claims').find({}).toArray()).toEqual([{ _id: docs[0]!._id, event: docs[0]!._id, attempt: 0, claimedAt: expect.any(Date) }]);
   });
 
   it('stores a duplicate delivery once and publishes it once', async () => {

@@ -27,8 +27,8 @@ function freshDbName(): string {
 }
 
 /** A MongoDB store on a database nobody else uses, dropped after the test. */
-function openMongoStore(db = freshDbName()): EventStore {
-  const store = createMongoStore({ url: inject('mongodbUrl'), db });
+function openMongoStore(db = freshDbName(), now?: () => number): EventStore {
+  const store = createMongoStore({ url: inject('mongodbUrl'), db, ...(now ? { now } : {}) });
   onTestFinished(async () => {
     await store.close();
     await adminClient().db(db).dropDatabase();
@@ -36,8 +36,8 @@ function openMongoStore(db = freshDbName()): EventStore {
   return store;
 }
 
-function openMemoryStore(): EventStore {
-  const store = createMemoryStore();
+function openMemoryStore(now?: () => number): EventStore {
+  const store = createMemoryStore(now ? { now } : {});
   onTestFinished(() => store.close());
   return store;
 }
@@ -117,7 +117,7 @@ const ids = (events: readonly StoredEvent[]): string[] => events.map((event) => 
 
 describe.each([
   { name: 'memory', open: openMemoryStore },
-  { name: 'MongoDB', open: () => openMongoStore() },
+  { name: 'MongoDB', open: (now?: () => number) => openMongoStore(undefined, now) },
 ])('$name event store', ({ open }) => {
   it('stores a new event with an id, unpublished, exactly as given', async () => {
     const store = open();
@@ -169,21 +169,64 @@ describe.each([
 
     expect(claims.filter(Boolean)).toHaveLength(1);
     expect(await store.claimPublish(event.id)).toBe(false);
+    // A claim is not a publish: the event stays offered to the outbox until marked.
+    expect((await store.getEvent(event.id))?.published).toBe(false);
+    await store.markPublished([event.id]);
     expect((await store.getEvent(event.id))?.published).toBe(true);
+    expect(await store.claimPublish(event.id, { takeOverAfterMs: 0 })).toBe(false);
     expect(await store.claimPublish(newEventId())).toBe(false);
   });
 
-  it('makes a released event claimable again', async () => {
-    const store = open();
+  it('lets exactly one caller take over an abandoned claim, and none a fresh one', async () => {
+    let clock = Date.parse('2030-01-01T00:00:00Z');
+    const store = open(() => clock);
     const { event } = await store.insertEvent(newEvent());
     expect(await store.claimPublish(event.id)).toBe(true);
+    expect(await store.claimPublish(event.id, { takeOverAfterMs: 60_000 })).toBe(false);
+    clock += 61_000;
 
-    await store.releasePublish(event.id);
+    // The winner's claim is fresh, so the others (concurrent or not) find it held.
+    const takeovers = await Promise.all(Array.from({ length: 5 }, () => store.claimPublish(event.id, { takeOverAfterMs: 60_000 })));
 
-    expect((await store.getEvent(event.id))?.published).toBe(false);
-    expect(await store.claimPublish(event.id)).toBe(true);
-    // A redelivery after the release sees the event as published again.
-    expect((await store.insertEvent(newEvent({ eventKey: event.eventKey }))).event.published).toBe(true);
+    expect(takeovers.filter(Boolean)).toHaveLength(1);
+    // A redelivery still sees it unpublished: the outbox, not the provider, finishes the job.
+    expect((await store.insertEvent(newEvent({ eventKey: event.eventKey }))).event.published).toBe(false);
+  });
+
+  it('offers processed, unpublished events oldest first within bounds, and forgets published ones', async () => {
+    const store = open();
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i += 1) ids.push((await store.insertEvent(newEvent())).event.id);
+    await store.insertEvent(newEvent({ status: 'UNPROCESSABLE', kind: null, message: null, reason: 'no' }));
+    await store.markPublished([ids[1]!]);
+
+    const all = await store.listUnpublished({ limit: 10, after: null, before: 'g' });
+    expect(all.map((e) => e.id)).toEqual([ids[0], ids[2], ids[3]]);
+    const page = await store.listUnpublished({ limit: 1, after: ids[0]!, before: ids[3]! });
+    expect(page.map((e) => e.id)).toEqual([ids[2]]);
+  });
+
+  it('replays events after an id, oldest first, filtered', async () => {
+    const store = open();
+    const ids: string[] = [];
+    for (const provider of ['PODIUM', 'SMOOCH', 'PODIUM', 'PODIUM'] as const) ids.push((await store.insertEvent(newEvent({ provider }))).event.id);
+
+    const after = await store.listEventsAfter({ provider: 'PODIUM' }, { limit: 10, after: ids[0]! });
+    expect(after.map((e) => e.id)).toEqual([ids[2], ids[3]]);
+    expect((await store.listEventsAfter({}, { limit: 1, after: ids[1]! })).map((e) => e.id)).toEqual([ids[2]]);
+  });
+
+  it('keeps one raw body for the events of one delivery and deletes past the retention', async () => {
+    const store = open();
+    const rawBody = JSON.stringify({ events: Array.from({ length: 3 }, (_, i) => ({ id: `e${i}` })) });
+    const results = await store.insertEvents(['a', 'b', 'c'].map((eventKey) => newEvent({ eventKey, rawBody })));
+    expect(results.every((r) => r.inserted && r.event.rawBody === rawBody)).toBe(true);
+    expect((await store.getEvent(results[2]!.event.id))?.rawBody).toBe(rawBody);
+    expect((await store.listEvents({}, { limit: 5, before: null })).map((e) => e.rawBody)).toEqual([rawBody, rawBody, rawBody]);
+
+    expect(await store.deleteEventsBefore(results[1]!.event.id)).toBe(1);
+    expect(await store.getEvent(results[0]!.event.id)).toBeNull();
+    expect((await store.getEvent(results[1]!.event.id))?.rawBody).toBe(rawBody);
   });
 
   it('lists events newest first, filtered by provider, status, kind and conversation', async () => {
@@ -275,10 +318,46 @@ describe('MongoDB event store specifics', () => {
       rawBody: input.rawBody,
       receivedAt: input.receivedAt,
       receivedAtDate: new Date(input.receivedAt),
+      published: false,
     });
     const indexes = await events.indexes();
     expect(indexes).toContainEqual(expect.objectContaining({ key: { provider: 1, eventKey: 1 }, unique: true }));
     await expect(events.insertOne({ ...input, _id: newEventId() })).rejects.toMatchObject({ code: 11000 });
+  });
+
+  it('starts on an existing database, twice at once, creating each index once and serving both', async () => {
+    const db = freshDbName();
+    const first = openMongoStore(db);
+    await first.insertEvent(newEvent({ eventKey: 'before-restart' }));
+    await first.close();
+
+    // A restart and a second instance: both find the indexes (or create the missing ones) and serve.
+    const [a, b] = [createMongoStore({ url: inject('mongodbUrl'), db }), createMongoStore({ url: inject('mongodbUrl'), db })];
+    onTestFinished(() => Promise.all([a.close(), b.close()]).then(() => undefined));
+    await Promise.all([a.ping(), b.ping()]);
+    await Promise.all([a.insertEvent(newEvent({ eventKey: 'from-a' })), b.insertEvent(newEvent({ eventKey: 'from-b' }))]);
+    expect((await a.insertEvent(newEvent({ eventKey: 'before-restart' }))).inserted).toBe(false);
+
+    const names = (await adminClient().db(db).collection('events').indexes()).map((i) => i.name).sort();
+    expect(names).toEqual(['_id_', 'conversation_id_desc', 'provider_eventKey_unique', 'provider_id_desc', 'published_id']);
+  });
+
+  it('is not ready while an index cannot be created, and says which', async () => {
+    const db = freshDbName();
+    // An index of the same name with other keys, as an old deployment might have left.
+    await adminClient().db(db).collection('events').createIndex({ eventKey: 1 }, { name: 'provider_id_desc' });
+    const store = openMongoStore(db);
+
+    await expect(store.ping()).rejects.toThrow(/provider_id_desc on events exists with another definition/);
+    await expect(store.insertEvent(newEvent())).rejects.toThrow(/provider_id_desc/);
+  });
+
+  it('never shows the password of its URL in an error', async () => {
+    const store = createMongoStore({ url: `mongodb://gateway:s3cret-pw@127.0.0.1:${await unusedPort()}/`, db: 'x', serverSelectionTimeoutMs: 300 });
+    onTestFinished(() => store.close());
+    const error = await store.ping().then(() => null, (e: unknown) => e as Error);
+    expect(error).toBeInstanceOf(Error);
+    expect(error!.message).not.toContain('s3cret-pw');
   });
 
   it('records a publish as a claim document, read back as the event\'s published flag', async () => {
@@ -289,18 +368,25 @@ describe('MongoDB event store specifics', () => {
     const events = adminClient().db(db).collection<{ _id: string }>('events');
 
     await store.claimPublish(event.id);
-    expect(await claims.findOne({ _id: event.id })).toEqual({ _id: event.id, claimedAt: expect.any(Date) });
-    // The event document is never updated: one insert per event, one per publish.
-    expect(await events.findOne({ _id: event.id })).not.toHaveProperty('published');
-    expect((await store.getEvent(event.id))?.published).toBe(true);
+    expect(await claims.findOne({ _id: event.id })).toEqual({ _id: event.id, event: event.id, attempt: 0, claimedAt: expect.any(Date) });
+    expect(await events.findOne({ _id: event.id })).toMatchObject({ published: false });
+    await store.claimPublish(event.id, { takeOverAfterMs: 0 });
+    expect(await claims.findOne({ _id: `${event.id}:1` })).toMatchObject({ event: event.id, attempt: 1 });
+
+    await store.markPublished([event.id]);
+    expect(await events.findOne({ _id: event.id })).toMatchObject({ published: true });
     expect((await store.listEvents({}, { limit: 5, before: null }))[0]?.published).toBe(true);
 
-    await store.releasePublish(event.id);
-    expect(await claims.countDocuments()).toBe(0);
-    expect((await store.getEvent(event.id))?.published).toBe(false);
+    // Events stored before the outbox (no `published` field) read it from their claim.
+    const legacyId = newEventId();
+    await events.insertOne({ ...(await events.findOne({ _id: event.id }))!, _id: legacyId, eventKey: 'legacy', published: undefined } as never);
+    await events.updateOne({ _id: legacyId }, { $unset: { published: '' } });
+    expect((await store.getEvent(legacyId))?.published).toBe(false);
+    await claims.insertOne({ _id: legacyId, claimedAt: new Date() } as never);
+    expect((await store.getEvent(legacyId))?.published).toBe(true);
 
     await store.claimPublish(newEventId());
-    expect(await claims.countDocuments()).toBe(0);
+    expect(await claims.countDocuments()).toBe(3);
   });
 
   it('stores webhooks under `<provider>:<id>`', async () => {

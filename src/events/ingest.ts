@@ -1,15 +1,18 @@
-// Webhook ingest: verify -> parse/normalize -> store -> answer -> publish.
+// Webhook ingest: verify -> parse/normalize -> store -> onStored -> answer -> publish.
 // A delivery is acknowledged only once every event in it is durably stored;
 // duplicates are stored once and published once; an authentic payload that
 // cannot be normalized is stored as unprocessable and still acknowledged.
 // `receive` resolves with what to answer as soon as the events are stored; the
-// publish it starts runs on, and `drain()` waits for it (shutdown).
+// publish it starts runs on through the outbox, which also publishes whatever
+// this publish could not (so a failed publish never waits for a redelivery).
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ProviderName } from '../model.js';
-import type { ParsedEvent, Provider, WebhookRequest } from '../providers/provider.js';
+import type { ParsedEvent, Provider, VerifyResult, WebhookRequest } from '../providers/provider.js';
 import { unprocessable } from '../providers/delivery.js';
-import type { EventStore, NewEvent, PubSub, StoredEvent } from './types.js';
+import { createOutbox, type Outbox } from './outbox.js';
+import { createStoredSecrets } from './secrets.js';
+import type { EventStore, InsertResult, NewEvent, PubSub, StoredEvent } from './types.js';
 
 /** What to answer the provider: the HTTP status its retry rules need, and a JSON body. */
 export interface IngestResult {
@@ -32,81 +35,60 @@ export interface IngestOptions {
   readonly pubsub: PubSub;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
-  /**
-   * Runs after a delivery's events are stored and before it is answered 200 (the
-   * cache invalidates here). A rejection answers the provider's retry status.
-   */
-  readonly onStored?: (events: readonly StoredEvent[]) => Promise<void>;
+  /** Publishes what is stored; give the gateway's so its sweep covers this ingest's failures. @default one of its own, not sweeping */
+  readonly outbox?: Outbox;
   /** How long stored webhook secrets are reused before the store is asked again. @default 5_000 (ms) */
   readonly secretsTtlMs?: number;
+  /**
+   * Events of one delivery that are processed; a delivery with more is stored
+   * once, as one unprocessable event saying why (nothing accepted is lost).
+   * @default 100
+   */
+  readonly maxEventsPerDelivery?: number;
+  /**
+   * INVALIDATION HOOK: runs after the events are durably stored and BEFORE the
+   * provider gets its 200 (entity cache invalidation goes here, so a query that
+   * starts after the 200 never sees data older than the webhook). Gets the
+   * stored events, duplicates included. If it rejects, the delivery is answered
+   * with the provider's retry status (the events stay stored; the redelivery
+   * dedupes and runs the hook again).
+   */
+  readonly onStored?: (events: readonly StoredEvent[]) => Promise<void>;
 }
+
+const storeUnavailable = { error: 'store_unavailable', message: 'event store unreachable; retry later' };
 
 export function createIngest(options: IngestOptions): Ingest {
   const { providers, store, pubsub, metrics, logger } = options;
-  const secretsTtlMs = options.secretsTtlMs ?? 5_000;
-  const secretsCache = new Map<ProviderName, { at: number; secrets: Promise<readonly string[]> }>();
-
-  function storedSecrets(provider: ProviderName): Promise<readonly string[]> {
-    const cached = secretsCache.get(provider);
-    if (cached && Date.now() - cached.at < secretsTtlMs) return cached.secrets;
-    const secrets = store
-      .listWebhooks(provider)
-      .then((hooks) => hooks.map((h) => h.secret).filter((s): s is string => typeof s === 'string' && s.length > 0));
-    secretsCache.set(provider, { at: Date.now(), secrets });
-    secrets.catch(() => secretsCache.delete(provider));
-    return secrets;
-  }
-
-  async function publishStored(stored: readonly StoredEvent[]): Promise<void> {
-    for (const event of stored) {
-      if (event.status !== 'PROCESSED' || event.published || !event.message || !event.kind) continue;
-      try {
-        if (!(await store.claimPublish(event.id))) continue; // another delivery of the same event won
-        await pubsub.publish({
-          eventId: event.id,
-          provider: event.provider,
-          kind: event.kind,
-          providerEventType: event.providerEventType,
-          receivedAt: event.receivedAt,
-          message: event.message,
-        });
-      } catch (err) {
-        logger.error({ err, eventId: event.id, provider: event.provider }, 'publishing a stored event failed');
-        // Leave it unpublished so the provider's next delivery of it publishes it.
-        await store.releasePublish(event.id).catch(() => undefined);
-      }
-    }
-  }
-
-  /** Publishes of acknowledged deliveries still running; the store and pubsub must outlive them. */
+  const outbox = options.outbox ?? createOutbox({ store, pubsub, logger, metrics });
+  const secrets = createStoredSecrets(store, { ttlMs: options.secretsTtlMs ?? 5_000 });
+  const maxEvents = options.maxEventsPerDelivery ?? 100;
   const inFlight = new Set<Promise<void>>();
+
   function publishLater(stored: readonly StoredEvent[]): void {
-    const publishing = publishStored(stored)
-      .catch((err: unknown) => logger.error({ err }, 'publishing webhook events failed'))
+    const publishing = outbox
+      .publish(stored)
+      .catch((err: unknown) => logger.error({ err }, 'publishing webhook events failed; the outbox retries them'))
       .finally(() => inFlight.delete(publishing));
     inFlight.add(publishing);
   }
 
-  async function receive(name: ProviderName, req: WebhookRequest): Promise<IngestResult> {
-    const provider = providers.get(name);
-    if (!provider) return { status: 404, body: { error: 'provider_not_configured', message: `${name} is not configured on this gateway` } };
-    const { receiver } = provider;
+  /** Verifies against the configured and stored secrets, re-reading the stored ones once on a failure. */
+  async function verify(provider: Provider, name: ProviderName, req: WebhookRequest): Promise<VerifyResult> {
+    let usedCache = false;
+    const first = await provider.receiver.verify(req, {
+      storedSecrets: () => {
+        usedCache = secrets.cached(name);
+        return secrets.get(name);
+      },
+    });
+    if (first.ok) return first;
+    const fresh = await secrets.refresh(name, usedCache);
+    if (fresh === null) return first;
+    return provider.receiver.verify(req, { storedSecrets: () => Promise.resolve(fresh) });
+  }
 
-    let verified;
-    try {
-      verified = await receiver.verify(req, { storedSecrets: () => storedSecrets(name) });
-    } catch (err) {
-      logger.warn({ err, provider: name }, 'webhook verification could not read stored secrets');
-      metrics.countWebhook(name, 'store_unavailable');
-      return { status: receiver.retryStatus, body: { error: 'store_unavailable', message: 'event store unreachable; retry later' } };
-    }
-    if (!verified.ok) {
-      metrics.countWebhook(name, 'unauthorized');
-      logger.warn({ provider: name, reason: verified.reason }, 'webhook rejected: not authentic');
-      return { status: 401, body: { error: 'unauthorized', message: verified.reason } };
-    }
-
-    let parsed: readonly ParsedEvent[];
+  function parse(provider: Provider, name: ProviderName, req: WebhookRequest): readonly ParsedEvent[] | 'reject' {
     let json: unknown;
     try {
       json = JSON.parse(req.rawBody.toString('utf8'));
@@ -114,58 +96,77 @@ export function createIngest(options: IngestOptions): Ingest {
       json = undefined;
     }
     if (json === undefined) {
-      if (receiver.invalidJson === 'reject') {
-        metrics.countWebhook(name, 'bad_request');
-        return { status: 400, body: { error: 'invalid_json', message: 'the request body is not valid JSON' } };
-      }
-      parsed = [unprocessable(req.rawBody, null, 'the request body is not valid JSON')];
-    } else {
-      parsed = receiver.parse(json, req);
+      return provider.receiver.invalidJson === 'reject' ? 'reject' : [unprocessable(req.rawBody, null, 'the request body is not valid JSON')];
+    }
+    const parsed = provider.receiver.parse(json, req);
+    if (parsed.length <= maxEvents) return parsed;
+    logger.warn({ provider: name, events: parsed.length, max: maxEvents }, 'webhook delivery over the event limit stored as unprocessable');
+    return [unprocessable(req.rawBody, null, `the delivery holds ${parsed.length} events; at most ${maxEvents} are processed per delivery, so it is kept whole as unprocessable`)];
+  }
+
+  async function receive(name: ProviderName, req: WebhookRequest): Promise<IngestResult> {
+    const provider = providers.get(name);
+    if (!provider) return { status: 404, body: { error: 'provider_not_configured', message: `${name} is not configured on this gateway` } };
+    const { receiver } = provider;
+
+    let verified: VerifyResult;
+    try {
+      verified = await verify(provider, name, req);
+    } catch (err) {
+      logger.warn({ err, provider: name }, 'webhook verification could not read stored secrets');
+      metrics.countWebhook(name, 'store_unavailable');
+      return { status: receiver.retryStatus, body: storeUnavailable };
+    }
+    if (!verified.ok) {
+      metrics.countWebhook(name, 'unauthorized');
+      logger.warn({ provider: name, reason: verified.reason }, 'webhook rejected: not authentic');
+      return { status: 401, body: { error: 'unauthorized', message: verified.reason } };
+    }
+
+    const parsed = parse(provider, name, req);
+    if (parsed === 'reject') {
+      metrics.countWebhook(name, 'bad_request');
+      return { status: 400, body: { error: 'invalid_json', message: 'the request body is not valid JSON' } };
     }
 
     const receivedAt = req.receivedAt.toISOString();
     const rawBody = req.rawBody.toString('utf8');
-    let results;
+    let results: readonly InsertResult[];
     try {
-      results = await Promise.all(parsed.map((p) => store.insertEvent(toNewEvent(name, p, rawBody, receivedAt))));
+      results = await store.insertEvents(parsed.map((p) => toNewEvent(name, p, rawBody, receivedAt)));
+      await options.onStored?.(results.map((r) => r.event));
     } catch (err) {
       metrics.countWebhook(name, 'store_unavailable', parsed.length);
-      logger.error({ err, provider: name }, 'webhook not stored: event store unreachable');
-      return { status: receiver.retryStatus, body: { error: 'store_unavailable', message: 'event store unreachable; retry later' } };
-    }
-
-    if (options.onStored) {
-      try {
-        await options.onStored(results.map((r) => r.event));
-      } catch (err) {
-        logger.error({ err, provider: name }, 'webhook stored but not acknowledged: cache invalidation failed');
-        return { status: receiver.retryStatus, body: { error: 'cache_unavailable', message: 'cache unreachable; retry later' } };
-      }
-    }
-
-    let duplicates = 0;
-    let rejected = 0;
-    for (const r of results) {
-      if (!r.inserted) duplicates++;
-      else if (r.event.status === 'UNPROCESSABLE') rejected++;
-      metrics.countWebhook(name, !r.inserted ? 'duplicate' : r.event.status === 'UNPROCESSABLE' ? 'unprocessable' : 'accepted');
-      if (r.inserted && r.event.status === 'UNPROCESSABLE') {
-        logger.warn({ provider: name, eventId: r.event.id, reason: r.event.reason }, 'webhook event stored as unprocessable');
-      }
+      logger.error({ err, provider: name }, 'webhook not acknowledged: event store unreachable or onStored failed');
+      return { status: receiver.retryStatus, body: storeUnavailable };
     }
     publishLater(results.map((r) => r.event));
-    return { status: 200, body: { received: results.length, duplicates, unprocessable: rejected, eventIds: results.map((r) => r.event.id) } };
+    return { status: 200, body: answer(name, results, metrics, logger) };
   }
 
   return {
     receive,
     invalidateSecrets(provider) {
-      secretsCache.delete(provider);
+      secrets.invalidate(provider);
     },
     async drain() {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+function answer(name: ProviderName, results: readonly InsertResult[], metrics: GatewayMetrics, logger: Logger): Record<string, unknown> {
+  let duplicates = 0;
+  let rejected = 0;
+  for (const r of results) {
+    if (!r.inserted) duplicates++;
+    else if (r.event.status === 'UNPROCESSABLE') rejected++;
+    metrics.countWebhook(name, !r.inserted ? 'duplicate' : r.event.status === 'UNPROCESSABLE' ? 'unprocessable' : 'accepted');
+    if (r.inserted && r.event.status === 'UNPROCESSABLE') {
+      logger.warn({ provider: name, eventId: r.event.id, reason: r.event.reason }, 'webhook event stored as unprocessable');
+    }
+  }
+  return { received: results.length, duplicates, unprocessable: rejected, eventIds: results.map((r) => r.event.id) };
 }
 
 function toNewEvent(provider: ProviderName, parsed: ParsedEvent, rawBody: string, receivedAt: string): NewEvent {

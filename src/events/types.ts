@@ -1,6 +1,7 @@
-// Contracts of the event store and the pubsub. The ingest pipeline and the
-// resolvers depend on these only; `store/mongo.ts` and `pubsub/redis.ts` adapt
-// the drivers, `store/memory.ts` and `pubsub/memory.ts` serve development.
+// Contracts of the event store and the pubsub. The ingest pipeline, the outbox,
+// the stream and the resolvers depend on these only; `store/mongo.ts` and
+// `pubsub/redis.ts` adapt the drivers, `store/memory.ts` and `pubsub/memory.ts`
+// serve development.
 import type { MessageEventKind, MessageRecord, ProviderName, WebhookRecord } from '../model.js';
 
 export type EventStatus = 'PROCESSED' | 'UNPROCESSABLE';
@@ -15,17 +16,28 @@ export interface NewEvent {
   /** Why the event could not be processed (UNPROCESSABLE only). */
   readonly reason: string | null;
   readonly message: MessageRecord | null;
-  /** The delivery's body as received (UTF-8). */
+  /**
+   * The delivery's body as received (UTF-8). Events of one delivery share it:
+   * the store keeps one copy per delivery, however many events it holds.
+   */
   readonly rawBody: string;
   /** ISO-8601 UTC. */
   readonly receivedAt: string;
 }
 
 export interface StoredEvent extends NewEvent {
-  /** Time-ordered: a later insert has a larger id (string comparison). */
+  /**
+   * Time-ordered: a later insert has a larger id (string comparison). This is
+   * the store order that subscription cursors follow.
+   */
   readonly id: string;
-  /** Whether the event has been handed to the pubsub. */
+  /** Whether the event has reached the pubsub (processed events only). */
   readonly published: boolean;
+}
+
+export interface InsertResult {
+  readonly inserted: boolean;
+  readonly event: StoredEvent;
 }
 
 export interface EventFilter {
@@ -35,27 +47,54 @@ export interface EventFilter {
   readonly conversationId?: string | null;
 }
 
+export interface ClaimOptions {
+  /**
+   * A claim older than this on an event still unpublished is presumed
+   * abandoned (its holder died or its publish failed) and may be claimed again,
+   * by exactly one caller. Absent: an existing claim always wins.
+   */
+  readonly takeOverAfterMs?: number;
+}
+
 export interface EventStore {
   /**
-   * Stores the event unless one with the same (provider, eventKey) exists.
-   * Resolves only once the write is durable; rejects when the store is unreachable.
+   * Stores the events unless one with the same (provider, eventKey) exists; one
+   * result per event, in order. Resolves only once every write is durable;
+   * rejects when the store is unreachable (then some may be stored, none acknowledged).
    */
-  insertEvent(event: NewEvent): Promise<{ readonly inserted: boolean; readonly event: StoredEvent }>;
-  /** Atomically marks an unpublished event published; true for the one caller that flipped it. */
-  claimPublish(id: string): Promise<boolean>;
-  /** Undoes claimPublish after the pubsub refused the event, so a redelivery publishes it. */
-  releasePublish(id: string): Promise<void>;
+  insertEvents(events: readonly NewEvent[]): Promise<readonly InsertResult[]>;
+  /** insertEvents for one event. */
+  insertEvent(event: NewEvent): Promise<InsertResult>;
+  /** Takes the right to publish an unpublished event; true for the one caller that got it. */
+  claimPublish(id: string, options?: ClaimOptions): Promise<boolean>;
+  /** Records that the events reached the pubsub; the outbox stops offering them. */
+  markPublished(ids: readonly string[]): Promise<void>;
+  /** Processed, unpublished events with ids between `after` and `before` (both exclusive), oldest first (the outbox). */
+  listUnpublished(page: { readonly limit: number; readonly after: string | null; readonly before: string }): Promise<readonly StoredEvent[]>;
   /** Newest first; `before` is an event id (exclusive). */
   listEvents(filter: EventFilter, page: { readonly limit: number; readonly before: string | null }): Promise<readonly StoredEvent[]>;
+  /** Oldest first, in store order; `after` is an event id (exclusive). Replays of subscriptions. */
+  listEventsAfter(filter: EventFilter, page: { readonly limit: number; readonly after: string }): Promise<readonly StoredEvent[]>;
   getEvent(id: string): Promise<StoredEvent | null>;
+  /** Deletes events (and their claims and raw bodies) with ids below `before`; resolves with how many. */
+  deleteEventsBefore(before: string): Promise<number>;
+  /** How long events are kept, in ms; cursors older than this are refused. */
+  readonly retentionMs: number;
 
   /** Mirror of the providers' webhook subscriptions, secrets included. Upserts on (provider, id). */
   saveWebhook(webhook: WebhookRecord): Promise<void>;
-  deleteWebhook(provider: ProviderName, id: string): Promise<void>;
+  /**
+   * With `savedBefore`, deletes only a mirror last saved before then (a
+   * listing that started earlier cannot know a webhook created since).
+   */
+  deleteWebhook(provider: ProviderName, id: string, options?: { readonly savedBefore?: Date }): Promise<void>;
   listWebhooks(provider: ProviderName): Promise<readonly WebhookRecord[]>;
   getWebhook(provider: ProviderName, id: string): Promise<WebhookRecord | null>;
 
-  /** Resolves when the store answers; rejects otherwise (used by /readyz). */
+  /**
+   * Resolves when the store can serve: reachable, its indexes in place, and a
+   * durable write accepted; rejects with the reason otherwise (used by /readyz).
+   */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -75,8 +114,28 @@ export interface PubSub {
   publish(event: PublishedEvent): Promise<void>;
   /** Returns the unsubscribe function; calling it twice is harmless. */
   subscribe(listener: (event: PublishedEvent) => void): () => void;
+  /**
+   * Called after the subscription was lost and is in effect again: events
+   * published in between never reached this instance, so listeners must catch
+   * up from the store. `lostAt` is when the subscription was lost (ms since
+   * the epoch). Absent: the pubsub never loses messages (in-process).
+   */
+  onResubscribed?(listener: (lostAt: number) => void): () => void;
   /** Local listeners currently subscribed (metrics, leak tests). */
   listenerCount(): number;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The event as subscribers see it, from the pubsub or replayed from the store. */
+export function toPublished(event: StoredEvent): PublishedEvent | null {
+  if (event.status !== 'PROCESSED' || !event.kind || !event.message) return null;
+  return {
+    eventId: event.id,
+    provider: event.provider,
+    kind: event.kind,
+    providerEventType: event.providerEventType,
+    receivedAt: event.receivedAt,
+    message: event.message,
+  };
 }

@@ -283,6 +283,12 @@ export type MessageEdge = {
 /** A message event as it reaches subscribers, from any provider's webhook. */
 export type MessageEvent = {
   __typename?: 'MessageEvent';
+  /**
+   * Opaque, ordered by the store: pass the last one received as `after` when
+   * subscribing again to get everything stored since, then live, with no gap and
+   * no duplicate, on any gateway instance. Valid for the event retention (7 days).
+   */
+  cursor: Scalars['String']['output'];
   /** The stored event's id (see `messageEvents`). */
   id: Scalars['ID']['output'];
   /** The normalized message; its conversation, contact and sender resolve like in queries. */
@@ -550,26 +556,29 @@ export type StoredEventStatus =
 
 export type Subscription = {
   __typename?: 'Subscription';
-  /** Messages that could not be delivered. */
+  /** Messages that could not be delivered. With `after`, first every stored event after that cursor, in store order. */
   messageFailed: MessageEvent;
-  /** Messages contacts sent. */
+  /** Messages contacts sent. With `after`, first every stored event after that cursor, in store order. */
   messageReceived: MessageEvent;
-  /** Messages the business sent. */
+  /** Messages the business sent. With `after`, first every stored event after that cursor, in store order. */
   messageSent: MessageEvent;
 };
 
 
 export type SubscriptionMessageFailedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<MessageEventFilter>;
 };
 
 
 export type SubscriptionMessageReceivedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<MessageEventFilter>;
 };
 
 
 export type SubscriptionMessageSentArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<MessageEventFilter>;
 };
 
@@ -949,6 +958,7 @@ export type MessageEdgeResolvers<ContextType = GatewayContext, ParentType extend
 }>;
 
 export type MessageEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['MessageEvent'] = ResolversParentTypes['MessageEvent']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['Provider'], ParentType, ContextType>;

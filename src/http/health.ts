@@ -1,8 +1,10 @@
-// GET /healthz (the process answers), /readyz (503 until the store and pubsub
-// answer) and /metrics (Prometheus text).
+// GET /healthz (the process answers), /readyz (503 until the store can serve:
+// reachable, indexes in place, a durable write accepted; and the pubsub answers)
+// and /metrics (Prometheus text). Reasons are shown without credentials.
 import type { FastifyPluginAsync } from 'fastify';
 import type { EventStore, PubSub } from '../events/types.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { redact } from '../events/redact.js';
 
 export interface HealthRouteOptions {
   readonly store: EventStore;
@@ -24,7 +26,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
         await withTimeout(ping(), timeoutMs);
         return 'ok';
       } catch (err) {
-        return err instanceof Error ? err.message : 'unreachable';
+        return redact(err instanceof Error ? err.message : 'unreachable');
       }
     };
     const [storeCheck, pubsubCheck] = await Promise.all([check(() => store.ping()), check(() => pubsub.ping())]);

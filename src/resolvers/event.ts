@@ -1,20 +1,35 @@
-// Live message events (graphql-ws subscriptions, streamed by events/stream.ts) and the stored events list.
+// Live message events (graphql-ws subscriptions, streamed by events/stream.ts:
+// replay after a cursor, then live) and the stored events list.
 import { GraphQLError } from 'graphql';
 import { requireRole } from '../auth.js';
 import { pageSize } from '../connections.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode, userInputError } from '../errors.js';
 import type { MessageEventFilter, Resolvers, StoredEventFilter } from '../generated/graphql.js';
-import { openEventStream } from '../events/stream.js';
+import { encodeCursor, decodeCursor } from '../events/cursor.js';
+import { checkCursor, CursorError, openEventStream, type DeliveredEvent } from '../events/stream.js';
 import type { PublishedEvent } from '../events/types.js';
-import { createLoaders } from '../loaders.js';
+import { createLoaders, type Loaders } from '../loaders.js';
 import type { MessageEventKind } from '../model.js';
 import { decodeId, encodeId } from '../ids.js';
 
+/**
+ * Loaders shared by every subscription delivering the same event object: the
+ * conversation, contact and sender of an event are fetched once per process,
+ * not once per subscriber. (When API keys get account scopes, key this by scope too.)
+ */
+const eventLoaders = new WeakMap<PublishedEvent, Loaders>();
+
+function loadersFor(event: PublishedEvent, ctx: GatewayContext): Loaders {
+  let loaders = eventLoaders.get(event);
+  if (!loaders) eventLoaders.set(event, (loaders = createLoaders(ctx.providers)));
+  return loaders;
+}
+
 function subscription(kind: MessageEventKind) {
   return {
-    subscribe: (_: unknown, args: { filter?: MessageEventFilter | null }, ctx: GatewayContext) => {
-      const { filter } = args;
+    subscribe: async (_: unknown, args: { filter?: MessageEventFilter | null; after?: string | null }, ctx: GatewayContext) => {
+      const { filter, after } = args;
       const selector = {
         kind,
         provider: filter?.provider ?? null,
@@ -22,17 +37,28 @@ function subscription(kind: MessageEventKind) {
         conversation: filter?.conversationId ? decodeId(filter.conversationId, 'Conversation') : null,
         contact: filter?.contactId ? decodeId(filter.contactId, 'Contact') : null,
       };
-      // Each event resolves its conversation, contact and sender with fresh loaders.
-      return openEventStream(ctx, selector, () => (ctx.loaders = createLoaders(ctx.providers)));
+      let afterId: string | null = null;
+      if (after != null) {
+        try {
+          afterId = await checkCursor(ctx.store, after);
+        } catch (err) {
+          if (err instanceof CursorError) throw userInputError(err.message);
+          throw new GraphQLError('Event store unreachable: cannot resume from "after"', {
+            extensions: { code: ErrorCode.StoreUnavailable },
+            originalError: err instanceof Error ? err : undefined,
+          });
+        }
+      }
+      return openEventStream(ctx, selector, { after: afterId, onEvent: (event) => (ctx.loaders = loadersFor(event, ctx)) });
     },
-    resolve: (event: PublishedEvent) => event,
+    resolve: (event: DeliveredEvent) => event,
   };
 }
 
 function decodeEventCursor(after: string): string {
-  const id = Buffer.from(after, 'base64url').toString('utf8');
-  if (!/^e:[0-9a-z]{8,64}$/i.test(id)) throw userInputError(`"after" is not a cursor of messageEvents: "${after.slice(0, 80)}"`);
-  return id.slice(2);
+  const id = decodeCursor(after);
+  if (id === null) throw userInputError(`"after" is not a cursor of messageEvents: "${after.slice(0, 80)}"`);
+  return id;
 }
 
 export const eventResolvers: Resolvers = {
@@ -44,6 +70,7 @@ export const eventResolvers: Resolvers = {
   MessageEvent: {
     id: (e) => encodeId(e.provider, 'StoredEvent', e.eventId),
     type: (e) => e.kind,
+    cursor: (e) => (e as DeliveredEvent).cursor,
   },
   Query: {
     async messageEvents(_, { filter, first, after }, ctx) {
@@ -62,7 +89,7 @@ export const eventResolvers: Resolvers = {
         });
       }
       const page = events.slice(0, limit);
-      const edges = page.map((e) => ({ node: e, cursor: Buffer.from(`e:${e.id}`).toString('base64url') }));
+      const edges = page.map((e) => ({ node: e, cursor: encodeCursor(e.id) }));
       return {
         edges,
         pageInfo: {

@@ -9,6 +9,7 @@ import type { Resolvers } from '../generated/graphql.js';
 import { decodeId, encodeId } from '../ids.js';
 import type { ProviderName, WebhookRecord } from '../model.js';
 import type { WebhookAdmin } from '../providers/provider.js';
+import { beginWebhookCreation } from '../events/secrets.js';
 import { providerFor } from './shared.js';
 
 function checkUrl(url: string, ctx: GatewayContext): string | null {
@@ -61,11 +62,14 @@ export const webhookResolvers: Resolvers = {
   Query: {
     async webhooks(_, { provider }, ctx) {
       requireRole(ctx.role, 'admin');
+      // A mirror saved after this moment belongs to a webhook the listing may not show yet.
+      const snapshotStart = new Date();
       const upstream = await providerFor(ctx, provider).webhooks.list();
       try {
         const stored = await ctx.store.listWebhooks(provider);
         const live = new Set(upstream.map((w) => w.id));
-        await Promise.all(stored.filter((w) => !live.has(w.id)).map((w) => ctx.store.deleteWebhook(provider, w.id)));
+        const gone = stored.filter((w) => !live.has(w.id));
+        await Promise.all(gone.map((w) => ctx.store.deleteWebhook(provider, w.id, { savedBefore: snapshotStart })));
         return await Promise.all(upstream.map((w) => mirror(ctx, w)));
       } catch (err) {
         ctx.logger.warn({ err, provider }, 'webhook mirror not updated: event store unreachable');
@@ -87,11 +91,17 @@ export const webhookResolvers: Resolvers = {
       const admin = providerFor(ctx, input.provider).webhooks;
       const urlProblem = checkUrl(input.url, ctx);
       reject([...(urlProblem ? [urlProblem] : []), ...checkEventTypes(input.eventTypes, admin, input.provider), ...admin.validateCreate(input)]);
-      const created = await admin.create(input);
+      // Deliveries failing verification meanwhile wait for this secret (events/secrets.ts).
+      const creationDone = beginWebhookCreation(ctx.store, input.provider);
       try {
-        return await mirror(ctx, created, input.secret);
-      } catch (err) {
-        throw storeFailure(err, `${input.provider} created webhook ${encodeId(input.provider, 'Webhook', created.id)}`);
+        const created = await admin.create(input);
+        try {
+          return await mirror(ctx, created, input.secret);
+        } catch (err) {
+          throw storeFailure(err, `${input.provider} created webhook ${encodeId(input.provider, 'Webhook', created.id)}`);
+        }
+      } finally {
+        creationDone();
       }
     },
     async updateWebhook(_, { id, input }, ctx) {

@@ -36,6 +36,35 @@ export function createRedisPubSub(url: string, options: RedisPubSubOptions = {})
   const listeners = createListenerSet(onError);
   let subscription: Promise<void> | null = null;
   let subscribed = false;
+  /** When the established subscription was lost; null while it is in effect (or was never made). */
+  let lostAt: number | null = null;
+  const resubscribed = new Set<(lostAt: number) => void>();
+
+  // Messages published while the connection was down are gone for good (Redis
+  // pubsub keeps nothing), so after a reconnect listeners catch up from the store.
+  subscriber.on('close', () => {
+    if (subscribed) lostAt ??= Date.now();
+  });
+  subscriber.on('ready', () => {
+    const since = lostAt;
+    if (since === null) return;
+    // The client re-subscribes by itself on 'ready'; our SUBSCRIBE queues behind
+    // it, so once it answers, the subscription is in effect again.
+    subscriber.subscribe(MESSAGE_EVENTS_CHANNEL).then(
+      () => {
+        if (lostAt !== since) return;
+        lostAt = null;
+        for (const listener of [...resubscribed]) {
+          try {
+            listener(since);
+          } catch (error) {
+            onError(error);
+          }
+        }
+      },
+      () => undefined, // lost again: the next 'ready' tries again
+    );
+  });
 
   subscriber.on('message', (channel: string, payload: string) => {
     if (channel !== MESSAGE_EVENTS_CHANNEL) return;
@@ -82,6 +111,14 @@ export function createRedisPubSub(url: string, options: RedisPubSubOptions = {})
       // Failures show on publish/ping; this only starts the subscription.
       subscribeChannel().catch(() => {});
       return unsubscribe;
+    },
+
+    onResubscribed(listener: (lostAt: number) => void): () => void {
+      const entry = (at: number): void => listener(at);
+      resubscribed.add(entry);
+      return () => {
+        resubscribed.delete(entry);
+      };
     },
 
     listenerCount(): number {

@@ -4,11 +4,17 @@ import type { EventStore } from '../types.js';
 import { createMemoryStore } from './memory.js';
 import { createMongoStore } from './mongo.js';
 
-export { createMemoryStore } from './memory.js';
+export { createMemoryStore, type MemoryStoreOptions } from './memory.js';
 export { createMongoStore, type MongoStoreOptions } from './mongo.js';
 
-export function createStore(config: { readonly mongodbUrl: string | null; readonly mongodbDb: string }): EventStore {
+export function createStore(config: {
+  readonly mongodbUrl: string | null;
+  readonly mongodbDb: string;
+  /** How long events are kept (GATEWAY_EVENT_RETENTION_DAYS). @default 7 days (ms) */
+  readonly eventRetentionMs?: number;
+}): EventStore {
+  const retentionMs = config.eventRetentionMs;
   return config.mongodbUrl === null
-    ? createMemoryStore()
-    : createMongoStore({ url: config.mongodbUrl, db: config.mongodbDb });
+    ? createMemoryStore({ retentionMs })
+    : createMongoStore({ url: config.mongodbUrl, db: config.mongodbDb, retentionMs });
 }

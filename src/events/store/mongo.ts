@@ -1,23 +1,42 @@
 // The MongoDB event store: the only module that imports the driver. Events live
 // in `events` (`_id` = the time-ordered event id, unique on provider+eventKey so a
-// redelivered webhook is stored once, even when deliveries race), webhook
-// mirrors in `webhooks` (`_id` = `<provider>:<id>`).
+// redelivered webhook is stored once, even when deliveries race), raw bodies of
+// multi-event deliveries in `deliveries`, webhook mirrors in `webhooks`
+// (`_id` = `<provider>:<id>`).
 //
-// Whether an event was published is recorded by a document in `publish_claims`
-// (`_id` = event id), not by a field on the event: a unique-key insert is atomic
-// on MongoDB and on every wire-compatible server, while FerretDB (our test
-// server) evaluates an update's filter and writes in separate steps, so
-// concurrent `updateOne({ published: false })` calls all report a modification
-// there. Readers derive `published` from the claim, which also spares every
-// event an update (two inserts per event, the cheapest writes there are).
+// The right to publish an event is a document in `publish_claims`: a unique-key
+// insert is atomic on MongoDB and on every wire-compatible server, while FerretDB
+// (our test server) evaluates an update's filter and writes in separate steps, so
+// concurrent conditional updates all report a modification there. Once the
+// pubsub has the event, `published: true` is set on it (no race left to decide);
+// the outbox offers events still `published: false`. A claim whose holder died
+// can be taken over by exactly one caller, by inserting the next attempt's claim.
 //
 // Creating the store does not connect: the driver connects on first use, so the
 // gateway starts (and answers /healthz) while MongoDB is down, and each operation
-// rejects after `serverSelectionTimeoutMs` instead of hanging.
-import { MongoClient, MongoServerError, type Collection, type Filter } from 'mongodb';
-import type { MessageEventKind, MessageRecord, ProviderName, WebhookRecord } from '../../model.js';
+// rejects after `serverSelectionTimeoutMs` instead of hanging. The URL goes to the
+// driver as given (config.ts parsed it with the driver's own parser) and is never logged.
+import { randomUUID } from 'node:crypto';
+import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, type Filter } from 'mongodb';
+import type { ProviderName, WebhookRecord } from '../../model.js';
+import { idFloor, idTime } from '../cursor.js';
 import { newEventId } from '../event-id.js';
-import type { EventFilter, EventStatus, EventStore, NewEvent, StoredEvent } from '../types.js';
+import type { ClaimOptions, EventFilter, EventStore, InsertResult, NewEvent, StoredEvent } from '../types.js';
+import { createBatcher } from './batch.js';
+import {
+  bodyHash,
+  fromDocument,
+  toDocument,
+  webhookId,
+  webhookRecord,
+  type ClaimDocument,
+  type DeliveryDocument,
+  type EventDocument,
+  type WebhookDocument,
+} from './mongo-documents.js';
+import { redact } from '../redact.js';
+import { ensureIndexes } from './mongo-indexes.js';
+import { DEFAULT_RETENTION_MS } from './retention.js';
 
 export interface MongoStoreOptions {
   /** `mongodb://` or `mongodb+srv://` URL; credentials, replica set and TLS options go in it. */
@@ -30,30 +49,10 @@ export interface MongoStoreOptions {
    * @default 2_000 (2 seconds)
    */
   readonly serverSelectionTimeoutMs?: number;
-}
-
-interface EventDocument {
-  _id: string;
-  provider: ProviderName;
-  eventKey: string;
-  providerEventType: string | null;
-  kind: MessageEventKind | null;
-  status: EventStatus;
-  reason: string | null;
-  message: MessageRecord | null;
-  rawBody: string;
-  /** The ISO string exactly as given, so it reads back unchanged. */
-  receivedAt: string;
-  /** The same instant as a BSON date, for date queries and ad-hoc inspection. */
-  receivedAtDate: Date | null;
-}
-
-type WebhookDocument = WebhookRecord & { _id: string };
-
-interface ClaimDocument {
-  /** The claimed event's id. */
-  _id: string;
-  claimedAt: Date;
+  /** How long events are kept (enforced by the outbox's retention sweep). @default 7 days (ms) */
+  readonly retentionMs?: number;
+  /** The clock claims are timed by (tests). @default Date.now */
+  readonly now?: () => number;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -70,112 +69,198 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
   });
   const db = client.db(options.db);
   // A webhook is acknowledged only once its event is durable.
-  const events: Collection<EventDocument> = db.collection<EventDocument>('events', {
-    writeConcern: { w: 'majority' },
-  });
-  const webhooks: Collection<WebhookDocument> = db.collection<WebhookDocument>('webhooks', {
-    writeConcern: { w: 'majority' },
-  });
-  const claims: Collection<ClaimDocument> = db.collection<ClaimDocument>('publish_claims', {
-    writeConcern: { w: 'majority' },
-  });
+  const durable = { writeConcern: { w: 'majority' as const } };
+  const events: Collection<EventDocument> = db.collection<EventDocument>('events', durable);
+  const deliveries: Collection<DeliveryDocument> = db.collection<DeliveryDocument>('deliveries', durable);
+  const webhooks: Collection<WebhookDocument> = db.collection<WebhookDocument>('webhooks', durable);
+  const claims: Collection<ClaimDocument> = db.collection<ClaimDocument>('publish_claims', durable);
+  const probes = db.collection<{ _id: string; at: Date }>('readiness_probes', durable);
+  const probeId = randomUUID();
+  const now = options.now ?? Date.now;
 
   let indexes: Promise<void> | null = null;
   // Created on first use rather than at start-up (MongoDB may be down then);
   // a failed attempt is forgotten so the next operation tries again.
-  const ensureIndexes = (): Promise<void> => {
-    indexes ??= events
-      .createIndexes([
+  const ready = (): Promise<void> => {
+    indexes ??= (async () => {
+      await ensureIndexes(events, [
         { key: { provider: 1, eventKey: 1 }, name: 'provider_eventKey_unique', unique: true },
-        // Newest-first listings filtered by provider or conversation; the `_id`
-        // index serves unfiltered ones.
+        // Listings filtered by provider or conversation; the `_id` index serves unfiltered ones.
         { key: { provider: 1, _id: -1 }, name: 'provider_id_desc' },
         { key: { 'message.conversationId': 1, _id: -1 }, name: 'conversation_id_desc' },
-      ])
-      .then(
-        () => undefined,
-        (error: unknown) => {
-          indexes = null;
-          throw error;
-        },
-      );
+        // The outbox's scan of unpublished events.
+        { key: { published: 1, _id: 1 }, name: 'published_id' },
+      ]);
+      await ensureIndexes(deliveries, [{ key: { createdId: 1 }, name: 'createdId' }]);
+    })().catch((error: unknown) => {
+      indexes = null;
+      throw error;
+    });
     return indexes;
   };
 
-  const findByKey = (provider: ProviderName, eventKey: string): Promise<EventDocument | null> =>
-    events.findOne({ provider, eventKey });
-
-  /** The documents as StoredEvents, `published` read from their claims. */
-  async function withClaims(documents: readonly EventDocument[]): Promise<StoredEvent[]> {
+  /** The documents as StoredEvents: bodies joined from `deliveries`, legacy `published` from claims. */
+  async function hydrate(documents: readonly EventDocument[]): Promise<StoredEvent[]> {
     if (documents.length === 0) return [];
-    const claimed = await claims.find({ _id: { $in: documents.map((d) => d._id) } }, { projection: { _id: 1 } }).toArray();
-    const ids = new Set(claimed.map((c) => c._id));
-    return documents.map((d) => fromDocument(d, ids.has(d._id)));
+    const deliveryIds = [...new Set(documents.flatMap((d) => (d.deliveryId ? [d.deliveryId] : [])))];
+    const legacy = documents.filter((d) => d.published === undefined).map((d) => d._id);
+    const [bodies, claimed] = await Promise.all([
+      deliveryIds.length ? deliveries.find({ _id: { $in: deliveryIds } }).toArray() : [],
+      legacy.length ? claims.find({ _id: { $in: legacy } }, { projection: { _id: 1 } }).toArray() : [],
+    ]);
+    const bodyOf = new Map(bodies.map((b) => [b._id, b.rawBody]));
+    const claimedIds = new Set(claimed.map((c) => c._id));
+    return documents.map((d) =>
+      fromDocument(d, d.rawBody ?? bodyOf.get(d.deliveryId ?? '') ?? '', d.published ?? claimedIds.has(d._id)),
+    );
+  }
+
+  const insertBatch = createBatcher<EventDocument, true>(async (documents) => {
+    try {
+      await events.insertMany(documents as EventDocument[], { ordered: false });
+      return documents.map(() => true as const);
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const failed = new Map<number, Error>();
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      for (const w of writeErrors) failed.set(w.index, new MongoServerError({ message: w.errmsg ?? 'write failed', code: w.code }));
+      return documents.map((_, i) => failed.get(i) ?? (true as const));
+    }
+  });
+
+  async function insertOneEvent(event: NewEvent, deliveryId: string | null): Promise<InsertResult> {
+    for (let attempt = 1; ; attempt += 1) {
+      const document = toDocument(event, newEventId(), deliveryId);
+      try {
+        await insertBatch(document);
+        return { inserted: true, event: fromDocument(document, event.rawBody, false) };
+      } catch (error) {
+        if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
+        // The unique index only reports a clash once the other write is
+        // committed, so the original is readable now.
+        const existing = await events.findOne({ provider: event.provider, eventKey: event.eventKey });
+        if (existing) return { inserted: false, event: (await hydrate([existing]))[0] as StoredEvent };
+        if (attempt >= MAX_ID_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  async function insertEvents(batch: readonly NewEvent[]): Promise<InsertResult[]> {
+    await ready();
+    // Bodies shared by several events are stored once, before the events that point at them.
+    const counts = new Map<string, number>();
+    for (const e of batch) counts.set(e.rawBody, (counts.get(e.rawBody) ?? 0) + 1);
+    const shared = new Map<string, string>();
+    for (const [rawBody, count] of counts) {
+      if (count < 2) continue;
+      const _id = bodyHash(rawBody);
+      await deliveries.insertOne({ _id, rawBody, createdId: newEventId() }).catch((error: unknown) => {
+        // Same hash, same body: it is already stored.
+        if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
+      });
+      shared.set(rawBody, _id);
+    }
+    return Promise.all(batch.map((e) => insertOneEvent(e, shared.get(e.rawBody) ?? null)));
+  }
+
+  async function claimPublish(id: string, claim: ClaimOptions = {}): Promise<boolean> {
+    await ready();
+    // No such event, or nothing left to publish: no claim to leave behind.
+    const event = await events.findOne({ _id: id }, { projection: { _id: 1, status: 1, published: 1 } });
+    if (!event || event.status !== 'PROCESSED' || event.published === true) return false;
+    let attempt = 0;
+    if (claim.takeOverAfterMs !== undefined) {
+      // Claim ids are `<id>` and `<id>:<n>`; ids have a fixed width, so the range holds only this event's.
+      const held = await claims.find({ _id: { $gte: id, $lt: `${id};` } }).toArray();
+      const latest = held.reduce<ClaimDocument | null>((a, c) => ((c.attempt ?? 0) >= (a?.attempt ?? -1) ? c : a), null);
+      if (latest) {
+        if (now() - latest.claimedAt.getTime() < claim.takeOverAfterMs) return false;
+        attempt = (latest.attempt ?? 0) + 1;
+      }
+    }
+    try {
+      await claims.insertOne({ _id: attempt === 0 ? id : `${id}:${attempt}`, event: id, attempt, claimedAt: new Date(now()) });
+      return true;
+    } catch (error) {
+      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
+      throw error;
+    }
+  }
+
+  function storeFilter(filter: EventFilter): Filter<EventDocument> {
+    const query: Filter<EventDocument> = {};
+    if (filter.provider != null) query.provider = filter.provider;
+    if (filter.status != null) query.status = filter.status;
+    if (filter.kind != null) query.kind = filter.kind;
+    if (filter.conversationId != null) query['message.conversationId'] = filter.conversationId;
+    return query;
   }
 
   return {
-    async insertEvent(event: NewEvent): Promise<{ inserted: boolean; event: StoredEvent }> {
-      await ensureIndexes();
-      for (let attempt = 1; ; attempt += 1) {
-        const document = toDocument(event, newEventId());
-        try {
-          await events.insertOne(document);
-          return { inserted: true, event: fromDocument(document, false) };
-        } catch (error) {
-          if (!(error instanceof MongoServerError) || error.code !== DUPLICATE_KEY) throw error;
-          // The unique index only reports a clash once the other write is
-          // committed, so the original is readable now.
-          const existing = await findByKey(event.provider, event.eventKey);
-          if (existing) return { inserted: false, event: (await withClaims([existing]))[0] as StoredEvent };
-          if (attempt >= MAX_ID_ATTEMPTS) throw error;
-        }
-      }
+    retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS,
+    insertEvents,
+    async insertEvent(event) {
+      return (await insertEvents([event]))[0] as InsertResult;
+    },
+    claimPublish,
+
+    async markPublished(ids: readonly string[]): Promise<void> {
+      if (ids.length === 0) return;
+      await events.updateMany({ _id: { $in: [...ids] } }, { $set: { published: true } });
     },
 
-    async claimPublish(id: string): Promise<boolean> {
-      await ensureIndexes();
-      // No such event: there is nothing to publish, and no claim to leave behind.
-      if (!(await events.findOne({ _id: id }, { projection: { _id: 1 } }))) return false;
-      try {
-        await claims.insertOne({ _id: id, claimedAt: new Date() });
-        return true;
-      } catch (error) {
-        if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
-        throw error;
-      }
-    },
-
-    async releasePublish(id: string): Promise<void> {
-      await claims.deleteOne({ _id: id });
+    async listUnpublished(page: { limit: number; after: string | null; before: string }): Promise<StoredEvent[]> {
+      if (page.limit <= 0) return [];
+      await ready();
+      const _id = page.after === null ? { $lt: page.before } : { $gt: page.after, $lt: page.before };
+      return hydrate(await events.find({ published: false, _id }).sort({ _id: 1 }).limit(page.limit).toArray());
     },
 
     async listEvents(filter: EventFilter, page: { limit: number; before: string | null }): Promise<StoredEvent[]> {
       // limit(0) would mean "no limit" to MongoDB.
       if (page.limit <= 0) return [];
-      await ensureIndexes();
-      const query: Filter<EventDocument> = {};
-      if (filter.provider != null) query.provider = filter.provider;
-      if (filter.status != null) query.status = filter.status;
-      if (filter.kind != null) query.kind = filter.kind;
-      if (filter.conversationId != null) query['message.conversationId'] = filter.conversationId;
+      await ready();
+      const query = storeFilter(filter);
       if (page.before !== null) query._id = { $lt: page.before };
-      return withClaims(await events.find(query).sort({ _id: -1 }).limit(page.limit).toArray());
+      return hydrate(await events.find(query).sort({ _id: -1 }).limit(page.limit).toArray());
+    },
+
+    async listEventsAfter(filter: EventFilter, page: { limit: number; after: string }): Promise<StoredEvent[]> {
+      if (page.limit <= 0) return [];
+      await ready();
+      const query = storeFilter(filter);
+      query._id = { $gt: page.after };
+      return hydrate(await events.find(query).sort({ _id: 1 }).limit(page.limit).toArray());
     },
 
     async getEvent(id: string): Promise<StoredEvent | null> {
-      await ensureIndexes();
+      await ready();
       const document = await events.findOne({ _id: id });
-      return document ? ((await withClaims([document]))[0] ?? null) : null;
+      return document ? ((await hydrate([document]))[0] ?? null) : null;
+    },
+
+    async deleteEventsBefore(before: string): Promise<number> {
+      await ready();
+      const { deletedCount } = await events.deleteMany({ _id: { $lt: before } });
+      // A claim's id starts with its event's id, so the same bound applies.
+      await claims.deleteMany({ _id: { $lt: before } });
+      // A delivery's events are stored within one request, well inside a minute of its createdId.
+      await deliveries.deleteMany({ createdId: { $lt: idFloor(idTime(before) - 60_000) } });
+      return deletedCount;
     },
 
     async saveWebhook(webhook: WebhookRecord): Promise<void> {
       const _id = webhookId(webhook.provider, webhook.id);
       // An upsert takes `_id` from the filter.
-      await webhooks.replaceOne({ _id }, webhookRecord(webhook), { upsert: true });
+      // `savedAt` stays in the document (webhookRecord() drops it on the way out).
+      await webhooks.replaceOne({ _id }, { ...webhookRecord(webhook), savedAt: new Date() }, { upsert: true });
     },
 
-    async deleteWebhook(provider: ProviderName, id: string): Promise<void> {
-      await webhooks.deleteOne({ _id: webhookId(provider, id) });
+    async deleteWebhook(provider: ProviderName, id: string, options: { savedBefore?: Date } = {}): Promise<void> {
+      const _id = webhookId(provider, id);
+      // Mirrors saved before `savedAt` existed count as old.
+      const old = options.savedBefore ? { $or: [{ savedAt: { $lt: options.savedBefore } }, { savedAt: { $exists: false } }] } : {};
+      await webhooks.deleteOne({ _id, ...old });
     },
 
     async listWebhooks(provider: ProviderName): Promise<WebhookRecord[]> {
@@ -189,65 +274,18 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
     },
 
     async ping(): Promise<void> {
-      await db.command({ ping: 1 });
+      try {
+        await ready();
+        // Reachable is not enough: a store that cannot take a durable write cannot acknowledge webhooks.
+        await probes.replaceOne({ _id: probeId }, { at: new Date() }, { upsert: true });
+      } catch (error) {
+        throw new Error(redact(error instanceof Error ? error.message : String(error)), { cause: error });
+      }
     },
 
     async close(): Promise<void> {
+      await probes.deleteOne({ _id: probeId }).catch(() => undefined);
       await client.close();
     },
-  };
-}
-
-function webhookId(provider: ProviderName, id: string): string {
-  return `${provider}:${id}`;
-}
-
-function toDocument(event: NewEvent, id: string): EventDocument {
-  const receivedAtDate = new Date(event.receivedAt);
-  return {
-    _id: id,
-    provider: event.provider,
-    eventKey: event.eventKey,
-    providerEventType: event.providerEventType,
-    kind: event.kind,
-    status: event.status,
-    reason: event.reason,
-    message: event.message,
-    rawBody: event.rawBody,
-    receivedAt: event.receivedAt,
-    receivedAtDate: Number.isNaN(receivedAtDate.getTime()) ? null : receivedAtDate,
-  };
-}
-
-// Field by field, so storage-only fields (`_id`, `receivedAtDate`) never leak out.
-function fromDocument(document: EventDocument, published: boolean): StoredEvent {
-  return {
-    id: document._id,
-    provider: document.provider,
-    eventKey: document.eventKey,
-    providerEventType: document.providerEventType,
-    kind: document.kind,
-    status: document.status,
-    reason: document.reason,
-    message: document.message,
-    rawBody: document.rawBody,
-    receivedAt: document.receivedAt,
-    published,
-  };
-}
-
-function webhookRecord(webhook: WebhookRecord): WebhookRecord {
-  return {
-    provider: webhook.provider,
-    id: webhook.id,
-    url: webhook.url,
-    eventTypes: [...webhook.eventTypes],
-    locationId: webhook.locationId,
-    organizationId: webhook.organizationId,
-    disabled: webhook.disabled,
-    secret: webhook.secret,
-    editable: webhook.editable,
-    createdAt: webhook.createdAt,
-    updatedAt: webhook.updatedAt,
   };
 }

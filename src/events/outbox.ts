@@ -1,0 +1,146 @@
+// The outbox: the store is the log, the pubsub only the doorbell. Every stored,
+// processed event reaches the pubsub once: first right after the 200 (the
+// ingest's own publish), and otherwise from the sweep, which runs at start-up
+// and every `intervalMs` on every instance and publishes what is still
+// unpublished: events whose publish failed, and events of a process that died
+// between the 200 and the publish. The claim in the store picks one publisher;
+// a claim older than `leaseMs` on a still-unpublished event is presumed
+// abandoned and taken over by exactly one instance. The sweep also enforces
+// the store's retention.
+import type { Logger } from 'pino';
+import type { GatewayMetrics } from '../metrics.js';
+import { idFloor } from './cursor.js';
+import { enforceRetention } from './store/retention.js';
+import { toPublished, type EventStore, type PubSub, type StoredEvent } from './types.js';
+
+export interface OutboxOptions {
+  readonly store: EventStore;
+  readonly pubsub: PubSub;
+  readonly logger: Logger;
+  readonly metrics?: GatewayMetrics;
+  /** Time between sweeps. @default 1_000 (ms) */
+  readonly intervalMs?: number;
+  /** Age an unpublished event must reach before the sweep takes it from the ingest's own publish. @default 2_000 (ms) */
+  readonly graceMs?: number;
+  /** Age of a claim after which an unpublished event is claimed again. Longer than any publish should take. @default 10_000 (ms) */
+  readonly leaseMs?: number;
+  /** Events per store read in a sweep. @default 100 */
+  readonly batchSize?: number;
+  /** Time between retention deletes. @default 60_000 (ms) */
+  readonly retentionIntervalMs?: number;
+}
+
+export interface Outbox {
+  /** Publishes freshly stored events (those no one else claimed); a failure is left to the sweep. */
+  publish(events: readonly StoredEvent[]): Promise<void>;
+  /** One pass over the unpublished events; resolves with how many it published. */
+  sweep(): Promise<number>;
+  /** Sweeps now, then every `intervalMs`, until stop(). */
+  start(): void;
+  /** Stops sweeping and waits for every publish in flight. */
+  stop(): Promise<void>;
+}
+
+/** Pages one sweep reads at most, so a backlog cannot hold a sweep forever. */
+const MAX_PAGES_PER_SWEEP = 20;
+
+export function createOutbox(options: OutboxOptions): Outbox {
+  const { store, pubsub, logger, metrics } = options;
+  const intervalMs = options.intervalMs ?? 1_000;
+  const graceMs = options.graceMs ?? 2_000;
+  const leaseMs = options.leaseMs ?? 10_000;
+  const batchSize = options.batchSize ?? 100;
+  const retentionIntervalMs = options.retentionIntervalMs ?? 60_000;
+  /** Claims this instance holds on events it failed to publish: retried without waiting for the lease. */
+  const failedHere = new Set<string>();
+  const inFlight = new Set<Promise<unknown>>();
+  let timer: NodeJS.Timeout | null = null;
+  let sweeping: Promise<number> | null = null;
+  let lastRetention = 0;
+
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    inFlight.add(promise);
+    void promise.finally(() => inFlight.delete(promise)).catch(() => undefined);
+    return promise;
+  };
+
+  /** Publishes the events this caller claimed, in order; marks the ones that made it. */
+  async function publishClaimed(claimed: readonly StoredEvent[], path: 'ingest' | 'outbox'): Promise<number> {
+    const published: string[] = [];
+    // Sent without waiting on each other: the pubsub keeps their order.
+    const outcomes = await Promise.allSettled(claimed.map((e) => pubsub.publish(toPublished(e)!)));
+    outcomes.forEach((outcome, i) => {
+      const event = claimed[i] as StoredEvent;
+      if (outcome.status === 'fulfilled') {
+        published.push(event.id);
+        failedHere.delete(event.id);
+      } else {
+        failedHere.add(event.id);
+        metrics?.countPublishFailure();
+        logger.error({ err: outcome.reason, eventId: event.id, provider: event.provider }, 'publishing a stored event failed; the outbox retries it');
+      }
+    });
+    metrics?.countPublished(path, published.length);
+    // If this fails the events stay offered; a second publish is dropped by subscribers' dedupe.
+    await store.markPublished(published).catch((err: unknown) => logger.error({ err }, 'recording published events failed'));
+    return published.length;
+  }
+
+  async function claimAll(events: readonly StoredEvent[], takeOver: (e: StoredEvent) => number | undefined): Promise<StoredEvent[]> {
+    const candidates = events.filter((e) => !e.published && toPublished(e) !== null);
+    const won = await Promise.all(
+      candidates.map((e) => {
+        const takeOverAfterMs = takeOver(e);
+        return store.claimPublish(e.id, takeOverAfterMs === undefined ? {} : { takeOverAfterMs }).catch((err: unknown) => {
+          logger.error({ err, eventId: e.id }, 'claiming a stored event for publishing failed; the outbox retries it');
+          return false;
+        });
+      }),
+    );
+    return candidates.filter((_, i) => won[i]);
+  }
+
+  async function sweepOnce(): Promise<number> {
+    let published = 0;
+    const before = idFloor(Date.now() - graceMs);
+    let after: string | null = null;
+    for (let page = 0; page < MAX_PAGES_PER_SWEEP; page += 1) {
+      const pending = await store.listUnpublished({ limit: batchSize, after, before });
+      if (pending.length === 0) break;
+      const claimed = await claimAll(pending, (e) => (failedHere.has(e.id) ? 0 : leaseMs));
+      published += await publishClaimed(claimed, 'outbox');
+      if (pending.length < batchSize) break;
+      after = (pending[pending.length - 1] as StoredEvent).id;
+    }
+    if (Date.now() - lastRetention >= retentionIntervalMs) {
+      lastRetention = Date.now();
+      const deleted = await enforceRetention(store);
+      if (deleted > 0) logger.info({ deleted }, 'deleted events past the retention');
+    }
+    return published;
+  }
+
+  return {
+    async publish(events) {
+      await track(claimAll(events, () => undefined).then((claimed) => publishClaimed(claimed, 'ingest')));
+    },
+    sweep() {
+      sweeping ??= track(sweepOnce()).finally(() => (sweeping = null));
+      return sweeping;
+    },
+    start() {
+      if (timer) return;
+      const tick = (): void => {
+        this.sweep().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox sweep failed; retrying'));
+      };
+      tick();
+      timer = setInterval(tick, intervalMs);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// Stored webhook secrets as the ingest verifies against them: cached for a few
+// seconds (every delivery would otherwise read the store), re-read once when a
+// delivery fails verification against the cached set, and, while a webhook is
+// being created on this instance, held until the creation has stored its
+// secret: a Smooch delivery can arrive before the createWebhook mutation has
+// saved the secret, and Smooch never retries a 401.
+import type { ProviderName } from '../model.js';
+import type { EventStore } from './types.js';
+
+/**
+ * Webhook creations in progress, per store (the resolvers and the ingest of
+ * one gateway share its store, so no extra wiring is needed).
+ */
+const creations = new WeakMap<EventStore, Map<ProviderName, Set<Promise<void>>>>();
+
+/**
+ * Marks a webhook creation for `provider` as in progress until the returned
+ * function is called (after its secret is stored, or on failure).
+ */
+export function beginWebhookCreation(store: EventStore, provider: ProviderName): () => void {
+  let byProvider = creations.get(store);
+  if (!byProvider) creations.set(store, (byProvider = new Map()));
+  let set = byProvider.get(provider);
+  if (!set) byProvider.set(provider, (set = new Set()));
+  let end: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (end = resolve));
+  set.add(done);
+  return () => {
+    set.delete(done);
+    end();
+  };
+}
+
+function creationsOf(store: EventStore, provider: ProviderName): readonly Promise<void>[] {
+  return [...(creations.get(store)?.get(provider) ?? [])];
+}
+
+export interface StoredSecrets {
+  /** The secrets, from the cache when it is fresh. */
+  get(provider: ProviderName): Promise<readonly string[]>;
+  /** Whether get() would answer from the cache. */
+  cached(provider: ProviderName): boolean;
+  /**
+   * After a failed verification: waits (bounded) for creations in progress,
+   * then re-reads the store unless it was read a moment ago. Resolves with the
+   * fresh secrets, or null when nothing could have changed.
+   */
+  refresh(provider: ProviderName, usedCache: boolean): Promise<readonly string[] | null>;
+  invalidate(provider: ProviderName): void;
+}
+
+export interface StoredSecretsOptions {
+  /** How long secrets are reused. @default 5_000 (ms) */
+  readonly ttlMs?: number;
+  /** How long a failed verification waits for a webhook creation in progress. @default 5_000 (ms) */
+  readonly creationWaitMs?: number;
+}
+
+export function createStoredSecrets(store: EventStore, options: StoredSecretsOptions = {}): StoredSecrets {
+  const ttlMs = options.ttlMs ?? 5_000;
+  const creationWaitMs = options.creationWaitMs ?? 5_000;
+  const cache = new Map<ProviderName, { at: number; secrets: Promise<readonly string[]> }>();
+  /** Re-reads in flight: concurrent failed verifications (a flood of bad keys) share one read. */
+  const rereads = new Map<ProviderName, Promise<readonly string[]>>();
+
+  const read = (provider: ProviderName): Promise<readonly string[]> => {
+    const secrets = store
+      .listWebhooks(provider)
+      .then((hooks) => hooks.map((h) => h.secret).filter((s): s is string => typeof s === 'string' && s.length > 0));
+    cache.set(provider, { at: Date.now(), secrets });
+    secrets.catch(() => cache.delete(provider));
+    return secrets;
+  };
+
+  return {
+    get(provider) {
+      const cached = cache.get(provider);
+      return cached && Date.now() - cached.at < ttlMs ? cached.secrets : read(provider);
+    },
+    cached(provider) {
+      const cached = cache.get(provider);
+      return cached !== undefined && Date.now() - cached.at < ttlMs;
+    },
+    async refresh(provider, usedCache) {
+      const pending = creationsOf(store, provider);
+      if (pending.length > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, creationWaitMs)));
+        await Promise.race([Promise.all(pending), bound]).finally(() => clearTimeout(timer));
+      } else if (!usedCache) {
+        return null;
+      }
+      let reread = rereads.get(provider);
+      if (!reread) {
+        reread = read(provider).finally(() => rereads.delete(provider));
+        rereads.set(provider, reread);
+      }
+      return reread;
+    },
+    invalidate(provider) {
+      cache.delete(provider);
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// The documents of the MongoDB store and their conversion to the store's
+// contract. An event stores its delivery's raw body inline when it is the
+// delivery's only event, and otherwise a reference to one `deliveries`
+// document (`_id` = SHA-256 of the body), so a delivery of 2,500 events keeps
+// its body once.
+import { createHash } from 'node:crypto';
+import type { MessageEventKind, MessageRecord, ProviderName, WebhookRecord } from '../../model.js';
+import type { EventStatus, NewEvent, StoredEvent } from '../types.js';
+
+export interface EventDocument {
+  _id: string;
+  provider: ProviderName;
+  eventKey: string;
+  providerEventType: string | null;
+  kind: MessageEventKind | null;
+  status: EventStatus;
+  reason: string | null;
+  message: MessageRecord | null;
+  /** The body, when this event is its delivery's only one. */
+  rawBody?: string;
+  /** The `deliveries` document holding the body otherwise. */
+  deliveryId?: string;
+  /** The ISO string exactly as given, so it reads back unchanged. */
+  receivedAt: string;
+  /** The same instant as a BSON date, for date queries and ad-hoc inspection. */
+  receivedAtDate: Date | null;
+  /** Whether it reached the pubsub; absent on events stored before the outbox (read from their claim). */
+  published?: boolean;
+}
+
+export interface DeliveryDocument {
+  /** SHA-256 (hex) of the body. */
+  _id: string;
+  rawBody: string;
+  /** An id made just before its events: retention deletes it a minute after them. */
+  createdId: string;
+}
+
+export type WebhookDocument = WebhookRecord & { _id: string; savedAt?: Date };
+
+export interface ClaimDocument {
+  /** The event id for the first claim, `<event id>:<attempt>` for a takeover. */
+  _id: string;
+  /** Absent on claims made before takeovers existed (attempt 0). */
+  event?: string;
+  attempt?: number;
+  claimedAt: Date;
+}
+
+export function bodyHash(rawBody: string): string {
+  return createHash('sha256').update(rawBody).digest('hex');
+}
+
+export function webhookId(provider: ProviderName, id: string): string {
+  return `${provider}:${id}`;
+}
+
+export function toDocument(event: NewEvent, id: string, deliveryId: string | null): EventDocument {
+  const receivedAtDate = new Date(event.receivedAt);
+  return {
+    _id: id,
+    provider: event.provider,
+    eventKey: event.eventKey,
+    providerEventType: event.providerEventType,
+    kind: event.kind,
+    status: event.status,
+    reason: event.reason,
+    message: event.message,
+    ...(deliveryId === null ? { rawBody: event.rawBody } : { deliveryId }),
+    receivedAt: event.receivedAt,
+    receivedAtDate: Number.isNaN(receivedAtDate.getTime()) ? null : receivedAtDate,
+    // Unprocessable events are never published; the outbox looks for `false` only.
+    published: event.status === 'PROCESSED' ? false : undefined,
+  };
+}
+
+// Field by field, so storage-only fields (`_id`, `receivedAtDate`) never leak out.
+export function fromDocument(document: EventDocument, rawBody: string, published: boolean): StoredEvent {
+  return {
+    id: document._id,
+    provider: document.provider,
+    eventKey: document.eventKey,
+    providerEventType: document.providerEventType,
+    kind: document.kind,
+    status: document.status,
+    reason: document.reason,
+    message: document.message,
+    rawBody,
+    receivedAt: document.receivedAt,
+    published,
+  };
+}
+
+export function webhookRecord(webhook: WebhookRecord): WebhookRecord {
+  return {
+    provider: webhook.provider,
+    id: webhook.id,
+    url: webhook.url,
+    eventTypes: [...webhook.eventTypes],
+    locationId: webhook.locationId,
+    organizationId: webhook.organizationId,
+    disabled: webhook.disabled,
+    secret: webhook.secret,
+    editable: webhook.editable,
+    createdAt: webhook.createdAt,
+    updatedAt: webhook.updatedAt,
+  };
+}
+
