@@ -200,10 +200,13 @@ describe.each([
     await store.insertEvent(newEvent({ status: 'UNPROCESSABLE', kind: null, message: null, reason: 'no' }));
     await store.markPublished([ids[1]!]);
 
-    const all = await store.listUnpublished({ limit: 10, after: null, before: 'g' });
-    expect(all.map((e) => e.id)).toEqual([ids[0], ids[2], ids[3]]);
-    const page = await store.listUnpublished({ limit: 1, after: ids[0]!, before: ids[3]! });
-    expect(page.map((e) => e.id)).toEqual([ids[2]]);
+    const all = await store.scanUnpublished({ limit: 10, after: null, before: 'g' });
+    expect(all.events.map((e) => e.id)).toEqual([ids[0], ids[2], ids[3]]);
+    expect(all.scannedTo).toBeNull();
+    // A full page may have more after it: the scan says where it stopped.
+    const page = await store.scanUnpublished({ limit: 2, after: ids[0]!, before: 'g' });
+    expect(page.events.map((e) => e.id)).toEqual([ids[2]]);
+    expect(page.scannedTo).toBe(ids[2]);
   });
 
   it('replays events after an id, oldest first, filtered', async () => {
@@ -318,7 +321,6 @@ describe('MongoDB event store specifics', () => {
       rawBody: input.rawBody,
       receivedAt: input.receivedAt,
       receivedAtDate: new Date(input.receivedAt),
-      published: false,
     });
     const indexes = await events.indexes();
     expect(indexes).toContainEqual(expect.objectContaining({ key: { provider: 1, eventKey: 1 }, unique: true }));
@@ -339,7 +341,7 @@ describe('MongoDB event store specifics', () => {
     expect((await a.insertEvent(newEvent({ eventKey: 'before-restart' }))).inserted).toBe(false);
 
     const names = (await adminClient().db(db).collection('events').indexes()).map((i) => i.name).sort();
-    expect(names).toEqual(['_id_', 'conversation_id_desc', 'provider_eventKey_unique', 'provider_id_desc', 'published_id']);
+    expect(names).toEqual(['_id_', 'conversation_id_desc', 'provider_eventKey_unique', 'provider_id_desc']);
   });
 
   it('is not ready while an index cannot be created, and says which', async () => {
@@ -369,21 +371,24 @@ describe('MongoDB event store specifics', () => {
 
     await store.claimPublish(event.id);
     expect(await claims.findOne({ _id: event.id })).toEqual({ _id: event.id, event: event.id, attempt: 0, claimedAt: expect.any(Date) });
-    expect(await events.findOne({ _id: event.id })).toMatchObject({ published: false });
+    expect((await store.getEvent(event.id))?.published).toBe(false);
     await store.claimPublish(event.id, { takeOverAfterMs: 0 });
     expect(await claims.findOne({ _id: `${event.id}:1` })).toMatchObject({ event: event.id, attempt: 1 });
 
+    // Published is an insert of its own, never an update of the event.
     await store.markPublished([event.id]);
-    expect(await events.findOne({ _id: event.id })).toMatchObject({ published: true });
+    await store.markPublished([event.id]);
+    expect(await adminClient().db(db).collection('published_events').find({}).toArray()).toEqual([{ _id: event.id }]);
+    expect(await events.findOne({ _id: event.id })).not.toHaveProperty('published');
     expect((await store.listEvents({}, { limit: 5, before: null }))[0]?.published).toBe(true);
 
-    // Events stored before the outbox (no `published` field) read it from their claim.
+    // Events published before the outbox have only a claim without `event`: read as published, never taken over.
     const legacyId = newEventId();
-    await events.insertOne({ ...(await events.findOne({ _id: event.id }))!, _id: legacyId, eventKey: 'legacy', published: undefined } as never);
-    await events.updateOne({ _id: legacyId }, { $unset: { published: '' } });
+    await events.insertOne({ ...(await events.findOne({ _id: event.id }))!, _id: legacyId, eventKey: 'legacy' } as never);
     expect((await store.getEvent(legacyId))?.published).toBe(false);
-    await claims.insertOne({ _id: legacyId, claimedAt: new Date() } as never);
+    await claims.insertOne({ _id: legacyId, claimedAt: new Date(0) } as never);
     expect((await store.getEvent(legacyId))?.published).toBe(true);
+    expect(await store.claimPublish(legacyId, { takeOverAfterMs: 0 })).toBe(false);
 
     await store.claimPublish(newEventId());
     expect(await claims.countDocuments()).toBe(3);

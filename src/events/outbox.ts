@@ -41,6 +41,11 @@ export interface Outbox {
   stop(): Promise<void>;
 }
 
+/** The largest id below `id` (ids are fixed-width lowercase hex), for an exclusive `after`. */
+function idBefore(id: string): string {
+  return id.slice(0, -1) + (id.endsWith('0') ? '' : (parseInt(id.slice(-1), 16) - 1).toString(16));
+}
+
 /** Pages one sweep reads at most, so a backlog cannot hold a sweep forever. */
 const MAX_PAGES_PER_SWEEP = 20;
 
@@ -57,6 +62,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
   let timer: NodeJS.Timeout | null = null;
   let sweeping: Promise<number> | null = null;
   let lastRetention = 0;
+  /**
+   * Every processed event below this id is published: sweeps scan from here.
+   * Starts at the retention horizon, so a restarted process looks at
+   * everything still kept once, then only at what is new.
+   */
+  let floor: string | null = idFloor(Date.now() - store.retentionMs);
 
   const track = <T>(promise: Promise<T>): Promise<T> => {
     inFlight.add(promise);
@@ -65,7 +76,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   };
 
   /** Publishes the events this caller claimed, in order; marks the ones that made it. */
-  async function publishClaimed(claimed: readonly StoredEvent[], path: 'ingest' | 'outbox'): Promise<number> {
+  async function publishClaimed(claimed: readonly StoredEvent[], path: 'ingest' | 'outbox'): Promise<string[]> {
     const published: string[] = [];
     // Sent without waiting on each other: the pubsub keeps their order.
     const outcomes = await Promise.allSettled(claimed.map((e) => pubsub.publish(toPublished(e)!)));
@@ -83,7 +94,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     metrics?.countPublished(path, published.length);
     // If this fails the events stay offered; a second publish is dropped by subscribers' dedupe.
     await store.markPublished(published).catch((err: unknown) => logger.error({ err }, 'recording published events failed'));
-    return published.length;
+    return published;
   }
 
   async function claimAll(events: readonly StoredEvent[], takeOver: (e: StoredEvent) => number | undefined): Promise<StoredEvent[]> {
@@ -101,23 +112,33 @@ export function createOutbox(options: OutboxOptions): Outbox {
   }
 
   async function sweepOnce(): Promise<number> {
-    let published = 0;
+    let count = 0;
     const before = idFloor(Date.now() - graceMs);
-    let after: string | null = null;
+    let after: string | null = floor;
+    /** The first event of this sweep still unpublished: the next sweeps start there. */
+    let firstLeft: string | null = null;
     for (let page = 0; page < MAX_PAGES_PER_SWEEP; page += 1) {
-      const pending = await store.listUnpublished({ limit: batchSize, after, before });
-      if (pending.length === 0) break;
-      const claimed = await claimAll(pending, (e) => (failedHere.has(e.id) ? 0 : leaseMs));
-      published += await publishClaimed(claimed, 'outbox');
-      if (pending.length < batchSize) break;
-      after = (pending[pending.length - 1] as StoredEvent).id;
+      const scan = await store.scanUnpublished({ limit: batchSize, after, before });
+      const claimed = await claimAll(scan.events, (e) => (failedHere.has(e.id) ? 0 : leaseMs));
+      const done = await publishClaimed(claimed, 'outbox');
+      count += done.length;
+      firstLeft ??= scan.events.find((e) => !done.includes(e.id))?.id ?? null;
+      if (scan.scannedTo === null) {
+        after = null;
+        break;
+      }
+      after = scan.scannedTo;
     }
+    // Everything below the floor is published; scanning resumes just below the first one left.
+    const reached = after ?? before;
+    const next = firstLeft !== null && firstLeft < reached ? idBefore(firstLeft) : reached;
+    if (floor === null || next > floor) floor = next;
     if (Date.now() - lastRetention >= retentionIntervalMs) {
       lastRetention = Date.now();
       const deleted = await enforceRetention(store);
       if (deleted > 0) logger.info({ deleted }, 'deleted events past the retention');
     }
-    return published;
+    return count;
   }
 
   return {

@@ -40,6 +40,11 @@ export interface InsertResult {
   readonly event: StoredEvent;
 }
 
+export interface UnpublishedScan {
+  readonly events: readonly StoredEvent[];
+  readonly scannedTo: string | null;
+}
+
 export interface EventFilter {
   readonly provider?: ProviderName | null;
   readonly status?: EventStatus | null;
@@ -69,8 +74,12 @@ export interface EventStore {
   claimPublish(id: string, options?: ClaimOptions): Promise<boolean>;
   /** Records that the events reached the pubsub; the outbox stops offering them. */
   markPublished(ids: readonly string[]): Promise<void>;
-  /** Processed, unpublished events with ids between `after` and `before` (both exclusive), oldest first (the outbox). */
-  listUnpublished(page: { readonly limit: number; readonly after: string | null; readonly before: string }): Promise<readonly StoredEvent[]>;
+  /**
+   * The outbox's scan: up to `limit` processed events with ids between `after`
+   * and `before` (both exclusive), oldest first, and of those the unpublished
+   * ones; `scannedTo` is the last id looked at when there may be more, else null.
+   */
+  scanUnpublished(page: { readonly limit: number; readonly after: string | null; readonly before: string }): Promise<UnpublishedScan>;
   /** Newest first; `before` is an event id (exclusive). */
   listEvents(filter: EventFilter, page: { readonly limit: number; readonly before: string | null }): Promise<readonly StoredEvent[]>;
   /** Oldest first, in store order; `after` is an event id (exclusive). Replays of subscriptions. */

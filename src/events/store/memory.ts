@@ -4,7 +4,7 @@
 // the raw body of a delivery is kept once, however many events it holds.
 import type { ProviderName, WebhookRecord } from '../../model.js';
 import { newEventId } from '../event-id.js';
-import type { ClaimOptions, EventFilter, EventStore, InsertResult, NewEvent, StoredEvent } from '../types.js';
+import type { ClaimOptions, EventFilter, EventStore, InsertResult, NewEvent, StoredEvent, UnpublishedScan } from '../types.js';
 import { DEFAULT_RETENTION_MS } from './retention.js';
 
 export interface MemoryStoreOptions {
@@ -97,16 +97,21 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
       for (const id of ids) setPublished(id);
     },
 
-    async listUnpublished(page): Promise<StoredEvent[]> {
-      const result: StoredEvent[] = [];
+    async scanUnpublished(page): Promise<UnpublishedScan> {
+      const events: StoredEvent[] = [];
       let i = page.after === null ? 0 : firstIndexNotBefore(page.after);
       if (page.after !== null && rows[i]?.id === page.after) i += 1;
-      for (; i < rows.length && result.length < page.limit; i += 1) {
+      let scanned = 0;
+      let last: string | null = null;
+      for (; i < rows.length && scanned < page.limit; i += 1) {
         const row = rows[i] as Row;
         if (row.id >= page.before) break;
-        if (!row.published && row.status === 'PROCESSED') result.push(out(row));
+        if (row.status !== 'PROCESSED') continue;
+        scanned += 1;
+        last = row.id;
+        if (!row.published) events.push(out(row));
       }
-      return result;
+      return { events, scannedTo: scanned === page.limit ? last : null };
     },
 
     async listEvents(filter, page): Promise<StoredEvent[]> {

@@ -24,8 +24,6 @@ export interface EventDocument {
   receivedAt: string;
   /** The same instant as a BSON date, for date queries and ad-hoc inspection. */
   receivedAtDate: Date | null;
-  /** Whether it reached the pubsub; absent on events stored before the outbox (read from their claim). */
-  published?: boolean;
 }
 
 export interface DeliveryDocument {
@@ -38,10 +36,15 @@ export interface DeliveryDocument {
 
 export type WebhookDocument = WebhookRecord & { _id: string; savedAt?: Date };
 
+/** The event reached the pubsub (`_id` = event id). An insert, not an update: FerretDB's updates lock out inserts. */
+export interface PublishedDocument {
+  _id: string;
+}
+
 export interface ClaimDocument {
   /** The event id for the first claim, `<event id>:<attempt>` for a takeover. */
   _id: string;
-  /** Absent on claims made before takeovers existed (attempt 0). */
+  /** Absent on claims made before the outbox, which meant "published" (attempt 0). */
   event?: string;
   attempt?: number;
   claimedAt: Date;
@@ -69,8 +72,6 @@ export function toDocument(event: NewEvent, id: string, deliveryId: string | nul
     ...(deliveryId === null ? { rawBody: event.rawBody } : { deliveryId }),
     receivedAt: event.receivedAt,
     receivedAtDate: Number.isNaN(receivedAtDate.getTime()) ? null : receivedAtDate,
-    // Unprocessable events are never published; the outbox looks for `false` only.
-    published: event.status === 'PROCESSED' ? false : undefined,
   };
 }
 

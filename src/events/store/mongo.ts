@@ -8,9 +8,10 @@
 // insert is atomic on MongoDB and on every wire-compatible server, while FerretDB
 // (our test server) evaluates an update's filter and writes in separate steps, so
 // concurrent conditional updates all report a modification there. Once the
-// pubsub has the event, `published: true` is set on it (no race left to decide);
-// the outbox offers events still `published: false`. A claim whose holder died
-// can be taken over by exactly one caller, by inserting the next attempt's claim.
+// pubsub has the event, a `published_events` document records it (an insert
+// again: updates on FerretDB's SQLite backend lock out the inserts the ingest
+// waits on). A claim whose holder died can be taken over by exactly one caller,
+// by inserting the next attempt's claim.
 //
 // Creating the store does not connect: the driver connects on first use, so the
 // gateway starts (and answers /healthz) while MongoDB is down, and each operation
@@ -21,7 +22,7 @@ import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, ty
 import type { ProviderName, WebhookRecord } from '../../model.js';
 import { idFloor, idTime } from '../cursor.js';
 import { newEventId } from '../event-id.js';
-import type { ClaimOptions, EventFilter, EventStore, InsertResult, NewEvent, StoredEvent } from '../types.js';
+import type { ClaimOptions, EventFilter, EventStore, InsertResult, NewEvent, StoredEvent, UnpublishedScan } from '../types.js';
 import { createBatcher } from './batch.js';
 import {
   bodyHash,
@@ -32,6 +33,7 @@ import {
   type ClaimDocument,
   type DeliveryDocument,
   type EventDocument,
+  type PublishedDocument,
   type WebhookDocument,
 } from './mongo-documents.js';
 import { redact } from '../redact.js';
@@ -74,6 +76,7 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
   const deliveries: Collection<DeliveryDocument> = db.collection<DeliveryDocument>('deliveries', durable);
   const webhooks: Collection<WebhookDocument> = db.collection<WebhookDocument>('webhooks', durable);
   const claims: Collection<ClaimDocument> = db.collection<ClaimDocument>('publish_claims', durable);
+  const published: Collection<PublishedDocument> = db.collection<PublishedDocument>('published_events', durable);
   const probes = db.collection<{ _id: string; at: Date }>('readiness_probes', durable);
   const probeId = randomUUID();
   const now = options.now ?? Date.now;
@@ -88,8 +91,6 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
         // Listings filtered by provider or conversation; the `_id` index serves unfiltered ones.
         { key: { provider: 1, _id: -1 }, name: 'provider_id_desc' },
         { key: { 'message.conversationId': 1, _id: -1 }, name: 'conversation_id_desc' },
-        // The outbox's scan of unpublished events.
-        { key: { published: 1, _id: 1 }, name: 'published_id' },
       ]);
       await ensureIndexes(deliveries, [{ key: { createdId: 1 }, name: 'createdId' }]);
     })().catch((error: unknown) => {
@@ -99,20 +100,26 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
     return indexes;
   };
 
-  /** The documents as StoredEvents: bodies joined from `deliveries`, legacy `published` from claims. */
+  /** Which of the ids were published: a `published_events` document, or a claim from before the outbox. */
+  async function publishedAmong(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const [marks, legacy] = await Promise.all([
+      published.find({ _id: { $in: [...ids] } }).toArray(),
+      claims.find({ _id: { $in: [...ids] }, event: { $exists: false } }, { projection: { _id: 1 } }).toArray(),
+    ]);
+    return new Set([...marks.map((m) => m._id), ...legacy.map((c) => c._id)]);
+  }
+
+  /** The documents as StoredEvents: bodies joined from `deliveries`, `published` from the marks. */
   async function hydrate(documents: readonly EventDocument[]): Promise<StoredEvent[]> {
     if (documents.length === 0) return [];
     const deliveryIds = [...new Set(documents.flatMap((d) => (d.deliveryId ? [d.deliveryId] : [])))];
-    const legacy = documents.filter((d) => d.published === undefined).map((d) => d._id);
-    const [bodies, claimed] = await Promise.all([
+    const [bodies, done] = await Promise.all([
       deliveryIds.length ? deliveries.find({ _id: { $in: deliveryIds } }).toArray() : [],
-      legacy.length ? claims.find({ _id: { $in: legacy } }, { projection: { _id: 1 } }).toArray() : [],
+      publishedAmong(documents.map((d) => d._id)),
     ]);
     const bodyOf = new Map(bodies.map((b) => [b._id, b.rawBody]));
-    const claimedIds = new Set(claimed.map((c) => c._id));
-    return documents.map((d) =>
-      fromDocument(d, d.rawBody ?? bodyOf.get(d.deliveryId ?? '') ?? '', d.published ?? claimedIds.has(d._id)),
-    );
+    return documents.map((d) => fromDocument(d, d.rawBody ?? bodyOf.get(d.deliveryId ?? '') ?? '', done.has(d._id)));
   }
 
   const insertBatch = createBatcher<EventDocument, true>(async (documents) => {
@@ -166,14 +173,18 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
   async function claimPublish(id: string, claim: ClaimOptions = {}): Promise<boolean> {
     await ready();
     // No such event, or nothing left to publish: no claim to leave behind.
-    const event = await events.findOne({ _id: id }, { projection: { _id: 1, status: 1, published: 1 } });
-    if (!event || event.status !== 'PROCESSED' || event.published === true) return false;
+    const event = await events.findOne({ _id: id }, { projection: { _id: 1, status: 1 } });
+    if (!event || event.status !== 'PROCESSED') return false;
+    // Without a takeover, a published event always has its first claim, so the insert below refuses it.
+    if (claim.takeOverAfterMs !== undefined && (await publishedAmong([id])).size > 0) return false;
     let attempt = 0;
     if (claim.takeOverAfterMs !== undefined) {
       // Claim ids are `<id>` and `<id>:<n>`; ids have a fixed width, so the range holds only this event's.
       const held = await claims.find({ _id: { $gte: id, $lt: `${id};` } }).toArray();
       const latest = held.reduce<ClaimDocument | null>((a, c) => ((c.attempt ?? 0) >= (a?.attempt ?? -1) ? c : a), null);
       if (latest) {
+        // A claim from before the outbox means the event was published.
+        if (latest.event === undefined) return false;
         if (now() - latest.claimedAt.getTime() < claim.takeOverAfterMs) return false;
         attempt = (latest.attempt ?? 0) + 1;
       }
@@ -206,14 +217,26 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
 
     async markPublished(ids: readonly string[]): Promise<void> {
       if (ids.length === 0) return;
-      await events.updateMany({ _id: { $in: [...ids] } }, { $set: { published: true } });
+      try {
+        await published.insertMany(
+          ids.map((_id) => ({ _id })),
+          { ordered: false },
+        );
+      } catch (error) {
+        // Already recorded (a takeover that raced a slow publisher) is fine; anything else is not.
+        const writeErrors = error instanceof MongoBulkWriteError ? (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]) : null;
+        if (!writeErrors || writeErrors.some((w) => w.code !== DUPLICATE_KEY)) throw error;
+      }
     },
 
-    async listUnpublished(page: { limit: number; after: string | null; before: string }): Promise<StoredEvent[]> {
-      if (page.limit <= 0) return [];
+    async scanUnpublished(page: { limit: number; after: string | null; before: string }): Promise<UnpublishedScan> {
+      if (page.limit <= 0) return { events: [], scannedTo: null };
       await ready();
       const _id = page.after === null ? { $lt: page.before } : { $gt: page.after, $lt: page.before };
-      return hydrate(await events.find({ published: false, _id }).sort({ _id: 1 }).limit(page.limit).toArray());
+      const scanned = await events.find({ status: 'PROCESSED', _id }).sort({ _id: 1 }).limit(page.limit).toArray();
+      const done = await publishedAmong(scanned.map((d) => d._id));
+      const events_ = await hydrate(scanned.filter((d) => !done.has(d._id)));
+      return { events: events_, scannedTo: scanned.length === page.limit ? (scanned[scanned.length - 1] as EventDocument)._id : null };
     },
 
     async listEvents(filter: EventFilter, page: { limit: number; before: string | null }): Promise<StoredEvent[]> {
@@ -244,6 +267,7 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
       const { deletedCount } = await events.deleteMany({ _id: { $lt: before } });
       // A claim's id starts with its event's id, so the same bound applies.
       await claims.deleteMany({ _id: { $lt: before } });
+      await published.deleteMany({ _id: { $lt: before } });
       // A delivery's events are stored within one request, well inside a minute of its createdId.
       await deliveries.deleteMany({ createdId: { $lt: idFloor(idTime(before) - 60_000) } });
       return deletedCount;
