@@ -86,7 +86,7 @@ describe('the entity cache', () => {
     const emitted = await t.podium.emitMessageEvent('RECEIVED');
     const res = await fetch(`${t.url}/webhooks/podium`, { method: 'POST', headers: { 'content-type': 'application/json', ...emitted.headers }, body: emitted.rawBody });
     expect(res.status).toBe(503);
-    expect((await res.json()).error).toBeDefined();
+    expect(((await res.json()) as { error?: string }).error).toBeDefined();
   });
 
   it('makes one event to 20 subscribers of the same subscription cost the calls of one', async () => {
