@@ -13,6 +13,7 @@ import { createMemoryBackend, type CacheBackend } from './backend.js';
 import { cacheProvider, touchedCounters, type CacheTtls, type Touched } from './cached-provider.js';
 import { createEntityCache } from './entity-cache.js';
 import { createRedisBackend } from './redis.js';
+import { withDeadline } from '../deadline.js';
 
 export type { Touched } from './cached-provider.js';
 
@@ -145,13 +146,6 @@ export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
 /** A coverage check never holds up start-up for longer than this. */
 const COVERAGE_CHECK_TIMEOUT_MS = 3_000;
 
-function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 
 function cacheMetrics(registry: Registry) {
   return {

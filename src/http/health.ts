@@ -5,6 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { EventStore, PubSub } from '../events/types.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { redact } from '../events/redact.js';
+import { withDeadline } from '../deadline.js';
 
 export interface HealthRouteOptions {
   readonly store: EventStore;
@@ -23,7 +24,7 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
   app.get('/readyz', async (_request, reply) => {
     const check = async (ping: () => Promise<void>): Promise<string> => {
       try {
-        await withTimeout(ping(), timeoutMs);
+        await withDeadline(ping(), timeoutMs);
         return 'ok';
       } catch (err) {
         return redact(err instanceof Error ? err.message : 'unreachable');
@@ -38,10 +39,3 @@ export const healthRoutes: FastifyPluginAsync<HealthRouteOptions> = async (app, 
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 };
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
