@@ -60,6 +60,8 @@ export interface CpuReading {
   readonly cpuPercentOfOneCore: number;
   /** Share of the wall time the main event loop was busy, in %; near 100 means this one thread was the bottleneck. */
   readonly eventLoopBusyPercent: number;
+  /** Process CPU time (user + system, all threads, GC included) in ms. */
+  readonly cpuMs: number;
 }
 
 /** Starts a CPU reading; the returned function ends it. */
@@ -73,7 +75,31 @@ export function startCpuReading(): () => CpuReading {
     return {
       cpuPercentOfOneCore: round(((used.user + used.system) / 1000 / wallMs) * 100, 1),
       eventLoopBusyPercent: round(performance.eventLoopUtilization(elu).utilization * 100, 1),
+      cpuMs: round((used.user + used.system) / 1000, 1),
     };
+  };
+}
+
+/**
+ * Starts V8's CPU profiler in this process; the returned function stops it,
+ * writes a .cpuprofile (open it in Chrome DevTools or speedscope) under the
+ * system's temporary directory and answers its path.
+ */
+export async function startCpuProfile(name: string): Promise<() => Promise<string>> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    session.disconnect();
+    const { writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const path = `${tmpdir()}/${name}-${Date.now()}.cpuprofile`;
+    await writeFile(path, JSON.stringify(profile));
+    return path;
   };
 }
 

@@ -15,6 +15,7 @@ import {
   runBenchmark,
   runPool,
   startBenchGateway,
+  startCpuProfile,
   startCpuReading,
   summarize,
   upstreamOutcomes,
@@ -32,6 +33,7 @@ const flags = parseFlags('npm run bench:query --', {
   latency: { default: 20, min: 0, description: 'simulated upstream latency (ms) of the second run; 0 runs only the first' },
   warmup: { default: 20, min: 0, description: 'unmeasured queries before each run' },
   'max-seconds': { default: 120, description: 'time bound of each measured run; stops starting queries after it' },
+  profile: { description: 'write a V8 CPU profile of this process over the first measured run (its path is printed)' },
   'in-process-emulator': { description: 'run the Podium emulator in this process instead of a child process (it then shares the gateway event loop)' },
 });
 
@@ -82,6 +84,9 @@ runBenchmark(async (cleanup) => {
       ? 'gateway and load generator share this Node.js process (one event loop); the Podium emulator runs in a child process (its own event loop), on the same 2 cores'
       : 'gateway, Podium emulator and load generator share this one Node.js process (one event loop); figures include the emulator answering',
     'embedded memory event store and in-process pubsub (queries do not touch them)',
+    process.env.NODE_ENV === 'production'
+      ? 'NODE_ENV=production, as a deployment runs (npm run bench:query sets it): graphql-js skips its development-mode checks, about a fifth of the CPU'
+      : `NODE_ENV=${process.env.NODE_ENV ?? '(unset)'}: graphql-js runs its development-mode checks, about a fifth more CPU than a production deployment`,
     `PODIUM_REQUESTS_PER_MINUTE=${requestsPerMinute} (Podium's real limit is 300/min per credential and would throttle this run): the figures measure the gateway, not Podium's limit`,
     'latency is client-side, request start to full body read, over 127.0.0.1 with keep-alive; p50/p99 are nearest-rank over sorted samples',
   ];
@@ -133,6 +138,7 @@ runBenchmark(async (cleanup) => {
     const memoryBefore = memorySnapshot();
     const emulatorBefore = await emulator.stats();
     const outcomesBefore = await upstreamOutcomes(bench.gateway);
+    const stopProfile = flags.profile && phases.length === 0 ? await startCpuProfile('bench-query') : null;
     const endCpu = startCpuReading();
     const pool = await runPool({
       total: flags.requests,
@@ -144,6 +150,7 @@ runBenchmark(async (cleanup) => {
       },
     });
     const cpu = endCpu();
+    if (stopProfile) console.log(`  CPU profile of this run: ${await stopProfile()}`);
     const memoryAfter = memorySnapshot();
     const emulatorAfter = await emulator.stats();
     const outcomes = countDelta(outcomesBefore, await upstreamOutcomes(bench.gateway));
@@ -182,7 +189,7 @@ runBenchmark(async (cleanup) => {
 
   printTable(
     'Query throughput and latency (ms)',
-    ['upstream latency', 'queries', 'ok', 'failed', 'req/s', 'p50', 'p99', 'max', 'mean', 'upstream req/query', 'CPU % (this process)', 'event loop busy %', 'CPU % (emulator)'],
+    ['upstream latency', 'queries', 'ok', 'failed', 'req/s', 'p50', 'p99', 'max', 'mean', 'upstream req/query', 'CPU ms/query (this process)', 'CPU % (this process)', 'event loop busy %', 'CPU % (emulator)'],
     phases.map((p) => [
       `${p.upstreamLatencyMs} ms`,
       p.completed,
@@ -194,6 +201,7 @@ runBenchmark(async (cleanup) => {
       p.latencyMs.max,
       p.latencyMs.mean,
       p.upstreamRequestsPerQuery,
+      round(p.cpu.cpuMs / Math.max(1, p.completed), 1),
       p.cpu.cpuPercentOfOneCore,
       p.cpu.eventLoopBusyPercent,
       p.emulatorCpuPercentOfOneCore,

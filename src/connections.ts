@@ -74,6 +74,18 @@ export interface PaginateOptions<T> {
   readonly onPage?: (page: ProviderPage<T>) => void;
 }
 
+/** Encodes its cursor only when read: most queries never select edge cursors. */
+class LazyEdge<T> implements Edge<T> {
+  #cursor: string | null = null;
+  constructor(
+    readonly node: T,
+    private readonly position: Position,
+  ) {}
+  get cursor(): string {
+    return (this.#cursor ??= encodeCursor(this.position));
+  }
+}
+
 export async function paginate<T>(
   args: ConnectionArgs,
   fetchPage: (request: PageRequest) => Promise<ProviderPage<T>>,
@@ -100,10 +112,10 @@ export async function paginate<T>(
       const item = page.items[index] as T;
       if (options.matches && !options.matches(item)) continue;
       const atPageEnd = index + 1 === page.items.length && page.nextCursor !== null;
-      edges.push({
-        node: item,
-        cursor: encodeCursor(page.itemCursors?.[index] ? { cursor: page.itemCursors[index] ?? null, offset: 0 } : atPageEnd ? { cursor: page.nextCursor, offset: 0 } : { cursor: position.cursor, offset: index + 1 }),
-      });
+      const itemCursor = page.itemCursors?.[index];
+      edges.push(
+        new LazyEdge(item, itemCursor ? { cursor: itemCursor, offset: 0 } : atPageEnd ? { cursor: page.nextCursor, offset: 0 } : { cursor: position.cursor, offset: index + 1 }),
+      );
     }
     if (edges.length === first) {
       hasNextPage = index < page.items.length || page.nextCursor !== null;

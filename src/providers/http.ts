@@ -2,6 +2,7 @@
 // single refresh on 401, per-request timeout, retries with exponential backoff
 // and full jitter on 429 / 5xx / network errors (honouring Retry-After), and the
 // credential's rate budget (rate-budget.ts: in process, or shared through Redis).
+import { request as undiciRequest } from 'undici';
 import { ProviderError, userInputError, type ProviderFailure } from '../errors.js';
 import type { ProviderName } from '../model.js';
 import { PROVIDER_LABELS } from './labels.js';
@@ -66,7 +67,6 @@ export interface RequestOptions {
 export interface UpstreamResponse<T = unknown> {
   readonly status: number;
   readonly body: T;
-  readonly headers: Headers;
 }
 
 export interface UpstreamClient {
@@ -82,7 +82,7 @@ const defaults = {
 };
 
 /** An attempt's outcome: the response with its whole body read, or why there was none. */
-type Attempt = { readonly res: Response; readonly text: string } | Error;
+type Attempt = { readonly status: number; readonly retryAfter: string | null; readonly text: string } | Error;
 
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
   const opts = { ...defaults, ...options };
@@ -113,14 +113,18 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     let status: number | 'error' = 'error';
     try {
-      const res = await fetch(url, {
+      // undici's request() rather than fetch(): the same client Node's fetch is
+      // built on, without the WHATWG stream and Response layers, which cost
+      // about a tenth of a cold inbox query's CPU (111 calls; bench:query).
+      const res = await undiciRequest(url, {
         method: req.method ?? 'GET',
         headers,
         body: req.body === undefined ? undefined : JSON.stringify(req.body),
         signal: AbortSignal.timeout(opts.timeoutMs),
       });
-      status = res.status;
-      return { res, text: await res.text() };
+      status = res.statusCode;
+      const retryAfter = res.headers['retry-after'];
+      return { status: res.statusCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, text: await res.body.text() };
     } catch (err) {
       status = 'error';
       return err instanceof Error ? err : new Error(String(err));
@@ -156,26 +160,26 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         const message = timedOut ? `${label} did not answer within ${opts.timeoutMs} ms` : `${label} could not be reached`;
         throw fail('UNAVAILABLE', message, null, `${where}: ${outcome.message}`);
       }
-      const { res, text } = outcome;
-      if (res.ok) return { status: res.status, body: parseJson<T>(text, res.status, where), headers: res.headers };
-      const detail = `${where} answered ${res.status}: ${text.slice(0, 300)}`;
-      if (res.status === 401 && !refreshed && options.auth?.refresh) {
+      const { status, text } = outcome;
+      if (status >= 200 && status < 300) return { status, body: parseJson<T>(text, status, where) };
+      const detail = `${where} answered ${status}: ${text.slice(0, 300)}`;
+      if (status === 401 && !refreshed && options.auth?.refresh) {
         refreshed = true;
         if (await options.auth.refresh(authHeaders)) {
           retry--; // the refresh retry does not count against the budget
           continue;
         }
       }
-      if (res.status === 429 || res.status >= 500) {
-        const retryAfter = parseRetryAfter(res.headers.get('retry-after'));
-        const mayRetry = canRetry && (res.status === 429 || idempotent);
+      if (status === 429 || status >= 500) {
+        const retryAfter = parseRetryAfter(outcome.retryAfter);
+        const mayRetry = canRetry && (status === 429 || idempotent);
         if (mayRetry && (retryAfter === null || retryAfter <= opts.maxRetryAfterMs)) {
           await sleep(retryAfter ?? backoff(retry));
           continue;
         }
       }
-      const retryAfter = res.status === 429 ? parseRetryAfter(res.headers.get('retry-after')) : null;
-      throw fail(failureOf(res.status), `${label} answered ${res.status}`, res.status, detail, retryAfter);
+      const retryAfter = status === 429 ? parseRetryAfter(outcome.retryAfter) : null;
+      throw fail(failureOf(status), `${label} answered ${status}`, status, detail, retryAfter);
     }
   }
 

@@ -165,9 +165,16 @@ export interface PodiumClient {
 const uidEntity = z.looseObject({ uid: z.string().min(1) });
 const messageEntity = z.looseObject({ uid: z.string().nullish(), conversation: z.looseObject({ uid: z.string().nullish() }).nullish() });
 const webhookEntity = z.looseObject({ uid: z.string().min(1), eventTypes: z.array(z.string()), disabled: z.boolean().nullish() });
-const one = (entity: z.ZodType) => z.looseObject({ data: entity });
-const many = (entity: z.ZodType) =>
-  z.looseObject({ data: z.array(entity), metadata: z.looseObject({ nextCursor: z.string().nullish() }).nullish() });
+// Built once per entity: zod compiles a schema on its first parse, so a schema
+// made per call would be compiled again on every upstream answer.
+const envelopes = <T extends z.ZodType>(entity: T) => ({
+  one: z.looseObject({ data: entity }),
+  many: z.looseObject({ data: z.array(entity), metadata: z.looseObject({ nextCursor: z.string().nullish() }).nullish() }),
+});
+const uidEnvelopes = envelopes(uidEntity);
+const messageEnvelopes = envelopes(messageEntity);
+const webhookEnvelopes = envelopes(webhookEntity);
+type Envelopes = ReturnType<typeof envelopes>;
 const tokenAnswer = z.looseObject({ access_token: z.string().min(1), refresh_token: z.string().nullish() });
 
 export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps): PodiumClient {
@@ -183,15 +190,15 @@ export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps):
   });
 
   /** `route` names the endpoint in errors; `path` is what is sent. */
-  async function get<T>(route: string, path: string, entity: z.ZodType): Promise<T | null> {
+  async function get<T>(route: string, path: string, entity: Envelopes): Promise<T | null> {
     const res = await orNull(upstream.request({ path }));
-    return res && readBody<{ data: T }>('PODIUM', `GET ${route}`, one(entity), res.body).data;
+    return res && readBody<{ data: T }>('PODIUM', `GET ${route}`, entity.one, res.body).data;
   }
 
-  async function list<T>(route: string, path: string, entity: z.ZodType, page: PodiumPageQuery, filter: Record<string, string | null | undefined> = {}): Promise<PodiumList<T>> {
+  async function list<T>(route: string, path: string, entity: Envelopes, page: PodiumPageQuery, filter: Record<string, string | null | undefined> = {}): Promise<PodiumList<T>> {
     const query = page.cursor ? { limit: page.limit, cursor: page.cursor } : { limit: page.limit, ...filter };
     const res = await upstream.request({ path, query });
-    const body = readBody<{ data: T[]; metadata?: { nextCursor?: string | null } | null }>('PODIUM', `GET ${route}`, many(entity), res.body);
+    const body = readBody<{ data: T[]; metadata?: { nextCursor?: string | null } | null }>('PODIUM', `GET ${route}`, entity.many, res.body);
     return { data: body.data, nextCursor: body.metadata?.nextCursor || null };
   }
 
@@ -199,26 +206,26 @@ export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps):
     const pending = upstream.request({ method, path, body });
     // A POST that answers 404 is an error, not an unknown id.
     const res = method === 'POST' ? await pending : await orNull(pending);
-    return res && readBody<{ data: PodiumWebhook }>('PODIUM', `${method} ${route}`, one(webhookEntity), res.body).data;
+    return res && readBody<{ data: PodiumWebhook }>('PODIUM', `${method} ${route}`, webhookEnvelopes.one, res.body).data;
   }
 
   const seg = segment;
   return {
-    listContacts: (page, filter) => list('/v4/contacts', '/v4/contacts', uidEntity, page, { updated_at: filter.updatedAt }),
-    getContact: (identifier) => get('/v4/contacts/{identifier}', `/v4/contacts/${seg(identifier)}`, uidEntity),
-    listConversations: (page, filter) => list('/v4/conversations', '/v4/conversations', uidEntity, page, { locationUid: filter.locationUid }),
-    getConversation: (uid) => get('/v4/conversations/{uid}', `/v4/conversations/${seg(uid)}`, uidEntity),
+    listContacts: (page, filter) => list('/v4/contacts', '/v4/contacts', uidEnvelopes, page, { updated_at: filter.updatedAt }),
+    getContact: (identifier) => get('/v4/contacts/{identifier}', `/v4/contacts/${seg(identifier)}`, uidEnvelopes),
+    listConversations: (page, filter) => list('/v4/conversations', '/v4/conversations', uidEnvelopes, page, { locationUid: filter.locationUid }),
+    getConversation: (uid) => get('/v4/conversations/{uid}', `/v4/conversations/${seg(uid)}`, uidEnvelopes),
     listMessages: (conversationUid, page) =>
-      list('/v4/conversations/{uid}/messages', `/v4/conversations/${seg(conversationUid)}/messages`, messageEntity, page),
+      list('/v4/conversations/{uid}/messages', `/v4/conversations/${seg(conversationUid)}/messages`, messageEnvelopes, page),
     getMessage: (conversationUid, uid) =>
-      get('/v4/conversations/{conversationUid}/messages/{uid}', `/v4/conversations/${seg(conversationUid)}/messages/${seg(uid)}`, messageEntity),
-    listUsers: (page) => list('/v4/users', '/v4/users', uidEntity, page),
-    getUser: (uid) => get('/v4/users/{uid}', `/v4/users/${seg(uid)}`, uidEntity),
+      get('/v4/conversations/{conversationUid}/messages/{uid}', `/v4/conversations/${seg(conversationUid)}/messages/${seg(uid)}`, messageEnvelopes),
+    listUsers: (page) => list('/v4/users', '/v4/users', uidEnvelopes, page),
+    getUser: (uid) => get('/v4/users/{uid}', `/v4/users/${seg(uid)}`, uidEnvelopes),
     async listWebhooks() {
       const res = await upstream.request({ path: '/v4/webhooks' });
-      return readBody<{ data: PodiumWebhook[] }>('PODIUM', 'GET /v4/webhooks', z.looseObject({ data: z.array(webhookEntity) }), res.body).data;
+      return readBody<{ data: PodiumWebhook[] }>('PODIUM', 'GET /v4/webhooks', webhookEnvelopes.many, res.body).data;
     },
-    getWebhook: (uid) => get('/v4/webhooks/{uid}', `/v4/webhooks/${seg(uid)}`, webhookEntity),
+    getWebhook: (uid) => get('/v4/webhooks/{uid}', `/v4/webhooks/${seg(uid)}`, webhookEnvelopes),
     async createWebhook(body) {
       return (await write('POST', '/v4/webhooks', '/v4/webhooks', body)) as PodiumWebhook;
     },
