@@ -110,7 +110,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     allowLocalHttpWebhooks: config.env !== 'production',
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
-  const apollo = createApollo({ schema, limits, formatError, metrics, introspection: config.introspection });
+  const apollo = createApollo({ schema, limits, formatError, metrics, introspection: config.introspection, federationTraces: config.federationTraces });
 
   const app: FastifyInstance = Fastify({ logger: false, return503OnClosing: true });
   app.addHook('onResponse', async (request, reply) => {

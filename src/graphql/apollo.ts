@@ -8,6 +8,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { authorizeOperation } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { federationTracePlugins } from './federation.js';
 import type { OperationLimits } from './limits.js';
 
 export interface ApolloOptions {
@@ -16,10 +17,12 @@ export interface ApolloOptions {
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly metrics: GatewayMetrics;
   readonly introspection: boolean;
+  /** Inline traces for a supergraph router (see federation.ts). @default false */
+  readonly federationTraces?: boolean;
 }
 
 export function createApollo(options: ApolloOptions): ApolloServer<GatewayContext> {
-  const { schema, limits, formatError, metrics, introspection } = options;
+  const { schema, limits, formatError, metrics, introspection, federationTraces = false } = options;
   return new ApolloServer<GatewayContext>({
     schema,
     csrfPrevention: true,
@@ -33,7 +36,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GatewayContex
     // No HTTP cache hints are set or sent (answers depend on the caller's key):
     // without this, Apollo's cache-control plugin wraps every field resolver,
     // about 6% of a 50-conversation query's CPU (bench:query).
-    plugins: [operationPlugin(metrics, limits), ApolloServerPluginCacheControlDisabled()],
+    plugins: [operationPlugin(metrics, limits), ApolloServerPluginCacheControlDisabled(), ...federationTracePlugins(federationTraces)],
   });
 }
 
