@@ -24,6 +24,8 @@ import type { Role } from '../config.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import type { OperationLimits } from '../graphql/limits.js';
+import { persistedHash } from '../graphql/persisted-queries.js';
+import type { TrustedDocuments } from '../graphql/trusted-documents.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Admission } from './admission.js';
 
@@ -38,6 +40,8 @@ export interface GraphQLWsOptions {
   readonly maxPayload: number;
   readonly path: string;
   readonly admission: Admission;
+  /** Only these operations run, as on HTTP. @default null (any operation) */
+  readonly trustedDocuments?: TrustedDocuments | null;
 }
 
 /** What a refused upgrade is told to wait. */
@@ -90,8 +94,14 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
       },
       onSubscribe: (ctx, _id, payload) => {
         let document: DocumentNode;
+        let query = payload.query;
         try {
-          document = parse(payload.query, limits.parseOptions);
+          if (options.trustedDocuments) query = options.trustedDocuments.resolve({ query, sha256Hash: persistedHash(payload.extensions) }) ?? query;
+        } catch (err) {
+          return [asGraphQLError(err)];
+        }
+        try {
+          document = parse(query, limits.parseOptions);
         } catch (err) {
           return [withCode(asGraphQLError(err), ErrorCode.ParseFailed)];
         }
