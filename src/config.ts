@@ -109,6 +109,10 @@ export interface GatewayConfig {
   readonly introspection: boolean;
   readonly graphql: GraphQLLimits;
   readonly websockets: AdmissionConfig;
+  /** Bytes queued on a subscriber's socket past which it is closed as too slow (4008). @default 4 MiB */
+  readonly wsMaxBufferedBytes: number;
+  /** How long stored events are kept (and cursors resume). @default 7 days (ms) */
+  readonly eventRetentionMs: number;
   readonly cache: CacheConfig;
   readonly upstream: UpstreamConfig;
   readonly podium: PodiumConfig | null;
@@ -132,6 +136,8 @@ export const HIGHLEVEL_ED25519_PUBLIC_KEY = 'MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7g
 
 export const defaults = {
   port: 4000,
+  wsMaxBufferedBytes: 4 * 1024 * 1024,
+  eventRetentionDays: 7,
   mongodbDb: 'gateway',
   podiumApiUrl: 'https://api.podium.com',
   podiumTokenUrl: 'https://accounts.podium.com/oauth/token', // Podium's own sample app uses this host
@@ -262,6 +268,8 @@ const envSchema = z.object({
   GATEWAY_WS_MAX_CONNECTIONS: int(1, 1_000_000).optional(),
   GATEWAY_WS_MAX_CONNECTIONS_PER_CLIENT: int(0, 1_000_000).optional(),
   GATEWAY_WS_CONNECTS_PER_CLIENT_PER_SECOND: int(0, 1_000_000).optional(),
+  GATEWAY_WS_MAX_BUFFERED_BYTES: int(16_384, 1_073_741_824).optional(),
+  GATEWAY_EVENT_RETENTION_DAYS: int(1, 3_650).optional(),
   GATEWAY_CLIENT_ADDRESS_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be a header name such as x-forwarded-for' }).optional(),
   GATEWAY_CACHE: z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` }).optional(),
   GATEWAY_CACHE_TTL_SECONDS: int(1, 3_600).optional(),
@@ -358,6 +366,8 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
       connectsPerClientPerSecond: e.GATEWAY_WS_CONNECTS_PER_CLIENT_PER_SECOND ?? 0,
       clientAddressHeader: e.GATEWAY_CLIENT_ADDRESS_HEADER?.toLowerCase() ?? null,
     }),
+    wsMaxBufferedBytes: e.GATEWAY_WS_MAX_BUFFERED_BYTES ?? defaults.wsMaxBufferedBytes,
+    eventRetentionMs: (e.GATEWAY_EVENT_RETENTION_DAYS ?? defaults.eventRetentionDays) * 86_400_000,
     cache: Object.freeze({
       enabled: (e.GATEWAY_CACHE ?? 'on') === 'on',
       ttlMs: (e.GATEWAY_CACHE_TTL_SECONDS ?? defaults.cache.ttlSeconds) * 1000,

@@ -26,6 +26,7 @@ import { ErrorCode } from '../errors.js';
 import type { OperationLimits } from '../graphql/limits.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Admission } from './admission.js';
+import { createSharedSubscriptions, shareKey } from './fanout.js';
 
 export interface GraphQLWsOptions {
   readonly schema: GraphQLSchema;
@@ -38,6 +39,8 @@ export interface GraphQLWsOptions {
   readonly maxPayload: number;
   readonly path: string;
   readonly admission: Admission;
+  /** Bytes queued on a subscriber's socket past which it is closed with 4008 (fanout.ts). */
+  readonly maxBufferedBytes: number;
 }
 
 /** What a refused upgrade is told to wait. */
@@ -79,16 +82,25 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
   const withCode = (error: GraphQLError, code: string): GraphQLError =>
     error.extensions.code ? error : new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
 
+  const shared = createSharedSubscriptions({
+    format: (result) => formatResult(result, format),
+    registry: metrics.registry,
+    logger: contextFor(null).logger,
+    onSlow: () => metrics.countSlowSubscriber(),
+    maxSocketBuffer: options.maxBufferedBytes,
+  });
+
   const cleanup = useServer<Record<string, unknown> | undefined, { role?: Role | null }>(
     {
       schema,
+      subscribe: (args) => shared.subscribe(args),
       onConnect: (ctx) => {
         const role = auth.roleFor(ctx.connectionParams?.authorization);
         if (role === null) return false;
         ctx.extra.role = role;
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         let document: DocumentNode;
         try {
           document = parse(payload.query, limits.parseOptions);
@@ -106,7 +118,11 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
         } catch (err) {
           return [asGraphQLError(err)];
         }
-        return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: contextFor(role) };
+        const args = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: contextFor(role) };
+        // Identical live subscriptions share one stream, executed and serialized once per event (fanout.ts).
+        const key = shareKey(role ?? 'none', operation, payload.query, payload.operationName, payload.variables);
+        if (key) shared.register(args, key, { socket: ctx.extra.socket, id });
+        return args;
       },
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result, format),
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
@@ -117,7 +133,9 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
   return {
     async dispose() {
       server.off('upgrade', onUpgrade);
+      // Sockets first (1001): ending the shared streams first would tell clients "complete", and they would not resubscribe.
       await cleanup.dispose();
+      shared.close();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
