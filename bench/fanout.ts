@@ -8,12 +8,10 @@
 //   3. Two instances on one MongoDB (FerretDB) and one Redis, M subscribers each;
 //      webhooks alternate between them; every event must reach all 2 x M, none twice.
 // Run: npm run bench:fanout -- --help
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { encodeId } from '../src/ids.js';
 import { startPodiumEmulator, type PodiumEmulator } from '../src/sandbox/podium/index.js';
 import { startFerretDb, startRedis } from '../test/setup/ferretdb.js';
-import type { ChildMessage, ParentMessage } from './fanout-subscribers.js';
+import type { ChildMessage } from './fanout-subscribers.js';
 import {
   BENCH_ADMIN_KEY,
   BENCH_VIEWER_KEY,
@@ -25,9 +23,10 @@ import {
   round,
   runBenchmark,
   startGatewayProcess,
+  startSubscribers,
   summarize,
-  type Cleanup,
   type GatewayProcess,
+  type Subscribers,
   type Summary,
 } from './harness.js';
 
@@ -45,40 +44,6 @@ const flags = parseFlags('npm run bench:fanout --', {
   'per-instance': { default: 10_000, min: 0, description: 'subscribers on each of two instances in phase 3 (0 skips it)' },
   'delivery-timeout': { default: 30, description: 'seconds to wait for every subscriber to receive one event' },
 });
-
-interface Subscribers {
-  request<T extends ChildMessage['type']>(message: ParentMessage, answer: T): Promise<Extract<ChildMessage, { type: T }>>;
-  close(): Promise<void>;
-}
-
-function startSubscribers(cleanup: Cleanup, name: string): Subscribers {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./fanout-subscribers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
-  let gone = false;
-  child.once('exit', () => (gone = true));
-  const subscribers: Subscribers = {
-    request(message, answer) {
-      return new Promise((resolve, reject) => {
-        const onMessage = (m: ChildMessage): void => {
-          if (m.type !== answer) return;
-          child.off('message', onMessage);
-          child.off('exit', onExit);
-          resolve(m as never);
-        };
-        const onExit = (code: number | null): void => reject(new Error(`Expected subscriber process ${name} to answer ${answer}, it exited with ${code}`));
-        child.on('message', onMessage);
-        child.once('exit', onExit);
-        child.send(message);
-      });
-    },
-    async close() {
-      if (gone) return;
-      await subscribers.request({ type: 'close' }, 'closed').catch(() => undefined);
-      if (!gone) child.kill('SIGKILL');
-    },
-  };
-  cleanup.add(`subscriber process ${name}`, () => subscribers.close());
-  return subscribers;
-}
 
 function gatewayEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {

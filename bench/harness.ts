@@ -5,6 +5,7 @@
 // cleanup stack that runs on success, error and Ctrl-C alike. Benchmarks never
 // import from test/. Started with EMULATOR_CHILD_FLAG, this file is that child.
 import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildMessage, ParentMessage } from './fanout-subscribers.js';
 import { availableParallelism, cpus, loadavg, platform, arch, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -748,3 +749,41 @@ export async function startGatewayProcess(cleanup: Cleanup, name: string, env: R
     close: stop,
   };
 }
+
+// ---------------------------------------------------------------- subscribers in their own process
+
+/** A child process holding graphql-ws subscribers (bench/fanout-subscribers.ts), driven over IPC. */
+export interface Subscribers {
+  request<T extends ChildMessage['type']>(message: ParentMessage, answer: T): Promise<Extract<ChildMessage, { type: T }>>;
+  close(): Promise<void>;
+}
+
+export function startSubscribers(cleanup: Cleanup, name: string): Subscribers {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./fanout-subscribers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  let gone = false;
+  child.once('exit', () => (gone = true));
+  const subscribers: Subscribers = {
+    request(message, answer) {
+      return new Promise((resolve, reject) => {
+        const onMessage = (m: ChildMessage): void => {
+          if (m.type !== answer) return;
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+          resolve(m as never);
+        };
+        const onExit = (code: number | null): void => reject(new Error(`Expected subscriber process ${name} to answer ${answer}, it exited with ${code}`));
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        child.send(message);
+      });
+    },
+    async close() {
+      if (gone) return;
+      await subscribers.request({ type: 'close' }, 'closed').catch(() => undefined);
+      if (!gone) child.kill('SIGKILL');
+    },
+  };
+  cleanup.add(`subscriber process ${name}`, () => subscribers.close());
+  return subscribers;
+}
+

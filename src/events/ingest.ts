@@ -65,9 +65,10 @@ export function createIngest(options: IngestOptions): Ingest {
   const maxEvents = options.maxEventsPerDelivery ?? 100;
   const inFlight = new Set<Promise<void>>();
 
-  function publishLater(stored: readonly StoredEvent[]): void {
+  /** Publishes what this delivery inserted: the insert claimed it (duplicates were published by their first delivery, or are the outbox's). */
+  function publishLater(inserted: readonly StoredEvent[]): void {
     const publishing = outbox
-      .publish(stored)
+      .publish(inserted, { claimed: true })
       .catch((err: unknown) => logger.error({ err }, 'publishing webhook events failed; the outbox retries them'))
       .finally(() => inFlight.delete(publishing));
     inFlight.add(publishing);
@@ -133,14 +134,17 @@ export function createIngest(options: IngestOptions): Ingest {
     const rawBody = req.rawBody.toString('utf8');
     let results: readonly InsertResult[];
     try {
-      results = await store.insertEvents(parsed.map((p) => toNewEvent(name, p, rawBody, receivedAt)));
+      results = await store.insertEvents(
+        parsed.map((p) => toNewEvent(name, p, rawBody, receivedAt)),
+        { claimForPublish: true },
+      );
       await options.onStored?.(results.map((r) => r.event));
     } catch (err) {
       metrics.countWebhook(name, 'store_unavailable', parsed.length);
       logger.error({ err, provider: name }, 'webhook not acknowledged: event store unreachable or onStored failed');
       return { status: receiver.retryStatus, body: storeUnavailable };
     }
-    publishLater(results.map((r) => r.event));
+    publishLater(results.flatMap((r) => (r.inserted ? [r.event] : [])));
     return { status: 200, body: answer(name, results, metrics, logger) };
   }
 
