@@ -8,6 +8,7 @@ import type { GraphQLFormattedError, GraphQLSchema } from 'graphql';
 import { authorizeOperation } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { operationSpanPlugin } from '../telemetry/graphql.js';
 import type { OperationLimits } from './limits.js';
 
 export interface ApolloOptions {
@@ -33,7 +34,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GatewayContex
     // No HTTP cache hints are set or sent (answers depend on the caller's key):
     // without this, Apollo's cache-control plugin wraps every field resolver,
     // about 6% of a 50-conversation query's CPU (bench:query).
-    plugins: [operationPlugin(metrics, limits), ApolloServerPluginCacheControlDisabled()],
+    plugins: [operationPlugin(metrics, limits), ApolloServerPluginCacheControlDisabled(), operationSpanPlugin()],
   });
 }
 

@@ -25,6 +25,7 @@ import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import type { OperationLimits } from '../graphql/limits.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { withOperationSpans } from '../telemetry/graphql.js';
 import type { Admission } from './admission.js';
 import { createSharedSubscriptions, shareKey } from './fanout.js';
 
@@ -91,7 +92,7 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
   });
 
   const cleanup = useServer<Record<string, unknown> | undefined, { role?: Role | null }>(
-    {
+    withOperationSpans({
       schema,
       subscribe: (args) => shared.subscribe(args),
       onConnect: (ctx) => {
@@ -126,7 +127,7 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
       },
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result, format),
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
-    },
+    }),
     wss,
   );
 

@@ -8,6 +8,7 @@ import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import type { Authenticator } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
+import { traceHttpOperations } from '../telemetry/graphql.js';
 import { attachGraphQLWs, type GraphQLWsOptions } from './graphql-ws.js';
 import { graphqlErrorBody, sendError } from './reply.js';
 
@@ -71,7 +72,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app
     method: ['GET', 'POST'],
     url: GRAPHQL_PATH,
     bodyLimit: maxBytes,
-    handler: fastifyApolloHandler(apollo, { context: async (request) => contextFor(auth.roleFor(request.headers.authorization)) }),
+    handler: traceHttpOperations(fastifyApolloHandler(apollo, { context: async (request) => contextFor(auth.roleFor(request.headers.authorization)) })),
   });
 
   const ws = attachGraphQLWs(app.server, { ...options.ws, auth, contextFor, maxPayload: maxBytes, path: GRAPHQL_PATH });
