@@ -191,6 +191,24 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
     }
   });
 
+  // The marks of concurrent publishes (one per webhook on the ingest path) leave in one insertMany.
+  const markBatch = createBatcher<string, true>(async (ids) => {
+    try {
+      await published.insertMany(
+        ids.map((_id) => ({ _id })),
+        { ordered: false },
+      );
+      return ids.map(() => true as const);
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      // Already recorded (a takeover that raced a slow publisher) is fine; anything else fails its id.
+      const failed = new Map<number, Error>();
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      for (const w of writeErrors) if (w.code !== DUPLICATE_KEY) failed.set(w.index, new MongoServerError({ message: w.errmsg ?? 'write failed', code: w.code }));
+      return ids.map((_, i) => failed.get(i) ?? (true as const));
+    }
+  });
+
   async function claimPublish(id: string, claim: ClaimOptions = {}): Promise<boolean> {
     await ready();
     // No such event, or nothing left to publish: no claim to leave behind.
@@ -235,16 +253,7 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
 
     async markPublished(ids: readonly string[]): Promise<void> {
       if (ids.length === 0) return;
-      try {
-        await published.insertMany(
-          ids.map((_id) => ({ _id })),
-          { ordered: false },
-        );
-      } catch (error) {
-        // Already recorded (a takeover that raced a slow publisher) is fine; anything else is not.
-        const writeErrors = error instanceof MongoBulkWriteError ? (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]) : null;
-        if (!writeErrors || writeErrors.some((w) => w.code !== DUPLICATE_KEY)) throw error;
-      }
+      await Promise.all(ids.map((id) => markBatch(id)));
     },
 
     async scanUnpublished(page: { limit: number; after: string | null; before: string }): Promise<UnpublishedScan> {
