@@ -5,6 +5,7 @@
 // cleanup stack that runs on success, error and Ctrl-C alike. Benchmarks never
 // import from test/. Started with EMULATOR_CHILD_FLAG, this file is that child.
 import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildMessage, ParentMessage } from './fanout-subscribers.js';
 import { availableParallelism, cpus, loadavg, platform, arch, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -666,3 +667,123 @@ export async function startBenchGateway(cleanup: Cleanup, options: BenchGatewayO
     },
   };
 }
+
+// ---------------------------------------------------------------- the gateway in its own process
+
+export interface GatewayProcess {
+  readonly url: string;
+  readonly pid: number;
+  /** Resident set size of the gateway process now, from /proc. */
+  rssMiB(): number;
+  /** CPU time the gateway process has used so far, user and kernel, in ms (from /proc, 10 ms ticks). */
+  cpuMs(): { readonly user: number; readonly system: number };
+  /** SIGTERM (the gateway drains), then waits for the exit. */
+  close(): Promise<void>;
+}
+
+/** A free TCP port on 127.0.0.1 (another process could take it before it is used; the start is retried then). */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Starts the gateway as `npm start` does (src/index.ts: loadConfig from the
+ * environment, the sandbox emulators for providers without credentials) in a
+ * child process, so that nothing of the benchmark shares its event loop.
+ * Resolves once /healthz answers. Registered on `cleanup`.
+ */
+export async function startGatewayProcess(cleanup: Cleanup, name: string, env: Readonly<Record<string, string>>): Promise<GatewayProcess> {
+  const { spawn } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const port = await freePort();
+  // BENCH_GATEWAY_NODE_ARGS reaches only the gateway's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/index.ts'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', GATEWAY_DEMO: 'false', ...env, PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (): Promise<void> => {
+    if (gone) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  cleanup.add(`gateway process ${name}`, stop);
+  const deadline = nowMs() + 60_000;
+  for (;;) {
+    if (gone) throw new Error(`Expected the gateway process ${name} to start, it exited with ${await exited}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (nowMs() > deadline) throw new Error(`Expected the gateway process ${name} to answer /healthz within 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid as number;
+  return {
+    url,
+    pid,
+    rssMiB() {
+      const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      return line ? round(Number(line[1]) / 1024, 1) : Number.NaN;
+    },
+    cpuMs() {
+      // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised command name), in clock ticks of 10 ms.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
+    },
+    close: stop,
+  };
+}
+
+// ---------------------------------------------------------------- subscribers in their own process
+
+/** A child process holding graphql-ws subscribers (bench/fanout-subscribers.ts), driven over IPC. */
+export interface Subscribers {
+  request<T extends ChildMessage['type']>(message: ParentMessage, answer: T): Promise<Extract<ChildMessage, { type: T }>>;
+  close(): Promise<void>;
+}
+
+export function startSubscribers(cleanup: Cleanup, name: string): Subscribers {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./fanout-subscribers.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  let gone = false;
+  child.once('exit', () => (gone = true));
+  const subscribers: Subscribers = {
+    request(message, answer) {
+      return new Promise((resolve, reject) => {
+        const onMessage = (m: ChildMessage): void => {
+          if (m.type !== answer) return;
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+          resolve(m as never);
+        };
+        const onExit = (code: number | null): void => reject(new Error(`Expected subscriber process ${name} to answer ${answer}, it exited with ${code}`));
+        child.on('message', onMessage);
+        child.once('exit', onExit);
+        child.send(message);
+      });
+    },
+    async close() {
+      if (gone) return;
+      await subscribers.request({ type: 'close' }, 'closed').catch(() => undefined);
+      if (!gone) child.kill('SIGKILL');
+    },
+  };
+  cleanup.add(`subscriber process ${name}`, () => subscribers.close());
+  return subscribers;
+}
+

@@ -1,21 +1,20 @@
 // Ingest benchmark on MongoDB: signed Podium message.received webhooks POSTed to
-// a real gateway while graphql-ws clients subscribe to messageReceived. Reports
+// a real gateway (in its own process, started as `npm start` does) while
+// graphql-ws clients (in another process) subscribe to messageReceived. Reports
 // the acknowledged ingest rate, ack latency, webhook-to-subscriber delivery
 // latency and missing deliveries; then inserts the very documents the gateway
 // stored straight through the driver, to show the gateway's overhead over it.
 // With --redis the gateway run is repeated on the Redis pubsub.
 // Run: npm run bench:ingest -- --help
 import { randomUUID } from 'node:crypto';
-import { createClient, type Client } from 'graphql-ws';
 import { MongoClient, type Document } from 'mongodb';
-import WebSocket from 'ws';
 import { encodeId } from '../src/ids.js';
-import type { PodiumEmulator } from '../src/sandbox/podium/index.js';
+import { startPodiumEmulator, type PodiumEmulator } from '../src/sandbox/podium/index.js';
 import { startFerretDb, startRedis } from '../test/setup/ferretdb.js';
 import {
+  BENCH_ADMIN_KEY,
   BENCH_VIEWER_KEY,
   machineInfo,
-  memorySnapshot,
   nowMs,
   parseFlags,
   printHeader,
@@ -23,18 +22,17 @@ import {
   round,
   runBenchmark,
   runPool,
-  startBenchGateway,
-  startCpuReading,
+  startGatewayProcess,
+  startSubscribers,
   summarize,
-  until,
-  type BenchGateway,
   type Cleanup,
-  type CpuReading,
-  type MemorySnapshot,
+  type GatewayProcess,
   type Summary,
 } from './harness.js';
 
-const SUBSCRIPTION = 'subscription { messageReceived { id receivedAt message { id body } } }';
+// The message's id comes first: the subscriber process reads it out of each `next` without parsing the rest.
+const SUBSCRIPTION = 'subscription { messageReceived { message { id body } id receivedAt } }';
+const WEBHOOK_SECRET = 'bench-ingest-podium-secret';
 /** The store's write concern for events (src/events/store/mongo.ts), used for the driver run too. */
 const WRITE_CONCERN = { w: 'majority' } as const;
 
@@ -51,6 +49,8 @@ const flags = parseFlags('npm run bench:ingest --', {
 /** One webhook delivery as Podium would send it; the signature is made at POST time. */
 interface BenchEvent {
   readonly rawBody: string;
+  /** Fresh podium-timestamp / podium-signature headers. */
+  sign(): Record<string, string>;
   readonly eventKey: string;
   readonly messageGlobalId: string;
 }
@@ -73,14 +73,14 @@ interface GatewayRun {
   readonly duplicateDeliveries: number;
   readonly unexpectedDeliveries: number;
   readonly subscriptionErrors: number;
-  readonly firstSubscriptionError: string | null;
   readonly deliveryLatencyMs: Summary;
   /** First POST start to last receipt by any subscriber. */
   readonly lastDeliveryAfterMs: number;
   readonly deliveriesPerSecond: number;
-  readonly memoryBefore: MemorySnapshot;
-  readonly memoryAfter: MemorySnapshot;
-  readonly cpu: CpuReading;
+  readonly rssBeforeMiB: number;
+  readonly rssAfterMiB: number;
+  /** The gateway process's CPU (user + kernel) over the measured run, in % of one core. */
+  readonly gatewayCpuPercent: number;
 }
 
 interface DriverRun {
@@ -113,13 +113,15 @@ runBenchmark(async (cleanup) => {
     });
 
   printHeader('bench:ingest - signed Podium webhooks -> MongoDB -> graphql-ws subscribers', machine, { ...flags, mongodb: mongoServer }, [
-    'gateway, Podium emulator, webhook sender and all subscribers share this one Node.js process (one event loop); the database runs in its own process',
-    `each subscriber: its own graphql-ws connection (ws package), viewer API key in connectionParams, ${SUBSCRIPTION}`,
+    'the gateway runs in its own process (src/index.ts, as npm start); the subscribers in another (raw graphql-transport-ws over ws); this process makes, signs and POSTs the webhooks; the database in its own',
+    `each subscriber: its own graphql-ws connection, viewer API key in connectionParams, ${SUBSCRIPTION}`,
     'bodies: Podium message.received deliveries as the emulator makes them (unique metadata.eventUid), signed podium-timestamp/podium-signature with the configured PODIUM_WEBHOOK_SECRET just before each POST',
     'ack latency: POST start to response read; delivery latency: POST start to a subscriber receiving the event; p50/p99 nearest-rank over sorted samples',
     'each gateway run uses a fresh database; the driver runs insert the documents the first run stored into a fresh collection with the unique {provider, eventKey} index, one insertOne at a time, same concurrency and write concern (w: majority); the second driver run adds the publish claim the gateway makes per event (a findOne and a publish_claims insertOne)',
   ]);
 
+  const podium = await startPodiumEmulator({ webhookSecret: WEBHOOK_SECRET });
+  cleanup.add('Podium emulator (webhook bodies)', () => podium.close());
   const runs: GatewayRun[] = [];
   let driver: DriverRun[] = [];
   let events: readonly BenchEvent[] = [];
@@ -127,31 +129,35 @@ runBenchmark(async (cleanup) => {
     const redisUrl = pubsub === 'redis' ? (process.env.REDIS_URL ?? (await startService(cleanup, 'redis-server', startRedis))) : null;
     const database = `bench_ingest_${randomUUID().slice(0, 8)}`;
     dropAfterwards(database);
-    const bench = await startBenchGateway(cleanup, { env: { MONGODB_URL: mongoUrl, MONGODB_DB: database, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) } });
+    const gateway = await startGatewayProcess(cleanup, `${pubsub} pubsub`, {
+      GATEWAY_API_KEYS: `admin:${BENCH_ADMIN_KEY},viewer:${BENCH_VIEWER_KEY}`,
+      PODIUM_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      MONGODB_URL: mongoUrl,
+      MONGODB_DB: database,
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    });
     // The same bodies in every run (each run has a fresh database, so none is a duplicate).
-    if (events.length === 0) events = await makeEvents(podiumOf(bench), flags.warmup + flags.events);
+    if (events.length === 0) events = await makeEvents(podium, flags.warmup + flags.events);
     console.log(`\nrun: ${pubsub} pubsub - ${flags.subscribers} subscribers, ${flags.warmup} warm-up, then ${flags.events} webhooks at concurrency ${flags.concurrency}`);
-    const run = await gatewayRun(cleanup, bench, pubsub, database, events);
+    const run = await gatewayRun(cleanup, gateway, pubsub, database, events);
     runs.push(run);
     if (run.rejected > 0) console.log(`  ${run.rejected} webhooks not acknowledged with 200; first: ${run.firstRejection}`);
-    if (run.subscriptionErrors > 0) console.log(`  ${run.subscriptionErrors} subscription errors; first: ${run.firstSubscriptionError}`);
+    if (run.subscriptionErrors > 0) console.log(`  ${run.subscriptionErrors} subscription errors`);
     if (run.stoppedByTimeBound) console.log(`  stopped by the ${flags['max-seconds']} s time bound after ${run.posted} webhooks`);
+    await gateway.close();
     if (driver.length === 0) {
       const stored = await storedDocuments(mongo, database, events);
-      await bench.close();
       console.log(`run: driver insertOne of the ${stored.measured.length} stored documents at concurrency ${flags.concurrency}, alone and followed by the publish writes`);
       const driverDb = `bench_driver_${randomUUID().slice(0, 8)}`;
       dropAfterwards(driverDb);
       driver = [await driverRun(mongo, driverDb, stored, false), await driverRun(mongo, driverDb, stored, true)];
-    } else {
-      await bench.close();
     }
   }
 
   printTable(
     'Webhook ingest through the gateway (HTTP 200 = stored durably; latency ms)',
-    ['pubsub', 'webhooks', 'acked 200', 'other', 'events/s', 'ack p50', 'ack p99', 'ack max', 'CPU % (this process)', 'event loop busy %'],
-    runs.map((r) => [r.pubsub, r.posted, r.acked, r.rejected, r.eventsPerSecond, r.ackLatencyMs.p50, r.ackLatencyMs.p99, r.ackLatencyMs.max, r.cpu.cpuPercentOfOneCore, r.cpu.eventLoopBusyPercent]),
+    ['pubsub', 'webhooks', 'acked 200', 'other', 'events/s', 'ack p50', 'ack p99', 'ack max', 'gateway CPU % of one core (user + kernel)'],
+    runs.map((r) => [r.pubsub, r.posted, r.acked, r.rejected, r.eventsPerSecond, r.ackLatencyMs.p50, r.ackLatencyMs.p99, r.ackLatencyMs.max, r.gatewayCpuPercent]),
   );
   printTable(
     `Webhook to subscriber (${flags.subscribers} subscribers; latency ms from POST start)`,
@@ -184,11 +190,7 @@ runBenchmark(async (cleanup) => {
     console.log('  p50/p99/max: the event insertOne (what a 200 waits for); "all writes": insertOne + findOne + publish_claims insertOne, what the gateway store does per event');
     for (const d of driver) if (d.failed > 0) console.log(`  ${d.failed} driver writes (${d.writes}) failed; first: ${d.firstFailure}`);
   }
-  printTable(
-    'Process memory (MiB; heap not collected before reading)',
-    ['pubsub', 'RSS before', 'RSS after', 'heap used before', 'heap used after'],
-    runs.map((r) => [r.pubsub, r.memoryBefore.rssMiB, r.memoryAfter.rssMiB, r.memoryBefore.heapUsedMiB, r.memoryAfter.heapUsedMiB]),
-  );
+  printTable('Gateway process RSS (MiB)', ['pubsub', 'before the measured run', 'after'], runs.map((r) => [r.pubsub, r.rssBeforeMiB, r.rssAfterMiB]));
   console.log(`\nmissing deliveries: ${runs.map((r) => `${r.pubsub} ${r.missingDeliveries}`).join(', ')} (expected 0)`);
   console.log(JSON.stringify({ bench: 'ingest', machine, parameters: { ...flags, mongodb: mongoServer, subscription: SUBSCRIPTION }, runs, driver }));
 });
@@ -209,80 +211,40 @@ async function makeEvents(podium: PodiumEmulator, count: number): Promise<BenchE
     const eventUid = body.metadata?.eventUid;
     if (!eventUid || !emitted.messageId) throw new Error(`Expected a Podium delivery with metadata.eventUid and a message id, got ${emitted.rawBody.slice(0, 200)}`);
     // The dedupe key Podium deliveries get in the store (podiumEventKey).
-    out.push({ rawBody: emitted.rawBody, eventKey: `uid:${eventUid}`, messageGlobalId: encodeId('PODIUM', 'Message', emitted.messageId) });
+    const rawBody = emitted.rawBody;
+    out.push({ rawBody, sign: () => podium.signWebhook(rawBody), eventKey: `uid:${eventUid}`, messageGlobalId: encodeId('PODIUM', 'Message', emitted.messageId) });
   }
   return out;
 }
 
-async function gatewayRun(
-  cleanup: Cleanup,
-  bench: BenchGateway,
-  pubsub: GatewayRun['pubsub'],
-  database: string,
-  events: readonly BenchEvent[],
-): Promise<GatewayRun> {
-  const podium = podiumOf(bench);
+async function gatewayRun(cleanup: Cleanup, gateway: GatewayProcess, pubsub: GatewayRun['pubsub'], database: string, events: readonly BenchEvent[]): Promise<GatewayRun> {
   const S = flags.subscribers;
-  const E = events.length;
   const W = flags.warmup;
-  const indexByMessage = new Map(events.map((e, i) => [e.messageGlobalId, i]));
-  const postStart = new Float64Array(E);
-  // Receipt time per (subscriber, event); NaN = not (yet) received.
-  const receivedAt = new Float64Array(S * E).fill(Number.NaN);
-  let warmDelivered = 0;
-  let delivered = 0;
-  let duplicates = 0;
-  let unexpected = 0;
-  let subscriptionErrors = 0;
-  let firstSubscriptionError: string | null = null;
-  const subscriptionError = (what: unknown): void => {
-    subscriptionErrors++;
-    firstSubscriptionError ??= what instanceof Error ? what.message : JSON.stringify(what).slice(0, 300);
-  };
+  const ids = events.map((e) => e.messageGlobalId);
+  const postStart = new Float64Array(events.length);
 
-  // Subscribers.
-  const clients: Client[] = [];
-  let disposed: Promise<void> | null = null;
-  const disposeClients = (): Promise<void> => (disposed ??= Promise.all(clients.map((c) => c.dispose())).then(() => undefined));
-  cleanup.add(`${S} graphql-ws clients`, disposeClients);
-  const wsUrl = `${bench.url.replace(/^http/, 'ws')}/graphql`;
-  for (let s = 0; s < S; s++) {
-    const client = createClient({
-      url: wsUrl,
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${BENCH_VIEWER_KEY}` },
-      retryAttempts: 0,
-      lazy: true,
-    });
-    clients.push(client);
-    client.subscribe<{ messageReceived: { message: { id: string } } }>(
-      { query: SUBSCRIPTION },
-      {
-        next(value) {
-          const at = nowMs();
-          if (value.errors?.length) return subscriptionError(value.errors);
-          const index = indexByMessage.get(value.data?.messageReceived.message.id ?? '');
-          if (index === undefined) {
-            unexpected++;
-            return;
-          }
-          const slot = s * E + index;
-          if (!Number.isNaN(receivedAt[slot] as number)) {
-            duplicates++;
-            return;
-          }
-          receivedAt[slot] = at;
-          if (index < W) warmDelivered++;
-          else delivered++;
-        },
-        error: subscriptionError,
-        complete: () => subscriptionError(new Error(`subscriber ${s} completed before the benchmark ended`)),
-      },
-    );
+  const subscribers = startSubscribers(cleanup, `${pubsub} subscribers`);
+  const connected = await subscribers.request(
+    { type: 'connect', url: `${gateway.url.replace(/^http/, 'ws')}/graphql`, count: S, key: BENCH_VIEWER_KEY, query: SUBSCRIPTION, concurrency: 50 },
+    'connected',
+  );
+  if (connected.failed > 0) throw new Error(`Expected ${S} subscribers to connect, ${connected.failed} failed; first: ${connected.firstError}`);
+  const metric = async (name: string): Promise<number> => {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  };
+  const deadline = nowMs() + 30_000;
+  while ((await metric('gateway_subscription_group_members')) < S) {
+    if (nowMs() > deadline) throw new Error(`Expected ${S} subscriptions registered on the gateway within 30 s`);
+    await new Promise((r) => setTimeout(r, 50));
   }
-  await until(() => bench.gateway.pubsub.listenerCount() >= S, `${S} subscriptions registered on the gateway`, 30_000);
-  // For Redis: resolves once the gateway's SUBSCRIBE is in effect.
-  await bench.gateway.pubsub.ping();
+  const report = async (from: number, to: number): Promise<Readonly<Record<string, { readonly times: number[]; readonly duplicates: number }>>> =>
+    (await subscribers.request({ type: 'report', eventIds: ids.slice(from, to) }, 'report')).events;
+  const receivedCount = async (from: number, to: number): Promise<number> => Object.values(await report(from, to)).reduce((n, e) => n + e.times.length, 0);
+  const waitFor = async (from: number, to: number, expected: number): Promise<void> => {
+    const end = nowMs() + flags['delivery-timeout'] * 1000;
+    while ((await receivedCount(from, to)) < expected && nowMs() < end) await new Promise((r) => setTimeout(r, 50));
+  };
 
   let acked = 0;
   let rejected = 0;
@@ -290,19 +252,19 @@ async function gatewayRun(
   const ackLatency: number[] = [];
   const post = async (index: number): Promise<void> => {
     const event = events[index] as BenchEvent;
-    const headers = { 'content-type': 'application/json', ...podium.signWebhook(event.rawBody) };
-    const started = nowMs();
+    const headers = { 'content-type': 'application/json', ...event.sign() };
+    const started = performance.timeOrigin + performance.now();
     postStart[index] = started;
     let status = 0;
     let text: string;
     try {
-      const res = await fetch(`${bench.url}/webhooks/podium`, { method: 'POST', headers, body: event.rawBody });
+      const res = await fetch(`${gateway.url}/webhooks/podium`, { method: 'POST', headers, body: event.rawBody });
       status = res.status;
       text = await res.text();
     } catch (err) {
       text = `fetch failed: ${err instanceof Error ? err.message : String(err)}`;
     }
-    const elapsed = nowMs() - started;
+    const elapsed = performance.timeOrigin + performance.now() - started;
     if (index < W) return;
     if (status === 200) {
       acked++;
@@ -315,35 +277,38 @@ async function gatewayRun(
 
   // Warm-up: also proves every subscriber is live before anything is measured.
   await runPool({ total: W, concurrency: flags.concurrency, maxMs: flags['max-seconds'] * 1000, task: post });
-  await until(() => warmDelivered >= S * W, `all ${S * W} warm-up deliveries`, flags['delivery-timeout'] * 1000);
+  await waitFor(0, W, S * W);
+  const warm = await receivedCount(0, W);
+  if (warm < S * W) throw new Error(`Expected all ${S * W} warm-up deliveries within ${flags['delivery-timeout']} s, got ${warm}`);
 
-  const memoryBefore = memorySnapshot();
-  const endCpu = startCpuReading();
+  const rssBeforeMiB = gateway.rssMiB();
+  const cpuBefore = gateway.cpuMs();
   const pool = await runPool({ total: events.length - W, concurrency: flags.concurrency, maxMs: flags['max-seconds'] * 1000, task: (i) => post(W + i) });
+  const cpuAfter = gateway.cpuMs();
   const posted = pool.completed;
   const expected = S * acked;
-  try {
-    await until(() => delivered >= expected, `${expected} deliveries`, flags['delivery-timeout'] * 1000);
-  } catch {
-    // Reported as missing deliveries below.
-  }
-  const cpu = endCpu();
-  const memoryAfter = memorySnapshot();
+  await waitFor(W, W + posted, expected);
+  const rssAfterMiB = gateway.rssMiB();
 
+  const received = await report(W, W + posted);
+  const final = await subscribers.request({ type: 'report', eventIds: [] }, 'report');
   const deliveryLatency: number[] = [];
+  let delivered = 0;
+  let duplicates = 0;
   let firstPost = Number.POSITIVE_INFINITY;
   let lastReceipt = Number.NEGATIVE_INFINITY;
   for (let i = W; i < W + posted; i++) {
     const start = postStart[i] as number;
     firstPost = Math.min(firstPost, start);
-    for (let s = 0; s < S; s++) {
-      const at = receivedAt[s * E + i] as number;
-      if (Number.isNaN(at)) continue;
+    const entry = received[ids[i] as string] ?? { times: [], duplicates: 0 };
+    delivered += entry.times.length;
+    duplicates += entry.duplicates;
+    for (const at of entry.times) {
       deliveryLatency.push(at - start);
       lastReceipt = Math.max(lastReceipt, at);
     }
   }
-  await disposeClients();
+  await subscribers.close();
   const span = lastReceipt - firstPost;
   return {
     pubsub,
@@ -356,20 +321,19 @@ async function gatewayRun(
     stoppedByTimeBound: pool.timedOut,
     postElapsedMs: round(pool.elapsedMs, 1),
     eventsPerSecond: round(acked / (pool.elapsedMs / 1000), 1),
-    ackLatencyMs: summarize(ackLatency),
+    ackLatencyMs: summarize(ackLatency.sort((a, b) => a - b)),
     deliveriesExpected: expected,
     delivered,
     missingDeliveries: Math.max(0, expected - delivered),
     duplicateDeliveries: duplicates,
-    unexpectedDeliveries: unexpected,
-    subscriptionErrors,
-    firstSubscriptionError,
-    deliveryLatencyMs: summarize(deliveryLatency),
+    unexpectedDeliveries: 0,
+    subscriptionErrors: final.errors,
+    deliveryLatencyMs: summarize(deliveryLatency.sort((a, b) => a - b)),
     lastDeliveryAfterMs: round(Number.isFinite(span) ? span : Number.NaN, 1),
     deliveriesPerSecond: round(Number.isFinite(span) && span > 0 ? delivered / (span / 1000) : Number.NaN, 1),
-    memoryBefore,
-    memoryAfter,
-    cpu,
+    rssBeforeMiB,
+    rssAfterMiB,
+    gatewayCpuPercent: round(((cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) / pool.elapsedMs) * 100, 1),
   };
 }
 
@@ -436,11 +400,6 @@ async function driverRun(mongo: MongoClient, database: string, stored: { warmup:
     insertLatencyMs: summarize(insertLatency),
     sequenceLatencyMs: summarize(sequenceLatency),
   };
-}
-
-function podiumOf(bench: BenchGateway): PodiumEmulator {
-  if (!bench.podium) throw new Error('Expected the Podium emulator in this process (it makes and signs the webhook bodies), got one in a child process');
-  return bench.podium;
 }
 
 function ratio(a: number, b: number): string {

@@ -85,6 +85,23 @@ export interface GraphQLLimits {
   readonly maxCost: number;
 }
 
+/** OpenTelemetry traces, exported by OTLP over HTTP (JSON). Absent = tracing off, no SDK loaded. */
+export interface TelemetryConfig {
+  /** Where spans are POSTed: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`. */
+  readonly tracesUrl: string;
+  /** Sent with every export (a collector's API key), from OTEL_EXPORTER_OTLP_HEADERS. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** `service.name` of every span. @default messaging-gateway */
+  readonly serviceName: string;
+  /** @default parentbased_always_on */
+  readonly sampler: TraceSampler;
+  /** Sampling probability of the ratio samplers, 0 to 1. @default 1 */
+  readonly samplerRatio: number;
+}
+
+export const TRACE_SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
+export type TraceSampler = (typeof TRACE_SAMPLERS)[number];
+
 export interface GatewayConfig {
   readonly env: 'development' | 'production' | 'test';
   readonly port: number;
@@ -119,6 +136,10 @@ export interface GatewayConfig {
   readonly trustedDocuments: string | null;
   readonly graphql: GraphQLLimits;
   readonly websockets: AdmissionConfig;
+  /** Bytes queued on a subscriber's socket past which it is closed as too slow (4008). @default 4 MiB */
+  readonly wsMaxBufferedBytes: number;
+  /** How long stored events are kept (and cursors resume). @default 7 days (ms) */
+  readonly eventRetentionMs: number;
   readonly cache: CacheConfig;
   readonly upstream: UpstreamConfig;
   readonly podium: PodiumConfig | null;
@@ -128,6 +149,8 @@ export interface GatewayConfig {
   readonly sandbox: boolean;
   /** With the sandbox: emulators deliver a signed message webhook about once a second. */
   readonly demo: boolean;
+  /** null = tracing off (no OTLP endpoint set, or OTEL_SDK_DISABLED). */
+  readonly telemetry: TelemetryConfig | null;
 }
 
 export class ConfigError extends Error {
@@ -142,6 +165,8 @@ export const HIGHLEVEL_ED25519_PUBLIC_KEY = 'MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7g
 
 export const defaults = {
   port: 4000,
+  wsMaxBufferedBytes: 4 * 1024 * 1024,
+  eventRetentionDays: 7,
   mongodbDb: 'gateway',
   podiumApiUrl: 'https://api.podium.com',
   podiumTokenUrl: 'https://accounts.podium.com/oauth/token', // Podium's own sample app uses this host
@@ -150,6 +175,7 @@ export const defaults = {
   webhookToleranceMs: 300_000, // 5 minutes
   webhookMaxBytes: 1_048_576, // 1 MiB
   podiumRequestsPerMinute: 300,
+  otelServiceName: 'messaging-gateway',
   leadconnectorRequestsPer10Seconds: 100,
   upstreamTimeoutMs: 10_000, // 10 seconds
   upstreamMaxRetries: 3,
@@ -243,6 +269,35 @@ const origins = z.string().transform((raw, ctx) => {
   return list;
 });
 
+/**
+ * OTEL_EXPORTER_OTLP_HEADERS as the OpenTelemetry spec writes it: `key=value`
+ * pairs, comma separated, values percent-encoded. Values are never echoed.
+ */
+const otlpHeaders = z.string().transform((raw, ctx) => {
+  const headers: Record<string, string> = {};
+  raw.split(',').forEach((entry, index) => {
+    const pair = entry.trim();
+    if (!pair) return;
+    const idx = pair.indexOf('=');
+    const key = pair.slice(0, Math.max(idx, 0)).trim();
+    if (idx < 1 || !/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(key)) {
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1} must be name=value with a header name` });
+      return;
+    }
+    try {
+      headers[key.toLowerCase()] = decodeURIComponent(pair.slice(idx + 1).trim());
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1} (${key}) has a value that is not valid percent-encoding` });
+    }
+  });
+  return headers;
+});
+
+const ratio = z
+  .string()
+  .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, { error: (i) => `must be a number from 0 to 1, got "${String(i.input)}"` })
+  .transform(Number);
+
 /** Accepts a PEM with literal `\n` escapes (how multi-line values survive .env files). */
 const pem = z.string().transform((v) => v.replace(/\\n/g, '\n'));
 
@@ -274,6 +329,8 @@ const envSchema = z.object({
   GATEWAY_WS_MAX_CONNECTIONS: int(1, 1_000_000).optional(),
   GATEWAY_WS_MAX_CONNECTIONS_PER_CLIENT: int(0, 1_000_000).optional(),
   GATEWAY_WS_CONNECTS_PER_CLIENT_PER_SECOND: int(0, 1_000_000).optional(),
+  GATEWAY_WS_MAX_BUFFERED_BYTES: int(16_384, 1_073_741_824).optional(),
+  GATEWAY_EVENT_RETENTION_DAYS: int(1, 3_650).optional(),
   GATEWAY_CLIENT_ADDRESS_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be a header name such as x-forwarded-for' }).optional(),
   GATEWAY_CACHE: z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` }).optional(),
   GATEWAY_CACHE_TTL_SECONDS: int(1, 3_600).optional(),
@@ -301,6 +358,13 @@ const envSchema = z.object({
   SMOOCH_KEY_ID: text.optional(),
   SMOOCH_SECRET: text.optional(),
   SMOOCH_WEBHOOK_SECRET: text.optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: otlpHeaders.optional(),
+  OTEL_SERVICE_NAME: z.string().max(200, { error: 'must be at most 200 characters' }).optional(),
+  OTEL_TRACES_SAMPLER: z.enum(TRACE_SAMPLERS, { error: (i) => `must be one of ${TRACE_SAMPLERS.join(', ')}, got "${String(i.input)}"` }).optional(),
+  OTEL_TRACES_SAMPLER_ARG: ratio.optional(),
+  OTEL_SDK_DISABLED: bool.optional(),
 });
 type ParsedEnv = z.output<typeof envSchema>;
 
@@ -372,6 +436,8 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
       connectsPerClientPerSecond: e.GATEWAY_WS_CONNECTS_PER_CLIENT_PER_SECOND ?? 0,
       clientAddressHeader: e.GATEWAY_CLIENT_ADDRESS_HEADER?.toLowerCase() ?? null,
     }),
+    wsMaxBufferedBytes: e.GATEWAY_WS_MAX_BUFFERED_BYTES ?? defaults.wsMaxBufferedBytes,
+    eventRetentionMs: (e.GATEWAY_EVENT_RETENTION_DAYS ?? defaults.eventRetentionDays) * 86_400_000,
     cache: Object.freeze({
       enabled: (e.GATEWAY_CACHE ?? 'on') === 'on',
       ttlMs: (e.GATEWAY_CACHE_TTL_SECONDS ?? defaults.cache.ttlSeconds) * 1000,
@@ -389,6 +455,22 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
     smooch,
     sandbox,
     demo: sandbox && (e.GATEWAY_DEMO ?? false),
+    telemetry: telemetryConfig(e),
+  });
+}
+
+/** On when an OTLP endpoint is set (the standard variables), unless OTEL_SDK_DISABLED says otherwise. */
+function telemetryConfig(e: ParsedEnv): TelemetryConfig | null {
+  if (e.OTEL_SDK_DISABLED) return null;
+  const base = e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const tracesUrl = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : null);
+  if (!tracesUrl) return null;
+  return Object.freeze({
+    tracesUrl,
+    headers: Object.freeze(e.OTEL_EXPORTER_OTLP_HEADERS ?? {}),
+    serviceName: e.OTEL_SERVICE_NAME ?? defaults.otelServiceName,
+    sampler: e.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on',
+    samplerRatio: e.OTEL_TRACES_SAMPLER_ARG ?? 1,
   });
 }
 

@@ -2,11 +2,12 @@
 // without API credentials, createGateway(config).listen(), and a graceful
 // shutdown on SIGTERM/SIGINT.
 import { existsSync } from 'node:fs';
-import { ConfigError, loadConfig, type GatewayConfig } from './config.js';
+import { ConfigError, loadConfig, redactUrl, type GatewayConfig } from './config.js';
 import { createLogger } from './logger.js';
 import type { ProviderName } from './model.js';
 import { startSandbox, type ConfigSource, type Sandbox } from './sandbox/index.js';
 import { createGateway, type Gateway } from './server.js';
+import { startTelemetry, type Telemetry } from './telemetry/sdk.js';
 
 /** Variables already in the environment win over the file, as with `node --env-file`. */
 const ENV_FILE = '.env';
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  // Before anything that makes spans; after the gateway's close, so its last spans are exported.
+  const telemetry: Telemetry | null = config.telemetry ? await startTelemetry({ kind: 'otlp', config: config.telemetry }) : null;
   let sandbox: Sandbox | null = null;
   if (config.sandbox) {
     sandbox = await startSandbox(config);
@@ -52,6 +55,7 @@ async function main(): Promise<void> {
       demo: config.demo,
       auth: config.apiKeys.size > 0 ? 'api keys' : 'none (development: every caller is admin)',
       introspection: config.introspection,
+      tracing: config.telemetry ? { exporter: 'otlp', url: redactUrl(config.telemetry.tracesUrl), serviceName: config.telemetry.serviceName } : 'off',
     },
     'gateway listening',
   );
@@ -75,6 +79,7 @@ async function main(): Promise<void> {
     gateway
       .close()
       .then(() => sandbox?.close())
+      .then(() => telemetry?.shutdown())
       .then(
         () => {
           logger.info('shutdown complete');

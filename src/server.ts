@@ -132,7 +132,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     metrics.observeHttp(route && METRIC_ROUTES.has(route) ? route : 'other', request.method, reply.statusCode, reply.elapsedTime / 1000);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));
-  void app.register(healthRoutes, { store, pubsub, metrics });
+  void app.register(healthRoutes, { store, pubsub, metrics, admission });
   void app.register(webhookRoutes, { ingest, metrics, maxBytes: config.webhookMaxBytes });
   void app.register(graphqlRoutes, {
     apollo,
@@ -140,7 +140,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     contextFor,
     corsOrigins: config.corsOrigins,
     maxBytes: config.graphql.maxBytes,
-    ws: { schema, limits, formatError, metrics, admission, trustedDocuments },
+    ws: { schema, limits, formatError, metrics, admission, maxBufferedBytes: config.wsMaxBufferedBytes, trustedDocuments },
     trustedDocuments,
   });
 

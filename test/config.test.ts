@@ -26,6 +26,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ GATEWAY_SANDBOX: 'true' }).sandbox).toBe(true);
   });
 
+  it('reads the event retention and the subscriber socket bound, with their bounds', () => {
+    const defaults = loadConfig({});
+    expect(defaults.eventRetentionMs).toBe(7 * 86_400_000);
+    expect(defaults.wsMaxBufferedBytes).toBe(4 * 1024 * 1024);
+    const set = loadConfig({ GATEWAY_EVENT_RETENTION_DAYS: '30', GATEWAY_WS_MAX_BUFFERED_BYTES: '65536' });
+    expect([set.eventRetentionMs, set.wsMaxBufferedBytes]).toEqual([30 * 86_400_000, 65_536]);
+    expect(problemsOf({ GATEWAY_EVENT_RETENTION_DAYS: '0', GATEWAY_WS_MAX_BUFFERED_BYTES: '100' })).toEqual([
+      expect.stringMatching(/^GATEWAY_WS_MAX_BUFFERED_BYTES must be a whole number from 16384 to/),
+      expect.stringMatching(/^GATEWAY_EVENT_RETENTION_DAYS must be a whole number from 1 to 3650/),
+    ]);
+  });
+
   it('accepts replica-set and SRV MongoDB URLs through the driver parser and never prints a password', () => {
     for (const url of ['mongodb://user:pass@db1,db2,db3/?replicaSet=rs0', 'mongodb+srv://user:pass@cluster0.example.net/gateway?retryWrites=true']) {
       expect(loadConfig({ MONGODB_URL: url }).mongodbUrl).toBe(url);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { defaultMaxConnections } from '../src/http/admission.js';
-import { openAcknowledged, useTestGateway, type TestGateway } from './helpers/gateway.js';
+import { openAcknowledged, until, useTestGateway, type TestGateway } from './helpers/gateway.js';
 
 /** The HTTP status an upgrade attempt got (101 when it became a WebSocket), and its Retry-After. */
 function upgrade(t: TestGateway, headers: Record<string, string> = {}): Promise<{ status: number; retryAfter: string | null; socket: WebSocket }> {
@@ -23,6 +23,10 @@ describe('WebSocket admission control', () => {
     const refused = await upgrade(t);
     expect(refused).toMatchObject({ status: 503, retryAfter: '5' });
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+    // Still in rotation (webhooks, queries), but a load balancer can steer new WebSocket clients elsewhere.
+    const ready = await fetch(`${t.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'at_capacity', checks: { store: 'ok', pubsub: 'ok', websockets: 'at_capacity' }, websockets: { open: 3, limit: 3 } });
     const raw = JSON.stringify({ data: { uid: 'b5de248b-3583-4b65-8ab9-042391b06857', body: 'hi', conversation: { uid: t.podium.fixtures.conversationIds[0] } }, metadata: { eventType: 'message.received', eventUid: 'admission-1' } });
     expect((await t.webhook('podium', raw, t.podium.signWebhook(raw))).status).toBe(200);
     expect(await (await fetch(`${t.url}/metrics`)).text()).toMatch(/gateway_websocket_refused_total\{reason="at_capacity"\} 1/);
@@ -34,6 +38,7 @@ describe('WebSocket admission control', () => {
     for (let i = 0; i < 20 && again.status !== 101; i++) again = await upgrade(t); // the server sees the close a moment later
     expect(again.status).toBe(101);
     for (const s of [...open, again.socket]) s.close();
+    await until(async () => ((await (await fetch(`${t.url}/readyz`)).json()) as { status: string }).status === 'ready', 'readyz to say ready once below the limit');
   });
 
   it('limits connections per client address from the trusted proxy header', async () => {

@@ -12,7 +12,7 @@ describe('operations', () => {
     expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${t.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', pubsub: 'ok' } });
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { store: 'ok', pubsub: 'ok', websockets: 'ok' }, websockets: { open: 0, limit: t.config.websockets.maxConnections } });
 
     await t.gql(`{ users(provider: PODIUM, first: 2) { edges { cursor } } }`);
     await t.webhook('podium', '{"bad":', t.podium.signWebhook('{"bad":'));

@@ -87,14 +87,20 @@ describe('subscriptions', () => {
   it('leaves no listener behind when a client disconnects abruptly', async () => {
     const t = await useTestGateway();
     const socket = await openAcknowledged(t.url);
-    for (const id of ['1', '2', '3']) {
-      socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { messageSent { id } }' } }));
+    // Two identical operations share one stream (http/fanout.ts); the third has its own.
+    for (const [id, query] of [['1', 'subscription { messageSent { id } }'], ['2', 'subscription { messageSent { id } }'], ['3', 'subscription { messageSent { id cursor } }']]) {
+      socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query } }));
     }
-    await until(() => t.gateway.pubsub.listenerCount() === 3, 'three subscriptions');
+    await until(() => t.gateway.pubsub.listenerCount() === 2, 'two streams');
+    const during = await (await fetch(`${t.url}/metrics`)).text();
+    expect(during).toMatch(/^gateway_subscription_groups 2$/m);
+    expect(during).toMatch(/^gateway_subscription_group_members 3$/m);
     socket.terminate(); // no close frame, like a dropped network
     await until(() => t.gateway.pubsub.listenerCount() === 0, 'listeners to be removed');
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
     expect(metrics).toMatch(/^gateway_subscriptions 0$/m);
+    expect(metrics).toMatch(/^gateway_subscription_groups 0$/m);
+    expect(metrics).toMatch(/^gateway_subscription_group_members 0$/m);
     expect(metrics).toMatch(/^gateway_websocket_connections 0$/m);
   });
 });

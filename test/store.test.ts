@@ -193,6 +193,21 @@ describe.each([
     expect((await store.insertEvent(newEvent({ eventKey: event.eventKey }))).event.published).toBe(false);
   });
 
+  it('holds the claim of an event claimed in its insert until its lease runs out, then lets exactly one caller take over', async () => {
+    let clock = Date.parse('2030-01-01T00:00:00Z');
+    const store = open(() => clock);
+    const [claimed] = await store.insertEvents([newEvent()], { claimForPublish: true });
+    const { event } = claimed!;
+    expect(await store.claimPublish(event.id)).toBe(false);
+    expect(await store.claimPublish(event.id, { takeOverAfterMs: 60_000 })).toBe(false);
+    clock += 61_000;
+    const takeovers = await Promise.all(Array.from({ length: 5 }, () => store.claimPublish(event.id, { takeOverAfterMs: 60_000 })));
+    expect(takeovers.filter(Boolean)).toHaveLength(1);
+    // Without the option nothing is claimed: the first caller gets it.
+    const { event: plain } = await store.insertEvent(newEvent());
+    expect(await store.claimPublish(plain.id)).toBe(true);
+  });
+
   it('offers processed, unpublished events oldest first within bounds, and forgets published ones', async () => {
     const store = open();
     const ids: string[] = [];

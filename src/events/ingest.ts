@@ -10,6 +10,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import type { ProviderName } from '../model.js';
 import type { ParsedEvent, Provider, VerifyResult, WebhookRequest } from '../providers/provider.js';
 import { unprocessable } from '../providers/delivery.js';
+import { traceInvalidate, tracePublish, traceStore, traceVerify } from './ingest-spans.js';
 import { createOutbox, type Outbox } from './outbox.js';
 import { createStoredSecrets } from './secrets.js';
 import type { EventStore, InsertResult, NewEvent, PubSub, StoredEvent } from './types.js';
@@ -65,9 +66,9 @@ export function createIngest(options: IngestOptions): Ingest {
   const maxEvents = options.maxEventsPerDelivery ?? 100;
   const inFlight = new Set<Promise<void>>();
 
-  function publishLater(stored: readonly StoredEvent[]): void {
-    const publishing = outbox
-      .publish(stored)
+  /** Publishes what this delivery inserted: the insert claimed it (duplicates were published by their first delivery, or are the outbox's). */
+  function publishLater(inserted: readonly StoredEvent[]): void {
+    const publishing = tracePublish(inserted, () => outbox.publish(inserted, { claimed: true }))
       .catch((err: unknown) => logger.error({ err }, 'publishing webhook events failed; the outbox retries them'))
       .finally(() => inFlight.delete(publishing));
     inFlight.add(publishing);
@@ -111,7 +112,7 @@ export function createIngest(options: IngestOptions): Ingest {
 
     let verified: VerifyResult;
     try {
-      verified = await verify(provider, name, req);
+      verified = await traceVerify(() => verify(provider, name, req));
     } catch (err) {
       logger.warn({ err, provider: name }, 'webhook verification could not read stored secrets');
       metrics.countWebhook(name, 'store_unavailable');
@@ -133,14 +134,16 @@ export function createIngest(options: IngestOptions): Ingest {
     const rawBody = req.rawBody.toString('utf8');
     let results: readonly InsertResult[];
     try {
-      results = await store.insertEvents(parsed.map((p) => toNewEvent(name, p, rawBody, receivedAt)));
-      await options.onStored?.(results.map((r) => r.event));
+      results = await traceStore(parsed.length, () => store.insertEvents(parsed.map((p) => toNewEvent(name, p, rawBody, receivedAt)), { claimForPublish: true }));
+      const { onStored } = options;
+      const stored = results.map((r) => r.event);
+      if (onStored) await traceInvalidate(() => onStored(stored));
     } catch (err) {
       metrics.countWebhook(name, 'store_unavailable', parsed.length);
       logger.error({ err, provider: name }, 'webhook not acknowledged: event store unreachable or onStored failed');
       return { status: receiver.retryStatus, body: storeUnavailable };
     }
-    publishLater(results.map((r) => r.event));
+    publishLater(results.flatMap((r) => (r.inserted ? [r.event] : [])));
     return { status: 200, body: answer(name, results, metrics, logger) };
   }
 

@@ -31,8 +31,11 @@ export interface OutboxOptions {
 }
 
 export interface Outbox {
-  /** Publishes freshly stored events (those no one else claimed); a failure is left to the sweep. */
-  publish(events: readonly StoredEvent[]): Promise<void>;
+  /**
+   * Publishes freshly stored events (those no one else claimed); a failure is left to the sweep.
+   * `claimed`: the events were claimed in their insert (InsertOptions.claimForPublish), so no claim is taken here.
+   */
+  publish(events: readonly StoredEvent[], options?: { readonly claimed?: boolean }): Promise<void>;
   /** One pass over the unpublished events; resolves with how many it published. */
   sweep(): Promise<number>;
   /** Sweeps now, then every `intervalMs`, until stop(). */
@@ -142,8 +145,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
   }
 
   return {
-    async publish(events) {
-      await track(claimAll(events, () => undefined).then((claimed) => publishClaimed(claimed, 'ingest')));
+    async publish(events, options = {}) {
+      const claimed = options.claimed ? Promise.resolve(events.filter((e) => !e.published && toPublished(e) !== null)) : claimAll(events, () => undefined);
+      await track(claimed.then((won) => publishClaimed(won, 'ingest')));
     },
     sweep() {
       sweeping ??= track(sweepOnce()).finally(() => (sweeping = null));

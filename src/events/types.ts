@@ -61,13 +61,23 @@ export interface ClaimOptions {
   readonly takeOverAfterMs?: number;
 }
 
+export interface InsertOptions {
+  /**
+   * The inserted processed events come claimed for publishing by the caller
+   * (attempt 0, timed from the insert), in the same write: the ingest then
+   * publishes them without a claim write of its own, and an outbox takes one
+   * over only after its lease, as for any claim.
+   */
+  readonly claimForPublish?: boolean;
+}
+
 export interface EventStore {
   /**
    * Stores the events unless one with the same (provider, eventKey) exists; one
    * result per event, in order. Resolves only once every write is durable;
    * rejects when the store is unreachable (then some may be stored, none acknowledged).
    */
-  insertEvents(events: readonly NewEvent[]): Promise<readonly InsertResult[]>;
+  insertEvents(events: readonly NewEvent[], options?: InsertOptions): Promise<readonly InsertResult[]>;
   /** insertEvents for one event. */
   insertEvent(event: NewEvent): Promise<InsertResult>;
   /** Takes the right to publish an unpublished event; true for the one caller that got it. */

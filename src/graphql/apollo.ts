@@ -9,6 +9,7 @@ import { authorizeOperation } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { federationTracePlugins } from './federation.js';
+import { operationSpanPlugin } from '../telemetry/graphql.js';
 import type { OperationLimits } from './limits.js';
 import { trustedDocumentsPlugin } from './persisted-queries.js';
 import type { TrustedDocuments } from './trusted-documents.js';
@@ -48,6 +49,7 @@ export function createApollo(options: ApolloOptions): ApolloServer<GatewayContex
       ...(trustedDocuments ? [trustedDocumentsPlugin(trustedDocuments)] : []),
       operationPlugin(metrics, limits),
       ApolloServerPluginCacheControlDisabled(),
+      operationSpanPlugin(),
       ...federationTracePlugins(federationTraces),
     ],
   });

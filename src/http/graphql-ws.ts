@@ -27,7 +27,9 @@ import type { OperationLimits } from '../graphql/limits.js';
 import { persistedHash } from '../graphql/persisted-queries.js';
 import type { TrustedDocuments } from '../graphql/trusted-documents.js';
 import type { GatewayMetrics } from '../metrics.js';
+import { withOperationSpans } from '../telemetry/graphql.js';
 import type { Admission } from './admission.js';
+import { createSharedSubscriptions, shareKey } from './fanout.js';
 
 export interface GraphQLWsOptions {
   readonly schema: GraphQLSchema;
@@ -40,6 +42,8 @@ export interface GraphQLWsOptions {
   readonly maxPayload: number;
   readonly path: string;
   readonly admission: Admission;
+  /** Bytes queued on a subscriber's socket past which it is closed with 4008 (fanout.ts). */
+  readonly maxBufferedBytes: number;
   /** Only these operations run, as on HTTP. @default null (any operation) */
   readonly trustedDocuments?: TrustedDocuments | null;
 }
@@ -83,16 +87,25 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
   const withCode = (error: GraphQLError, code: string): GraphQLError =>
     error.extensions.code ? error : new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
 
+  const shared = createSharedSubscriptions({
+    format: (result) => formatResult(result, format),
+    registry: metrics.registry,
+    logger: contextFor(null).logger,
+    onSlow: () => metrics.countSlowSubscriber(),
+    maxSocketBuffer: options.maxBufferedBytes,
+  });
+
   const cleanup = useServer<Record<string, unknown> | undefined, { role?: Role | null }>(
-    {
+    withOperationSpans({
       schema,
+      subscribe: (args) => shared.subscribe(args),
       onConnect: (ctx) => {
         const role = auth.roleFor(ctx.connectionParams?.authorization);
         if (role === null) return false;
         ctx.extra.role = role;
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         let document: DocumentNode;
         let query = payload.query;
         try {
@@ -116,18 +129,24 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
         } catch (err) {
           return [asGraphQLError(err)];
         }
-        return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: contextFor(role) };
+        const args = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: contextFor(role) };
+        // Identical live subscriptions share one stream, executed and serialized once per event (fanout.ts).
+        const key = shareKey(role ?? 'none', operation, payload.query, payload.operationName, payload.variables);
+        if (key) shared.register(args, key, { socket: ctx.extra.socket, id });
+        return args;
       },
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result, format),
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
-    },
+    }),
     wss,
   );
 
   return {
     async dispose() {
       server.off('upgrade', onUpgrade);
+      // Sockets first (1001): ending the shared streams first would tell clients "complete", and they would not resubscribe.
       await cleanup.dispose();
+      shared.close();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

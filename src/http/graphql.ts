@@ -10,6 +10,7 @@ import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import { persistedHash } from '../graphql/persisted-queries.js';
 import type { TrustedDocuments } from '../graphql/trusted-documents.js';
+import { traceHttpOperations } from '../telemetry/graphql.js';
 import { attachGraphQLWs, type GraphQLWsOptions } from './graphql-ws.js';
 import { graphqlErrorBody, sendError } from './reply.js';
 
@@ -101,7 +102,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app
     url: GRAPHQL_PATH,
     bodyLimit: maxBytes,
     ...(options.trustedDocuments ? { preHandler: refuseUnlisted(options.trustedDocuments) } : {}),
-    handler: fastifyApolloHandler(apollo, { context: async (request) => contextFor(auth.roleFor(request.headers.authorization)) }),
+    handler: traceHttpOperations(fastifyApolloHandler(apollo, { context: async (request) => contextFor(auth.roleFor(request.headers.authorization)) })),
   });
 
   const ws = attachGraphQLWs(app.server, { ...options.ws, auth, contextFor, maxPayload: maxBytes, path: GRAPHQL_PATH });

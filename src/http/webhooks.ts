@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Ingest } from '../events/ingest.js';
+import { traceDelivery } from '../events/ingest-spans.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ProviderName } from '../model.js';
 import { sendError } from './reply.js';
@@ -70,8 +71,9 @@ export const webhookRoutes: FastifyPluginAsync<WebhookRouteOptions> = async (app
     });
     app.post(url, async (request, reply) => {
       const receivedAt = new Date();
-      const rawBody = await decodedBody(request, maxBytes);
-      const result = await ingest.receive(provider, { headers: flatHeaders(request), rawBody, receivedAt });
+      const result = await traceDelivery(provider, url, async () =>
+        ingest.receive(provider, { headers: flatHeaders(request), rawBody: await decodedBody(request, maxBytes), receivedAt }),
+      );
       return reply.code(result.status).send(result.body);
     });
   }

@@ -5,6 +5,7 @@
 import { request as undiciRequest } from 'undici';
 import { ProviderError, userInputError, type ProviderFailure } from '../errors.js';
 import type { ProviderName } from '../model.js';
+import { tracingEnabled, traceUpstream, type UpstreamTrace } from '../telemetry/tracer.js';
 import { PROVIDER_LABELS } from './labels.js';
 import type { RateBudget } from './rate-budget.js';
 
@@ -53,6 +54,11 @@ export interface UpstreamClientOptions {
 export interface RequestOptions {
   readonly method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   readonly path: string;
+  /**
+   * The route template (`/v4/conversations/{uid}`), naming the call in traces
+   * where `path` would carry ids. @default '(unnamed route)'
+   */
+  readonly route?: string;
   readonly query?: Readonly<Record<string, string | number | boolean | readonly string[] | null | undefined>>;
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
@@ -81,6 +87,8 @@ const defaults = {
   maxRetryAfterMs: 10_000, // 10 seconds
 };
 
+const UNNAMED_ROUTE = '(unnamed route)';
+
 /** An attempt's outcome: the response with its whole body read, or why there was none. */
 type Attempt = { readonly status: number; readonly retryAfter: string | null; readonly text: string } | Error;
 
@@ -94,7 +102,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   }
 
   /** The body is read under the same timeout as the headers: a body that stalls is a timeout too. */
-  async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>): Promise<Attempt> {
+  async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>, span: UpstreamTrace | null): Promise<Attempt> {
     if (options.budget) {
       const slot = await options.budget.take(opts.maxRetryAfterMs);
       try {
@@ -106,7 +114,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         const seconds = Math.ceil(slot.retryAfterMs / 1000);
         throw fail('RATE_LIMITED', `${label} request budget is spent for now; retry in ${seconds} s`, null, `${req.method ?? 'GET'} ${req.path}`, slot.retryAfterMs);
       }
-      if (slot.waitMs > 0) await sleep(slot.waitMs);
+      if (slot.waitMs > 0) {
+        span?.budgetWait(slot.waitMs);
+        await sleep(slot.waitMs);
+      }
     }
     const started = performance.now();
     const headers: Record<string, string> = { accept: 'application/json', ...options.defaultHeaders, ...authHeaders, ...req.headers };
@@ -130,6 +141,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       return err instanceof Error ? err : new Error(String(err));
     } finally {
       observe(req, status, started);
+      span?.attempt(status);
     }
   }
 
@@ -141,7 +153,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     }
   }
 
-  async function request<T>(req: RequestOptions): Promise<UpstreamResponse<T>> {
+  /** With tracing off, the call itself; with it on, inside the call's span. */
+  function request<T>(req: RequestOptions): Promise<UpstreamResponse<T>> {
+    if (!tracingEnabled()) return send<T>(req, null);
+    return traceUpstream(options.provider, req.method ?? 'GET', req.route ?? UNNAMED_ROUTE, (span) => send<T>(req, span));
+  }
+
+  async function send<T>(req: RequestOptions, span: UpstreamTrace | null): Promise<UpstreamResponse<T>> {
     const url = base + req.path + queryString(req.query);
     const method = req.method ?? 'GET';
     const where = `${method} ${req.path}`;
@@ -149,7 +167,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     let refreshed = false;
     for (let retry = 0; ; retry++) {
       const authHeaders = options.auth ? await options.auth.headers() : {};
-      const outcome = await attempt(req, url, authHeaders);
+      const outcome = await attempt(req, url, authHeaders, span);
       const canRetry = retry < opts.maxRetries;
       if (outcome instanceof Error) {
         if (canRetry && idempotent) {

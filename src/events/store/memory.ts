@@ -4,7 +4,7 @@
 // the raw body of a delivery is kept once, however many events it holds.
 import type { ProviderName, WebhookRecord } from '../../model.js';
 import { newEventId } from '../event-id.js';
-import type { ClaimOptions, EventFilter, EventStore, InsertResult, NewEvent, StoredEvent, UnpublishedScan } from '../types.js';
+import type { ClaimOptions, EventFilter, EventStore, InsertOptions, InsertResult, NewEvent, StoredEvent, UnpublishedScan } from '../types.js';
 import { DEFAULT_RETENTION_MS } from './retention.js';
 
 export interface MemoryStoreOptions {
@@ -60,7 +60,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
     rows[firstIndexNotBefore(id)] = updated;
   };
 
-  async function insertEvents(events: readonly NewEvent[]): Promise<InsertResult[]> {
+  async function insertEvents(events: readonly NewEvent[], insert: InsertOptions = {}): Promise<InsertResult[]> {
     const bodies = new Map<string, { text: string }>();
     return events.map((event) => {
       const key = dedupeKey(event.provider, event.eventKey);
@@ -73,6 +73,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
       byId.set(row.id, row);
       rows.push(row);
       byKey.set(key, row.id);
+      if (insert.claimForPublish && row.status === 'PROCESSED') claims.set(row.id, { at: now() });
       return { inserted: true, event: out(row) };
     });
   }

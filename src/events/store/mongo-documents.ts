@@ -24,6 +24,8 @@ export interface EventDocument {
   receivedAt: string;
   /** The same instant as a BSON date, for date queries and ad-hoc inspection. */
   receivedAtDate: Date | null;
+  /** Set when the inserter claimed the event for publishing in the insert itself (claim attempt 0). */
+  claimedAt?: Date;
 }
 
 export interface DeliveryDocument {

@@ -22,7 +22,7 @@ import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, ty
 import type { ProviderName, WebhookRecord } from '../../model.js';
 import { idFloor, idTime } from '../cursor.js';
 import { newEventId } from '../event-id.js';
-import type { ClaimOptions, EventFilter, EventStore, InsertResult, NewEvent, StoredEvent, UnpublishedScan } from '../types.js';
+import type { ClaimOptions, EventFilter, EventStore, InsertOptions, InsertResult, NewEvent, StoredEvent, UnpublishedScan } from '../types.js';
 import { createBatcher } from './batch.js';
 import {
   bodyHash,
@@ -135,9 +135,10 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
     }
   });
 
-  async function insertOneEvent(event: NewEvent, deliveryId: string | null): Promise<InsertResult> {
+  async function insertOneEvent(event: NewEvent, deliveryId: string | null, claim: boolean): Promise<InsertResult> {
     for (let attempt = 1; ; attempt += 1) {
       const document = toDocument(event, newEventId(), deliveryId);
+      if (claim && event.status === 'PROCESSED') document.claimedAt = new Date(now());
       try {
         await insertBatch(document);
         return { inserted: true, event: fromDocument(document, event.rawBody, false) };
@@ -152,7 +153,7 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
     }
   }
 
-  async function insertEvents(batch: readonly NewEvent[]): Promise<InsertResult[]> {
+  async function insertEvents(batch: readonly NewEvent[], insert: InsertOptions = {}): Promise<InsertResult[]> {
     await ready();
     // Bodies shared by several events are stored once, before the events that point at them.
     const counts = new Map<string, number>();
@@ -167,20 +168,61 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
       });
       shared.set(rawBody, _id);
     }
-    return Promise.all(batch.map((e) => insertOneEvent(e, shared.get(e.rawBody) ?? null)));
+    return Promise.all(batch.map((e) => insertOneEvent(e, shared.get(e.rawBody) ?? null, insert.claimForPublish === true)));
   }
+
+  // Claims of concurrent publishers go to the server together too: one find and one insertMany
+  // per batch instead of a findOne and an insertOne per event (both compete with the ingest's inserts).
+  const statusBatch = createBatcher<string, Pick<EventDocument, 'status' | 'claimedAt'> | null>(async (ids) => {
+    const found = await events.find({ _id: { $in: [...ids] } }, { projection: { _id: 1, status: 1, claimedAt: 1 } }).toArray();
+    const byId = new Map(found.map((d) => [d._id, d]));
+    return ids.map((id) => byId.get(id) ?? null);
+  });
+  const claimBatch = createBatcher<ClaimDocument, boolean>(async (documents) => {
+    try {
+      await claims.insertMany(documents as ClaimDocument[], { ordered: false });
+      return documents.map(() => true);
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      const failed = new Map<number, boolean | Error>();
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      for (const w of writeErrors) failed.set(w.index, w.code === DUPLICATE_KEY ? false : new MongoServerError({ message: w.errmsg ?? 'write failed', code: w.code }));
+      return documents.map((_, i) => failed.get(i) ?? true);
+    }
+  });
+
+  // The marks of concurrent publishes (one per webhook on the ingest path) leave in one insertMany.
+  const markBatch = createBatcher<string, true>(async (ids) => {
+    try {
+      await published.insertMany(
+        ids.map((_id) => ({ _id })),
+        { ordered: false },
+      );
+      return ids.map(() => true as const);
+    } catch (error) {
+      if (!(error instanceof MongoBulkWriteError)) throw error;
+      // Already recorded (a takeover that raced a slow publisher) is fine; anything else fails its id.
+      const failed = new Map<number, Error>();
+      const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+      for (const w of writeErrors) if (w.code !== DUPLICATE_KEY) failed.set(w.index, new MongoServerError({ message: w.errmsg ?? 'write failed', code: w.code }));
+      return ids.map((_, i) => failed.get(i) ?? (true as const));
+    }
+  });
 
   async function claimPublish(id: string, claim: ClaimOptions = {}): Promise<boolean> {
     await ready();
     // No such event, or nothing left to publish: no claim to leave behind.
-    const event = await events.findOne({ _id: id }, { projection: { _id: 1, status: 1 } });
-    if (!event || event.status !== 'PROCESSED') return false;
+    const event = await statusBatch(id);
+    if (event?.status !== 'PROCESSED') return false;
+    // Claimed in its insert: that is claim attempt 0, taken over like any other.
+    const embedded: ClaimDocument | null = event.claimedAt ? { _id: id, event: id, attempt: 0, claimedAt: event.claimedAt } : null;
+    if (embedded && claim.takeOverAfterMs === undefined) return false;
     // Without a takeover, a published event always has its first claim, so the insert below refuses it.
     if (claim.takeOverAfterMs !== undefined && (await publishedAmong([id])).size > 0) return false;
     let attempt = 0;
     if (claim.takeOverAfterMs !== undefined) {
       // Claim ids are `<id>` and `<id>:<n>`; ids have a fixed width, so the range holds only this event's.
-      const held = await claims.find({ _id: { $gte: id, $lt: `${id};` } }).toArray();
+      const held = [...(embedded ? [embedded] : []), ...(await claims.find({ _id: { $gte: id, $lt: `${id};` } }).toArray())];
       const latest = held.reduce<ClaimDocument | null>((a, c) => ((c.attempt ?? 0) >= (a?.attempt ?? -1) ? c : a), null);
       if (latest) {
         // A claim from before the outbox means the event was published.
@@ -189,13 +231,7 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
         attempt = (latest.attempt ?? 0) + 1;
       }
     }
-    try {
-      await claims.insertOne({ _id: attempt === 0 ? id : `${id}:${attempt}`, event: id, attempt, claimedAt: new Date(now()) });
-      return true;
-    } catch (error) {
-      if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
-      throw error;
-    }
+    return claimBatch({ _id: attempt === 0 ? id : `${id}:${attempt}`, event: id, attempt, claimedAt: new Date(now()) });
   }
 
   function storeFilter(filter: EventFilter): Filter<EventDocument> {
@@ -217,16 +253,7 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
 
     async markPublished(ids: readonly string[]): Promise<void> {
       if (ids.length === 0) return;
-      try {
-        await published.insertMany(
-          ids.map((_id) => ({ _id })),
-          { ordered: false },
-        );
-      } catch (error) {
-        // Already recorded (a takeover that raced a slow publisher) is fine; anything else is not.
-        const writeErrors = error instanceof MongoBulkWriteError ? (Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors]) : null;
-        if (!writeErrors || writeErrors.some((w) => w.code !== DUPLICATE_KEY)) throw error;
-      }
+      await Promise.all(ids.map((id) => markBatch(id)));
     },
 
     async scanUnpublished(page: { limit: number; after: string | null; before: string }): Promise<UnpublishedScan> {

@@ -181,18 +181,19 @@ export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: 
     onBudget: (remaining) => deps.onRateBudget?.('LEADCONNECTOR', remaining),
   });
 
-  async function get(version: string, path: string, query?: Record<string, string | number | undefined>): Promise<unknown> {
-    return (await http.request({ path, query, headers: { Version: version } })).body;
+  /** `route` names the endpoint in traces when `path` carries ids. */
+  async function get(version: string, path: string, query?: Record<string, string | number | undefined>, route = path): Promise<unknown> {
+    return (await http.request({ path, route, query, headers: { Version: version } })).body;
   }
 
   /** The searches are POST reads: safe to retry on 5xx and timeouts. */
   async function post(version: string, path: string, body: unknown): Promise<unknown> {
-    return (await http.request({ method: 'POST', path, body, idempotent: true, headers: { Version: version } })).body;
+    return (await http.request({ method: 'POST', path, route: path, body, idempotent: true, headers: { Version: version } })).body;
   }
 
   /** A single entity, wrapped (`{contact: {...}}`) or bare (the spec's conversation, message and user GETs); null on 404. */
   async function entity<T>(version: string, route: string, path: string, wrapper: string): Promise<T | null> {
-    const body = await orNull(get(version, path));
+    const body = await orNull(get(version, path, undefined, route));
     if (body === null) return null;
     const inner = isRecord(body) && isRecord(body[wrapper]) ? body[wrapper] : body;
     return readBody<T>('LEADCONNECTOR', `GET ${route}`, idEntity, inner);
@@ -217,7 +218,7 @@ export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: 
       const body = await get(v.conversations, `/conversations/${seg(conversationId)}/messages`, {
         limit: page.limit,
         lastMessageId: page.lastMessageId ?? undefined,
-      });
+      }, '/conversations/{conversationId}/messages');
       // The spec documents `{lastMessageId, nextPage, messages: []}`; live integrations report it nested one level down.
       const inner = isRecord(body) && isRecord(body.messages) ? body.messages : body;
       const answer = readBody<{ lastMessageId?: string | null; nextPage?: boolean | null; messages: RawMessage[] }>(

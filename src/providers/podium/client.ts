@@ -191,19 +191,19 @@ export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps):
 
   /** `route` names the endpoint in errors; `path` is what is sent. */
   async function get<T>(route: string, path: string, entity: Envelopes): Promise<T | null> {
-    const res = await orNull(upstream.request({ path }));
+    const res = await orNull(upstream.request({ path, route }));
     return res && readBody<{ data: T }>('PODIUM', `GET ${route}`, entity.one, res.body).data;
   }
 
   async function list<T>(route: string, path: string, entity: Envelopes, page: PodiumPageQuery, filter: Record<string, string | null | undefined> = {}): Promise<PodiumList<T>> {
     const query = page.cursor ? { limit: page.limit, cursor: page.cursor } : { limit: page.limit, ...filter };
-    const res = await upstream.request({ path, query });
+    const res = await upstream.request({ path, route, query });
     const body = readBody<{ data: T[]; metadata?: { nextCursor?: string | null } | null }>('PODIUM', `GET ${route}`, entity.many, res.body);
     return { data: body.data, nextCursor: body.metadata?.nextCursor || null };
   }
 
   async function write(method: 'POST' | 'PUT' | 'DELETE', route: string, path: string, body?: unknown): Promise<PodiumWebhook | null> {
-    const pending = upstream.request({ method, path, body });
+    const pending = upstream.request({ method, path, route, body });
     // A POST that answers 404 is an error, not an unknown id.
     const res = method === 'POST' ? await pending : await orNull(pending);
     return res && readBody<{ data: PodiumWebhook }>('PODIUM', `${method} ${route}`, webhookEnvelopes.one, res.body).data;
@@ -222,7 +222,7 @@ export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps):
     listUsers: (page) => list('/v4/users', '/v4/users', uidEnvelopes, page),
     getUser: (uid) => get('/v4/users/{uid}', `/v4/users/${seg(uid)}`, uidEnvelopes),
     async listWebhooks() {
-      const res = await upstream.request({ path: '/v4/webhooks' });
+      const res = await upstream.request({ path: '/v4/webhooks', route: '/v4/webhooks' });
       return readBody<{ data: PodiumWebhook[] }>('PODIUM', 'GET /v4/webhooks', webhookEnvelopes.many, res.body).data;
     },
     getWebhook: (uid) => get('/v4/webhooks/{uid}', `/v4/webhooks/${seg(uid)}`, webhookEnvelopes),
@@ -250,6 +250,7 @@ function createPodiumAuth(config: PodiumApiConfig, tokenEndpoint: UpstreamClient
       const res = await tokenEndpoint.request({
         method: 'POST',
         path: '',
+        route: '{token endpoint}',
         body: { client_id: config.clientId, client_secret: config.clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken },
       });
       const body = readBody<{ access_token: string; refresh_token?: string | null }>('PODIUM', 'POST {token endpoint}', tokenAnswer, res.body);

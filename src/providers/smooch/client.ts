@@ -195,7 +195,7 @@ export function createSmoochClient(config: SmoochApiConfig, deps: ProviderDeps):
 
   /** `route` is the template under /v2/apps/{appId} named in errors; `path` is what is sent. */
   async function call<T>(shape: z.ZodType, route: string, options: RequestOptions): Promise<T> {
-    const res = await http.request({ ...options, path: app + options.path });
+    const res = await http.request({ ...options, path: app + options.path, route: `/v2/apps/{appId}${route}` });
     return readBody<T>('SMOOCH', `${options.method ?? 'GET'} /v2/apps/{appId}${route}`, shape, res.body);
   }
 
@@ -262,7 +262,7 @@ export function createSmoochClient(config: SmoochApiConfig, deps: ProviderDeps):
     },
     async deleteIntegration(integrationId) {
       const path = `${app}/integrations/${seg(integrationId)}`;
-      return (await orNull(http.request({ method: 'DELETE', path }))) !== null;
+      return (await orNull(http.request({ method: 'DELETE', path, route: '/v2/apps/{appId}/integrations/{id}' }))) !== null;
     },
   };
 }
