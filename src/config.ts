@@ -124,6 +124,16 @@ export interface GatewayConfig {
   readonly allowUnsignedWebhooks: boolean;
   /** Introspection and "Did you mean" suggestions. @default true outside production */
   readonly introspection: boolean;
+  /**
+   * Apollo Federation inline traces (ftv1) for callers with the admin role that send
+   * `apollo-federation-include-trace: ftv1` (a supergraph router). @default false
+   */
+  readonly federationTraces: boolean;
+  /**
+   * Path of a trusted documents manifest: only the operations it lists are run, on HTTP and
+   * graphql-ws; anything else is refused with PERSISTED_QUERY_NOT_LISTED. null = any operation.
+   */
+  readonly trustedDocuments: string | null;
   readonly graphql: GraphQLLimits;
   readonly websockets: AdmissionConfig;
   /** Bytes queued on a subscriber's socket past which it is closed as too slow (4008). @default 4 MiB */
@@ -305,6 +315,8 @@ const envSchema = z.object({
   GATEWAY_DEMO: bool.optional(),
   GATEWAY_WEBHOOKS_ALLOW_UNSIGNED: bool.optional(),
   GATEWAY_INTROSPECTION: bool.optional(),
+  GATEWAY_FEDERATION_TRACES: bool.optional(),
+  GATEWAY_TRUSTED_DOCUMENTS: text.optional(),
   GATEWAY_WEBHOOK_TOLERANCE_SECONDS: int(1, 86_400).optional(),
   GATEWAY_UPSTREAM_TIMEOUT_MS: int(1, 120_000).optional(),
   GATEWAY_UPSTREAM_MAX_RETRIES: int(0, 10).optional(),
@@ -408,6 +420,8 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
     webhookMaxBytes: defaults.webhookMaxBytes,
     allowUnsignedWebhooks: e.GATEWAY_WEBHOOKS_ALLOW_UNSIGNED ?? !production,
     introspection: e.GATEWAY_INTROSPECTION ?? !production,
+    federationTraces: e.GATEWAY_FEDERATION_TRACES ?? false,
+    trustedDocuments: e.GATEWAY_TRUSTED_DOCUMENTS ?? null,
     graphql: Object.freeze({
       maxBytes: e.GATEWAY_GRAPHQL_MAX_BYTES ?? defaults.graphql.maxBytes,
       maxDepth: e.GATEWAY_GRAPHQL_MAX_DEPTH ?? defaults.graphql.maxDepth,

@@ -20,6 +20,8 @@ export const ErrorCode = {
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
   ParseFailed: 'GRAPHQL_PARSE_FAILED',
   ValidationFailed: 'GRAPHQL_VALIDATION_FAILED',
+  /** Trusted documents are on (GATEWAY_TRUSTED_DOCUMENTS) and the operation is not listed. */
+  PersistedQueryNotListed: 'PERSISTED_QUERY_NOT_LISTED',
   InternalServerError: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -19,6 +19,8 @@ import { createStore } from './events/store/index.js';
 import type { EventStore, PubSub } from './events/types.js';
 import { createApollo } from './graphql/apollo.js';
 import { createOperationLimits } from './graphql/limits.js';
+import { createPersistedQueries } from './graphql/persisted-queries.js';
+import { loadTrustedDocuments } from './graphql/trusted-documents.js';
 import { createAdmission } from './http/admission.js';
 import { GRAPHQL_PATH, graphqlRoutes } from './http/graphql.js';
 import { healthRoutes } from './http/health.js';
@@ -63,6 +65,8 @@ const COVERAGE_CHECK_MS = 300_000; // 5 minutes
 const METRIC_ROUTES = new Set([GRAPHQL_PATH, '/healthz', '/readyz', '/metrics', ...Object.keys(WEBHOOK_PATHS)]);
 
 export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gateway {
+  // First: a manifest that cannot be read stops the start before any connection is opened.
+  const trustedDocuments = config.trustedDocuments ? loadTrustedDocuments(config.trustedDocuments) : null;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
   const store = deps.store ?? createStore(config);
@@ -110,7 +114,17 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     allowLocalHttpWebhooks: config.env !== 'production',
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
-  const apollo = createApollo({ schema, limits, formatError, metrics, introspection: config.introspection });
+  const persistedQueries = createPersistedQueries({ redisUrl: config.redisUrl, prefix: config.cache.prefix, logger });
+  const apollo = createApollo({
+    schema,
+    limits,
+    formatError,
+    metrics,
+    introspection: config.introspection,
+    federationTraces: config.federationTraces,
+    persistedQueries: persistedQueries.options,
+    trustedDocuments,
+  });
 
   const app: FastifyInstance = Fastify({ logger: false, return503OnClosing: true });
   app.addHook('onResponse', async (request, reply) => {
@@ -126,7 +140,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     contextFor,
     corsOrigins: config.corsOrigins,
     maxBytes: config.graphql.maxBytes,
-    ws: { schema, limits, formatError, metrics, admission, maxBufferedBytes: config.wsMaxBufferedBytes },
+    ws: { schema, limits, formatError, metrics, admission, maxBufferedBytes: config.wsMaxBufferedBytes, trustedDocuments },
+    trustedDocuments,
   });
 
   let url = '';
@@ -160,7 +175,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         await app.close();
         await ingest.drain();
         await outbox.stop();
-        await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close()]);
+        await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close(), persistedQueries.close()]);
       })();
       return closing;
     },

@@ -17,6 +17,7 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An ISO-8601 date-time in UTC, for example `2021-06-29T21:36:52.684Z`. */
   DateTime: { input: string; output: string; }
+  _FieldSet: { input: unknown; output: unknown; }
 };
 
 /** A file attached to a message (images, call recordings, voicemails). */
@@ -685,6 +686,17 @@ export type ResolversObject<TObject> = WithIndex<TObject>;
 
 export type ResolverTypeWrapper<T> = Promise<T> | T;
 
+export type ReferenceResolver<TResult, TReference, TContext> = (
+      reference: TReference,
+      context: TContext,
+      info: GraphQLResolveInfo
+    ) => Promise<TResult> | TResult;
+
+      type ScalarCheck<T, S> = S extends true ? T : NullableCheck<T, S>;
+      type NullableCheck<T, S> = Maybe<T> extends T ? Maybe<ListCheck<NonNullable<T>, S>> : ListCheck<T, S>;
+      type ListCheck<T, S> = T extends (infer U)[] ? NullableCheck<U, S>[] : GraphQLRecursivePick<T, S>;
+      export type GraphQLRecursivePick<T, S> = { [K in keyof T & keyof S]: ScalarCheck<T[K], S[K]> };
+    
 
 export type ResolverWithResolve<TResult, TParent, TContext, TArgs> = {
   resolve: ResolverFn<TResult, TParent, TContext, TArgs>;
@@ -748,7 +760,33 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
   info: GraphQLResolveInfo
 ) => TResult | Promise<TResult>;
 
+/** Mapping of federation types */
+export type FederationTypes = ResolversObject<{
+  Contact: Contact;
+  Conversation: Conversation;
+  Message: Message;
+  User: User;
+  Webhook: Webhook;
+}>;
 
+/** Mapping of federation reference types */
+export type FederationReferenceTypes = ResolversObject<{
+  Contact:
+    ( { __typename: 'Contact' }
+    & GraphQLRecursivePick<FederationTypes['Contact'], {"id":true}> );
+  Conversation:
+    ( { __typename: 'Conversation' }
+    & GraphQLRecursivePick<FederationTypes['Conversation'], {"id":true}> );
+  Message:
+    ( { __typename: 'Message' }
+    & GraphQLRecursivePick<FederationTypes['Message'], {"id":true}> );
+  User:
+    ( { __typename: 'User' }
+    & GraphQLRecursivePick<FederationTypes['User'], {"id":true}> );
+  Webhook:
+    ( { __typename: 'Webhook' }
+    & GraphQLRecursivePick<FederationTypes['Webhook'], {"id":true}> );
+}>;
 
 
 /** Mapping of interface types */
@@ -766,22 +804,23 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
   Attachment: ResolverTypeWrapper<AttachmentRecord>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
   BusinessAuthor: ResolverTypeWrapper<BusinessAuthorParent>;
   Channel: Channel;
   Contact: ResolverTypeWrapper<ContactRecord>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   ContactConnection: ResolverTypeWrapper<Connection<ContactRecord>>;
   ContactEdge: ResolverTypeWrapper<Edge<ContactRecord>>;
   ContactFilter: ContactFilter;
   Conversation: ResolverTypeWrapper<ConversationRecord>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ConversationConnection: ResolverTypeWrapper<Connection<ConversationRecord>>;
   ConversationEdge: ResolverTypeWrapper<Edge<ConversationRecord>>;
   ConversationFilter: ConversationFilter;
   CreateWebhookInput: CreateWebhookInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailDetails: ResolverTypeWrapper<EmailDetailsRecord>;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Message: ResolverTypeWrapper<MessageRecord>;
   MessageConnection: ResolverTypeWrapper<Connection<MessageRecord>>;
   MessageDirection: MessageDirection;
@@ -801,7 +840,6 @@ export type ResolversTypes = ResolversObject<{
   StoredEventEdge: ResolverTypeWrapper<Edge<StoredEventRecord>>;
   StoredEventFilter: StoredEventFilter;
   StoredEventStatus: StoredEventStatus;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   UpdateWebhookInput: UpdateWebhookInput;
   User: ResolverTypeWrapper<UserRecord>;
@@ -814,21 +852,22 @@ export type ResolversTypes = ResolversObject<{
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
   Attachment: AttachmentRecord;
-  Boolean: Scalars['Boolean']['output'];
+  String: Scalars['String']['output'];
   BusinessAuthor: BusinessAuthorParent;
   Contact: ContactRecord;
+  ID: Scalars['ID']['output'];
   ContactConnection: Connection<ContactRecord>;
   ContactEdge: Edge<ContactRecord>;
   ContactFilter: ContactFilter;
   Conversation: ConversationRecord;
+  Boolean: Scalars['Boolean']['output'];
+  Int: Scalars['Int']['output'];
   ConversationConnection: Connection<ConversationRecord>;
   ConversationEdge: Edge<ConversationRecord>;
   ConversationFilter: ConversationFilter;
   CreateWebhookInput: CreateWebhookInput;
   DateTime: Scalars['DateTime']['output'];
   EmailDetails: EmailDetailsRecord;
-  ID: Scalars['ID']['output'];
-  Int: Scalars['Int']['output'];
   Message: MessageRecord;
   MessageConnection: Connection<MessageRecord>;
   MessageEdge: Edge<MessageRecord>;
@@ -843,7 +882,6 @@ export type ResolversParentTypes = ResolversObject<{
   StoredEventConnection: Connection<StoredEventRecord>;
   StoredEventEdge: Edge<StoredEventRecord>;
   StoredEventFilter: StoredEventFilter;
-  String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   UpdateWebhookInput: UpdateWebhookInput;
   User: UserRecord;
@@ -863,7 +901,8 @@ export type BusinessAuthorResolvers<ContextType = GatewayContext, ParentType ext
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
-export type ContactResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact']> = ResolversObject<{
+export type ContactResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact'], FederationReferenceType extends FederationReferenceTypes['Contact'] = FederationReferenceTypes['Contact']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Contact']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   emails?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -886,7 +925,8 @@ export type ContactEdgeResolvers<ContextType = GatewayContext, ParentType extend
   node?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
 }>;
 
-export type ConversationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Conversation'] = ResolversParentTypes['Conversation']> = ResolversObject<{
+export type ConversationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Conversation'] = ResolversParentTypes['Conversation'], FederationReferenceType extends FederationReferenceTypes['Conversation'] = FederationReferenceTypes['Conversation']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Conversation']> | FederationReferenceType, FederationReferenceType, ContextType>;
   assignedUser?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   channel?: Resolver<ResolversTypes['Channel'], ParentType, ContextType>;
   channelIdentifier?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -928,7 +968,8 @@ export type EmailDetailsResolvers<ContextType = GatewayContext, ParentType exten
   to?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
-export type MessageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message']> = ResolversObject<{
+export type MessageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message'], FederationReferenceType extends FederationReferenceTypes['Message'] = FederationReferenceTypes['Message']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Message']> | FederationReferenceType, FederationReferenceType, ContextType>;
   attachments?: Resolver<Array<ResolversTypes['Attachment']>, ParentType, ContextType>;
   body?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   callDurationSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
@@ -1033,7 +1074,8 @@ export type SubscriptionResolvers<ContextType = GatewayContext, ParentType exten
   messageSent?: SubscriptionResolver<ResolversTypes['MessageEvent'], "messageSent", ParentType, ContextType, Partial<SubscriptionMessageSentArgs>>;
 }>;
 
-export type UserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = ResolversObject<{
+export type UserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   firstName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1058,7 +1100,8 @@ export type UserEdgeResolvers<ContextType = GatewayContext, ParentType extends R
   node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 }>;
 
-export type WebhookResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Webhook'] = ResolversParentTypes['Webhook']> = ResolversObject<{
+export type WebhookResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Webhook'] = ResolversParentTypes['Webhook'], FederationReferenceType extends FederationReferenceTypes['Webhook'] = FederationReferenceTypes['Webhook']> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Webhook']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   disabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   editable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;

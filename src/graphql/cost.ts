@@ -33,6 +33,8 @@ const FIELD_CALLS: Readonly<Record<string, number | 'list'>> = {
   'Query.user': 1,
   'Query.webhook': 1,
   'Query.webhooks': 1,
+  // A supergraph router's entity fetch: one load per representation (see representationsOf).
+  'Query._entities': 1,
   'Query.contacts': 'list',
   'Query.conversations': 'list',
   'Query.users': 'list',
@@ -96,9 +98,24 @@ function fieldCost(walk: Walk, parent: GraphQLNamedType, node: FieldNode, multip
   const calls = FIELD_CALLS[`${parent.name}.${field.name}`] ?? 0;
   const filtered = node.arguments?.some((a) => a.name.value === 'filter' && a.value.kind !== Kind.NULL) ?? false;
   const own = calls === 'list' ? (filtered ? MAX_PAGES_PER_CONNECTION : 1) : calls;
-  const childMultiplicity = hasFirst(field) ? multiplicity * firstOf(walk, field, node) : multiplicity;
+  // _entities resolves every representation it is given, and its selection once for each.
+  const times = parent.name === walk.schema.getQueryType()?.name && field.name === '_entities' ? representationsOf(walk, node) : 1;
+  const childMultiplicity = (hasFirst(field) ? multiplicity * firstOf(walk, field, node) : multiplicity) * times;
   const children = node.selectionSet ? selectionCost(walk, getNamedType(field.type), node.selectionSet, childMultiplicity, seen) : 0;
-  return multiplicity * own + children;
+  return multiplicity * times * own + children;
+}
+
+/** How many entity representations an `_entities` field is given (a literal list or a variable). */
+function representationsOf(walk: Walk, node: FieldNode): number {
+  const value = node.arguments?.find((a) => a.name.value === 'representations')?.value;
+  if (!value) return 0;
+  if (value.kind === Kind.LIST) return value.values.length;
+  if (value.kind === Kind.VARIABLE) {
+    const given = walk.variables[value.name.value];
+    return Array.isArray(given) ? given.length : given == null ? 0 : 1;
+  }
+  // A single value coerces to a list of one.
+  return 1;
 }
 
 function fieldOf(parent: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | null {

@@ -1,7 +1,7 @@
 // Limits every operation is checked against before any resolver runs, the same
 // on HTTP and on graphql-ws: document size (tokens, at parse time), depth,
-// aliases and directives (graphql-armor's validation rules), introspection when
-// it is off, and the upstream cost estimate (which needs the variables, so it
+// aliases and directives (graphql-armor's validation rules), introspection (and
+// the subgraph SDL, `_service`) when it is off, and the upstream cost estimate (which needs the variables, so it
 // runs once the operation is resolved).
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
@@ -19,6 +19,7 @@ import {
 import type { GraphQLLimits } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { estimateUpstreamCalls } from './cost.js';
+import { noSubgraphSdlRule } from './federation.js';
 
 export interface OperationLimits {
   readonly parseOptions: ParseOptions;
@@ -37,7 +38,7 @@ export function createOperationLimits(schema: GraphQLSchema, limits: GraphQLLimi
     maxAliasesRule({ ...armor, n: limits.maxAliases }) as unknown as ValidationRule,
     maxDirectivesRule({ ...armor, n: limits.maxDirectives }) as unknown as ValidationRule,
   ];
-  if (!options.introspection) validationRules.push(NoSchemaIntrospectionCustomRule);
+  if (!options.introspection) validationRules.push(NoSchemaIntrospectionCustomRule, noSubgraphSdlRule);
   return {
     parseOptions: { maxTokens: limits.maxTokens },
     validationRules,

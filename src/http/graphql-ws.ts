@@ -24,6 +24,8 @@ import type { Role } from '../config.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import type { OperationLimits } from '../graphql/limits.js';
+import { persistedHash } from '../graphql/persisted-queries.js';
+import type { TrustedDocuments } from '../graphql/trusted-documents.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { withOperationSpans } from '../telemetry/graphql.js';
 import type { Admission } from './admission.js';
@@ -42,6 +44,8 @@ export interface GraphQLWsOptions {
   readonly admission: Admission;
   /** Bytes queued on a subscriber's socket past which it is closed with 4008 (fanout.ts). */
   readonly maxBufferedBytes: number;
+  /** Only these operations run, as on HTTP. @default null (any operation) */
+  readonly trustedDocuments?: TrustedDocuments | null;
 }
 
 /** What a refused upgrade is told to wait. */
@@ -103,8 +107,14 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
       },
       onSubscribe: (ctx, id, payload) => {
         let document: DocumentNode;
+        let query = payload.query;
         try {
-          document = parse(payload.query, limits.parseOptions);
+          if (options.trustedDocuments) query = options.trustedDocuments.resolve({ query, sha256Hash: persistedHash(payload.extensions) }) ?? query;
+        } catch (err) {
+          return [asGraphQLError(err)];
+        }
+        try {
+          document = parse(query, limits.parseOptions);
         } catch (err) {
           return [withCode(asGraphQLError(err), ErrorCode.ParseFailed)];
         }

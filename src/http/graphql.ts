@@ -4,10 +4,12 @@
 import fastifyCors from '@fastify/cors';
 import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, preHandlerAsyncHookHandler } from 'fastify';
 import type { Authenticator } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
+import { persistedHash } from '../graphql/persisted-queries.js';
+import type { TrustedDocuments } from '../graphql/trusted-documents.js';
 import { traceHttpOperations } from '../telemetry/graphql.js';
 import { attachGraphQLWs, type GraphQLWsOptions } from './graphql-ws.js';
 import { graphqlErrorBody, sendError } from './reply.js';
@@ -21,9 +23,36 @@ export interface GraphQLRouteOptions {
   /** Largest request body (and graphql-ws message). */
   readonly maxBytes: number;
   readonly ws: Omit<GraphQLWsOptions, 'auth' | 'contextFor' | 'maxPayload' | 'path'>;
+  /** Only these operations run; others are answered 400 PERSISTED_QUERY_NOT_LISTED. @default null (any) */
+  readonly trustedDocuments?: TrustedDocuments | null;
 }
 
 export const GRAPHQL_PATH = '/graphql';
+
+/**
+ * Trusted documents on HTTP: an unlisted operation is answered before Apollo
+ * parses it. A request with neither a document nor a hash, or a batch, is left
+ * to Apollo, which refuses it.
+ */
+function refuseUnlisted(documents: TrustedDocuments): preHandlerAsyncHookHandler {
+  return async (request, reply) => {
+    const params = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | null | undefined;
+    if (!params || typeof params !== 'object' || Array.isArray(params)) return;
+    let extensions = params.extensions as Record<string, unknown> | string | undefined;
+    if (typeof extensions === 'string') {
+      try {
+        extensions = JSON.parse(extensions) as Record<string, unknown>;
+      } catch {
+        return; // Apollo answers malformed extensions with 400
+      }
+    }
+    try {
+      documents.resolve({ query: typeof params.query === 'string' ? params.query : null, sha256Hash: persistedHash(typeof extensions === 'object' ? extensions : null) });
+    } catch (err) {
+      return reply.code(400).send(graphqlErrorBody((err as Error).message, ErrorCode.PersistedQueryNotListed));
+    }
+  };
+}
 
 class OriginNotAllowed extends Error {}
 
@@ -72,6 +101,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app
     method: ['GET', 'POST'],
     url: GRAPHQL_PATH,
     bodyLimit: maxBytes,
+    ...(options.trustedDocuments ? { preHandler: refuseUnlisted(options.trustedDocuments) } : {}),
     handler: traceHttpOperations(fastifyApolloHandler(apollo, { context: async (request) => contextFor(auth.roleFor(request.headers.authorization)) })),
   });
 

@@ -2,7 +2,14 @@
 import { paginate } from '../connections.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { decodeId } from '../ids.js';
+import type { GatewayContext } from '../context.js';
+import type { ContactRecord } from '../model.js';
 import { globalId, primeFrom, providerFor } from './shared.js';
+
+function contactById(id: string, ctx: GatewayContext): Promise<ContactRecord | null> {
+  const { provider, providerId } = decodeId(id, 'Contact');
+  return ctx.loaders.forProvider(provider).contact.load(providerId);
+}
 
 export const contactResolvers: Resolvers = {
   Query: {
@@ -16,12 +23,11 @@ export const contactResolvers: Resolvers = {
         },
       });
     },
-    contact(_, { id }, ctx) {
-      const { provider, providerId } = decodeId(id, 'Contact');
-      return ctx.loaders.forProvider(provider).contact.load(providerId);
-    },
+    contact: (_, { id }, ctx) => contactById(id, ctx),
   },
   Contact: {
+    // A supergraph's reference (Query._entities) goes through the same loader, so it batches like Query.contact.
+    __resolveReference: (ref, ctx) => contactById(ref.id, ctx),
     id: globalId('Contact'),
     providerId: (c) => c.id,
     emails: (c) => [...c.emails],

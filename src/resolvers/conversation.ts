@@ -4,7 +4,13 @@ import { emptyConnection, paginate } from '../connections.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { decodeId } from '../ids.js';
 import type { ConversationRecord } from '../model.js';
+import type { GatewayContext } from '../context.js';
 import { globalId, primeFrom, providerFor, providerIdOf } from './shared.js';
+
+function conversationById(id: string, ctx: GatewayContext): Promise<ConversationRecord | null> {
+  const { provider, providerId } = decodeId(id, 'Conversation');
+  return ctx.loaders.forProvider(provider).conversation.load(providerId);
+}
 
 export const conversationResolvers: Resolvers = {
   Query: {
@@ -32,12 +38,11 @@ export const conversationResolvers: Resolvers = {
         },
       });
     },
-    conversation(_, { id }, ctx) {
-      const { provider, providerId } = decodeId(id, 'Conversation');
-      return ctx.loaders.forProvider(provider).conversation.load(providerId);
-    },
+    conversation: (_, { id }, ctx) => conversationById(id, ctx),
   },
   Conversation: {
+    // A supergraph's reference (Query._entities) goes through the same loader, so it batches like Query.conversation.
+    __resolveReference: (ref, ctx) => conversationById(ref.id, ctx),
     id: globalId('Conversation'),
     providerId: (c) => c.id,
     contact: (c, _, ctx) => (c.contactRef ? ctx.loaders.forProvider(c.provider).contact.load(c.contactRef) : null),

@@ -2,6 +2,7 @@
 // delivered without one.
 import type { Resolvers } from '../generated/graphql.js';
 import { decodeId, encodeId } from '../ids.js';
+import type { GatewayContext } from '../context.js';
 import type { MessageRecord } from '../model.js';
 import { hashKey } from '../providers/delivery.js';
 import { UnreachableCaseError } from '../errors.js';
@@ -14,15 +15,19 @@ export function messageGlobalId(m: MessageRecord): string {
   return encodeId(m.provider, 'Message', providerId);
 }
 
+async function messageById(id: string, ctx: GatewayContext): Promise<MessageRecord | null> {
+  const { provider, providerId } = decodeId(id, 'Message');
+  if (providerId.startsWith(UNIDENTIFIED)) return null;
+  return ctx.loaders.forProvider(provider).message.load(providerId);
+}
+
 export const messageResolvers: Resolvers = {
   Query: {
-    message(_, { id }, ctx) {
-      const { provider, providerId } = decodeId(id, 'Message');
-      if (providerId.startsWith(UNIDENTIFIED)) return null;
-      return ctx.loaders.forProvider(provider).message.load(providerId);
-    },
+    message: (_, { id }, ctx) => messageById(id, ctx),
   },
   Message: {
+    // A supergraph's reference (Query._entities) goes through the same loader, so it batches like Query.message.
+    __resolveReference: (ref, ctx) => messageById(ref.id, ctx),
     id: messageGlobalId,
     providerId: (m) => (m.id ? (m.id.split('/').pop() ?? m.id) : null),
     conversation: (m, _, ctx) => (m.conversationId ? ctx.loaders.forProvider(m.provider).conversation.load(m.conversationId) : null),

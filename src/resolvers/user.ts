@@ -2,7 +2,14 @@
 import { paginate } from '../connections.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { decodeId } from '../ids.js';
+import type { GatewayContext } from '../context.js';
+import type { UserRecord } from '../model.js';
 import { globalId, primeFrom, providerFor } from './shared.js';
+
+function userById(id: string, ctx: GatewayContext): Promise<UserRecord | null> {
+  const { provider, providerId } = decodeId(id, 'User');
+  return ctx.loaders.forProvider(provider).user.load(providerId);
+}
 
 export const userResolvers: Resolvers = {
   Query: {
@@ -15,12 +22,11 @@ export const userResolvers: Resolvers = {
         },
       });
     },
-    user(_, { id }, ctx) {
-      const { provider, providerId } = decodeId(id, 'User');
-      return ctx.loaders.forProvider(provider).user.load(providerId);
-    },
+    user: (_, { id }, ctx) => userById(id, ctx),
   },
   User: {
+    // A supergraph's reference (Query._entities) goes through the same loader, so it batches like Query.user.
+    __resolveReference: (ref, ctx) => userById(ref.id, ctx),
     id: globalId('User'),
     providerId: (u) => u.id,
   },

@@ -58,6 +58,15 @@ function notFound(id: string): GraphQLError {
   return new GraphQLError(`No webhook ${id}`, { extensions: { code: ErrorCode.NotFound } });
 }
 
+async function webhookById(id: string, ctx: GatewayContext): Promise<WebhookRecord | null> {
+  requireRole(ctx.role, 'admin');
+  const { provider, providerId } = decodeId(id, 'Webhook');
+  const webhook = await providerFor(ctx, provider).webhooks.get(providerId);
+  if (!webhook) return null;
+  const stored = await ctx.store.getWebhook(provider, providerId).catch(() => null);
+  return { ...webhook, secret: webhook.secret ?? stored?.secret ?? null };
+}
+
 export const webhookResolvers: Resolvers = {
   Query: {
     async webhooks(_, { provider }, ctx) {
@@ -76,14 +85,7 @@ export const webhookResolvers: Resolvers = {
         return [...upstream];
       }
     },
-    async webhook(_, { id }, ctx) {
-      requireRole(ctx.role, 'admin');
-      const { provider, providerId } = decodeId(id, 'Webhook');
-      const webhook = await providerFor(ctx, provider).webhooks.get(providerId);
-      if (!webhook) return null;
-      const stored = await ctx.store.getWebhook(provider, providerId).catch(() => null);
-      return { ...webhook, secret: webhook.secret ?? stored?.secret ?? null };
-    },
+    webhook: (_, { id }, ctx) => webhookById(id, ctx),
   },
   Mutation: {
     async createWebhook(_, { input }, ctx) {
@@ -138,6 +140,8 @@ export const webhookResolvers: Resolvers = {
     },
   },
   Webhook: {
+    // A supergraph's reference (Query._entities): admin only, like Query.webhook.
+    __resolveReference: (ref, ctx) => webhookById(ref.id, ctx),
     id: (w) => encodeId(w.provider, 'Webhook', w.id),
     providerId: (w) => w.id,
     eventTypes: (w) => [...w.eventTypes],

@@ -1,0 +1,90 @@
+// Automatic persisted queries (Apollo's APQ protocol, always on): a client sends
+// the SHA-256 of a document first and the document only when the gateway does
+// not know it yet. Registered documents live in Redis when REDIS_URL is set,
+// so every instance knows what one instance was told; otherwise in Apollo's
+// bounded in-process LRU. With trusted documents on, the manifest answers first
+// (trustedDocumentsPlugin): unlisted documents never get registered.
+import type { ApolloServerPlugin, PersistedQueryOptions } from '@apollo/server';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { GatewayContext } from '../context.js';
+import type { TrustedDocuments } from './trusted-documents.js';
+
+type ApqCache = NonNullable<PersistedQueryOptions['cache']>;
+
+/** How long a registered document is kept after its last registration. */
+const APQ_TTL_SECONDS = 86_400; // 1 day: clients re-register by themselves after a miss
+
+export interface PersistedQueries {
+  /** Apollo's `persistedQueries` option. */
+  readonly options: PersistedQueryOptions;
+  close(): Promise<void>;
+}
+
+export function createPersistedQueries(options: { readonly redisUrl: string | null; readonly prefix: string; readonly logger: Logger }): PersistedQueries {
+  if (!options.redisUrl) {
+    // Apollo's default cache: an LRU bounded by size (about 30 MiB).
+    return { options: { ttl: APQ_TTL_SECONDS }, close: async () => {} };
+  }
+  const redis = new Redis(options.redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 1 });
+  redis.on('error', () => {});
+  const key = (k: string): string => `${options.prefix}:${k}`;
+  const cache: ApqCache = {
+    async get(k) {
+      try {
+        return (await redis.get(key(k))) ?? undefined;
+      } catch (err) {
+        // A miss: the client sends the document again, and the request still runs.
+        options.logger.warn({ err }, 'persisted query cache unreachable; treating as a miss');
+        return undefined;
+      }
+    },
+    async set(k, value, setOptions) {
+      const ttl = setOptions?.ttl;
+      if (ttl) await redis.set(key(k), value, 'EX', Math.max(1, Math.round(ttl)));
+      else await redis.set(key(k), value);
+    },
+    async delete(k) {
+      return (await redis.del(key(k))) > 0;
+    },
+  };
+  return {
+    options: { cache, ttl: APQ_TTL_SECONDS },
+    async close() {
+      redis.disconnect();
+    },
+  };
+}
+
+/**
+ * Runs before Apollo looks at the request: a hash-only request of a listed
+ * operation gets its document from the manifest (no APQ round trip needed).
+ * The HTTP route refuses unlisted operations before Apollo sees them
+ * (http/graphql.ts); should one get here all the same, it is refused once its
+ * operation is resolved, before it runs or is registered (Apollo answers an
+ * error thrown any earlier with a 500).
+ */
+export function trustedDocumentsPlugin(documents: TrustedDocuments): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart({ request }) {
+      let refused: unknown = null;
+      try {
+        const query = documents.resolve({ query: request.query, sha256Hash: persistedHash(request.extensions) });
+        if (query !== undefined) request.query = query;
+      } catch (err) {
+        refused = err;
+      }
+      return {
+        async didResolveOperation() {
+          if (refused) throw refused;
+        },
+      };
+    },
+  };
+}
+
+/** The hash of Apollo's persisted-query extension, which a client may send instead of a document. */
+export function persistedHash(extensions: Readonly<Record<string, unknown>> | null | undefined): string | null {
+  const persisted = extensions?.persistedQuery as { sha256Hash?: unknown } | undefined;
+  return typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash : null;
+}
