@@ -107,6 +107,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     logger,
     metrics,
     onWebhooksChanged: (provider) => ingest.invalidateSecrets(provider),
+    replay: ingest.replay,
     allowLocalHttpWebhooks: config.env !== 'production',
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });

@@ -11,6 +11,7 @@ import type { ProviderName } from '../model.js';
 import type { ParsedEvent, Provider, VerifyResult, WebhookRequest } from '../providers/provider.js';
 import { unprocessable } from '../providers/delivery.js';
 import { createOutbox, type Outbox } from './outbox.js';
+import { createReplay, type ReplayFn } from './replay.js';
 import { createStoredSecrets } from './secrets.js';
 import type { EventStore, InsertResult, NewEvent, PubSub, StoredEvent } from './types.js';
 
@@ -27,6 +28,8 @@ export interface Ingest {
   invalidateSecrets(provider: ProviderName): void;
   /** Resolves once every publish started so far has finished. */
   drain(): Promise<void>;
+  /** Re-runs a stored event through normalize -> store -> publish, idempotently (replay.ts). */
+  readonly replay: ReplayFn;
 }
 
 export interface IngestOptions {
@@ -64,6 +67,7 @@ export function createIngest(options: IngestOptions): Ingest {
   const secrets = createStoredSecrets(store, { ttlMs: options.secretsTtlMs ?? 5_000 });
   const maxEvents = options.maxEventsPerDelivery ?? 100;
   const inFlight = new Set<Promise<void>>();
+  const replay = createReplay({ providers, store, outbox, logger, onStored: options.onStored, maxEventsPerDelivery: maxEvents });
 
   function publishLater(stored: readonly StoredEvent[]): void {
     const publishing = outbox
@@ -146,6 +150,7 @@ export function createIngest(options: IngestOptions): Ingest {
 
   return {
     receive,
+    replay,
     invalidateSecrets(provider) {
       secrets.invalidate(provider);
     },
