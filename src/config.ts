@@ -107,6 +107,10 @@ export interface GatewayConfig {
   readonly allowUnsignedWebhooks: boolean;
   /** Introspection and "Did you mean" suggestions. @default true outside production */
   readonly introspection: boolean;
+  /** Serve the GraphiQL explorer at /explorer (and redirect browsers from /graphql). @default true outside production */
+  readonly explorer: boolean;
+  /** Serve the event console page at /console (its data needs the admin key). @default true */
+  readonly console: boolean;
   readonly graphql: GraphQLLimits;
   readonly websockets: AdmissionConfig;
   readonly cache: CacheConfig;
@@ -233,6 +237,8 @@ const origins = z.string().transform((raw, ctx) => {
   return list;
 });
 
+const onOff = z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` });
+
 /** Accepts a PEM with literal `\n` escapes (how multi-line values survive .env files). */
 const pem = z.string().transform((v) => v.replace(/\\n/g, '\n'));
 
@@ -263,7 +269,9 @@ const envSchema = z.object({
   GATEWAY_WS_MAX_CONNECTIONS_PER_CLIENT: int(0, 1_000_000).optional(),
   GATEWAY_WS_CONNECTS_PER_CLIENT_PER_SECOND: int(0, 1_000_000).optional(),
   GATEWAY_CLIENT_ADDRESS_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be a header name such as x-forwarded-for' }).optional(),
-  GATEWAY_CACHE: z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` }).optional(),
+  GATEWAY_CACHE: onOff.optional(),
+  GATEWAY_EXPLORER: onOff.optional(),
+  GATEWAY_CONSOLE: onOff.optional(),
   GATEWAY_CACHE_TTL_SECONDS: int(1, 3_600).optional(),
   GATEWAY_CACHE_UNCOVERED_TTL_SECONDS: int(1, 3_600).optional(),
   GATEWAY_CACHE_USERS_TTL_SECONDS: int(1, 3_600).optional(),
@@ -344,6 +352,8 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
     webhookMaxBytes: defaults.webhookMaxBytes,
     allowUnsignedWebhooks: e.GATEWAY_WEBHOOKS_ALLOW_UNSIGNED ?? !production,
     introspection: e.GATEWAY_INTROSPECTION ?? !production,
+    explorer: (e.GATEWAY_EXPLORER ?? (production ? 'off' : 'on')) === 'on',
+    console: (e.GATEWAY_CONSOLE ?? 'on') === 'on',
     graphql: Object.freeze({
       maxBytes: e.GATEWAY_GRAPHQL_MAX_BYTES ?? defaults.graphql.maxBytes,
       maxDepth: e.GATEWAY_GRAPHQL_MAX_DEPTH ?? defaults.graphql.maxDepth,

@@ -22,6 +22,7 @@ import { createOperationLimits } from './graphql/limits.js';
 import { createAdmission } from './http/admission.js';
 import { GRAPHQL_PATH, graphqlRoutes } from './http/graphql.js';
 import { healthRoutes } from './http/health.js';
+import { EXPLORER_PATH, pageRoutes } from './http/pages.js';
 import { sendError } from './http/reply.js';
 import { WEBHOOK_PATHS, webhookRoutes } from './http/webhooks.js';
 import { createLogger } from './logger.js';
@@ -120,6 +121,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));
   void app.register(healthRoutes, { store, pubsub, metrics });
+  void app.register(pageRoutes, { explorer: config.explorer, console: config.console });
   void app.register(webhookRoutes, { ingest, metrics, maxBytes: config.webhookMaxBytes });
   void app.register(graphqlRoutes, {
     apollo,
@@ -127,6 +129,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     contextFor,
     corsOrigins: config.corsOrigins,
     maxBytes: config.graphql.maxBytes,
+    explorerPath: config.explorer ? EXPLORER_PATH : null,
     ws: { schema, limits, formatError, metrics, admission },
   });
 
