@@ -17,11 +17,12 @@ RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production PORT=4000
 WORKDIR /app
-# package.json: "type": "module"; schema/: the SDL, read at start-up.
+# package.json: "type": "module"; schema/: the SDL, read at start-up; static/: the explorer and console pages.
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY schema ./schema
+COPY static ./static
 # The image's unprivileged user; the app writes nothing to disk.
 USER node
 EXPOSE 4000

@@ -16,6 +16,14 @@ export default tseslint.config(
     },
   },
   {
+    // Browser scripts of the explorer and the console (plain scripts, no bundler).
+    files: ['static/pages/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: { document: 'readonly', localStorage: 'readonly', location: 'readonly', fetch: 'readonly', setTimeout: 'readonly' },
+    },
+  },
+  {
     files: ['src/config.ts', 'test/**', 'bench/**', 'scripts/**', 'vitest.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },

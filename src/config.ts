@@ -134,6 +134,10 @@ export interface GatewayConfig {
    * graphql-ws; anything else is refused with PERSISTED_QUERY_NOT_LISTED. null = any operation.
    */
   readonly trustedDocuments: string | null;
+  /** Serve the GraphiQL explorer at /explorer (and redirect browsers from /graphql). @default true outside production */
+  readonly explorer: boolean;
+  /** Serve the event console page at /console (its data needs the admin key). @default true */
+  readonly console: boolean;
   readonly graphql: GraphQLLimits;
   readonly websockets: AdmissionConfig;
   /** Bytes queued on a subscriber's socket past which it is closed as too slow (4008). @default 4 MiB */
@@ -297,6 +301,7 @@ const ratio = z
   .string()
   .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, { error: (i) => `must be a number from 0 to 1, got "${String(i.input)}"` })
   .transform(Number);
+const onOff = z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` });
 
 /** Accepts a PEM with literal `\n` escapes (how multi-line values survive .env files). */
 const pem = z.string().transform((v) => v.replace(/\\n/g, '\n'));
@@ -332,7 +337,9 @@ const envSchema = z.object({
   GATEWAY_WS_MAX_BUFFERED_BYTES: int(16_384, 1_073_741_824).optional(),
   GATEWAY_EVENT_RETENTION_DAYS: int(1, 3_650).optional(),
   GATEWAY_CLIENT_ADDRESS_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be a header name such as x-forwarded-for' }).optional(),
-  GATEWAY_CACHE: z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` }).optional(),
+  GATEWAY_CACHE: onOff.optional(),
+  GATEWAY_EXPLORER: onOff.optional(),
+  GATEWAY_CONSOLE: onOff.optional(),
   GATEWAY_CACHE_TTL_SECONDS: int(1, 3_600).optional(),
   GATEWAY_CACHE_UNCOVERED_TTL_SECONDS: int(1, 3_600).optional(),
   GATEWAY_CACHE_USERS_TTL_SECONDS: int(1, 3_600).optional(),
@@ -422,6 +429,8 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
     introspection: e.GATEWAY_INTROSPECTION ?? !production,
     federationTraces: e.GATEWAY_FEDERATION_TRACES ?? false,
     trustedDocuments: e.GATEWAY_TRUSTED_DOCUMENTS ?? null,
+    explorer: (e.GATEWAY_EXPLORER ?? (production ? 'off' : 'on')) === 'on',
+    console: (e.GATEWAY_CONSOLE ?? 'on') === 'on',
     graphql: Object.freeze({
       maxBytes: e.GATEWAY_GRAPHQL_MAX_BYTES ?? defaults.graphql.maxBytes,
       maxDepth: e.GATEWAY_GRAPHQL_MAX_DEPTH ?? defaults.graphql.maxDepth,

@@ -2,6 +2,7 @@
 // operation (whose loaders are renewed for every event it delivers).
 import type { Logger } from 'pino';
 import type { Role } from './config.js';
+import type { ReplayFn } from './events/replay.js';
 import type { EventStore, PubSub } from './events/types.js';
 import { createLoaders, type Loaders } from './loaders.js';
 import type { ProviderName } from './model.js';
@@ -19,6 +20,8 @@ export interface GatewayContext {
   readonly metrics: GatewayMetrics;
   /** Tells the ingest pipeline a provider's webhook secrets changed. */
   readonly onWebhooksChanged: (provider: ProviderName) => void;
+  /** Re-runs a stored event through the ingest pipeline (`replayEvent`). */
+  readonly replay: ReplayFn;
   /** Outside production, webhook URLs may be plain http on localhost (sandbox, tests). */
   readonly allowLocalHttpWebhooks: boolean;
 }

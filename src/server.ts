@@ -24,6 +24,7 @@ import { loadTrustedDocuments } from './graphql/trusted-documents.js';
 import { createAdmission } from './http/admission.js';
 import { GRAPHQL_PATH, graphqlRoutes } from './http/graphql.js';
 import { healthRoutes } from './http/health.js';
+import { EXPLORER_PATH, pageRoutes } from './http/pages.js';
 import { sendError } from './http/reply.js';
 import { WEBHOOK_PATHS, webhookRoutes } from './http/webhooks.js';
 import { createLogger } from './logger.js';
@@ -111,6 +112,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     logger,
     metrics,
     onWebhooksChanged: (provider) => ingest.invalidateSecrets(provider),
+    replay: ingest.replay,
     allowLocalHttpWebhooks: config.env !== 'production',
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
@@ -133,6 +135,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));
   void app.register(healthRoutes, { store, pubsub, metrics, admission });
+  void app.register(pageRoutes, { explorer: config.explorer, console: config.console });
   void app.register(webhookRoutes, { ingest, metrics, maxBytes: config.webhookMaxBytes });
   void app.register(graphqlRoutes, {
     apollo,
@@ -140,6 +143,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     contextFor,
     corsOrigins: config.corsOrigins,
     maxBytes: config.graphql.maxBytes,
+    explorerPath: config.explorer ? EXPLORER_PATH : null,
     ws: { schema, limits, formatError, metrics, admission, maxBufferedBytes: config.wsMaxBufferedBytes, trustedDocuments },
     trustedDocuments,
   });

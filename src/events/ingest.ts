@@ -12,6 +12,7 @@ import type { ParsedEvent, Provider, VerifyResult, WebhookRequest } from '../pro
 import { unprocessable } from '../providers/delivery.js';
 import { traceInvalidate, tracePublish, traceStore, traceVerify } from './ingest-spans.js';
 import { createOutbox, type Outbox } from './outbox.js';
+import { createReplay, type ReplayFn } from './replay.js';
 import { createStoredSecrets } from './secrets.js';
 import type { EventStore, InsertResult, NewEvent, PubSub, StoredEvent } from './types.js';
 
@@ -28,6 +29,8 @@ export interface Ingest {
   invalidateSecrets(provider: ProviderName): void;
   /** Resolves once every publish started so far has finished. */
   drain(): Promise<void>;
+  /** Re-runs a stored event through normalize -> store -> publish, idempotently (replay.ts). */
+  readonly replay: ReplayFn;
 }
 
 export interface IngestOptions {
@@ -65,6 +68,7 @@ export function createIngest(options: IngestOptions): Ingest {
   const secrets = createStoredSecrets(store, { ttlMs: options.secretsTtlMs ?? 5_000 });
   const maxEvents = options.maxEventsPerDelivery ?? 100;
   const inFlight = new Set<Promise<void>>();
+  const replay = createReplay({ providers, store, outbox, logger, onStored: options.onStored, maxEventsPerDelivery: maxEvents });
 
   /** Publishes what this delivery inserted: the insert claimed it (duplicates were published by their first delivery, or are the outbox's). */
   function publishLater(inserted: readonly StoredEvent[]): void {
@@ -149,6 +153,7 @@ export function createIngest(options: IngestOptions): Ingest {
 
   return {
     receive,
+    replay,
     invalidateSecrets(provider) {
       secrets.invalidate(provider);
     },

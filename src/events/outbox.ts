@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import { idFloor } from './cursor.js';
 import { enforceRetention } from './store/retention.js';
-import { toPublished, type EventStore, type PubSub, type StoredEvent } from './types.js';
+import { toPublished, type ClaimOptions, type EventStore, type PubSub, type StoredEvent } from './types.js';
 
 export interface OutboxOptions {
   readonly store: EventStore;
@@ -36,6 +36,13 @@ export interface Outbox {
    * `claimed`: the events were claimed in their insert (InsertOptions.claimForPublish), so no claim is taken here.
    */
   publish(events: readonly StoredEvent[], options?: { readonly claimed?: boolean }): Promise<void>;
+  /**
+   * A replay's publish: like `publish`, but a claim older than
+   * `takeOverAfterMs` on a still-unpublished event is taken over (the sweep
+   * may be past an event that a replay just made processed). Resolves with
+   * the ids this call published.
+   */
+  publishReplayed(events: readonly StoredEvent[], claim: Required<ClaimOptions>): Promise<readonly string[]>;
   /** One pass over the unpublished events; resolves with how many it published. */
   sweep(): Promise<number>;
   /** Sweeps now, then every `intervalMs`, until stop(). */
@@ -148,6 +155,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
     async publish(events, options = {}) {
       const claimed = options.claimed ? Promise.resolve(events.filter((e) => !e.published && toPublished(e) !== null)) : claimAll(events, () => undefined);
       await track(claimed.then((won) => publishClaimed(won, 'ingest')));
+    },
+    publishReplayed(events, claim) {
+      return track(claimAll(events, () => claim.takeOverAfterMs).then((claimed) => publishClaimed(claimed, 'ingest')));
     },
     sweep() {
       sweeping ??= track(sweepOnce()).finally(() => (sweeping = null));

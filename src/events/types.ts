@@ -35,6 +35,13 @@ export interface StoredEvent extends NewEvent {
   readonly published: boolean;
 }
 
+/** What a replay fills in on an event that now normalizes. */
+export interface ProcessedFields {
+  readonly kind: MessageEventKind;
+  readonly message: MessageRecord;
+  readonly providerEventType: string | null;
+}
+
 export interface InsertResult {
   readonly inserted: boolean;
   readonly event: StoredEvent;
@@ -95,6 +102,13 @@ export interface EventStore {
   /** Oldest first, in store order; `after` is an event id (exclusive). Replays of subscriptions. */
   listEventsAfter(filter: EventFilter, page: { readonly limit: number; readonly after: string }): Promise<readonly StoredEvent[]>;
   getEvent(id: string): Promise<StoredEvent | null>;
+  /**
+   * Turns a stored UNPROCESSABLE event into a processed one in place (same id,
+   * key, raw body and receivedAt): the replay of an event a fixed normalizer now
+   * understands. Resolves with the event as stored afterwards (unchanged when it
+   * was already processed), or null when there is no such event.
+   */
+  markProcessed(id: string, processed: ProcessedFields): Promise<StoredEvent | null>;
   /** Deletes events (and their claims and raw bodies) with ids below `before`; resolves with how many. */
   deleteEventsBefore(before: string): Promise<number>;
   /** How long events are kept, in ms; cursors older than this are refused. */

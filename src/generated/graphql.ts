@@ -7,6 +7,7 @@ import type { Connection, Edge } from '../connections.js';
 import type { GatewayContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
+export type Omit<T, K extends keyof T> = Pick<T, Exclude<keyof T, K>>;
 export type RequireFields<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: NonNullable<T[P]> };
 /** All built-in and custom scalars, mapped to their actual values */
 export type Scalars = {
@@ -349,6 +350,13 @@ export type Mutation = {
   createWebhook: Webhook;
   /** Deletes a webhook subscription at the provider and returns it (admin only). */
   deleteWebhook: Webhook;
+  /**
+   * Runs a stored webhook event through normalize -> store -> publish again, after a fix
+   * (admin only). Idempotent: an unprocessable event that now normalizes becomes processed
+   * in place (same id and cursor position) and is published once however often it is
+   * replayed; a processed event is never published twice. Unknown id: NOT_FOUND.
+   */
+  replayEvent: ReplayEventPayload;
   /** Changes a webhook subscription at the provider (admin only). */
   updateWebhook: Webhook;
 };
@@ -360,6 +368,11 @@ export type MutationCreateWebhookArgs = {
 
 
 export type MutationDeleteWebhookArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationReplayEventArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -490,6 +503,28 @@ export type QueryWebhookArgs = {
 export type QueryWebhooksArgs = {
   provider: Provider;
 };
+
+/** The result of `replayEvent`. */
+export type ReplayEventPayload = {
+  __typename?: 'ReplayEventPayload';
+  /** The replayed event as stored after the replay. */
+  event: StoredEvent;
+  /** Events this replay stored besides `event`: a delivery kept whole as one unprocessable event that now splits into events. */
+  events: Array<StoredEvent>;
+  /** What the replay did. */
+  outcome: ReplayOutcome;
+  /** Why it still cannot be normalized (STILL_UNPROCESSABLE only). */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** What replaying a stored event did. */
+export type ReplayOutcome =
+  /** It was processed before this replay: nothing was published again (an unpublished one was handed to the outbox). */
+  | 'ALREADY_PROCESSED'
+  /** The event normalizes now: it was stored as processed and published once. */
+  | 'PROCESSED'
+  /** It still cannot be normalized; nothing changed, and `reason` says why. */
+  | 'STILL_UNPROCESSABLE';
 
 /** A webhook event as stored by the gateway (admin only). */
 export type StoredEvent = Node & {
@@ -835,6 +870,8 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Provider: Provider;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReplayEventPayload: ResolverTypeWrapper<Omit<ReplayEventPayload, 'event' | 'events'> & { event: ResolversTypes['StoredEvent'], events: Array<ResolversTypes['StoredEvent']> }>;
+  ReplayOutcome: ReplayOutcome;
   StoredEvent: ResolverTypeWrapper<StoredEventRecord>;
   StoredEventConnection: ResolverTypeWrapper<Connection<StoredEventRecord>>;
   StoredEventEdge: ResolverTypeWrapper<Edge<StoredEventRecord>>;
@@ -878,6 +915,7 @@ export type ResolversParentTypes = ResolversObject<{
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  ReplayEventPayload: Omit<ReplayEventPayload, 'event' | 'events'> & { event: ResolversParentTypes['StoredEvent'], events: Array<ResolversParentTypes['StoredEvent']> };
   StoredEvent: StoredEventRecord;
   StoredEventConnection: Connection<StoredEventRecord>;
   StoredEventEdge: Edge<StoredEventRecord>;
@@ -1015,6 +1053,7 @@ export type MessageSenderResolvers<ContextType = GatewayContext, ParentType exte
 export type MutationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   createWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationCreateWebhookArgs, 'input'>>;
   deleteWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationDeleteWebhookArgs, 'id'>>;
+  replayEvent?: Resolver<ResolversTypes['ReplayEventPayload'], ParentType, ContextType, RequireFields<MutationReplayEventArgs, 'id'>>;
   updateWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationUpdateWebhookArgs, 'id' | 'input'>>;
 }>;
 
@@ -1041,6 +1080,13 @@ export type QueryResolvers<ContextType = GatewayContext, ParentType extends Reso
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'first' | 'provider'>>;
   webhook?: Resolver<Maybe<ResolversTypes['Webhook']>, ParentType, ContextType, RequireFields<QueryWebhookArgs, 'id'>>;
   webhooks?: Resolver<Array<ResolversTypes['Webhook']>, ParentType, ContextType, RequireFields<QueryWebhooksArgs, 'provider'>>;
+}>;
+
+export type ReplayEventPayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ReplayEventPayload'] = ResolversParentTypes['ReplayEventPayload']> = ResolversObject<{
+  event?: Resolver<ResolversTypes['StoredEvent'], ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['StoredEvent']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['ReplayOutcome'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type StoredEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['StoredEvent'] = ResolversParentTypes['StoredEvent']> = ResolversObject<{
@@ -1137,6 +1183,7 @@ export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
   Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReplayEventPayload?: ReplayEventPayloadResolvers<ContextType>;
   StoredEvent?: StoredEventResolvers<ContextType>;
   StoredEventConnection?: StoredEventConnectionResolvers<ContextType>;
   StoredEventEdge?: StoredEventEdgeResolvers<ContextType>;

@@ -4,7 +4,7 @@
 import fastifyCors from '@fastify/cors';
 import type { ApolloServer } from '@apollo/server';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import type { FastifyError, FastifyPluginAsync, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { Authenticator } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
@@ -22,6 +22,8 @@ export interface GraphQLRouteOptions {
   readonly corsOrigins: readonly string[] | null;
   /** Largest request body (and graphql-ws message). */
   readonly maxBytes: number;
+  /** Where a browser opening /graphql is sent (the explorer), or null when it is off. */
+  readonly explorerPath: string | null;
   readonly ws: Omit<GraphQLWsOptions, 'auth' | 'contextFor' | 'maxPayload' | 'path'>;
   /** Only these operations run; others are answered 400 PERSISTED_QUERY_NOT_LISTED. @default null (any) */
   readonly trustedDocuments?: TrustedDocuments | null;
@@ -56,6 +58,22 @@ function refuseUnlisted(documents: TrustedDocuments): preHandlerAsyncHookHandler
 
 class OriginNotAllowed extends Error {}
 
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
+/** What a browser navigating to the URL sends: text/html before any JSON type. */
+function prefersHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  const html = accept.indexOf('text/html');
+  const json = accept.search(/application\/(graphql-response\+)?json/);
+  return html >= 0 && (json < 0 || html < json);
+}
+
 export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app, options) => {
   const { apollo, auth, contextFor, corsOrigins, maxBytes } = options;
   const allowed = (origin: string): boolean => corsOrigins === null || corsOrigins.includes('*') || corsOrigins.includes(origin);
@@ -81,15 +99,22 @@ export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app
     }
   });
 
-  await app.register(fastifyCors, {
-    origin: (origin, callback) => {
-      if (!origin || allowed(origin)) callback(null, origin ?? false);
-      else callback(new OriginNotAllowed(`origin ${origin.slice(0, 200)} is not in GATEWAY_CORS_ORIGINS`), false);
-    },
+  const corsOptions = {
     methods: ['GET', 'POST', 'OPTIONS'],
     allowedHeaders: ['authorization', 'content-type', 'apollo-require-preflight', 'x-apollo-operation-name'],
     maxAge: 600,
     strictPreflight: false,
+  };
+  // Per request, so the gateway's own pages (same origin: the Origin's host is
+  // the Host header) work whatever GATEWAY_CORS_ORIGINS allows.
+  await app.register(fastifyCors, {
+    delegator: async (request: FastifyRequest) => ({
+      ...corsOptions,
+      origin: (origin: string | undefined, callback: (err: Error | null, allow: string | boolean) => void) => {
+        if (!origin || allowed(origin) || sameOrigin(origin, request.headers.host)) callback(null, origin ?? false);
+        else callback(new OriginNotAllowed(`origin ${origin.slice(0, 200)} is not in GATEWAY_CORS_ORIGINS`), false);
+      },
+    }),
   });
 
   // GraphQL over HTTP takes JSON bodies only; anything else is 415 (Fastify would parse text/plain).
@@ -102,6 +127,12 @@ export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app
     url: GRAPHQL_PATH,
     bodyLimit: maxBytes,
     ...(options.trustedDocuments ? { preHandler: refuseUnlisted(options.trustedDocuments) } : {}),
+    // A browser opening /graphql gets the explorer; Apollo's own landing page loads from a CDN, so it is never shown.
+    onRequest: async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      if (request.method !== 'GET' || !prefersHtml(request.headers.accept)) return;
+      if (options.explorerPath) await reply.redirect(options.explorerPath, 302);
+      else await sendError(reply, 404, 'explorer_disabled', 'the explorer is off on this gateway (GATEWAY_EXPLORER=on serves it at /explorer); POST GraphQL requests to /graphql');
+    },
     handler: traceHttpOperations(fastifyApolloHandler(apollo, { context: async (request) => contextFor(auth.roleFor(request.headers.authorization)) })),
   });
 

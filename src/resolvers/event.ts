@@ -7,6 +7,7 @@ import type { GatewayContext } from '../context.js';
 import { ErrorCode, userInputError } from '../errors.js';
 import type { MessageEventFilter, Resolvers, StoredEventFilter } from '../generated/graphql.js';
 import { encodeCursor, decodeCursor } from '../events/cursor.js';
+import { ReplayError } from '../events/replay.js';
 import { checkCursor, CursorError, openEventStream, type DeliveredEvent } from '../events/stream.js';
 import type { PublishedEvent } from '../events/types.js';
 import { createLoaders, type Loaders } from '../loaders.js';
@@ -99,6 +100,25 @@ export const eventResolvers: Resolvers = {
           endCursor: edges[edges.length - 1]?.cursor ?? null,
         },
       };
+    },
+  },
+  Mutation: {
+    async replayEvent(_, { id }, ctx) {
+      requireRole(ctx.role, 'admin');
+      const { provider, providerId } = decodeId(id, 'StoredEvent');
+      try {
+        const result = await ctx.replay(provider, providerId);
+        return { ...result, events: [...result.events] };
+      } catch (err) {
+        if (err instanceof ReplayError) {
+          const code = err.kind === 'not_found' ? ErrorCode.NotFound : ErrorCode.ProviderNotConfigured;
+          throw new GraphQLError(err.message, { extensions: { code } });
+        }
+        throw new GraphQLError('Event store unreachable: the event was not replayed; try again', {
+          extensions: { code: ErrorCode.StoreUnavailable },
+          originalError: err instanceof Error ? err : undefined,
+        });
+      }
     },
   },
   StoredEvent: {

@@ -4,7 +4,7 @@
 // the raw body of a delivery is kept once, however many events it holds.
 import type { ProviderName, WebhookRecord } from '../../model.js';
 import { newEventId } from '../event-id.js';
-import type { ClaimOptions, EventFilter, EventStore, InsertOptions, InsertResult, NewEvent, StoredEvent, UnpublishedScan } from '../types.js';
+import type { ClaimOptions, EventFilter, EventStore, InsertOptions, InsertResult, NewEvent, ProcessedFields, StoredEvent, UnpublishedScan } from '../types.js';
 import { DEFAULT_RETENTION_MS } from './retention.js';
 
 export interface MemoryStoreOptions {
@@ -139,6 +139,17 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
     async getEvent(id: string): Promise<StoredEvent | null> {
       const row = byId.get(id);
       return row ? out(row) : null;
+    },
+
+    async markProcessed(id: string, processed: ProcessedFields): Promise<StoredEvent | null> {
+      const row = byId.get(id);
+      if (!row) return null;
+      if (row.status === 'PROCESSED') return out(row);
+      const { kind, message, providerEventType } = structuredClone(processed);
+      const updated: Row = { ...row, status: 'PROCESSED', reason: null, kind, message, providerEventType };
+      byId.set(id, updated);
+      rows[firstIndexNotBefore(id)] = updated;
+      return out(updated);
     },
 
     async deleteEventsBefore(before: string): Promise<number> {

@@ -22,7 +22,7 @@ import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, ty
 import type { ProviderName, WebhookRecord } from '../../model.js';
 import { idFloor, idTime } from '../cursor.js';
 import { newEventId } from '../event-id.js';
-import type { ClaimOptions, EventFilter, EventStore, InsertOptions, InsertResult, NewEvent, StoredEvent, UnpublishedScan } from '../types.js';
+import type { ClaimOptions, EventFilter, EventStore, InsertOptions, InsertResult, NewEvent, ProcessedFields, StoredEvent, UnpublishedScan } from '../types.js';
 import { createBatcher } from './batch.js';
 import {
   bodyHash,
@@ -285,6 +285,18 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
 
     async getEvent(id: string): Promise<StoredEvent | null> {
       await ready();
+      const document = await events.findOne({ _id: id });
+      return document ? ((await hydrate([document]))[0] ?? null) : null;
+    },
+
+    async markProcessed(id: string, processed: ProcessedFields): Promise<StoredEvent | null> {
+      await ready();
+      // Conditional on the status, so a processed event is never rewritten; two
+      // replays racing write the same fields, and the publish claim picks one publisher.
+      await events.updateOne(
+        { _id: id, status: 'UNPROCESSABLE' },
+        { $set: { status: 'PROCESSED', reason: null, kind: processed.kind, message: processed.message, providerEventType: processed.providerEventType } },
+      );
       const document = await events.findOne({ _id: id });
       return document ? ((await hydrate([document]))[0] ?? null) : null;
     },
