@@ -113,21 +113,24 @@ async function storm(message: Extract<ParentMessage, { type: 'storm' }>): Promis
     attempts.push(
       new Promise<void>((resolve) => {
         const ws = new WebSocket(message.url, 'graphql-transport-ws');
+        let settled = false;
+        /** Counts how the attempt ended, once (terminating a refused attempt also emits an error). */
+        const end = (how: string): void => {
+          if (settled) return;
+          settled = true;
+          count(how);
+          resolve();
+        };
         ws.on('unexpected-response', (_req, res) => {
-          count(`http ${res.statusCode}`);
+          end(`http ${res.statusCode}`);
           res.resume();
           ws.terminate();
-          resolve();
         });
         ws.on('open', () => {
-          count('opened');
+          end('opened');
           ws.close();
-          resolve();
         });
-        ws.on('error', (err) => {
-          count(`error ${(err as NodeJS.ErrnoException).code ?? err.message}`);
-          resolve();
-        });
+        ws.on('error', (err) => end(`error ${(err as NodeJS.ErrnoException).code ?? err.message}`));
       }),
     );
   }

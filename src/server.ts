@@ -35,6 +35,9 @@ import { createRateBudgets } from './providers/rate-budget.js';
 import type { Provider } from './providers/provider.js';
 import { createSchema } from './schema.js';
 
+/** Pending connections the kernel queues for accept. */
+const LISTEN_BACKLOG = 4_096;
+
 export interface Gateway {
   /** Starts listening; resolves with the base URL. @default port config.port, host all interfaces */
   listen(port?: number, host?: string): Promise<string>;
@@ -162,7 +165,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     logger,
     cache,
     async listen(port = config.port, host = '::') {
-      await app.listen({ port, host });
+      // A connection storm overflows Node's default accept backlog (511) and the kernel resets the
+      // rest; the kernel caps this at net.core.somaxconn (4096 on current Linux).
+      await app.listen({ port, host, backlog: LISTEN_BACKLOG });
       // Known before the first query, so its entries get the right TTL.
       await cache.checkCoverage(providers, config.publicUrl);
       coverageTimer = setInterval(() => void cache.checkCoverage(providers, config.publicUrl), COVERAGE_CHECK_MS).unref();
