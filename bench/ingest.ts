@@ -39,6 +39,7 @@ const WRITE_CONCERN = { w: 'majority' } as const;
 const flags = parseFlags('npm run bench:ingest --', {
   events: { default: 500, description: 'measured webhooks per run' },
   concurrency: { default: 8, description: 'webhook POSTs (and driver inserts) in flight at once' },
+  rate: { default: 0, min: 0, description: 'webhooks per second, sent at a steady pace whatever the answers (0: as fast as --concurrency allows)' },
   subscribers: { default: 100, description: 'graphql-ws clients, one connection and one messageReceived subscription each' },
   warmup: { default: 20, description: 'unmeasured webhooks first; every subscriber must receive them before the measured run' },
   'max-seconds': { default: 120, description: 'time bound of each measured run; stops starting POSTs after it' },
@@ -283,7 +284,7 @@ async function gatewayRun(cleanup: Cleanup, gateway: GatewayProcess, pubsub: Gat
 
   const rssBeforeMiB = gateway.rssMiB();
   const cpuBefore = gateway.cpuMs();
-  const pool = await runPool({ total: events.length - W, concurrency: flags.concurrency, maxMs: flags['max-seconds'] * 1000, task: (i) => post(W + i) });
+  const pool = flags.rate > 0 ? await paced(events.length - W, flags.rate, (i) => post(W + i)) : await runPool({ total: events.length - W, concurrency: flags.concurrency, maxMs: flags['max-seconds'] * 1000, task: (i) => post(W + i) });
   const cpuAfter = gateway.cpuMs();
   const posted = pool.completed;
   const expected = S * acked;
@@ -335,6 +336,19 @@ async function gatewayRun(cleanup: Cleanup, gateway: GatewayProcess, pubsub: Gat
     rssAfterMiB,
     gatewayCpuPercent: round(((cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) / pool.elapsedMs) * 100, 1),
   };
+}
+
+/** Starts `total` tasks at `perSecond`, on schedule whether or not earlier ones have answered (an open loop, as providers send). */
+async function paced(total: number, perSecond: number, task: (index: number) => Promise<void>): Promise<{ completed: number; elapsedMs: number; timedOut: boolean }> {
+  const started = nowMs();
+  const running: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const wait = (i * 1000) / perSecond - (nowMs() - started);
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    running.push(task(i));
+  }
+  await Promise.all(running);
+  return { completed: total, elapsedMs: nowMs() - started, timedOut: false };
 }
 
 /** The documents the gateway stored for the benchmark's events, in event order, split into warm-up and measured. */
