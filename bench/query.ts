@@ -2,6 +2,7 @@
 // (50 conversations, each with contact, assignee and 10 messages with senders)
 // through a real gateway against the Podium emulator, with no upstream latency
 // and again with a simulated one. Run: npm run bench:query -- --help
+import { startFerretDb } from '../test/setup/ferretdb.js';
 import {
   BENCH_VIEWER_KEY,
   machineInfo,
@@ -16,6 +17,9 @@ import {
   runPool,
   startBenchGateway,
   startCpuProfile,
+  startGatewayProcess,
+  UNTHROTTLED_REQUESTS_PER_MINUTE,
+  BENCH_ADMIN_KEY,
   startCpuReading,
   summarize,
   upstreamOutcomes,
@@ -34,6 +38,7 @@ const flags = parseFlags('npm run bench:query --', {
   warmup: { default: 20, min: 0, description: 'unmeasured queries before each run' },
   'max-seconds': { default: 120, description: 'time bound of each measured run; stops starting queries after it' },
   profile: { description: 'write a V8 CPU profile of this process over the first measured run (its path is printed)' },
+  'gateway-process': { description: 'also run the queries against a gateway in its own process (NODE_ENV=production, as npm start; FerretDB for its store) and print its CPU per query alone' },
   'in-process-emulator': { description: 'run the Podium emulator in this process instead of a child process (it then shares the gateway event loop)' },
 });
 
@@ -95,12 +100,12 @@ runBenchmark(async (cleanup) => {
   let failures = 0;
   let firstFailure: string | null = null;
   let shape = { bytes: 0, conversations: 0, messages: 0 };
-  const query = async (): Promise<number> => {
+  const query = async (url = bench.url): Promise<number> => {
     const started = nowMs();
     let text: string;
     let status = 0;
     try {
-      const res = await fetch(`${bench.url}/graphql`, {
+      const res = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_VIEWER_KEY}` },
         body: JSON.stringify({ query: QUERY }),
@@ -187,6 +192,49 @@ runBenchmark(async (cleanup) => {
   }
   await emulator.setLatency(0);
 
+  let processRun: { queries: number; ok: number; cpuMsPerQuery: number; userMsPerQuery: number; kernelMsPerQuery: number; requestsPerSecond: number; latencyMs: Summary } | null = null;
+  if (flags['gateway-process']) {
+    await emulator.setLatency(0);
+    const mongo = await startFerretDb();
+    cleanup.add('FerretDB', () => mongo.stop());
+    const podium = emulator.providerConfig().api;
+    const gateway = await startGatewayProcess(cleanup, 'query', {
+      NODE_ENV: 'production',
+      MONGODB_URL: mongo.url,
+      GATEWAY_API_KEYS: `viewer:${BENCH_VIEWER_KEY},admin:${BENCH_ADMIN_KEY}`,
+      PODIUM_API_URL: podium.apiUrl,
+      PODIUM_ACCESS_TOKEN: podium.accessToken,
+      PODIUM_REQUESTS_PER_MINUTE: String(UNTHROTTLED_REQUESTS_PER_MINUTE),
+      GATEWAY_CACHE: 'off',
+    });
+    console.log(`\nrun: gateway in its own process (NODE_ENV=production) - ${flags.warmup} warm-up, then ${flags.requests} queries at concurrency ${flags.concurrency}`);
+    await runPool({ total: flags.warmup, concurrency: flags.concurrency, maxMs: flags['max-seconds'] * 1000, task: async () => void (await query(gateway.url)) });
+    failures = 0;
+    const samples: number[] = [];
+    const before = gateway.cpuMs();
+    const pool = await runPool({
+      total: flags.requests,
+      concurrency: flags.concurrency,
+      maxMs: flags['max-seconds'] * 1000,
+      task: async () => {
+        const ms = await query(gateway.url);
+        if (!Number.isNaN(ms)) samples.push(ms);
+      },
+    });
+    const after = gateway.cpuMs();
+    const per = (ms: number): number => round(ms / Math.max(1, pool.completed), 1);
+    processRun = {
+      queries: pool.completed,
+      ok: samples.length,
+      userMsPerQuery: per(after.user - before.user),
+      kernelMsPerQuery: per(after.system - before.system),
+      cpuMsPerQuery: per(after.user - before.user + after.system - before.system),
+      requestsPerSecond: round(samples.length / (pool.elapsedMs / 1000), 2),
+      latencyMs: summarize(samples),
+    };
+    await gateway.close();
+  }
+
   printTable(
     'Query throughput and latency (ms)',
     ['upstream latency', 'queries', 'ok', 'failed', 'req/s', 'p50', 'p99', 'max', 'mean', 'upstream req/query', 'CPU ms/query (this process)', 'CPU % (this process)', 'event loop busy %', 'CPU % (emulator)'],
@@ -232,12 +280,19 @@ runBenchmark(async (cleanup) => {
       p.emulatorRssMiB,
     ]),
   );
+  if (processRun) {
+    printTable(
+      'The gateway in its own process (NODE_ENV=production, cache off): CPU per query from /proc (10 ms ticks), nothing else in that process',
+      ['queries', 'ok', 'req/s', 'p50', 'p99', 'CPU ms/query', 'user', 'kernel'],
+      [[processRun.queries, processRun.ok, processRun.requestsPerSecond, processRun.latencyMs.p50, processRun.latencyMs.p99, processRun.cpuMsPerQuery, processRun.userMsPerQuery, processRun.kernelMsPerQuery]],
+    );
+  }
   const response = phases[0];
   if (response) console.log(`\nresponse: ${response.conversationsPerResponse} conversations, ${response.messagesPerResponse} messages, ${response.responseBytes} bytes`);
   console.log(
     `rate limiter: ${requestsPerMinute}/min bucket; ${upstreamTotal} upstream calls in all runs, warm-ups included${upstreamTotal < requestsPerMinute ? ', fewer than the full bucket holds, so it never made a call wait' : ' - MORE than the full bucket holds: later calls may have waited for the limiter'}`,
   );
-  console.log(JSON.stringify({ bench: 'query', machine, parameters: { ...flags, emulator: emulator.where, podiumRequestsPerMinute: requestsPerMinute, store: 'memory', query: QUERY }, baselineMemory: baseline, upstreamTotal, phases }));
+  console.log(JSON.stringify({ bench: 'query', machine, parameters: { ...flags, emulator: emulator.where, podiumRequestsPerMinute: requestsPerMinute, store: 'memory', query: QUERY }, baselineMemory: baseline, upstreamTotal, phases, gatewayProcess: processRun }));
 });
 
 /** The response's shape, or what is wrong with it. */
