@@ -23,7 +23,7 @@ export interface TokenSigner {
   verify(purpose: TokenPurpose, token: string): VerifyOutcome;
 }
 
-export function createTokenSigner(key: Buffer, now: () => number = Date.now): TokenSigner {
+export function createTokenSigner(key: Buffer, now: () => number = () => Date.now()): TokenSigner {
   const mac = (purpose: TokenPurpose, payload: string): string => createHmac('sha256', key).update(`${purpose}.${payload}`).digest('base64url');
   return {
     issue(purpose, provider, ttlMs) {
