@@ -72,7 +72,7 @@ describe('stored tokens', () => {
     it(`spends a single-use HighLevel refresh token once when two instances find it expired together (lock in ${lock})`, async () => {
       const emus = await useEmulators();
       const store = newStore();
-      const env = lock === 'redis' ? { REDIS_URL: inject('redisUrl'), GATEWAY_CACHE_PREFIX: `t${store.db}` } : {};
+      const env: Record<string, string> = lock === 'redis' ? { REDIS_URL: inject('redisUrl'), GATEWAY_CACHE_PREFIX: `t${store.db}` } : {};
       const a = await useAccountsGateway(emus, store, env);
       const { accountId } = await connectByOAuth(a, 'LEADCONNECTOR');
       const b = await useAccountsGateway(emus, store, env);

@@ -4,7 +4,7 @@
 // redirects (carrying the nonce cookie) to the callback page.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { inject, onTestFinished } from 'vitest';
+import { onTestFinished } from 'vitest';
 import { loadConfig, type GatewayConfig } from '../../src/config.js';
 import type { ProviderName } from '../../src/model.js';
 import { startLeadConnectorEmulator, type LeadConnectorEmulator } from '../../src/sandbox/leadconnector/index.js';
