@@ -22,9 +22,38 @@ export interface PodiumApiConfig {
   readonly requestsPerMinute: number;
 }
 
+/**
+ * An OAuth app (authorization-code flow) that connects stored accounts. The
+ * redirect URI is `<GATEWAY_PUBLIC_URL>/oauth/<provider>/callback`.
+ */
+export interface OAuthClientConfig {
+  /** The API that connected accounts call. */
+  readonly apiUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The provider's consent page. */
+  readonly authorizeUrl: string;
+  /** Code exchange and refresh. */
+  readonly tokenUrl: string;
+  /** Space-separated on the consent URL. */
+  readonly scopes: readonly string[];
+}
+
+export interface PodiumOAuthConfig extends OAuthClientConfig {
+  /** Client-side limit per connected account. @default 300 (requests a minute) */
+  readonly requestsPerMinute: number;
+}
+
+export interface LeadConnectorOAuthConfig extends OAuthClientConfig {
+  /** Client-side burst limit per connected location. @default 100 (requests per 10 seconds) */
+  readonly requestsPer10Seconds: number;
+}
+
 export interface PodiumConfig {
-  /** null: webhooks only; queries and webhook admin answer PROVIDER_NOT_CONFIGURED. */
+  /** The account set by environment variables; null: none (webhooks only, or OAuth-connected accounts). */
   readonly api: PodiumApiConfig | null;
+  /** The OAuth app stored Podium accounts are connected and refreshed with; null: none can be. */
+  readonly oauth?: PodiumOAuthConfig | null;
   readonly webhookSecret: string | null;
   /** How far a `podium-timestamp` may be from now. @default 300_000 (5 minutes) */
   readonly webhookToleranceMs: number;
@@ -41,6 +70,8 @@ export interface LeadConnectorApiConfig {
 
 export interface LeadConnectorConfig {
   readonly api: LeadConnectorApiConfig | null;
+  /** The Marketplace app stored HighLevel accounts are connected and refreshed with; null: none can be. */
+  readonly oauth?: LeadConnectorOAuthConfig | null;
   /** PEM of the RSA key for `x-wh-signature`. */
   readonly webhookPublicKey: string;
   /** base64 DER (SPKI) or PEM of the Ed25519 key for `x-ghl-signature`. */
@@ -102,6 +133,20 @@ export interface TelemetryConfig {
 export const TRACE_SAMPLERS = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'] as const;
 export type TraceSampler = (typeof TRACE_SAMPLERS)[number];
 
+/** Stored accounts (src/accounts/): their encryption at rest and token refresh. */
+export interface AccountsConfig {
+  /**
+   * AES-256-GCM key for credentials at rest (GATEWAY_ENCRYPTION_KEY, 32 bytes).
+   * null outside production: a fixed development key is used and a warning logged;
+   * in production storing or reading an account then fails with a clear error.
+   */
+  readonly encryptionKey: Buffer | null;
+  /** Refresh an OAuth access token this long before it expires. @default 300_000 (5 minutes) */
+  readonly refreshAheadMs: number;
+  /** Where `connectSmoochAccount` points an app unless its input names another API URL. */
+  readonly smoochApiUrl: string;
+}
+
 export interface GatewayConfig {
   readonly env: 'development' | 'production' | 'test';
   readonly port: number;
@@ -149,6 +194,7 @@ export interface GatewayConfig {
   readonly podium: PodiumConfig | null;
   readonly leadconnector: LeadConnectorConfig | null;
   readonly smooch: SmoochConfig | null;
+  readonly accounts: AccountsConfig;
   /** Start the provider emulators and fill in what is not configured with them. */
   readonly sandbox: boolean;
   /** With the sandbox: emulators deliver a signed message webhook about once a second. */
@@ -174,6 +220,11 @@ export const defaults = {
   mongodbDb: 'gateway',
   podiumApiUrl: 'https://api.podium.com',
   podiumTokenUrl: 'https://accounts.podium.com/oauth/token', // Podium's own sample app uses this host
+  podiumAuthorizeUrl: 'https://api.podium.com/oauth/authorize',
+  podiumScopes: ['read_messages', 'read_contacts', 'read_users', 'read_locations', 'read_organizations'],
+  leadconnectorAuthorizeUrl: 'https://marketplace.gohighlevel.com/oauth/chooselocation',
+  leadconnectorScopes: ['conversations.readonly', 'conversations/message.readonly', 'contacts.readonly', 'users.readonly', 'locations.readonly'],
+  tokenRefreshAheadSeconds: 300, // 5 minutes
   leadconnectorApiUrl: 'https://services.leadconnectorhq.com',
   smoochApiUrl: 'https://api.smooch.io',
   webhookToleranceMs: 300_000, // 5 minutes
@@ -302,6 +353,17 @@ const ratio = z
   .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, { error: (i) => `must be a number from 0 to 1, got "${String(i.input)}"` })
   .transform(Number);
 const onOff = z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` });
+/** 32 bytes as base64 (44 characters) or hex (64 characters); never echoed. */
+const encryptionKey = z.string().transform((raw, ctx) => {
+  const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(raw) ? Buffer.from(raw, 'base64') : null;
+  if (!key || key.length !== 32) {
+    ctx.addIssue({ code: 'custom', message: `must be 32 bytes as base64 (44 characters) or hex (64 characters), got ${raw.length} characters` });
+    return z.NEVER;
+  }
+  return key;
+});
+
+const scopeList = z.string().transform((raw) => raw.split(/[\s,]+/).filter(Boolean));
 
 /** Accepts a PEM with literal `\n` escapes (how multi-line values survive .env files). */
 const pem = z.string().transform((v) => v.replace(/\\n/g, '\n'));
@@ -337,6 +399,8 @@ const envSchema = z.object({
   GATEWAY_WS_MAX_BUFFERED_BYTES: int(16_384, 1_073_741_824).optional(),
   GATEWAY_EVENT_RETENTION_DAYS: int(1, 3_650).optional(),
   GATEWAY_CLIENT_ADDRESS_HEADER: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, { error: 'must be a header name such as x-forwarded-for' }).optional(),
+  GATEWAY_ENCRYPTION_KEY: encryptionKey.optional(),
+  GATEWAY_TOKEN_REFRESH_AHEAD_SECONDS: int(0, 86_400).optional(),
   GATEWAY_CACHE: onOff.optional(),
   GATEWAY_EXPLORER: onOff.optional(),
   GATEWAY_CONSOLE: onOff.optional(),
@@ -351,12 +415,19 @@ const envSchema = z.object({
   PODIUM_CLIENT_ID: text.optional(),
   PODIUM_CLIENT_SECRET: text.optional(),
   PODIUM_TOKEN_URL: httpUrl.optional(),
+  PODIUM_OAUTH_AUTHORIZE_URL: httpUrl.optional(),
+  PODIUM_OAUTH_SCOPES: scopeList.optional(),
   PODIUM_WEBHOOK_SECRET: text.optional(),
   PODIUM_REQUESTS_PER_MINUTE: int(1, 100_000).optional(),
   LEADCONNECTOR_API_URL: httpUrl.optional(),
   LEADCONNECTOR_TOKEN: text.optional(),
   LEADCONNECTOR_LOCATION_ID: text.optional(),
   LEADCONNECTOR_COMPANY_ID: text.optional(),
+  LEADCONNECTOR_CLIENT_ID: text.optional(),
+  LEADCONNECTOR_CLIENT_SECRET: text.optional(),
+  LEADCONNECTOR_OAUTH_AUTHORIZE_URL: httpUrl.optional(),
+  LEADCONNECTOR_TOKEN_URL: httpUrl.optional(),
+  LEADCONNECTOR_OAUTH_SCOPES: scopeList.optional(),
   LEADCONNECTOR_REQUESTS_PER_10_SECONDS: int(1, 100_000).optional(),
   LEADCONNECTOR_WEBHOOK_PUBLIC_KEY: pem.optional(),
   LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY: pem.optional(),
@@ -409,7 +480,8 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
   const leadconnector = leadConnectorConfig(e, tolerance, problems);
   const smooch = smoochConfig(e, problems);
 
-  const anyApi = Boolean(podium?.api ?? leadconnector?.api ?? smooch?.api);
+  // An OAuth app counts: its accounts are real ones, connected at run time.
+  const anyApi = Boolean(podium?.api ?? podium?.oauth ?? leadconnector?.api ?? leadconnector?.oauth ?? smooch?.api);
   const sandbox = e.GATEWAY_SANDBOX ?? (!production && !anyApi);
   if (production && sandbox) problems.push('GATEWAY_SANDBOX cannot be on when NODE_ENV=production');
 
@@ -462,6 +534,11 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
     podium,
     leadconnector,
     smooch,
+    accounts: Object.freeze({
+      encryptionKey: e.GATEWAY_ENCRYPTION_KEY ?? null,
+      refreshAheadMs: (e.GATEWAY_TOKEN_REFRESH_AHEAD_SECONDS ?? defaults.tokenRefreshAheadSeconds) * 1000,
+      smoochApiUrl: e.SMOOCH_API_URL ?? defaults.smoochApiUrl,
+    }),
     sandbox,
     demo: sandbox && (e.GATEWAY_DEMO ?? false),
     telemetry: telemetryConfig(e),
@@ -486,7 +563,23 @@ function telemetryConfig(e: ParsedEnv): TelemetryConfig | null {
 /** Enabled by API credentials, a webhook secret, or both. */
 function podiumConfig(e: ParsedEnv, tolerance: number, problems: string[]): PodiumConfig | null {
   const hasApi = Boolean(e.PODIUM_ACCESS_TOKEN ?? e.PODIUM_REFRESH_TOKEN);
-  if (!hasApi && !e.PODIUM_WEBHOOK_SECRET) return null;
+  // The same app credentials refresh the environment's token and connect accounts by OAuth.
+  const oauth: PodiumOAuthConfig | null =
+    e.PODIUM_CLIENT_ID && e.PODIUM_CLIENT_SECRET
+      ? {
+          apiUrl: e.PODIUM_API_URL ?? defaults.podiumApiUrl,
+          clientId: e.PODIUM_CLIENT_ID,
+          clientSecret: e.PODIUM_CLIENT_SECRET,
+          authorizeUrl: e.PODIUM_OAUTH_AUTHORIZE_URL ?? defaults.podiumAuthorizeUrl,
+          tokenUrl: e.PODIUM_TOKEN_URL ?? defaults.podiumTokenUrl,
+          scopes: e.PODIUM_OAUTH_SCOPES ?? defaults.podiumScopes,
+          requestsPerMinute: e.PODIUM_REQUESTS_PER_MINUTE ?? defaults.podiumRequestsPerMinute,
+        }
+      : null;
+  if (!e.PODIUM_REFRESH_TOKEN && Boolean(e.PODIUM_CLIENT_ID) !== Boolean(e.PODIUM_CLIENT_SECRET)) {
+    problems.push('PODIUM_CLIENT_ID and PODIUM_CLIENT_SECRET go together (the OAuth app)');
+  }
+  if (!hasApi && !e.PODIUM_WEBHOOK_SECRET && !oauth) return null;
   if (e.PODIUM_REFRESH_TOKEN && (!e.PODIUM_CLIENT_ID || !e.PODIUM_CLIENT_SECRET)) {
     problems.push('PODIUM_REFRESH_TOKEN needs PODIUM_CLIENT_ID and PODIUM_CLIENT_SECRET to refresh the access token');
   }
@@ -502,6 +595,7 @@ function podiumConfig(e: ParsedEnv, tolerance: number, problems: string[]): Podi
           requestsPerMinute: e.PODIUM_REQUESTS_PER_MINUTE ?? defaults.podiumRequestsPerMinute,
         }
       : null,
+    ...(oauth ? { oauth } : {}),
     webhookSecret: e.PODIUM_WEBHOOK_SECRET ?? null,
     webhookToleranceMs: tolerance,
   };
@@ -509,20 +603,37 @@ function podiumConfig(e: ParsedEnv, tolerance: number, problems: string[]): Podi
 
 function leadConnectorConfig(e: ParsedEnv, tolerance: number, problems: string[]): LeadConnectorConfig | null {
   const hasKeys = Boolean(e.LEADCONNECTOR_WEBHOOK_PUBLIC_KEY ?? e.LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY);
-  if (!e.LEADCONNECTOR_TOKEN && !hasKeys) return null;
+  const apiUrl = e.LEADCONNECTOR_API_URL ?? defaults.leadconnectorApiUrl;
+  const oauth: LeadConnectorOAuthConfig | null =
+    e.LEADCONNECTOR_CLIENT_ID && e.LEADCONNECTOR_CLIENT_SECRET
+      ? {
+          apiUrl,
+          clientId: e.LEADCONNECTOR_CLIENT_ID,
+          clientSecret: e.LEADCONNECTOR_CLIENT_SECRET,
+          authorizeUrl: e.LEADCONNECTOR_OAUTH_AUTHORIZE_URL ?? defaults.leadconnectorAuthorizeUrl,
+          tokenUrl: e.LEADCONNECTOR_TOKEN_URL ?? `${apiUrl.replace(/\/+$/, '')}/oauth/token`,
+          scopes: e.LEADCONNECTOR_OAUTH_SCOPES ?? defaults.leadconnectorScopes,
+          requestsPer10Seconds: e.LEADCONNECTOR_REQUESTS_PER_10_SECONDS ?? defaults.leadconnectorRequestsPer10Seconds,
+        }
+      : null;
+  if (Boolean(e.LEADCONNECTOR_CLIENT_ID) !== Boolean(e.LEADCONNECTOR_CLIENT_SECRET)) {
+    problems.push('LEADCONNECTOR_CLIENT_ID and LEADCONNECTOR_CLIENT_SECRET go together (the Marketplace app)');
+  }
+  if (!e.LEADCONNECTOR_TOKEN && !hasKeys && !oauth) return null;
   if (e.LEADCONNECTOR_TOKEN && !e.LEADCONNECTOR_LOCATION_ID) {
     problems.push('LEADCONNECTOR_LOCATION_ID is required with LEADCONNECTOR_TOKEN (HighLevel scopes every search to a location)');
   }
   return {
     api: e.LEADCONNECTOR_TOKEN
       ? {
-          apiUrl: e.LEADCONNECTOR_API_URL ?? defaults.leadconnectorApiUrl,
+          apiUrl,
           token: e.LEADCONNECTOR_TOKEN,
           locationId: e.LEADCONNECTOR_LOCATION_ID ?? '',
           companyId: e.LEADCONNECTOR_COMPANY_ID ?? null,
           requestsPer10Seconds: e.LEADCONNECTOR_REQUESTS_PER_10_SECONDS ?? defaults.leadconnectorRequestsPer10Seconds,
         }
       : null,
+    ...(oauth ? { oauth } : {}),
     webhookPublicKey: e.LEADCONNECTOR_WEBHOOK_PUBLIC_KEY ?? HIGHLEVEL_RSA_PUBLIC_KEY,
     webhookEd25519PublicKey: e.LEADCONNECTOR_WEBHOOK_ED25519_PUBLIC_KEY ?? HIGHLEVEL_ED25519_PUBLIC_KEY,
     webhookToleranceMs: tolerance,

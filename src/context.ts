@@ -1,6 +1,7 @@
 // What every resolver receives. Built per HTTP request and per graphql-ws
 // operation (whose loaders are renewed for every event it delivers).
 import type { Logger } from 'pino';
+import type { AccountsService } from './accounts/index.js';
 import type { Role } from './config.js';
 import type { ReplayFn } from './events/replay.js';
 import type { EventStore, PubSub } from './events/types.js';
@@ -24,6 +25,8 @@ export interface GatewayContext {
   readonly replay: ReplayFn;
   /** Outside production, webhook URLs may be plain http on localhost (sandbox, tests). */
   readonly allowLocalHttpWebhooks: boolean;
+  /** Stored and environment accounts, and connecting them. */
+  readonly accounts: AccountsService;
 }
 
 export type ContextDeps = Omit<GatewayContext, 'role' | 'loaders'>;

@@ -15,6 +15,8 @@ export const ErrorCode = {
   ProviderUnavailable: 'PROVIDER_UNAVAILABLE',
   ProviderError: 'PROVIDER_ERROR',
   UnsupportedByProvider: 'UNSUPPORTED_BY_PROVIDER',
+  AccountNeedsReconnection: 'ACCOUNT_NEEDS_RECONNECTION',
+  EncryptionKeyRequired: 'ENCRYPTION_KEY_REQUIRED',
   StoreUnavailable: 'STORE_UNAVAILABLE',
   QueryTooExpensive: 'QUERY_TOO_EXPENSIVE',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
@@ -34,7 +36,8 @@ export type ProviderFailure =
   | 'UNAUTHORIZED' // 401/403 after one token refresh
   | 'BAD_REQUEST' // other 4xx
   | 'BAD_RESPONSE' // a 2xx whose body is not the documented shape
-  | 'NOT_CONFIGURED'; // no API credentials for this provider (webhooks only)
+  | 'NOT_CONFIGURED' // no API credentials for this provider (webhooks only)
+  | 'NEEDS_RECONNECTION'; // the account's refresh token was refused: only reconnecting it helps
 
 /**
  * `message` is what a client sees: plain, naming the provider and what went
@@ -81,6 +84,8 @@ export function codeForProviderFailure(failure: ProviderFailure): ErrorCode {
       return ErrorCode.NotFound;
     case 'NOT_CONFIGURED':
       return ErrorCode.ProviderNotConfigured;
+    case 'NEEDS_RECONNECTION':
+      return ErrorCode.AccountNeedsReconnection;
     case 'UNAUTHORIZED':
     case 'BAD_REQUEST':
     case 'BAD_RESPONSE':

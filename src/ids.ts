@@ -9,7 +9,7 @@ import { LEADCONNECTOR_IDS } from './providers/leadconnector/ids.js';
 import { PODIUM_IDS } from './providers/podium/ids.js';
 import { SMOOCH_IDS } from './providers/smooch/ids.js';
 
-export const NODE_TYPES = ['Contact', 'Conversation', 'Message', 'User', 'Webhook', 'StoredEvent'] as const;
+export const NODE_TYPES = ['Contact', 'Conversation', 'Message', 'User', 'Webhook', 'StoredEvent', 'Account'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
 /** Longer than any id this gateway issues (the longest, a Smooch pair, encodes to ~90 characters). */
@@ -18,6 +18,8 @@ export const MAX_GLOBAL_ID_LENGTH = 512;
 const ID_RULES: Readonly<Record<ProviderName, IdRules>> = { PODIUM: PODIUM_IDS, LEADCONNECTOR: LEADCONNECTOR_IDS, SMOOCH: SMOOCH_IDS };
 /** Stored events are the gateway's own (see events/event-id.ts). */
 const STORED_EVENT_ID = /^[0-9a-f]{28}$/;
+/** Accounts are the gateway's own (see accounts/types.ts). */
+const ACCOUNT_ID = /^(?:env|[0-9a-f]{24})$/;
 /** Messages a provider sent without an id get `~` + 24 hex (resolvers/message.ts). */
 const UNIDENTIFIED_MESSAGE = /^~[0-9a-f]{24}$/;
 
@@ -62,6 +64,7 @@ export function idRulesOf(provider: ProviderName): IdRules {
 function providerIdProblem(provider: ProviderName, type: NodeType, providerId: string): string | null {
   const shown = JSON.stringify(providerId.slice(0, 80));
   if (type === 'StoredEvent') return STORED_EVENT_ID.test(providerId) ? null : `expected a stored event id of 28 hex digits, got ${shown}`;
+  if (type === 'Account') return ACCOUNT_ID.test(providerId) ? null : `expected an account id (env or 24 hex digits), got ${shown}`;
   if (type === 'Message' && UNIDENTIFIED_MESSAGE.test(providerId)) return null;
   const rule = ID_RULES[provider][type];
   return rule.pattern.test(providerId) ? null : `expected a ${provider} ${type} id of ${rule.expected}, got ${shown}`;

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
+import { createAccounts, type AccountsService } from './accounts/index.js';
+import type { AccountStore } from './accounts/store/index.js';
 import { createAuthenticator } from './auth.js';
 import { createGatewayCache, type GatewayCache } from './cache/index.js';
 import { touchedBy } from './cache/touched.js';
@@ -25,6 +27,7 @@ import { createAdmission } from './http/admission.js';
 import { GRAPHQL_PATH, graphqlRoutes } from './http/graphql.js';
 import { healthRoutes } from './http/health.js';
 import { EXPLORER_PATH, pageRoutes } from './http/pages.js';
+import { OAUTH_ROUTES, oauthRoutes } from './http/oauth.js';
 import { sendError } from './http/reply.js';
 import { WEBHOOK_PATHS, webhookRoutes } from './http/webhooks.js';
 import { createLogger } from './logger.js';
@@ -32,7 +35,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.js';
 import type { ProviderName } from './model.js';
 import { createProviders } from './providers/index.js';
 import { createRateBudgets } from './providers/rate-budget.js';
-import type { Provider } from './providers/provider.js';
+import type { Provider, ProviderDeps } from './providers/provider.js';
 import { createSchema } from './schema.js';
 
 /** Pending connections the kernel queues for accept. */
@@ -50,6 +53,7 @@ export interface Gateway {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly cache: GatewayCache;
+  readonly accounts: AccountsService;
 }
 
 /** Test and embedding hooks; everything defaults to what the config says. */
@@ -57,6 +61,8 @@ export interface GatewayDeps {
   readonly store?: EventStore;
   readonly pubsub?: PubSub;
   readonly providers?: ReadonlyMap<ProviderName, Provider>;
+  /** The accounts store. @default MongoDB (the event store's database) when configured, else in process */
+  readonly accountStore?: AccountStore;
   readonly logger?: Logger;
   /** Outbox timing (tests shorten it). @default see OutboxOptions */
   readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
@@ -66,7 +72,7 @@ export interface GatewayDeps {
 const COVERAGE_CHECK_MS = 300_000; // 5 minutes
 
 /** Route labels of the HTTP metrics; anything else is `other`, so scanners cannot grow the label set. */
-const METRIC_ROUTES = new Set([GRAPHQL_PATH, '/healthz', '/readyz', '/metrics', ...Object.keys(WEBHOOK_PATHS)]);
+const METRIC_ROUTES = new Set([GRAPHQL_PATH, '/healthz', '/readyz', '/metrics', ...Object.keys(WEBHOOK_PATHS), ...OAUTH_ROUTES]);
 
 export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gateway {
   // First: a manifest that cannot be read stops the start before any connection is opened.
@@ -77,17 +83,17 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const pubsub = deps.pubsub ?? createPubSub(config);
   const rateBudgets = createRateBudgets(config.redisUrl, config.cache.prefix);
   const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, registry: metrics.registry, logger, scopes: cacheScopes(config) });
-  const providers = cache.wrap(
-    deps.providers ??
-      createProviders(config, {
-        upstream: config.upstream,
-        publicUrl: config.publicUrl,
-        allowUnsignedWebhooks: config.allowUnsignedWebhooks,
-        onCall: (call) => metrics.observeUpstream(call),
-        rateBudgets,
-        onRateBudget: (provider, remaining) => metrics.observeRateBudget(provider, remaining),
-      }),
-  );
+  const providerDeps: ProviderDeps = {
+    upstream: config.upstream,
+    publicUrl: config.publicUrl,
+    allowUnsignedWebhooks: config.allowUnsignedWebhooks,
+    onCall: (call) => metrics.observeUpstream(call),
+    rateBudgets,
+    onRateBudget: (provider, remaining) => metrics.observeRateBudget(provider, remaining),
+  };
+  // The environment's providers are its accounts; stored accounts join them, and each provider answers from its default one.
+  const accounts = createAccounts(config, { logger, providerDeps, envProviders: deps.providers ?? createProviders(config, providerDeps), store: deps.accountStore });
+  const providers = cache.wrap(accounts.providers);
   const auth = createAuthenticator(config.apiKeys);
   const outbox = createOutbox({ store, pubsub, logger, metrics, ...deps.outbox });
   const ingest = createIngest({
@@ -117,6 +123,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onWebhooksChanged: (provider) => ingest.invalidateSecrets(provider),
     replay: ingest.replay,
     allowLocalHttpWebhooks: config.env !== 'production',
+    accounts: accounts.service,
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
   const persistedQueries = createPersistedQueries({ redisUrl: config.redisUrl, prefix: config.cache.prefix, logger });
@@ -140,6 +147,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   void app.register(healthRoutes, { store, pubsub, metrics, admission });
   void app.register(pageRoutes, { explorer: config.explorer, console: config.console });
   void app.register(webhookRoutes, { ingest, metrics, maxBytes: config.webhookMaxBytes });
+  void app.register(oauthRoutes, { connector: accounts.service.connector, secureCookies: config.publicUrl.startsWith('https:') });
   void app.register(graphqlRoutes, {
     apollo,
     auth,
@@ -164,7 +172,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     metrics,
     logger,
     cache,
+    accounts: accounts.service,
     async listen(port = config.port, host = '::') {
+      // Production refuses to start with stored accounts it cannot decrypt.
+      await accounts.service.registry.check();
       // A connection storm overflows Node's default accept backlog (511) and the kernel resets the
       // rest; the kernel caps this at net.core.somaxconn (4096 on current Linux).
       await app.listen({ port, host, backlog: LISTEN_BACKLOG });
@@ -184,7 +195,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         await app.close();
         await ingest.drain();
         await outbox.stop();
-        await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close(), persistedQueries.close()]);
+        await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close(), persistedQueries.close(), accounts.close()]);
       })();
       return closing;
     },

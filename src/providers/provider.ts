@@ -149,4 +149,9 @@ export interface ProviderDeps {
   readonly rateBudgets?: import('./rate-budget.js').RateBudgets;
   /** Slots left in a credential's budget after each call, for metrics. */
   readonly onRateBudget?: (provider: import('../model.js').ProviderName, remaining: number) => void;
+  /**
+   * A stored account's credentials (src/accounts/): its token source replaces
+   * the config's token, and its id names its rate budget.
+   */
+  readonly account?: { readonly id: string; readonly auth: import('./http.js').UpstreamAuth };
 }

@@ -6,6 +6,7 @@ import { decodeId } from '../ids.js';
 import { ErrorCode, UnreachableCaseError } from '../errors.js';
 import { UNIDENTIFIED } from './message.js';
 import { providerFor } from './shared.js';
+import type { AccountId } from '../accounts/types.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -51,6 +52,9 @@ export const commonResolvers: Resolvers = {
         case 'StoredEvent':
           requireRole(ctx.role, 'admin');
           return tag(await ctx.store.getEvent(providerId), 'StoredEvent');
+        case 'Account':
+          requireRole(ctx.role, 'admin');
+          return tag(await ctx.accounts.registry.get(provider, providerId as AccountId), 'Account');
         default:
           throw new UnreachableCaseError(type);
       }

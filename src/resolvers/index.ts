@@ -1,5 +1,6 @@
 // All resolvers, merged per type.
 import type { Resolvers } from '../generated/graphql.js';
+import { accountResolvers } from './account.js';
 import { commonResolvers } from './common.js';
 import { contactResolvers } from './contact.js';
 import { conversationResolvers } from './conversation.js';
@@ -16,4 +17,5 @@ export const resolvers: Resolvers[] = [
   messageResolvers,
   webhookResolvers,
   eventResolvers,
+  accountResolvers,
 ];

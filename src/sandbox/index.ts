@@ -47,13 +47,14 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
     const emu = await startPodiumEmulator({ webhookSecret: secret });
     emulators.set('PODIUM', emu);
     sources.set('PODIUM', source(false, secret));
-    podium = { ...emu.providerConfig(), webhookToleranceMs: podium?.webhookToleranceMs ?? emu.providerConfig().webhookToleranceMs };
+    // A configured OAuth app wins; otherwise accounts connect to the emulator's (two organizations).
+    podium = { ...emu.providerConfig(), oauth: podium?.oauth ?? emu.oauthConfig(), webhookToleranceMs: podium?.webhookToleranceMs ?? emu.providerConfig().webhookToleranceMs };
   } else sources.set('PODIUM', source(true, podium.webhookSecret));
   if (!leadconnector?.api) {
     const emu = await startLeadConnectorEmulator();
     emulators.set('LEADCONNECTOR', emu);
     sources.set('LEADCONNECTOR', source(false, leadconnector));
-    leadconnector = leadconnector ? { ...leadconnector, api: emu.providerConfig().api } : emu.providerConfig();
+    leadconnector = leadconnector ? { ...leadconnector, api: emu.providerConfig().api, oauth: leadconnector.oauth ?? emu.oauthConfig() } : emu.providerConfig();
   } else sources.set('LEADCONNECTOR', source(true, true));
   if (!smooch?.api) {
     const secret = smooch?.webhookSecret ?? undefined;

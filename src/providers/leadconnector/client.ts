@@ -172,12 +172,13 @@ export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: 
   const http: UpstreamClient = createUpstreamClient({
     provider: 'LEADCONNECTOR',
     baseUrl: config.apiUrl,
-    auth: { headers: async () => ({ authorization: `Bearer ${config.token}` }) },
+    // A stored account brings its own token source (renewed ahead of expiry and on 401).
+    auth: deps.account?.auth ?? { headers: async () => ({ authorization: `Bearer ${config.token}` }) },
     timeoutMs: deps.upstream.timeoutMs,
     maxRetries: deps.upstream.maxRetries,
     onCall: deps.onCall,
     // HighLevel's burst limit is per app and location (providers.md §2.1); its 429s are still retried.
-    budget: budgetFor(deps.rateBudgets, budgetKey('LEADCONNECTOR', config.apiUrl, config.locationId), { requests: config.requestsPer10Seconds, perMs: 10_000 }),
+    budget: budgetFor(deps.rateBudgets, budgetKey('LEADCONNECTOR', config.apiUrl, deps.account ? `account:${deps.account.id}` : config.locationId), { requests: config.requestsPer10Seconds, perMs: 10_000 }),
     onBudget: (remaining) => deps.onRateBudget?.('LEADCONNECTOR', remaining),
   });
 

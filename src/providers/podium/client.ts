@@ -1,13 +1,13 @@
 // Podium API v4 over the shared upstream client: the raw JSON shapes Podium
-// answers with, OAuth refresh-token renewal on 401, and one typed call per
-// endpoint the gateway uses. Nothing here knows the unified model.
+// answers with, and one typed call per endpoint the gateway uses (auth.ts
+// renews tokens). Nothing here knows the unified model.
 import type { PodiumApiConfig } from '../../config.js';
-import { ProviderError } from '../../errors.js';
 import { z } from 'zod';
-import { createUpstreamClient, orNull, segment, type UpstreamAuth, type UpstreamClient } from '../http.js';
+import { createUpstreamClient, orNull, segment } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
 import { budgetFor, budgetKey } from '../rate-budget.js';
 import { readBody } from '../validate.js';
+import { createPodiumAuth } from './auth.js';
 
 export const PODIUM_VERSION = '2021.04.01';
 
@@ -175,17 +175,18 @@ const uidEnvelopes = envelopes(uidEntity);
 const messageEnvelopes = envelopes(messageEntity);
 const webhookEnvelopes = envelopes(webhookEntity);
 type Envelopes = ReturnType<typeof envelopes>;
-const tokenAnswer = z.looseObject({ access_token: z.string().min(1), refresh_token: z.string().nullish() });
 
 export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps): PodiumClient {
   const common = { provider: 'PODIUM', timeoutMs: deps.upstream.timeoutMs, maxRetries: deps.upstream.maxRetries, onCall: deps.onCall } as const;
-  const auth = createPodiumAuth(config, createUpstreamClient({ ...common, baseUrl: config.tokenUrl }));
+  // A stored account brings its own token source; the environment's token is renewed in memory.
+  const auth = deps.account?.auth ?? createPodiumAuth(config, createUpstreamClient({ ...common, baseUrl: config.tokenUrl }));
+  const credential = deps.account ? `account:${deps.account.id}` : (config.clientId ?? config.accessToken);
   const upstream = createUpstreamClient({
     ...common,
     baseUrl: config.apiUrl,
     auth,
     defaultHeaders: { 'podium-version': PODIUM_VERSION },
-    budget: budgetFor(deps.rateBudgets, budgetKey('PODIUM', config.apiUrl, config.clientId ?? config.accessToken), { requests: config.requestsPerMinute, perMs: 60_000 }),
+    budget: budgetFor(deps.rateBudgets, budgetKey('PODIUM', config.apiUrl, credential), { requests: config.requestsPerMinute, perMs: 60_000 }),
     onBudget: (remaining) => deps.onRateBudget?.('PODIUM', remaining),
   });
 
@@ -234,48 +235,3 @@ export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps):
   };
 }
 
-/**
- * Bearer auth with refresh-token renewal. Concurrent 401s share one refresh,
- * and a request whose token was already replaced by someone else's refresh
- * just retries: refreshing again would invalidate the token the others use.
- */
-function createPodiumAuth(config: PodiumApiConfig, tokenEndpoint: UpstreamClient): UpstreamAuth {
-  let accessToken = config.accessToken;
-  let refreshToken = config.refreshToken;
-  let inflight: Promise<boolean> | null = null;
-
-  async function renew(): Promise<boolean> {
-    if (!refreshToken || !config.clientId || !config.clientSecret) return false;
-    try {
-      const res = await tokenEndpoint.request({
-        method: 'POST',
-        path: '',
-        route: '{token endpoint}',
-        body: { client_id: config.clientId, client_secret: config.clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken },
-      });
-      const body = readBody<{ access_token: string; refresh_token?: string | null }>('PODIUM', 'POST {token endpoint}', tokenAnswer, res.body);
-      accessToken = body.access_token;
-      if (body.refresh_token) refreshToken = body.refresh_token;
-      return true;
-    } catch (err) {
-      // The endpoint and its answer are for logs: a client learns only that renewing the token failed.
-      const cause = err instanceof ProviderError ? `${err.message}; ${err.detail ?? ''}` : err instanceof Error ? err.message : String(err);
-      throw new ProviderError('PODIUM', 'UNAUTHORIZED', 'Podium rejected the credentials and renewing the access token failed', null, `token refresh at ${config.tokenUrl}: ${cause}`);
-    }
-  }
-
-  return {
-    async headers(): Promise<Record<string, string>> {
-      return accessToken ? { authorization: `Bearer ${accessToken}` } : {};
-    },
-    refresh(sentHeaders) {
-      // Sent with a token someone else's refresh already replaced: just retry with the new one.
-      const current = accessToken ? `Bearer ${accessToken}` : undefined;
-      if (sentHeaders.authorization !== current) return Promise.resolve(true);
-      inflight ??= renew().finally(() => {
-        inflight = null;
-      });
-      return inflight;
-    },
-  };
-}

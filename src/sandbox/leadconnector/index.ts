@@ -3,9 +3,10 @@
 // paging and `{statusCode, message, error}` errors, plus Marketplace-app
 // webhook deliveries signed with both x-ghl-signature (Ed25519) and x-wh-signature (RSA).
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import type { LeadConnectorConfig } from '../../config.js';
+import type { LeadConnectorConfig, LeadConnectorOAuthConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
-import { deliverWebhook, startEmulator } from '../kit.js';
+import { deliverWebhook, startEmulator, type EmuRequest, type EmuResponse } from '../kit.js';
+import { createOAuthServer, type OAuthServer } from '../oauth.js';
 import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import { addMessage, createLeadConnectorData, type EmuContact, type EmuMessage } from './data.js';
 import { errorBody, fail, leadConnectorRoutes } from './routes.js';
@@ -24,12 +25,24 @@ export interface LeadConnectorEmulatorOptions {
    * @default false
    */
   readonly flatMessages?: boolean;
+  /** Lifetime of OAuth access tokens. @default 86_399 (seconds, HighLevel's) */
+  readonly accessTokenTtlSeconds?: number;
+}
+
+export interface LeadConnectorEmulator extends ProviderEmulator<WithApi<LeadConnectorConfig>> {
+  /** The Marketplace app's authorization server: consent as a location, codes, rotating refresh tokens. */
+  readonly oauth: OAuthServer;
+  /** The gateway's OAuth app settings for this emulator (LEADCONNECTOR_CLIENT_ID and the rest). */
+  oauthConfig(): LeadConnectorOAuthConfig;
 }
 
 const SANDBOX_TOKEN = 'pit-0f5a6c1e-sandbox-leadconnector';
+const OAUTH_CLIENT = { id: 'sandbox-leadconnector-client', secret: 'sandbox-leadconnector-client-secret' };
+const LOCATION_NAMES = ['Sandbox Smiles Downtown', 'Sandbox Smiles Uptown'];
+const LOCATIONS_VERSION = '2021-07-28';
 const FRONT_DESK = 'Front Desk <frontdesk@sandbox-location.example.com>';
 
-export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorOptions = {}): Promise<ProviderEmulator<WithApi<LeadConnectorConfig>>> {
+export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorOptions = {}): Promise<LeadConnectorEmulator> {
   const data = createLeadConnectorData(options.seed ?? 1);
   const [mainLocation = ''] = data.locationIds;
   const mainConversations = [...data.conversations.values()].filter((c) => c.locationId === mainLocation);
@@ -38,11 +51,44 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
   const targets = new Set<string>(options.webhookUrl ? [options.webhookUrl] : []);
   let lastEmittedAt = 0;
 
+  const oauth = createOAuthServer({
+    client: OAUTH_CLIENT,
+    subjects: data.locationIds,
+    tokenPrefix: 'sandbox-lc',
+    accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 86_399,
+    answerFields: (locationId) => ({ scope: 'conversations.readonly contacts.readonly users.readonly locations.readonly', userType: 'Location', locationId, companyId: data.companyId, userId: data.users[0]?.id ?? null, isBulkInstallation: false }),
+    error: (status, error, description) => ({ status, body: { error, error_description: description } }),
+  });
+
+  /** An OAuth token reaches its own location only, as HighLevel's location tokens do. */
+  function authorize(req: EmuRequest): EmuResponse | null {
+    if (req.headers.authorization === `Bearer ${SANDBOX_TOKEN}`) return null;
+    const locationId = oauth.subjectOf(req.headers.authorization);
+    if (locationId === null) return fail(401, 'Invalid JWT');
+    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+    const asked = req.query.get('locationId') ?? (typeof body.locationId === 'string' ? body.locationId : null) ?? req.params.locationId ?? null;
+    return asked !== null && asked !== locationId ? fail(403, 'The token does not have access to this location') : null;
+  }
+
   const emulator = await startEmulator({
     name: 'leadconnector',
     port: options.port,
-    routes: leadConnectorRoutes(data, options.flatMessages ?? false),
-    authorize: (req) => (req.headers.authorization === `Bearer ${SANDBOX_TOKEN}` ? null : fail(401, 'Invalid JWT')),
+    publicPaths: ['/oauth/'],
+    routes: [
+      ...leadConnectorRoutes(data, options.flatMessages ?? false),
+      ...oauth.routes({ authorize: '/oauth/chooselocation', token: '/oauth/token' }),
+      {
+        method: 'GET',
+        path: '/locations/:locationId',
+        handler(req) {
+          if (req.headers.version !== LOCATIONS_VERSION) return fail(400, `Version header must be ${LOCATIONS_VERSION}`);
+          const index = data.locationIds.indexOf(req.params.locationId ?? '');
+          if (index < 0) return fail(404, 'Location not found');
+          return { status: 200, body: { location: { id: data.locationIds[index], name: LOCATION_NAMES[index] ?? `Location ${index + 1}`, companyId: data.companyId, timezone: 'America/Denver' } } };
+        },
+      },
+    ],
+    authorize,
     errorBody: (status, message) => errorBody(status, message),
   });
 
@@ -84,6 +130,18 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
     return { messageId: message.id, conversationId: conversation.id, rawBody, headers, deliveries };
   }
 
+  function oauthConfig(): LeadConnectorOAuthConfig {
+    return {
+      apiUrl: emulator.url,
+      clientId: OAUTH_CLIENT.id,
+      clientSecret: OAUTH_CLIENT.secret,
+      authorizeUrl: `${emulator.url}/oauth/chooselocation`,
+      tokenUrl: `${emulator.url}/oauth/token`,
+      scopes: ['conversations.readonly', 'contacts.readonly', 'users.readonly', 'locations.readonly'],
+      requestsPer10Seconds: 100,
+    };
+  }
+
   return Object.assign(emulator, {
     provider: 'LEADCONNECTOR' as const,
     fixtures: {
@@ -98,7 +156,10 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
       webhookPublicKey: rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       webhookEd25519PublicKey: ed25519.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
       webhookToleranceMs: 300_000, // 5 minutes
+      oauth: oauthConfig(),
     }),
+    oauth,
+    oauthConfig,
     addWebhookTarget: async (url: string) => {
       targets.add(url);
     },

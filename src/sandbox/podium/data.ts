@@ -85,16 +85,27 @@ const outboundBodies = [
 
 const failureReasons = ['Attempted to send SMS to a landline.', 'The recipient has opted out of messages from this location.'];
 
-export function createPodiumData(seed: number): PodiumSandboxData {
+/** Who the seeded organization is: the main sandbox business, or another one an OAuth test can connect. */
+export interface PodiumBusiness {
+  readonly name: string;
+  readonly cities: readonly string[];
+}
+
+export const SANDBOX_BUSINESSES: readonly PodiumBusiness[] = [
+  { name: 'Wasatch Auto Care', cities: ['Lehi', 'Provo', 'Orem'] },
+  { name: 'Bonneville Dental', cities: ['Ogden', 'Layton'] },
+];
+
+export function createPodiumData(seed: number, business: PodiumBusiness = SANDBOX_BUSINESSES[0] as PodiumBusiness): PodiumSandboxData {
   const rand = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
   const iso = (ms: number): string => new Date(ms).toISOString();
 
-  const organization: PodiumOrganization = { uid: seededUuid(rand), businessName: 'Wasatch Auto Care' };
-  const locations: PodiumLocation[] = ['Lehi', 'Provo', 'Orem'].map((city, i) => ({
+  const organization: PodiumOrganization = { uid: seededUuid(rand), businessName: business.name };
+  const locations: PodiumLocation[] = business.cities.map((city, i) => ({
     uid: seededUuid(rand),
-    name: `Wasatch Auto Care ${city}`,
-    displayName: `Wasatch Auto Care - ${city}`,
+    name: `${business.name} ${city}`,
+    displayName: `${business.name} - ${city}`,
     organizationUid: organization.uid,
     phoneNumber: `+1801555${String(100 + i).padStart(4, '0')}`,
     podiumPhoneNumber: `+1385555${String(100 + i).padStart(4, '0')}`,

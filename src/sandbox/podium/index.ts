@@ -3,17 +3,24 @@
 // CRUD with Podium's envelopes, cursors and error bodies, and message webhooks
 // signed the way Podium signs them.
 import { createHmac, randomUUID } from 'node:crypto';
-import type { PodiumConfig } from '../../config.js';
+import type { PodiumConfig, PodiumOAuthConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
 import type { PodiumContact, PodiumConversation, PodiumWebhook } from '../../providers/podium/client.js';
-import { deliverWebhook, seededRandom, startEmulator, type Emulator } from '../kit.js';
+import { deliverWebhook, seededRandom, startEmulator, type Emulator, type EmuRequest, type EmuRoute } from '../kit.js';
+import { createOAuthServer, type OAuthServer } from '../oauth.js';
 import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
-import { createPodiumData, podiumMessage } from './data.js';
+import { createPodiumData, podiumMessage, SANDBOX_BUSINESSES, type PodiumSandboxData } from './data.js';
 import { codeForStatus, error, errorBody, podiumRoutes, VERSION, type PodiumState } from './routes.js';
 
 export interface PodiumEmulator extends ProviderEmulator<WithApi<PodiumConfig>> {
   /** Replaces the access token as if it had expired: the adapter's next call gets 401 and has to refresh. */
   expireAccessToken(): void;
+  /** The OAuth app's authorization server: consent as an organization, codes, rotating refresh tokens. */
+  readonly oauth: OAuthServer;
+  /** The gateway's OAuth app settings for this emulator (PODIUM_CLIENT_ID and the rest). */
+  oauthConfig(): PodiumOAuthConfig;
+  /** The seeded organizations an OAuth consent can approve as; the first one's data is what `fixtures` describes. */
+  readonly organizations: ReadonlyArray<{ readonly uid: string; readonly name: string; readonly locationUids: readonly string[] }>;
 }
 
 export interface PodiumEmulatorOptions {
@@ -23,6 +30,8 @@ export interface PodiumEmulatorOptions {
   readonly seed?: number;
   /** Secret of webhooks made by addWebhookTarget and of signWebhook. @default 'sandbox-podium-secret' */
   readonly webhookSecret?: string;
+  /** Lifetime of OAuth access tokens. @default 36_000 (seconds: Podium's 10 hours) */
+  readonly accessTokenTtlSeconds?: number;
 }
 
 const MESSAGE_EVENTS = ['message.sent', 'message.received', 'message.failed'];
@@ -35,34 +44,83 @@ export async function startPodiumEmulator(options: PodiumEmulatorOptions = {}): 
   const rand = seededRandom(seed + 1);
   const sandboxSecret = options.webhookSecret ?? 'sandbox-podium-secret';
   const newToken = (): string => `sandbox-podium-access-${randomUUID()}`;
-  const conversationIndex = new Map(data.conversations.map((c, i) => [c.uid, i]));
-  const contactIndex = new Map<string, PodiumContact>();
-  for (const contact of data.contacts) {
-    for (const key of [contact.uid, ...(contact.conversations ?? []).map((c) => c.uid), ...(contact.phoneNumbers ?? []), ...(contact.emails ?? [])]) {
-      contactIndex.set(key.toLowerCase(), contact);
-    }
-  }
   let emu: Emulator | null = null;
-  const state: PodiumState = {
-    data,
-    webhooks: new Map(),
-    contactIndex,
-    conversation(uid) {
-      const i = conversationIndex.get(uid);
-      return i === undefined ? undefined : data.conversations[i];
-    },
-    baseUrl: () => emu?.url ?? '',
-    oauth: {
-      client: { id: 'sandbox-podium-client', secret: 'sandbox-podium-client-secret', refreshToken: 'sandbox-podium-refresh-token' },
-      accessToken: newToken(),
-      newToken,
-    },
+  const legacy = {
+    client: { id: 'sandbox-podium-client', secret: 'sandbox-podium-client-secret', refreshToken: 'sandbox-podium-refresh-token' },
+    accessToken: newToken(),
+    newToken,
   };
+  const makeState = (orgData: PodiumSandboxData): PodiumState & { conversationIndex: Map<string, number> } => {
+    const conversationIndex = new Map(orgData.conversations.map((c, i) => [c.uid, i]));
+    const contactIndex = new Map<string, PodiumContact>();
+    for (const contact of orgData.contacts) {
+      for (const key of [contact.uid, ...(contact.conversations ?? []).map((c) => c.uid), ...(contact.phoneNumbers ?? []), ...(contact.emails ?? [])]) {
+        contactIndex.set(key.toLowerCase(), contact);
+      }
+    }
+    return {
+      data: orgData,
+      webhooks: new Map(),
+      contactIndex,
+      conversationIndex,
+      conversation(uid) {
+        const i = conversationIndex.get(uid);
+        return i === undefined ? undefined : orgData.conversations[i];
+      },
+      baseUrl: () => emu?.url ?? '',
+      oauth: legacy,
+    };
+  };
+  const state = makeState(data);
+  const { conversationIndex } = state;
+  // A second organization for OAuth: its tokens see its own data only.
+  const other = makeState(createPodiumData(seed + 100, SANDBOX_BUSINESSES[1]));
+  const states = new Map([state, other].map((st) => [st.data.organization.uid, st]));
+  const oauth = createOAuthServer({
+    client: { id: legacy.client.id, secret: legacy.client.secret },
+    subjects: [...states.keys()],
+    tokenPrefix: 'sandbox-podium',
+    accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 36_000,
+    answerFields: () => ({}),
+    error: (status, code, description) => ({ status, body: { error: code, error_description: description } }),
+  });
+  /** The organization a request acts for: the environment's token is the first one's. */
+  const stateOf = (req: EmuRequest): PodiumState => states.get(oauth.subjectOf(req.headers.authorization) ?? '') ?? state;
+  const [consent, oauthToken] = oauth.routes({ authorize: '/oauth/authorize', token: '/oauth/token' }) as [EmuRoute, EmuRoute];
+  const routesOf = (st: PodiumState): EmuRoute[] => [
+    ...podiumRoutes(st),
+    {
+      method: 'GET',
+      path: '/v4/organizations/:uid',
+      handler: (req) =>
+        req.params.uid === st.data.organization.uid
+          ? { status: 200, body: { data: { ...st.data.organization, archived: false, createdAt: '2019-03-01T00:00:00Z', updatedAt: '2024-01-01T00:00:00Z' }, metadata: { url: `${st.baseUrl()}/v4/organizations/${st.data.organization.uid}` } } }
+          : error(404, 'not_found', `No organization ${req.params.uid ?? ''} for this token`),
+    },
+  ];
+  const [mainRoutes, otherRoutes] = [routesOf(state), routesOf(other)];
+  const routes: EmuRoute[] = [
+    consent,
+    {
+      method: 'POST',
+      path: '/oauth/token',
+      handler(req) {
+        const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+        // The environment's refresh token keeps its old, non-rotating behaviour.
+        const legacyRoute = mainRoutes.find((r) => r.method === 'POST' && r.path === '/oauth/token') as EmuRoute;
+        return body.refresh_token === legacy.client.refreshToken ? legacyRoute.handler(req) : oauthToken.handler(req);
+      },
+    },
+    ...mainRoutes
+      .map((route, i) => ({ route, twin: otherRoutes[i] as EmuRoute }))
+      .filter(({ route }) => route.path !== '/oauth/token')
+      .map(({ route, twin }) => ({ ...route, handler: (req: EmuRequest) => (stateOf(req) === other ? twin.handler(req) : route.handler(req)) })),
+  ];
 
   const base = await startEmulator({
     name: 'podium',
     port: options.port ?? 0,
-    publicPaths: ['/oauth/token'],
+    publicPaths: ['/oauth/'],
     errorBody: (status, message) => errorBody(codeForStatus(status), message),
     authorize(req) {
       const version = req.headers['podium-version'];
@@ -70,12 +128,12 @@ export async function startPodiumEmulator(options: PodiumEmulatorOptions = {}): 
         return error(400, 'invalid_header_version', `podium-version must be ${VERSION}, got "${String(version)}"`);
       }
       const auth = req.headers.authorization ?? '';
-      if (auth !== `Bearer ${state.oauth.accessToken}`) {
+      if (auth !== `Bearer ${state.oauth.accessToken}` && oauth.subjectOf(auth) === null) {
         return error(401, 'unauthenticated', auth ? 'The access token is invalid or has expired' : 'An Authorization: Bearer <access token> header is required');
       }
       return null;
     },
-    routes: podiumRoutes(state),
+    routes,
   });
   emu = base;
 
@@ -86,6 +144,16 @@ export async function startPodiumEmulator(options: PodiumEmulatorOptions = {}): 
       'podium-signature': createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex'),
     };
   };
+
+  const oauthConfig = (): PodiumOAuthConfig => ({
+    apiUrl: base.url,
+    clientId: legacy.client.id,
+    clientSecret: legacy.client.secret,
+    authorizeUrl: `${base.url}/oauth/authorize`,
+    tokenUrl: `${base.url}/oauth/token`,
+    scopes: ['read_messages', 'read_contacts', 'read_users', 'read_locations', 'read_organizations'],
+    requestsPerMinute: 300,
+  });
 
   const extras: Omit<PodiumEmulator, keyof Emulator> = {
     provider: 'PODIUM',
@@ -106,6 +174,7 @@ export async function startPodiumEmulator(options: PodiumEmulatorOptions = {}): 
         tokenUrl: `${base.url}/oauth/token`,
         requestsPerMinute: 300,
       },
+      oauth: oauthConfig(),
       webhookSecret: sandboxSecret,
       webhookToleranceMs: 300_000,
     }),
@@ -124,6 +193,9 @@ export async function startPodiumEmulator(options: PodiumEmulatorOptions = {}): 
       };
       state.webhooks.set(webhook.uid, webhook);
     },
+    oauth,
+    oauthConfig,
+    organizations: [state, other].map((st) => ({ uid: st.data.organization.uid, name: st.data.organization.businessName, locationUids: st.data.locations.map((l) => l.uid) })),
     emitMessageEvent: (kind, emit = {}) => emitMessageEvent(state, { rand, conversationIndex, signWebhook }, kind, emit.conversationId),
     signWebhook: (rawBody, sign) => signWebhook(rawBody, sign),
     expireAccessToken() {

@@ -1,0 +1,62 @@
+// The in-process accounts store (development, the embedded store): the same
+// contract as mongo.ts, lost on restart and not shared between instances.
+import type { AccountId } from '../types.js';
+import { newAccountId } from '../types.js';
+import type { AccountDocument, AccountStore } from './types.js';
+
+export function createMemoryAccountStore(options: { readonly now?: () => number } = {}): AccountStore {
+  const now = options.now ?? Date.now;
+  const docs = new Map<AccountId, AccountDocument>();
+  const locks = new Map<string, { owner: string; expiresAt: number }>();
+  const copy = (d: AccountDocument): AccountDocument => structuredClone(d);
+
+  return {
+    async list() {
+      return [...docs.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map(copy);
+    },
+    async get(id) {
+      const d = docs.get(id);
+      return d ? copy(d) : null;
+    },
+    async upsert(fields, seal) {
+      const existing = [...docs.values()].find((d) => d.scopeKey === fields.scopeKey);
+      const at = new Date(now());
+      const id = existing?._id ?? newAccountId();
+      const doc: AccountDocument = {
+        ...fields,
+        _id: id,
+        credentials: seal(id),
+        status: 'ACTIVE',
+        lastError: null,
+        version: (existing?.version ?? 0) + 1,
+        createdAt: existing?.createdAt ?? at,
+        updatedAt: at,
+      };
+      docs.set(id, doc);
+      return copy(doc);
+    },
+    async replaceCredentials(id, fromVersion, credentials) {
+      const d = docs.get(id);
+      if (!d || d.version !== fromVersion) return false;
+      docs.set(id, { ...d, credentials, version: fromVersion + 1, status: 'ACTIVE', lastError: null, updatedAt: new Date(now()) });
+      return true;
+    },
+    async setStatus(id, status, lastError) {
+      const d = docs.get(id);
+      if (d) docs.set(id, { ...d, status, lastError, updatedAt: new Date(now()) });
+    },
+    async delete(id) {
+      return docs.delete(id);
+    },
+    async tryLock(key, owner, ttlMs) {
+      const held = locks.get(key);
+      if (held && held.expiresAt > now()) return false;
+      locks.set(key, { owner, expiresAt: now() + ttlMs });
+      return true;
+    },
+    async unlock(key, owner) {
+      if (locks.get(key)?.owner === owner) locks.delete(key);
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,62 @@
+// Accounts admin: list and fetch accounts, the OAuth start link for Podium and
+// HighLevel, Smooch API keys, disconnecting. Admin only; credentials never leave.
+import { GraphQLError } from 'graphql';
+import { requireRole } from '../auth.js';
+import { ErrorCode, ProviderError, toGraphQLError } from '../errors.js';
+import type { Resolvers } from '../generated/graphql.js';
+import { decodeId, encodeId } from '../ids.js';
+import { providerAccountId, type AccountId } from '../accounts/types.js';
+
+/** Store outages surface as STORE_UNAVAILABLE rather than an internal error. */
+async function stored<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof GraphQLError || err instanceof ProviderError) throw err;
+    throw new GraphQLError(`${what}: account store unreachable`, { extensions: { code: ErrorCode.StoreUnavailable }, originalError: err instanceof Error ? err : undefined });
+  }
+}
+
+export const accountResolvers: Resolvers = {
+  Account: {
+    id: (a) => encodeId(a.provider, 'Account', a.id),
+    providerAccountId: (a) => (a.scope ? providerAccountId(a.scope) : ''),
+    locationIds: (a) => (a.scope?.provider === 'PODIUM' ? [...a.scope.locationUids] : a.scope?.provider === 'LEADCONNECTOR' && a.scope.locationId ? [a.scope.locationId] : []),
+    fromEnvironment: (a) => a.source === 'environment',
+  },
+  Query: {
+    async accounts(_, { provider }, ctx) {
+      requireRole(ctx.role, 'admin');
+      return [...(await stored('Accounts could not be listed', () => ctx.accounts.registry.list(provider ?? null)))];
+    },
+    async account(_, { id }, ctx) {
+      requireRole(ctx.role, 'admin');
+      const { provider, providerId } = decodeId(id, 'Account');
+      return stored('The account could not be read', () => ctx.accounts.registry.get(provider, providerId as AccountId));
+    },
+    oauthStartUrl(_, { provider }, ctx) {
+      requireRole(ctx.role, 'admin');
+      try {
+        return ctx.accounts.connector.startUrl(provider);
+      } catch (err) {
+        if (err instanceof ProviderError && err.failure === 'BAD_REQUEST') {
+          throw new GraphQLError(err.message, { extensions: { code: ErrorCode.BadUserInput, provider } });
+        }
+        throw toGraphQLError(err);
+      }
+    },
+  },
+  Mutation: {
+    async connectSmoochAccount(_, { input }, ctx) {
+      requireRole(ctx.role, 'admin');
+      return stored('The Smooch account could not be stored', () => ctx.accounts.connectSmooch(input));
+    },
+    async disconnectAccount(_, { id }, ctx) {
+      requireRole(ctx.role, 'admin');
+      const { provider, providerId } = decodeId(id, 'Account');
+      const removed = await stored('The account could not be removed', () => ctx.accounts.registry.disconnect(provider, providerId as AccountId));
+      ctx.logger.info({ provider, account: providerId, removed }, 'account disconnected');
+      return removed;
+    },
+  },
+};

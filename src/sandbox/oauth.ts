@@ -1,0 +1,151 @@
+// The authorization server half of an emulator (Podium, HighLevel): the consent
+// page, which approves at once as the signed-in subject (an organization, a
+// location) and redirects to `redirect_uri` with `code` and `state`; the code
+// exchange; refresh with single-use rotation (every refresh answers a new
+// refresh token and the one spent stops working); and switches tests use:
+// expire access tokens, revoke a subject's grants, hold refreshes until released.
+import { randomBytes } from 'node:crypto';
+import type { EmuRequest, EmuResponse, EmuRoute } from './kit.js';
+
+export interface OAuthServerOptions {
+  readonly client: { readonly id: string; readonly secret: string };
+  /** Subjects a user can approve as, the first signed in by default. */
+  readonly subjects: readonly string[];
+  readonly tokenPrefix: string;
+  /** Lifetime of issued access tokens. */
+  readonly accessTokenTtlSeconds: number;
+  /** Provider fields of the token answer (HighLevel's locationId, userType …). */
+  readonly answerFields: (subject: string) => Record<string, unknown>;
+  /** The provider's error body. */
+  readonly error: (status: number, error: string, description: string) => EmuResponse;
+  readonly now?: () => number;
+}
+
+export interface OAuthStats {
+  readonly exchanges: number;
+  /** Refreshes answered with new tokens. */
+  readonly refreshes: number;
+  /** Refreshes refused (a spent, revoked or unknown refresh token). */
+  readonly refusedRefreshes: number;
+}
+
+export interface OAuthServer {
+  /** The subject the next consent approves as (the user's choice on the consent page). */
+  signInAs(subject: string): void;
+  /** Consent page and token endpoint routes at the provider's paths. */
+  routes(paths: { readonly authorize: string; readonly token: string }): EmuRoute[];
+  /** The subject an unexpired access token acts for; null for anything else. */
+  subjectOf(authorization: string | undefined): string | null;
+  expireAccessTokens(subject?: string): void;
+  /** Revokes every grant of the subject: its access and refresh tokens stop working. */
+  revoke(subject: string): void;
+  /** Refresh answers wait until the returned function is called (to make instances race). */
+  holdRefreshes(): () => void;
+  readonly stats: OAuthStats;
+}
+
+export function createOAuthServer(options: OAuthServerOptions): OAuthServer {
+  const now = options.now ?? Date.now;
+  const codes = new Map<string, { subject: string; redirectUri: string; expiresAt: number }>();
+  const access = new Map<string, { subject: string; expiresAt: number }>();
+  const refresh = new Map<string, { subject: string }>();
+  const stats = { exchanges: 0, refreshes: 0, refusedRefreshes: 0 };
+  let signedIn = options.subjects[0] ?? '';
+  let hold: Promise<void> | null = null;
+  const token = (kind: string): string => `${options.tokenPrefix}-${kind}-${randomBytes(12).toString('hex')}`;
+
+  function issue(subject: string): EmuResponse {
+    const accessToken = token('access');
+    const refreshToken = token('refresh');
+    access.set(accessToken, { subject, expiresAt: now() + options.accessTokenTtlSeconds * 1000 });
+    refresh.set(refreshToken, { subject });
+    return {
+      status: 200,
+      body: { access_token: accessToken, token_type: 'Bearer', expires_in: options.accessTokenTtlSeconds, refresh_token: refreshToken, ...options.answerFields(subject) },
+    };
+  }
+
+  function field(req: EmuRequest, name: string): string | null {
+    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+    return typeof body[name] === 'string' ? (body[name] as string) : null;
+  }
+
+  async function tokenEndpoint(req: EmuRequest): Promise<EmuResponse> {
+    if (field(req, 'client_id') !== options.client.id || field(req, 'client_secret') !== options.client.secret) {
+      return options.error(401, 'invalid_client', 'client_id or client_secret is not valid');
+    }
+    const grant = field(req, 'grant_type');
+    if (grant === 'authorization_code') {
+      const code = codes.get(field(req, 'code') ?? '');
+      // A code is single-use, short-lived and bound to its redirect_uri.
+      codes.delete(field(req, 'code') ?? '');
+      if (!code || code.expiresAt < now()) return options.error(400, 'invalid_grant', 'The authorization code is invalid or has expired');
+      if (code.redirectUri !== field(req, 'redirect_uri')) return options.error(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
+      stats.exchanges++;
+      return issue(code.subject);
+    }
+    if (grant === 'refresh_token') {
+      if (hold) await hold;
+      const presented = field(req, 'refresh_token') ?? '';
+      const found = refresh.get(presented);
+      if (!found) {
+        stats.refusedRefreshes++;
+        return options.error(400, 'invalid_grant', 'The refresh token is invalid, expired or already used');
+      }
+      refresh.delete(presented);
+      stats.refreshes++;
+      return issue(found.subject);
+    }
+    return options.error(400, 'unsupported_grant_type', `grant_type must be authorization_code or refresh_token, got ${JSON.stringify(grant)}`);
+  }
+
+  function consent(req: EmuRequest): EmuResponse {
+    const redirectUri = req.query.get('redirect_uri');
+    if (req.query.get('client_id') !== options.client.id) return options.error(400, 'invalid_client', 'client_id is not a registered app');
+    if (req.query.get('response_type') !== 'code') return options.error(400, 'unsupported_response_type', 'response_type must be code');
+    if (!redirectUri || !/^https?:\/\//.test(redirectUri)) return options.error(400, 'invalid_request', 'redirect_uri must be an absolute URL');
+    const code = randomBytes(16).toString('hex');
+    codes.set(code, { subject: signedIn, redirectUri, expiresAt: now() + 600_000 });
+    const target = new URL(redirectUri);
+    target.searchParams.set('code', code);
+    const state = req.query.get('state');
+    if (state !== null) target.searchParams.set('state', state);
+    return { status: 302, headers: { location: target.toString() } };
+  }
+
+  return {
+    signInAs(subject) {
+      if (!options.subjects.includes(subject)) throw new Error(`No such subject to sign in as: ${subject}`);
+      signedIn = subject;
+    },
+    routes: (paths) => [
+      { method: 'GET', path: paths.authorize, handler: consent },
+      { method: 'POST', path: paths.token, handler: tokenEndpoint },
+    ],
+    subjectOf(authorization) {
+      const match = /^Bearer (.+)$/.exec(authorization ?? '');
+      const found = match ? access.get(match[1] as string) : undefined;
+      return found && found.expiresAt > now() ? found.subject : null;
+    },
+    expireAccessTokens(subject) {
+      for (const [key, value] of access) if (!subject || value.subject === subject) access.set(key, { ...value, expiresAt: 0 });
+    },
+    revoke(subject) {
+      for (const [key, value] of access) if (value.subject === subject) access.delete(key);
+      for (const [key, value] of refresh) if (value.subject === subject) refresh.delete(key);
+    },
+    holdRefreshes() {
+      let release: () => void = () => undefined;
+      hold = new Promise<void>((resolve) => {
+        release = () => {
+          hold = null;
+          resolve();
+        };
+      });
+      return release;
+    },
+    get stats() {
+      return { ...stats };
+    },
+  };
+}
