@@ -9,6 +9,7 @@ import { createMemoryPubSub } from '../src/events/pubsub/memory.js';
 import { createRedisPubSub } from '../src/events/pubsub/redis.js';
 import { createMemoryStore, createMongoStore } from '../src/events/store/index.js';
 import type { PubSub, PublishedEvent } from '../src/events/types.js';
+import { until as waitFor } from './helpers/gateway.js';
 import { mongoDb, podiumDelivery, record, useEventsGateway } from './helpers/events.js';
 
 /** Records what reaches the pubsub's listeners, and waits for an event id. */
@@ -90,6 +91,8 @@ describe('the outbox', () => {
     const a = await useEventsGateway({ store: createMongoStore({ url, db }), pubsub: createRedisPubSub(inject('redisUrl')), outbox: fast });
     const b = await useEventsGateway({ store: createMongoStore({ url, db }), pubsub: createRedisPubSub(proxy.url, { connectTimeoutMs: 300 }), outbox: fast, podium: a.podium });
     const sub = record(b.ws());
+    // B must be listening before A publishes: a live event published earlier is no one's to replay.
+    await waitFor(async () => /^gateway_subscription_group_members 1$/m.test(await (await fetch(`${b.url}/metrics`)).text()), 'the subscription on B');
     const first = (await a.deliver()).body.eventIds![0]!;
     await sub.until((e) => e.some((x) => x.eventId === first), 'the event before the outage');
 
