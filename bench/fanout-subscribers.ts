@@ -6,13 +6,23 @@
 import WebSocket from 'ws';
 
 export type ParentMessage =
-  | { readonly type: 'connect'; readonly url: string; readonly count: number; readonly key: string; readonly query: string; readonly concurrency: number }
+  | {
+      readonly type: 'connect';
+      readonly url: string;
+      readonly count: number;
+      readonly key: string;
+      /** null: connect only (connection_init, no subscription); `subscribe-all` subscribes them later. */
+      readonly query: string | null;
+      readonly concurrency: number;
+    }
+  | { readonly type: 'subscribe-all'; readonly query: string }
   | { readonly type: 'storm'; readonly url: string; readonly attempts: number; readonly withinMs: number; readonly key: string }
   | { readonly type: 'report'; readonly eventIds: readonly string[] }
   | { readonly type: 'close' };
 
 export type ChildMessage =
   | { readonly type: 'connected'; readonly open: number; readonly failed: number; readonly firstError: string | null; readonly ms: number }
+  | { readonly type: 'subscribed'; readonly count: number }
   | { readonly type: 'stormed'; readonly statuses: Readonly<Record<string, number>>; readonly ms: number }
   | {
       readonly type: 'report';
@@ -34,7 +44,7 @@ const received = new Map<string, { times: number[]; duplicates: number }>();
 const closedBy: Record<string, number> = {};
 let subscriptionErrors = 0;
 
-function subscriber(url: string, key: string, query: string): Promise<WebSocket> {
+function subscriber(url: string, key: string, query: string | null): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, 'graphql-transport-ws');
     const seen = new Set<string>();
@@ -61,7 +71,7 @@ function subscriber(url: string, key: string, query: string): Promise<WebSocket>
       const message = JSON.parse(text) as { type: string };
       if (message.type === 'connection_ack' && !subscribed) {
         subscribed = true;
-        ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+        if (query !== null) ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
         resolve(ws);
       } else if (message.type === 'error') {
         subscriptionErrors += 1;
@@ -145,6 +155,10 @@ process.on('message', (message: ParentMessage) => {
       return;
     case 'storm':
       void storm(message);
+      return;
+    case 'subscribe-all':
+      for (const socket of sockets) socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: message.query } }));
+      send({ type: 'subscribed', count: sockets.length });
       return;
     case 'report': {
       const events: Record<string, { times: number[]; duplicates: number }> = {};

@@ -94,9 +94,23 @@ async function collect(processes: readonly Subscribers[], eventId: string, start
   }
 }
 
-async function connectAll(subscribers: Subscribers, url: string, count: number): Promise<Extract<ChildMessage, { type: 'connected' }>> {
+/** Waits until the gateway's /metrics counts `count` subscribers of shared streams. */
+async function waitForMembers(gateway: GatewayProcess, count: number): Promise<void> {
+  const deadline = nowMs() + 60_000;
+  for (;;) {
+    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    if (Number(/^gateway_subscription_group_members (\S+)$/m.exec(text)?.[1] ?? 0) >= count) return;
+    if (nowMs() > deadline) throw new Error(`Expected ${count} subscriptions on the gateway within 60 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function connectAll(subscribers: Subscribers, url: string, count: number, subscribe = true): Promise<Extract<ChildMessage, { type: 'connected' }>> {
   const wsUrl = `${url.replace('http', 'ws')}/graphql`;
-  const connected = await subscribers.request({ type: 'connect', url: wsUrl, count, key: BENCH_VIEWER_KEY, query: SUBSCRIPTION, concurrency: flags['connect-concurrency'] }, 'connected');
+  const connected = await subscribers.request(
+    { type: 'connect', url: wsUrl, count, key: BENCH_VIEWER_KEY, query: subscribe ? SUBSCRIPTION : null, concurrency: flags['connect-concurrency'] },
+    'connected',
+  );
   if (connected.failed > 0) console.log(`  ${connected.failed} of ${count} subscribers failed to connect; first: ${connected.firstError}`);
   return connected;
 }
@@ -154,9 +168,14 @@ runBenchmark(async (cleanup) => {
   await new Promise((r) => setTimeout(r, 1_000));
   const idleRss = single.rssMiB();
   const subs = startSubscribers(cleanup, 'single');
-  console.log(`\nphase 1: connecting ${flags.subscribers} subscribers`);
-  const connected = await connectAll(subs, single.url, flags.subscribers);
+  console.log(`\nphase 1: connecting ${flags.subscribers} subscribers (first without a subscription, for the memory of an idle connection)`);
+  const connected = await connectAll(subs, single.url, flags.subscribers, false);
   console.log(`  ${connected.open} open in ${round(connected.ms / 1000, 1)} s`);
+  await new Promise((r) => setTimeout(r, 1_000));
+  const idleConnectionsRss = single.rssMiB();
+  await subs.request({ type: 'subscribe-all', query: SUBSCRIPTION }, 'subscribed');
+  await waitForMembers(single, connected.open);
+  await new Promise((r) => setTimeout(r, 1_000));
   const connectedRss = single.rssMiB();
   const cpuBefore = single.cpuMs();
   const one = await sendEvents(podium, [single], [subs], connected.open);
@@ -167,9 +186,12 @@ runBenchmark(async (cleanup) => {
   printTable(`Gateway process CPU per event (ms; the kernel share is mostly the loopback TCP writes, one per socket)`, ['user', 'kernel', 'per subscriber (µs)'], [
     [perEvent(cpuAfter.user - cpuBefore.user), perEvent(cpuAfter.system - cpuBefore.system), round(((cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) * 1000) / flags.events / Math.max(1, connected.open), 1)],
   ]);
-  printTable('Gateway process memory (MiB)', ['idle', `${connected.open} subscribers`, `after ${flags.events} events`, 'per subscriber (KiB)'], [
-    [idleRss, connectedRss, afterRss, round(((connectedRss - idleRss) * 1024) / Math.max(1, connected.open), 1)],
-  ]);
+  const kib = (mib: number): number => round((mib * 1024) / Math.max(1, connected.open), 1);
+  printTable(
+    'Gateway process memory (MiB; KiB per socket)',
+    ['idle', `${connected.open} connections`, 'and subscribed', `after ${flags.events} events`, 'per idle connection (KiB)', 'per subscription (KiB)', 'per subscriber (KiB)'],
+    [[idleRss, idleConnectionsRss, connectedRss, afterRss, kib(idleConnectionsRss - idleRss), kib(connectedRss - idleConnectionsRss), kib(connectedRss - idleRss)]],
+  );
 
   let stormFigures: Record<string, unknown> | null = null;
   if (flags.storm > 0) {
@@ -245,7 +267,7 @@ runBenchmark(async (cleanup) => {
       bench: 'fanout',
       machine,
       parameters: flags,
-      single: { subscribers: connected.open, rssMiB: { idle: idleRss, connected: connectedRss, after: afterRss }, perEvent: one.perEvent.map((e) => ({ received: e.received, duplicates: e.duplicates, ...e.latency })) },
+      single: { subscribers: connected.open, rssMiB: { idle: idleRss, connections: idleConnectionsRss, connected: connectedRss, after: afterRss }, perEvent: one.perEvent.map((e) => ({ received: e.received, duplicates: e.duplicates, ...e.latency })) },
       storm: stormFigures,
       twoInstances: twoFigures,
     }),

@@ -55,6 +55,23 @@ describe('shared subscriptions', () => {
     expect(received[1]).toHaveLength(1);
   });
 
+  it('answers a document it has already validated with the same errors, to every sender', async () => {
+    const t = await useTestGateway();
+    const socket = await openAcknowledged(t.url);
+    const errors: Array<{ id: string; code: unknown }> = [];
+    socket.on('message', (m) => {
+      const message = JSON.parse(String(m)) as { id: string; type: string; payload: Array<{ extensions?: { code?: unknown } }> };
+      if (message.type === 'error') errors.push({ id: message.id, code: message.payload[0]?.extensions?.code });
+    });
+    for (const id of ['x', 'y']) socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { messageReceived { nope } }' } }));
+    await until(() => errors.length === 2, 'both refusals');
+    expect(errors).toEqual([
+      { id: 'x', code: 'GRAPHQL_VALIDATION_FAILED' },
+      { id: 'y', code: 'GRAPHQL_VALIDATION_FAILED' },
+    ]);
+    expect(t.gateway.pubsub.listenerCount()).toBe(0);
+  });
+
   it('closes a subscriber that stops reading with 4008 and keeps delivering to the others', async () => {
     const t = await useTestGateway({ env: { GATEWAY_WS_MAX_BUFFERED_BYTES: '65536' } });
     const reader = await openAcknowledged(t.url);

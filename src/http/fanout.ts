@@ -26,6 +26,8 @@ export interface SharedMember {
   readonly socket: WebSocket;
   /** The graphql-ws subscription id on that socket. */
   readonly id: string;
+  /** The execution context, made only if this member opens the group's stream. */
+  readonly context: () => unknown;
 }
 
 interface Member extends SharedMember {
@@ -219,7 +221,7 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions): 
       if (!registered) return subscribe(args) as Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
       pending.delete(args);
       let group = groups.get(registered.key);
-      if (!group || group.closed) group = open(registered.key, args);
+      if (!group || group.closed) group = open(registered.key, { ...args, contextValue: registered.member.context() });
       const iterator = join(group, registered.member);
       const opened = await group.ready;
       if ('result' in opened) {

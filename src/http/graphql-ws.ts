@@ -18,6 +18,7 @@ import {
   type GraphQLFormattedError,
   type GraphQLSchema,
 } from 'graphql';
+import { LRUCache } from 'lru-cache';
 import { WebSocketServer } from 'ws';
 import { authorizeOperation, type Authenticator } from '../auth.js';
 import type { Role } from '../config.js';
@@ -87,6 +88,8 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
   const withCode = (error: GraphQLError, code: string): GraphQLError =>
     error.extensions.code ? error : new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, extensions: { ...error.extensions, code } });
 
+  /** Parsed and validated documents by their text (bounded). */
+  const documents = new LRUCache<string, { readonly document: DocumentNode; readonly errors: readonly GraphQLError[] }>({ max: 500 });
   const shared = createSharedSubscriptions({
     format: (result) => formatResult(result, format),
     registry: metrics.registry,
@@ -113,12 +116,19 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
         } catch (err) {
           return [asGraphQLError(err)];
         }
-        try {
-          document = parse(query, limits.parseOptions);
-        } catch (err) {
-          return [withCode(asGraphQLError(err), ErrorCode.ParseFailed)];
+        // Thousands of clients send the same few documents: each is parsed and validated once.
+        let checked = documents.get(query);
+        if (!checked) {
+          try {
+            document = parse(query, limits.parseOptions);
+          } catch (err) {
+            return [withCode(asGraphQLError(err), ErrorCode.ParseFailed)];
+          }
+          checked = { document, errors: validate(schema, document, rules) };
+          documents.set(query, checked);
         }
-        const errors = validate(schema, document, rules);
+        document = checked.document;
+        const { errors } = checked;
         if (errors.length > 0) return errors.map((e) => withCode(e, ErrorCode.ValidationFailed));
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new GraphQLError('Unable to identify the operation: give operationName for a document with several', { extensions: { code: ErrorCode.BadUserInput } })];
@@ -129,10 +139,11 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
         } catch (err) {
           return [asGraphQLError(err)];
         }
-        const args = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: contextFor(role) };
-        // Identical live subscriptions share one stream, executed and serialized once per event (fanout.ts).
-        const key = shareKey(role ?? 'none', operation, payload.query, payload.operationName, payload.variables);
-        if (key) shared.register(args, key, { socket: ctx.extra.socket, id });
+        // Identical live subscriptions share one stream, executed and serialized once per event (fanout.ts);
+        // only the one that opens it needs a context, so the others hold none.
+        const key = shareKey(role ?? 'none', operation, query, payload.operationName, payload.variables);
+        const args = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: key ? undefined : contextFor(role) };
+        if (key) shared.register(args, key, { socket: ctx.extra.socket, id, context: () => contextFor(role) });
         return args;
       },
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result, format),
