@@ -92,8 +92,14 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onRateBudget: (provider, remaining) => metrics.observeRateBudget(provider, remaining),
   };
   // The environment's providers are its accounts; stored accounts join them, and each provider answers from its default one.
-  const accounts = createAccounts(config, { logger, providerDeps, envProviders: deps.providers ?? createProviders(config, providerDeps), store: deps.accountStore });
-  const providers = cache.wrap(accounts.providers);
+  const accounts = createAccounts(config, {
+    logger,
+    providerDeps,
+    envProviders: deps.providers ?? createProviders(config, providerDeps),
+    store: deps.accountStore,
+    wrap: (name, account, provider) => cache.wrapProvider(name, account, provider),
+  });
+  const providers = accounts.providers;
   const auth = createAuthenticator(config.apiKeys);
   const outbox = createOutbox({ store, pubsub, logger, metrics, ...deps.outbox });
   const ingest = createIngest({
@@ -116,6 +122,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const formatError = createErrorFormatter({ logger, hideSuggestions: !config.introspection });
   const contextFor = createContextFactory({
     providers,
+    accountProviders: accounts.routes,
     store,
     pubsub,
     logger,

@@ -3,6 +3,7 @@
 import type {
   ContactFilter,
   ContactRecord,
+  LocationRecord,
   ConversationFilter,
   ConversationRecord,
   MessageEvent,
@@ -66,6 +67,9 @@ export interface Provider {
   /** Staff users. A provider without them (Smooch) returns an empty page without calling upstream. */
   listUsers(page: PageRequest): Promise<ProviderPage<UserRecord>>;
   getUsers(ids: readonly string[]): Promise<BatchResult<UserRecord>>;
+
+  /** The provider locations the credentials reach (Podium: the organization's, HighLevel: its location; Smooch has none). */
+  listLocations(): Promise<readonly LocationRecord[]>;
 
   readonly webhooks: WebhookAdmin;
   readonly receiver: WebhookReceiver;

@@ -6,6 +6,18 @@ import { ErrorCode, ProviderError, toGraphQLError } from '../errors.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { decodeId, encodeId } from '../ids.js';
 import { providerAccountId, type AccountId } from '../accounts/types.js';
+import type { GatewayContext } from '../context.js';
+import type { ProviderName } from '../model.js';
+import { accountArg, providerFor } from './shared.js';
+
+/** The account a record was read through: its own when stamped, else the provider's default (the environment's, or the only stored one). */
+async function accountOf(ctx: GatewayContext, provider: ProviderName, account: string | undefined) {
+  const registry = ctx.accounts.registry;
+  const id = (account as AccountId | undefined) ?? (await registry.defaultAccountId(provider));
+  const found = await stored('The account could not be read', () => registry.get(provider, id));
+  if (!found) throw new GraphQLError(`The ${provider} account ${encodeId(provider, 'Account', id)} is no longer connected`, { extensions: { code: ErrorCode.NotFound, provider } });
+  return found;
+}
 
 /** Store outages surface as STORE_UNAVAILABLE rather than an internal error. */
 async function stored<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -24,7 +36,15 @@ export const accountResolvers: Resolvers = {
     locationIds: (a) => (a.scope?.provider === 'PODIUM' ? [...a.scope.locationUids] : a.scope?.provider === 'LEADCONNECTOR' && a.scope.locationId ? [a.scope.locationId] : []),
     fromEnvironment: (a) => a.source === 'environment',
   },
+  Location: {
+    account: (l, _, ctx) => accountOf(ctx, l.provider, l.account),
+  },
   Query: {
+    async locations(_, { provider, account }, ctx) {
+      // The default account is resolved once, so every location names the account that answered.
+      const id = accountArg(account, provider) ?? (await ctx.accounts.registry.defaultAccountId(provider));
+      return [...(await providerFor(ctx, provider, id).listLocations())];
+    },
     async accounts(_, { provider }, ctx) {
       requireRole(ctx.role, 'admin');
       return [...(await stored('Accounts could not be listed', () => ctx.accounts.registry.list(provider ?? null)))];
