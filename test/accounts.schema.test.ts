@@ -94,13 +94,19 @@ describe('the schema across accounts', () => {
     const conversationB = conversationsB.data!.conversations.edges[0]!.node;
     expect(emus.podium.fixtures.conversationIds).not.toContain(conversationB.providerId);
     expect(conversationB.messages.edges.length).toBe(1);
-    const again = await t.gql<{ conversation: { providerId: string; contact: { id: string } | null } | null; message: { id: string } | null }>(
-      'query($c: ID!, $m: ID!) { conversation(id: $c) { providerId contact { id } } message(id: $m) { id } }',
+    const again = await t.gql<{
+      conversation: { providerId: string; contact: { id: string } | null; account: { id: string } } | null;
+      message: { id: string; account: { id: string; name: string } } | null;
+    }>(
+      'query($c: ID!, $m: ID!) { conversation(id: $c) { providerId contact { id } account { id } } message(id: $m) { id account { id name } } }',
       { c: conversationB.id, m: conversationB.messages.edges[0]!.node.id },
     );
     expect(again.errors).toBeUndefined();
-    expect(again.data?.conversation).toEqual({ providerId: conversationB.providerId, contact: conversationB.contact });
-    expect(again.data?.message?.id).toBe(conversationB.messages.edges[0]!.node.id);
+    expect(again.data?.conversation).toEqual({ providerId: conversationB.providerId, contact: conversationB.contact, account: { id: a.podiumB } });
+    expect(again.data?.message).toEqual({ id: conversationB.messages.edges[0]!.node.id, account: { id: a.podiumB, name: a.orgB.name } });
+    const lcUsers = await t.gql<{ users: Edges<{ account: { id: string } }> }>('query($a: ID) { users(provider: LEADCONNECTOR, account: $a, first: 2) { edges { node { account { id } } } } }', { a: a.lcA });
+    expect(lcUsers.errors).toBeUndefined();
+    expect(new Set(lcUsers.data?.users.edges.map((e) => e.node.account.id))).toEqual(new Set([a.lcA]));
 
     // An id of B as a filter of a list of A is refused rather than answered from the wrong account.
     const mixed = await t.gql('query($a: ID, $c: ID) { conversations(provider: PODIUM, account: $a, filter: { contactId: $c }) { edges { node { id } } } }', {

@@ -117,6 +117,8 @@ export type ConnectSmoochAccountInput = {
 /** A customer the business talks to (Podium contact, HighLevel contact, Smooch user). */
 export type Contact = Node & {
   __typename?: 'Contact';
+  /** The provider account whose credentials read this contact. */
+  account: Account;
   /** When the contact was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   /** Email addresses. */
@@ -168,6 +170,8 @@ export type ContactFilter = {
 /** A thread of messages between the business and one contact. */
 export type Conversation = Node & {
   __typename?: 'Conversation';
+  /** The provider account whose credentials read this conversation. */
+  account: Account;
   /** The staff user the conversation is assigned to. */
   assignedUser?: Maybe<User>;
   /** The channel the conversation runs over. */
@@ -294,6 +298,8 @@ export type Location = {
 /** A message in a conversation, from any provider. */
 export type Message = Node & {
   __typename?: 'Message';
+  /** The provider account whose credentials read it (for events: the account the webhook was routed to, else the provider's default account). */
+  account: Account;
   /** Attached files, call recordings and voicemails. */
   attachments: Array<Attachment>;
   /** Plain-text body; for emails whose provider gives HTML, the text of it (the HTML is `email.html`). */
@@ -756,6 +762,8 @@ export type UpdateWebhookInput = {
  */
 export type User = Node & {
   __typename?: 'User';
+  /** The provider account whose credentials read this user. */
+  account: Account;
   /** When the user was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   /** Email address. */
@@ -810,6 +818,8 @@ export type UserRole =
 /** A provider's webhook subscription: where the provider delivers events. */
 export type Webhook = Node & {
   __typename?: 'Webhook';
+  /** The provider account whose credentials read this webhook subscription. */
+  account: Account;
   /** When it was created. */
   createdAt?: Maybe<Scalars['DateTime']['output']>;
   /** Whether delivery is paused. */
@@ -1082,6 +1092,7 @@ export type BusinessAuthorResolvers<ContextType = GatewayContext, ParentType ext
 
 export type ContactResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact'], FederationReferenceType extends FederationReferenceTypes['Contact'] = FederationReferenceTypes['Contact']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Contact']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   emails?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1106,6 +1117,7 @@ export type ContactEdgeResolvers<ContextType = GatewayContext, ParentType extend
 
 export type ConversationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Conversation'] = ResolversParentTypes['Conversation'], FederationReferenceType extends FederationReferenceTypes['Conversation'] = FederationReferenceTypes['Conversation']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Conversation']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
   assignedUser?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   channel?: Resolver<ResolversTypes['Channel'], ParentType, ContextType>;
   channelIdentifier?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1156,6 +1168,7 @@ export type LocationResolvers<ContextType = GatewayContext, ParentType extends R
 
 export type MessageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message'], FederationReferenceType extends FederationReferenceTypes['Message'] = FederationReferenceTypes['Message']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Message']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
   attachments?: Resolver<Array<ResolversTypes['Attachment']>, ParentType, ContextType>;
   body?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   callDurationSeconds?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
@@ -1276,6 +1289,7 @@ export type SubscriptionResolvers<ContextType = GatewayContext, ParentType exten
 
 export type UserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   firstName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1302,6 +1316,7 @@ export type UserEdgeResolvers<ContextType = GatewayContext, ParentType extends R
 
 export type WebhookResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Webhook'] = ResolversParentTypes['Webhook'], FederationReferenceType extends FederationReferenceTypes['Webhook'] = FederationReferenceTypes['Webhook']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Webhook']> | FederationReferenceType, FederationReferenceType, ContextType>;
+  account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
   createdAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   disabled?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   editable?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
