@@ -1,8 +1,8 @@
 // The accounts of every provider: the environment's (one per provider, from
 // config, never stored) and the stored ones, with an adapter per account built
-// on first use. Providers ask it for the API of an account; until ids carry the
-// account, queries use the provider's default account: the environment's, or
-// the only stored one.
+// on first use. Ids and `account:` arguments name the account (apiFor); without
+// one, the provider's default account answers: the environment's, or the only
+// stored one (defaultAccountId).
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
