@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { createAccounts, type AccountsService } from './accounts/index.js';
 import type { AccountStore } from './accounts/store/index.js';
+import { createWebhookRouter } from './accounts/webhook-routing.js';
 import { createAuthenticator } from './auth.js';
 import { createGatewayCache, type GatewayCache } from './cache/index.js';
 import { touchedBy } from './cache/touched.js';
@@ -109,6 +110,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     metrics,
     logger,
     outbox,
+    // A delivery naming a connected account's location, organization or app is verified with that account's secrets.
+    route: createWebhookRouter(accounts.service.registry),
     // Before the 200: a query that starts after the answer must not see what this delivery changed.
     async onStored(events) {
       const provider = events[0]?.provider;

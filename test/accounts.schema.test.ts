@@ -3,8 +3,12 @@
 // then every read choosing its account by `account:` or by the id it was given.
 // The emulators count API calls per OAuth subject, so each assertion also says
 // whose token answered.
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeId } from '../src/ids.js';
+import { leadConnectorPayloadScope } from '../src/providers/leadconnector/webhooks.js';
+import { podiumPayloadScope, podiumSignature } from '../src/providers/podium/webhooks.js';
+import { smoochPayloadScope } from '../src/providers/smooch/webhooks.js';
 import { connectByOAuth, newStore, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators } from './helpers/accounts.js';
 
 type Edges<T> = { edges: Array<{ node: T }> };
@@ -204,5 +208,83 @@ describe('the schema across accounts', () => {
     const repeat = await t.gql<{ contacts: Edges<ContactRow> }>(CONTACTS, { p: 'PODIUM', a: a.podiumA });
     expect(repeat.data).toEqual(first.data);
     expect(emus.podium.oauth.apiCalls(a.orgA.uid)).toBe(callsA);
+  });
+});
+
+describe('webhooks across accounts', () => {
+  it("routes a Podium delivery to the account of its location, verifies it with that account's secret only, and falls back for unknown locations", async () => {
+    const emus = await useEmulators();
+    const t = await useAccountsGateway(emus, newStore());
+    const a = await connectAll(t, emus);
+    const CREATE = 'mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id account { id } } }';
+    const hook = (account: string, organizationId: string, secret: string) => ({
+      i: { provider: 'PODIUM', account, url: `${t.url}/webhooks/podium`, eventTypes: ['message.received'], organizationId, secret },
+    });
+    const hookA = await t.gql<{ createWebhook: { id: string; account: { id: string } } }>(CREATE, hook(a.podiumA, a.orgA.uid, 'secret-of-a'));
+    const hookB = await t.gql<{ createWebhook: { id: string; account: { id: string } } }>(CREATE, hook(a.podiumB, a.orgB.uid, 'secret-of-b'));
+    expect(hookA.errors).toBeUndefined();
+    expect(hookB.data?.createWebhook.account.id).toBe(a.podiumB);
+
+    const conversationsB = await t.gql<{ conversations: Edges<{ providerId: string }> }>('query($a: ID) { conversations(provider: PODIUM, account: $a, first: 1) { edges { node { providerId } } } }', { a: a.podiumB });
+    const conversationUid = conversationsB.data!.conversations.edges[0]!.node.providerId;
+    const deliver = async (locationUid: string, secret: string) => {
+      const rawBody = JSON.stringify({
+        data: { uid: randomUUID(), body: 'Is my appointment still on?', createdAt: new Date().toISOString(), conversation: { uid: conversationUid, channel: { type: 'phone' } }, location: { uid: locationUid } },
+        metadata: { eventType: 'message.received', eventUid: randomUUID() },
+      });
+      const timestamp = String(Date.now());
+      const res = await fetch(`${t.url}/webhooks/podium`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'podium-timestamp': timestamp, 'podium-signature': podiumSignature(secret, timestamp, Buffer.from(rawBody)) },
+        body: rawBody,
+      });
+      return { status: res.status, body: (await res.json()) as { eventIds?: string[] } };
+    };
+
+    // B's location with B's secret: accepted, and the event's message names B (its ids resolve against B).
+    const ofB = await deliver(a.orgB.locationUids[0]!, 'secret-of-b');
+    expect(ofB.status).toBe(200);
+    const event = await t.gql<{ node: { message: { id: string; account: { id: string }; conversation: { providerId: string } | null } } }>(
+      'query($id: ID!) { node(id: $id) { ... on StoredEvent { message { id account { id } conversation { providerId } } } } }',
+      { id: encodeId('PODIUM', 'StoredEvent', ofB.body.eventIds![0]!) },
+    );
+    expect(event.errors).toBeUndefined();
+    expect(event.data?.node.message.account.id).toBe(a.podiumB);
+    expect(event.data?.node.message.conversation?.providerId).toBe(conversationUid);
+
+    // B's location signed with A's secret: refused, though that secret is a stored one of the same provider.
+    expect((await deliver(a.orgB.locationUids[0]!, 'secret-of-a')).status).toBe(401);
+    // A location no account reaches: verified as before accounts, against every stored secret.
+    expect((await deliver('unknown-location-uid', 'secret-of-a')).status).toBe(200);
+  });
+});
+
+describe('webhooks across accounts (HighLevel)', () => {
+  it('stamps a HighLevel delivery with the account of its locationId, so its message resolves with that location token', async () => {
+    const emus = await useEmulators();
+    const t = await useAccountsGateway(emus, newStore());
+    const a = await connectAll(t, emus);
+    const listed = await t.gql<{ conversations: Edges<{ providerId: string }> }>('query($a: ID) { conversations(provider: LEADCONNECTOR, account: $a, first: 1) { edges { node { providerId } } } }', { a: a.lcB });
+    const emitted = await emus.leadconnector.emitMessageEvent('RECEIVED', { conversationId: listed.data!.conversations.edges[0]!.node.providerId });
+    const res = await fetch(`${t.url}/webhooks/leadconnector`, { method: 'POST', headers: { 'content-type': 'application/json', ...emitted.headers }, body: emitted.rawBody });
+    expect(res.status).toBe(200);
+    const { eventIds } = (await res.json()) as { eventIds: string[] };
+    const before = [emus.leadconnector.oauth.apiCalls(a.locationA), emus.leadconnector.oauth.apiCalls(a.locationB)];
+    const event = await t.gql<{ node: { message: { account: { id: string }; conversation: { providerId: string } | null } } }>(
+      'query($id: ID!) { node(id: $id) { ... on StoredEvent { message { account { id } conversation { providerId } } } } }',
+      { id: encodeId('LEADCONNECTOR', 'StoredEvent', eventIds[0]!) },
+    );
+    expect(event.errors).toBeUndefined();
+    expect(event.data?.node.message).toEqual({ account: { id: a.lcB }, conversation: { providerId: listed.data!.conversations.edges[0]!.node.providerId } });
+    expect([emus.leadconnector.oauth.apiCalls(a.locationA), emus.leadconnector.oauth.apiCalls(a.locationB)]).toEqual([before[0], before[1]! + 1]);
+  });
+
+  it('reads the ids a delivery names itself by, for each provider', () => {
+    expect(podiumPayloadScope({ data: { location: { uid: 'loc-1' }, organizationUid: 'org-1' }, metadata: {} })).toEqual({ locationIds: ['loc-1'], organizationIds: ['org-1'], appIds: [] });
+    expect(podiumPayloadScope('not an object')).toEqual({ locationIds: [], organizationIds: [], appIds: [] });
+    expect(leadConnectorPayloadScope({ type: 'InboundMessage', locationId: 'L1', companyId: 'C1' })).toEqual({ locationIds: ['L1'], organizationIds: ['C1'], appIds: [] });
+    expect(leadConnectorPayloadScope({ locationId: '' })).toEqual({ locationIds: [], organizationIds: [], appIds: [] });
+    expect(smoochPayloadScope({ app: { id: 'app-v2' }, events: [] })).toEqual({ locationIds: [], organizationIds: [], appIds: ['app-v2'] });
+    expect(smoochPayloadScope({ app: { _id: 'app-v11' }, trigger: 'message:appUser' })).toEqual({ locationIds: [], organizationIds: [], appIds: ['app-v11'] });
   });
 });

@@ -49,6 +49,8 @@ export interface AccountRegistry {
   /** The environment's accounts first, then the stored ones, oldest first. */
   list(provider?: ProviderName | null): Promise<readonly Account[]>;
   get(provider: ProviderName, id: AccountId): Promise<Account | null>;
+  /** Like list, from the snapshot of stored accounts (at most `snapshotMs` old): for every webhook delivery. */
+  recent(provider: ProviderName): Promise<readonly Account[]>;
   /** The provider's default account: the environment's, or the only stored one; throws PROVIDER_NOT_CONFIGURED or BAD_USER_INPUT (naming `account`) when there is none or several. */
   defaultAccountId(provider: ProviderName): Promise<AccountId>;
   /** The adapter of the provider's default account (see defaultAccountId). */
@@ -245,6 +247,10 @@ export function createAccountRegistry(options: AccountRegistryOptions): AccountR
     async list(provider) {
       const stored = await storedAccounts(true);
       return [...envList(provider), ...stored.filter((a) => !provider || a.provider === provider)].map(view);
+    },
+    async recent(provider) {
+      const stored = await storedAccounts(false);
+      return [...envList(provider), ...stored.filter((a) => a.provider === provider)].map(view);
     },
     async get(provider, id) {
       const env = options.envAccounts.get(provider);

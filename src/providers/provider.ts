@@ -102,7 +102,7 @@ export interface WebhookRequest {
 export type VerifyResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 export interface VerifyContext {
-  /** Secrets of this provider's webhooks as mirrored in the store (Smooch verifies against them). */
+  /** Secrets of this provider's webhooks as mirrored in the store (of the delivery's account when routed to one that has some). */
   storedSecrets(): Promise<readonly string[]>;
 }
 
@@ -114,7 +114,19 @@ export interface ParsedEvent {
   readonly result: { readonly ok: true; readonly event: MessageEvent } | { readonly ok: false; readonly reason: string };
 }
 
+/** The provider-side ids a delivery names itself by, which route it to its account. Unverified: only a hint until verification passes. */
+export interface PayloadScope {
+  /** Podium location uids, HighLevel locationIds. */
+  readonly locationIds: readonly string[];
+  /** Podium organization uids, HighLevel companyIds. */
+  readonly organizationIds: readonly string[];
+  /** Smooch app ids. */
+  readonly appIds: readonly string[];
+}
+
 export interface WebhookReceiver {
+  /** The ids of a parsed JSON body that name its location, organization or app; never throws. */
+  scope(body: unknown): PayloadScope;
   /** Checks the delivery is authentic before anything is parsed or stored (the policy of verify.ts). */
   verify(req: WebhookRequest, ctx: VerifyContext): Promise<VerifyResult>;
   /**
