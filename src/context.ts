@@ -2,6 +2,7 @@
 // operation (whose loaders are renewed for every event it delivers).
 import type { Logger } from 'pino';
 import type { AccountsService } from './accounts/index.js';
+import type { AccountProviders } from './accounts/routing.js';
 import type { Role } from './config.js';
 import type { ReplayFn } from './events/replay.js';
 import type { EventStore, PubSub } from './events/types.js';
@@ -13,7 +14,10 @@ import type { GatewayMetrics } from './metrics.js';
 export interface GatewayContext {
   /** null when no valid key was presented (and keys are required). */
   readonly role: Role | null;
+  /** Each provider as its default account serves it. */
   readonly providers: ReadonlyMap<ProviderName, Provider>;
+  /** Each provider as one account serves it (ids naming an account, `account:` arguments). */
+  readonly accountProviders: AccountProviders;
   loaders: Loaders;
   readonly store: EventStore;
   readonly pubsub: PubSub;
@@ -33,5 +37,5 @@ export type ContextDeps = Omit<GatewayContext, 'role' | 'loaders'>;
 
 /** One context per HTTP request and per graphql-ws operation, with fresh loaders. */
 export function createContextFactory(deps: ContextDeps): (role: Role | null) => GatewayContext {
-  return (role) => ({ ...deps, role, loaders: createLoaders(deps.providers) });
+  return (role) => ({ ...deps, role, loaders: createLoaders((name, account) => deps.accountProviders.forAccount(name, account)) });
 }

@@ -1,5 +1,8 @@
-// Global opaque ids: base64url of `<PROVIDER>:<Type>:<provider id>`. Clients
-// must treat them as opaque; the encoding only has to round-trip. Decoding
+// Global opaque ids: base64url of `<PROVIDER>:<Type>:<provider id>`, or
+// `<PROVIDER>@<account>:<Type>:<provider id>` for what a stored account's
+// credentials read (24 hex digits, accounts/types.ts). An id without an account
+// means the provider's default account, so every id issued before accounts
+// keeps working. Clients must treat them as opaque; the encoding only has to round-trip. Decoding
 // checks the provider id against that provider's id rules, so nothing a
 // provider could never have issued reaches an upstream path.
 import { userInputError } from './errors.js';
@@ -23,14 +26,21 @@ const ACCOUNT_ID = /^(?:env|[0-9a-f]{24})$/;
 /** Messages a provider sent without an id get `~` + 24 hex (resolvers/message.ts). */
 const UNIDENTIFIED_MESSAGE = /^~[0-9a-f]{24}$/;
 
+/** A stored account's id inside a global id (never `env`: the default account's ids carry none). */
+const STORED_ACCOUNT_ID = /^[0-9a-f]{24}$/;
+
 export interface GlobalId {
   readonly provider: ProviderName;
+  /** The stored account the id was issued for; null for the default (environment's) account. */
+  readonly account: string | null;
   readonly type: NodeType;
   readonly providerId: string;
 }
 
-export function encodeId(provider: ProviderName, type: NodeType, providerId: string): string {
-  return Buffer.from(`${provider}:${type}:${providerId}`, 'utf8').toString('base64url');
+/** `account` is a stored account's id; null, undefined or `env` make an id of the default account. */
+export function encodeId(provider: ProviderName, type: NodeType, providerId: string, account?: string | null): string {
+  const head = account && account !== 'env' ? `${provider}@${account}` : provider;
+  return Buffer.from(`${head}:${type}:${providerId}`, 'utf8').toString('base64url');
 }
 
 /** Decodes a global id or throws BAD_USER_INPUT saying what was wrong. */
@@ -41,10 +51,13 @@ export function decodeId(id: string, expected?: NodeType): GlobalId {
   const decoded = /^[A-Za-z0-9_-]+$/.test(id) ? Buffer.from(id, 'base64url').toString('utf8') : '';
   const first = decoded.indexOf(':');
   const second = decoded.indexOf(':', first + 1);
-  const provider = decoded.slice(0, first);
+  const head = decoded.slice(0, first);
+  const at = head.indexOf('@');
+  const provider = at < 0 ? head : head.slice(0, at);
+  const account = at < 0 ? null : head.slice(at + 1);
   const type = decoded.slice(first + 1, second);
   const providerId = decoded.slice(second + 1);
-  if (first < 0 || second < 0 || !isProvider(provider) || !isNodeType(type) || providerId.length === 0) {
+  if (first < 0 || second < 0 || !isProvider(provider) || !isNodeType(type) || providerId.length === 0 || (account !== null && !STORED_ACCOUNT_ID.test(account))) {
     throw userInputError(`"${id.slice(0, 80)}" is not a valid global id`, { argumentValue: id.slice(0, 80) });
   }
   if (expected && type !== expected) {
@@ -52,7 +65,7 @@ export function decodeId(id: string, expected?: NodeType): GlobalId {
   }
   const problem = providerIdProblem(provider, type, providerId);
   if (problem) throw userInputError(`"${id.slice(0, 80)}" is not a valid global id: ${problem}`, { argumentValue: id.slice(0, 80) });
-  return { provider, type, providerId };
+  return { provider, account, type, providerId };
 }
 
 /** The id rules of a provider, for adapters checking filter arguments that carry provider ids. */

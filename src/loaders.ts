@@ -1,11 +1,10 @@
-// One DataLoader set per request (per event for subscriptions), per provider.
+// One DataLoader set per request (per event for subscriptions), per provider
+// and account (null: the provider's default account).
 // Entities that arrive embedded in list responses prime the loaders, so they
 // are never fetched again in the same request.
 import DataLoader from 'dataloader';
 import type { ContactRecord, ConversationRecord, MessageRecord, ProviderName, UserRecord } from './model.js';
 import type { BatchResult, Included, Provider } from './providers/provider.js';
-import { ErrorCode } from './errors.js';
-import { GraphQLError } from 'graphql';
 
 export interface ProviderLoaders {
   readonly contact: DataLoader<string, ContactRecord | null>;
@@ -15,8 +14,8 @@ export interface ProviderLoaders {
 }
 
 export interface Loaders {
-  /** Throws PROVIDER_NOT_CONFIGURED for a provider this gateway has no credentials for. */
-  forProvider(name: ProviderName): ProviderLoaders;
+  /** Throws PROVIDER_NOT_CONFIGURED for a provider this gateway has no credentials for. `account` null or omitted: the default account. */
+  forProvider(name: ProviderName, account?: string | null): ProviderLoaders;
   prime(name: ProviderName, included: Included): void;
   primeContact(contact: ContactRecord): void;
   primeConversation(conversation: ConversationRecord): void;
@@ -24,18 +23,17 @@ export interface Loaders {
   primeUser(user: UserRecord): void;
 }
 
-export function createLoaders(providers: ReadonlyMap<ProviderName, Provider>): Loaders {
-  const sets = new Map<ProviderName, ProviderLoaders>();
+/** The Provider of one account (null: the default one); throws PROVIDER_NOT_CONFIGURED for a provider not served. */
+export type ProviderOf = (name: ProviderName, account: string | null) => Provider;
 
-  function forProvider(name: ProviderName): ProviderLoaders {
-    let set = sets.get(name);
+export function createLoaders(providerOf: ProviderOf): Loaders {
+  const sets = new Map<string, ProviderLoaders>();
+
+  function forProvider(name: ProviderName, account: string | null = null): ProviderLoaders {
+    const key = account === null ? name : `${name}@${account}`;
+    let set = sets.get(key);
     if (!set) {
-      const provider = providers.get(name);
-      if (!provider) {
-        throw new GraphQLError(`Provider ${name} is not configured on this gateway`, {
-          extensions: { code: ErrorCode.ProviderNotConfigured, provider: name },
-        });
-      }
+      const provider = providerOf(name, account);
       const contact: DataLoader<string, ContactRecord | null> = new DataLoader(async (keys) => {
         const results = await checked(name, 'contacts', keys, provider.getContacts(keys));
         // A contact found by one alias (a Podium conversation uid) answers for all its others.
@@ -48,23 +46,23 @@ export function createLoaders(providers: ReadonlyMap<ProviderName, Provider>): L
         message: new DataLoader((keys) => checked(name, 'messages', keys, provider.getMessages(keys))),
         user: new DataLoader((keys) => checked(name, 'users', keys, provider.getUsers(keys))),
       };
-      sets.set(name, set);
+      sets.set(key, set);
     }
     return set;
   }
 
   function primeContact(contact: ContactRecord): void {
-    const loader = forProvider(contact.provider).contact;
+    const loader = forProvider(contact.provider, contact.account).contact;
     for (const key of [contact.id, ...(contact.aliases ?? [])]) loader.prime(key, contact);
   }
   function primeConversation(conversation: ConversationRecord): void {
-    forProvider(conversation.provider).conversation.prime(conversation.id, conversation);
+    forProvider(conversation.provider, conversation.account).conversation.prime(conversation.id, conversation);
   }
   function primeMessage(message: MessageRecord): void {
-    if (message.id) forProvider(message.provider).message.prime(message.id, message);
+    if (message.id) forProvider(message.provider, message.account).message.prime(message.id, message);
   }
   function primeUser(user: UserRecord): void {
-    forProvider(user.provider).user.prime(user.id, user);
+    forProvider(user.provider, user.account).user.prime(user.id, user);
   }
 
   return {

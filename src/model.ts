@@ -27,6 +27,8 @@ export type MessageEventKind = 'SENT' | 'RECEIVED' | 'FAILED';
 
 export interface ContactRecord {
   readonly provider: ProviderName;
+  /** The stored account it was read through (src/accounts/); absent for the environment's account. */
+  readonly account?: string;
   readonly id: string;
   readonly name: string | null;
   readonly emails: readonly string[];
@@ -52,6 +54,8 @@ export type UserRole = 'OWNER' | 'ADMIN' | 'MEMBER';
 
 export interface UserRecord {
   readonly provider: ProviderName;
+  /** The stored account it was read through (src/accounts/); absent for the environment's account. */
+  readonly account?: string;
   readonly id: string;
   readonly name: string | null;
   readonly firstName: string | null;
@@ -67,6 +71,8 @@ export interface UserRecord {
 
 export interface ConversationRecord {
   readonly provider: ProviderName;
+  /** The stored account it was read through (src/accounts/); absent for the environment's account. */
+  readonly account?: string;
   readonly id: string;
   readonly locationId: string | null;
   /** Key for the contact loader (may be an alias, see ContactRecord.aliases). */
@@ -105,6 +111,8 @@ export interface EmailDetails {
 
 export interface MessageRecord {
   readonly provider: ProviderName;
+  /** The stored account it was read through (src/accounts/); absent for the environment's account. */
+  readonly account?: string;
   /**
    * The message's load key for `Provider.getMessages` (for providers whose
    * message lookup needs the conversation, `<conversationId>/<messageId>`), or
@@ -156,6 +164,8 @@ export interface ConversationFilter {
 
 export interface WebhookRecord {
   readonly provider: ProviderName;
+  /** The stored account it was read through (src/accounts/); absent for the environment's account. */
+  readonly account?: string;
   readonly id: string;
   readonly url: string;
   readonly eventTypes: readonly string[];
@@ -190,4 +200,14 @@ export interface WebhookUpdateInput {
 export interface MessageEvent {
   readonly kind: MessageEventKind;
   readonly message: MessageRecord;
+}
+
+/** A provider location an account reaches: what `filter.locationId` and `createWebhook(locationId)` take. */
+export interface LocationRecord {
+  readonly provider: ProviderName;
+  /** Absent for the environment's account, as on the other records. */
+  readonly account?: string;
+  /** The provider's own id: Podium location uid, HighLevel locationId, Smooch appId. */
+  readonly id: string;
+  readonly name: string | null;
 }

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { createHash } from 'node:crypto';
 import { createAccounts, type AccountsService } from './accounts/index.js';
 import type { AccountStore } from './accounts/store/index.js';
+import { createWebhookRouter } from './accounts/webhook-routing.js';
 import { createAuthenticator } from './auth.js';
 import { createGatewayCache, type GatewayCache } from './cache/index.js';
 import { touchedBy } from './cache/touched.js';
@@ -92,8 +93,14 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onRateBudget: (provider, remaining) => metrics.observeRateBudget(provider, remaining),
   };
   // The environment's providers are its accounts; stored accounts join them, and each provider answers from its default one.
-  const accounts = createAccounts(config, { logger, providerDeps, envProviders: deps.providers ?? createProviders(config, providerDeps), store: deps.accountStore });
-  const providers = cache.wrap(accounts.providers);
+  const accounts = createAccounts(config, {
+    logger,
+    providerDeps,
+    envProviders: deps.providers ?? createProviders(config, providerDeps),
+    store: deps.accountStore,
+    wrap: (name, account, provider) => cache.wrapProvider(name, account, provider),
+  });
+  const providers = accounts.providers;
   const auth = createAuthenticator(config.apiKeys);
   const outbox = createOutbox({ store, pubsub, logger, metrics, ...deps.outbox });
   const ingest = createIngest({
@@ -103,6 +110,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     metrics,
     logger,
     outbox,
+    // A delivery naming a connected account's location, organization or app is verified with that account's secrets.
+    route: createWebhookRouter(accounts.service.registry),
     // Before the 200: a query that starts after the answer must not see what this delivery changed.
     async onStored(events) {
       const provider = events[0]?.provider;
@@ -116,6 +125,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const formatError = createErrorFormatter({ logger, hideSuggestions: !config.introspection });
   const contextFor = createContextFactory({
     providers,
+    accountProviders: accounts.routes,
     store,
     pubsub,
     logger,

@@ -91,6 +91,21 @@ describe('queries over Podium', () => {
     expect(res.data!.node).toEqual({ __typename: 'Conversation', providerId: conv.providerId });
   });
 
+  it("keeps the environment's ids as they were (no account in them) and names its account on every entity", async () => {
+    const t = await useTestGateway();
+    const [contactId] = t.podium.fixtures.contactIds;
+    const res = await t.gql<{ contacts: Conn<{ id: string; providerId: string; account: { id: string; fromEnvironment: boolean } }>; contact: { id: string } | null }>(
+      `query($id: ID!) { contacts(provider: PODIUM, first: 3) { edges { node { id providerId account { id fromEnvironment } } } } contact(id: $id) { id } }`,
+      { id: encodeId('PODIUM', 'Contact', contactId!) },
+    );
+    expect(res.errors).toBeUndefined();
+    for (const { node } of res.data!.contacts.edges) {
+      expect(node.id).toBe(Buffer.from(`PODIUM:Contact:${node.providerId}`).toString('base64url'));
+      expect(node.account).toEqual({ id: encodeId('PODIUM', 'Account', 'env'), fromEnvironment: true });
+    }
+    expect(res.data!.contact?.id).toBe(encodeId('PODIUM', 'Contact', contactId!));
+  });
+
   it('resolves 50 conversations with contact, assignee and 10 messages with senders in one request per distinct entity', async () => {
     const t = await useTestGateway();
     t.podium.resetRequests();

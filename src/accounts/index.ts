@@ -1,7 +1,7 @@
 // Builds the accounts part of the gateway from the config: the sealer, the
 // accounts store and refresh locks, the OAuth flows, one adapter factory per
 // provider, the environment's accounts, the registry, the OAuth connector, and
-// the providers the rest of the gateway sees (each routed to its default account).
+// the providers the rest of the gateway sees (per account, and each provider's default).
 import type { Logger } from 'pino';
 import { defaults, type GatewayConfig } from '../config.js';
 import { ProviderError, userInputError } from '../errors.js';
@@ -19,7 +19,7 @@ import { createOAuthConnector, type OAuthConnector } from './connect.js';
 import { createSealer } from './crypto.js';
 import { redisLocks, storeLocks } from './locks.js';
 import { createAccountRegistry, type AccountApi, type AccountApiFactory, type AccountRegistry, type EnvAccount } from './registry.js';
-import { accountRoutedProvider } from './routing.js';
+import { createAccountProviders, type AccountProviders, type AccountProvidersOptions } from './routing.js';
 import { createTokenSigner } from './signed-token.js';
 import { createAccountStore, type AccountStore } from './store/index.js';
 import { ENV_ACCOUNT_ID, type Account, type OAuthFlow, type StoredAccount } from './types.js';
@@ -43,6 +43,8 @@ export interface Accounts {
   readonly service: AccountsService;
   /** The providers the gateway serves, each answering from its default account. */
   readonly providers: ReadonlyMap<ProviderName, Provider>;
+  /** The providers per account (what ids naming an account and `account:` arguments use). */
+  readonly routes: AccountProviders;
   close(): Promise<void>;
 }
 
@@ -52,6 +54,8 @@ export interface AccountsDeps {
   /** The environment's providers (createProviders): their receivers, and their APIs as the environment's accounts. */
   readonly envProviders: ReadonlyMap<ProviderName, Provider>;
   readonly store?: AccountStore;
+  /** Puts the cross-request cache in front of each account's Provider. @default none */
+  readonly wrap?: AccountProvidersOptions['wrap'];
 }
 
 const SMOOCH_APP_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -172,14 +176,14 @@ export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accou
   // Smooch is always served: its accounts can be connected at run time, and
   // without a secret known its receiver refuses every delivery.
   const eventTypes: Record<ProviderName, readonly string[]> = { PODIUM: PODIUM_EVENT_TYPES, LEADCONNECTOR: LEADCONNECTOR_EVENT_TYPES, SMOOCH: SMOOCH_EVENT_TYPES };
-  const providers = new Map<ProviderName, Provider>();
+  const served = new Map<ProviderName, { env: Provider | null; receiver: Provider['receiver']; eventTypes: readonly string[] }>();
   for (const name of ['PODIUM', 'LEADCONNECTOR', 'SMOOCH'] as const) {
     const envProvider = deps.envProviders.get(name) ?? (name === 'SMOOCH' ? createSmoochProvider({ api: null, webhookSecret: null }, providerDeps) : null);
     if (!envProvider) continue;
     // The environment's own adapter answers when configured (as before accounts), so nothing changes for it.
-    if (envAccounts.has(name)) providers.set(name, envProvider);
-    else providers.set(name, accountRoutedProvider(name, envProvider.receiver, eventTypes[name], () => registry.defaultApi(name)));
+    served.set(name, { env: envAccounts.has(name) ? envProvider : null, receiver: envProvider.receiver, eventTypes: eventTypes[name] });
   }
+  const routes = createAccountProviders({ registry, served, wrap: deps.wrap });
 
   async function connectSmooch(input: ConnectSmoochInput): Promise<Account> {
     const problems: string[] = [];
@@ -216,7 +220,8 @@ export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accou
 
   return {
     service: { registry, connector, connectSmooch },
-    providers,
+    providers: routes.defaults,
+    routes,
     close: () => registry.close(),
   };
 }

@@ -1,8 +1,8 @@
 // The accounts of every provider: the environment's (one per provider, from
 // config, never stored) and the stored ones, with an adapter per account built
-// on first use. Providers ask it for the API of an account; until ids carry the
-// account, queries use the provider's default account: the environment's, or
-// the only stored one.
+// on first use. Ids and `account:` arguments name the account (apiFor); without
+// one, the provider's default account answers: the environment's, or the only
+// stored one (defaultAccountId).
 import { randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import type { Logger } from 'pino';
@@ -49,9 +49,13 @@ export interface AccountRegistry {
   /** The environment's accounts first, then the stored ones, oldest first. */
   list(provider?: ProviderName | null): Promise<readonly Account[]>;
   get(provider: ProviderName, id: AccountId): Promise<Account | null>;
-  /** The adapter of the provider's default account; throws PROVIDER_NOT_CONFIGURED or BAD_USER_INPUT when there is none or several. */
+  /** Like list, from the snapshot of stored accounts (at most `snapshotMs` old): for every webhook delivery. */
+  recent(provider: ProviderName): Promise<readonly Account[]>;
+  /** The provider's default account: the environment's, or the only stored one; throws PROVIDER_NOT_CONFIGURED or BAD_USER_INPUT (naming `account`) when there is none or several. */
+  defaultAccountId(provider: ProviderName): Promise<AccountId>;
+  /** The adapter of the provider's default account (see defaultAccountId). */
   defaultApi(provider: ProviderName): Promise<AccountApi>;
-  /** The adapter of one account (what the next slice's `account:` arguments will use). */
+  /** The adapter of one account (what `account:` arguments and ids naming an account use); NOT_FOUND when unknown. */
   apiFor(provider: ProviderName, id: AccountId): Promise<AccountApi>;
   /** Stores the account (replacing the one of the same organization, location or app) and returns it. */
   connect(account: NewAccount): Promise<Account>;
@@ -215,6 +219,27 @@ export function createAccountRegistry(options: AccountRegistryOptions): AccountR
     return { id, provider, name, scope, status, lastError, source, connectedAt };
   }
 
+  /** The environment's account, else the only stored one; with none or several, the errors say what to do. */
+  async function defaultAccountId(provider: ProviderName): Promise<AccountId> {
+    const env = options.envAccounts.get(provider);
+    if (env) return env.account.id;
+    const stored = (await storedAccounts(false)).filter((a) => a.provider === provider);
+    const label = PROVIDER_LABELS[provider];
+    if (stored.length === 0) {
+      const vars = ENV_VARIABLES[provider];
+      const connect =
+        provider === 'SMOOCH' ? 'connect an app with connectSmoochAccount' : options.flows.has(provider) ? 'connect one by OAuth (oauthStartUrl)' : null;
+      throw new ProviderError(provider, 'NOT_CONFIGURED', `${provider} has no API credentials on this gateway (set ${vars}${connect ? `, or ${connect}` : ''}); only its webhooks are received`);
+    }
+    if (stored.length > 1) {
+      throw userInputError(
+        `${stored.length} ${label} accounts are connected and none is set by environment variables, so the argument "account" is required: pass one of the ids of accounts(provider: ${provider}) (ids issued for an account already name it)`,
+        { provider, argumentName: 'account', accounts: stored.length },
+      );
+    }
+    return (stored[0] as StoredAccount).id;
+  }
+
   const envList = (provider?: ProviderName | null): Account[] =>
     [...options.envAccounts.entries()].filter(([name]) => !provider || name === provider).map(([, env]) => env.account);
 
@@ -223,30 +248,22 @@ export function createAccountRegistry(options: AccountRegistryOptions): AccountR
       const stored = await storedAccounts(true);
       return [...envList(provider), ...stored.filter((a) => !provider || a.provider === provider)].map(view);
     },
+    async recent(provider) {
+      const stored = await storedAccounts(false);
+      return [...envList(provider), ...stored.filter((a) => a.provider === provider)].map(view);
+    },
     async get(provider, id) {
       const env = options.envAccounts.get(provider);
       if (env && env.account.id === id) return view(env.account);
       const stored = (await storedAccounts(true)).find((a) => a.id === id && a.provider === provider);
       return stored ? view(stored) : null;
     },
+    defaultAccountId,
     async defaultApi(provider) {
+      const id = await defaultAccountId(provider);
       const env = options.envAccounts.get(provider);
-      if (env) return env.api;
-      const stored = (await storedAccounts(false)).filter((a) => a.provider === provider);
-      const label = PROVIDER_LABELS[provider];
-      if (stored.length === 0) {
-        const vars = ENV_VARIABLES[provider];
-        const connect =
-          provider === 'SMOOCH' ? 'connect an app with connectSmoochAccount' : options.flows.has(provider) ? 'connect one by OAuth (oauthStartUrl)' : null;
-        throw new ProviderError(provider, 'NOT_CONFIGURED', `${provider} has no API credentials on this gateway (set ${vars}${connect ? `, or ${connect}` : ''}); only its webhooks are received`);
-      }
-      if (stored.length > 1) {
-        throw userInputError(
-          `${stored.length} ${label} accounts are connected and queries cannot choose between them yet (ids naming the account come next); disconnect all but one, or configure one by environment variables`,
-          { provider, accounts: stored.length },
-        );
-      }
-      return apiOf(stored[0] as StoredAccount);
+      if (env && env.account.id === id) return env.api;
+      return apiOf((await storedAccounts(false)).find((a) => a.id === id) as StoredAccount);
     },
     async apiFor(provider, id) {
       const env = options.envAccounts.get(provider);

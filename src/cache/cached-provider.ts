@@ -45,9 +45,15 @@ export function touchedCounters(scope: string, touched: Touched): string[] {
   return list;
 }
 
-export function cacheProvider(inner: Provider, cache: EntityCache, scope: string, ttls: () => CacheTtls): Provider {
+/**
+ * `scope` names the counters webhooks bump, `entryScope` the entries: an
+ * account's entries have keys of their own (two accounts never share one) but
+ * the provider's counters, so a delivery not yet routed to its account
+ * invalidates every account of its provider.
+ */
+export function cacheProvider(inner: Provider, cache: EntityCache, scope: string, ttls: () => CacheTtls, entryScope: string = scope): Provider {
   const c = counters(scope);
-  const entry = (kind: string, id: string, deps: readonly string[]): CacheItem => ({ key: `${scope}:${kind}:${id}`, counters: deps });
+  const entry = (kind: string, id: string, deps: readonly string[]): CacheItem => ({ key: `${entryScope}:${kind}:${id}`, counters: deps });
 
   function byId<T>(entity: string, ids: readonly string[], deps: (id: string) => readonly string[], load: (ids: readonly string[]) => Promise<BatchResult<T>>, ttlMs: () => number): Promise<BatchResult<T>> {
     return cache.batch<T>(entity, ids.map((id) => entry(entity, id, deps(id))), (missing) => load(missing.map((i) => ids[i] as string)), ttlMs());

@@ -37,6 +37,8 @@ export type Coverage = 'webhooks' | 'ttl-only';
 export interface GatewayCache {
   /** The providers with their reads cached; identity when the cache is off. */
   wrap(providers: ReadonlyMap<ProviderName, Provider>): ReadonlyMap<ProviderName, Provider>;
+  /** One account's Provider with its reads cached under keys of that account (null: the environment's, keyed as before accounts). */
+  wrapProvider(name: ProviderName, account: string | null, provider: Provider): Provider;
   /** Bumps what an acknowledged-to-be delivery changed; rejects when the backend cannot be reached. */
   invalidate(provider: ProviderName, touched: Touched, cause: string): Promise<void>;
   /** A verified delivery arrived: this provider's webhooks reach the gateway. */
@@ -102,16 +104,19 @@ export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
     showCoverage(provider);
   }
 
+  function wrapProvider(name: ProviderName, account: string | null, provider: Provider): Provider {
+    if (!config.enabled) return provider;
+    showCoverage(name);
+    const scope = `${config.prefix}:${scopeOf(name)}`;
+    return cacheProvider(provider, cache, scope, () => ttls(name), account === null ? scope : `${scope}:a:${account}`);
+  }
+
   return {
     wrap(providers) {
       if (!config.enabled) return providers;
-      const wrapped = new Map<ProviderName, Provider>();
-      for (const [name, provider] of providers) {
-        wrapped.set(name, cacheProvider(provider, cache, `${config.prefix}:${scopeOf(name)}`, () => ttls(name)));
-        showCoverage(name);
-      }
-      return wrapped;
+      return new Map([...providers].map(([name, provider]) => [name, wrapProvider(name, null, provider)]));
     },
+    wrapProvider,
     async invalidate(provider, touched, cause) {
       if (!config.enabled) return;
       const list = touchedCounters(`${config.prefix}:${scopeOf(provider)}`, touched);

@@ -1,4 +1,6 @@
-// Webhook ingest: verify -> parse/normalize -> store -> onStored -> answer -> publish.
+// Webhook ingest: route -> verify -> parse/normalize -> store -> onStored -> answer -> publish.
+// A delivery whose payload names a known account (route) is verified with that
+// account's webhook secrets and its events are stamped with the account.
 // A delivery is acknowledged only once every event in it is durably stored;
 // duplicates are stored once and published once; an authentic payload that
 // cannot be normalized is stored as unprocessable and still acknowledged.
@@ -7,13 +9,13 @@
 // this publish could not (so a failed publish never waits for a redelivery).
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
-import type { ProviderName } from '../model.js';
-import type { ParsedEvent, Provider, VerifyResult, WebhookRequest } from '../providers/provider.js';
+import type { ProviderName, WebhookRecord } from '../model.js';
+import type { ParsedEvent, PayloadScope, Provider, VerifyResult, WebhookRequest } from '../providers/provider.js';
 import { unprocessable } from '../providers/delivery.js';
 import { traceInvalidate, tracePublish, traceStore, traceVerify } from './ingest-spans.js';
 import { createOutbox, type Outbox } from './outbox.js';
 import { createReplay, type ReplayFn } from './replay.js';
-import { createStoredSecrets } from './secrets.js';
+import { createStoredSecrets, type WebhookOwner } from './secrets.js';
 import type { EventStore, InsertResult, NewEvent, PubSub, StoredEvent } from './types.js';
 
 /** What to answer the provider: the HTTP status its retry rules need, and a JSON body. */
@@ -58,6 +60,19 @@ export interface IngestOptions {
    * dedupes and runs the hook again).
    */
   readonly onStored?: (events: readonly StoredEvent[]) => Promise<void>;
+  /**
+   * The account a delivery belongs to, by the ids its payload names (unverified
+   * until its secret checks out); null when none is known: verified and stored
+   * as before accounts. Failures count as null. @default none
+   */
+  readonly route?: (provider: ProviderName, scope: PayloadScope) => Promise<DeliveryRoute | null>;
+}
+
+export interface DeliveryRoute {
+  /** The account id (`env` for the environment's, whose events carry none). */
+  readonly account: string;
+  /** Whether a mirrored webhook is the account's: only those secrets verify the delivery, when it has any. */
+  owns(webhook: WebhookRecord): boolean;
 }
 
 const storeUnavailable = { error: 'store_unavailable', message: 'event store unreachable; retry later' };
@@ -79,27 +94,21 @@ export function createIngest(options: IngestOptions): Ingest {
   }
 
   /** Verifies against the configured and stored secrets, re-reading the stored ones once on a failure. */
-  async function verify(provider: Provider, name: ProviderName, req: WebhookRequest): Promise<VerifyResult> {
+  async function verify(provider: Provider, name: ProviderName, req: WebhookRequest, only: WebhookOwner | undefined): Promise<VerifyResult> {
     let usedCache = false;
     const first = await provider.receiver.verify(req, {
       storedSecrets: () => {
         usedCache = secrets.cached(name);
-        return secrets.get(name);
+        return secrets.get(name, only);
       },
     });
     if (first.ok) return first;
-    const fresh = await secrets.refresh(name, usedCache);
+    const fresh = await secrets.refresh(name, usedCache, only);
     if (fresh === null) return first;
     return provider.receiver.verify(req, { storedSecrets: () => Promise.resolve(fresh) });
   }
 
-  function parse(provider: Provider, name: ProviderName, req: WebhookRequest): readonly ParsedEvent[] | 'reject' {
-    let json: unknown;
-    try {
-      json = JSON.parse(req.rawBody.toString('utf8'));
-    } catch {
-      json = undefined;
-    }
+  function parse(provider: Provider, name: ProviderName, req: WebhookRequest, json: unknown): readonly ParsedEvent[] | 'reject' {
     if (json === undefined) {
       return provider.receiver.invalidJson === 'reject' ? 'reject' : [unprocessable(req.rawBody, null, 'the request body is not valid JSON')];
     }
@@ -113,10 +122,12 @@ export function createIngest(options: IngestOptions): Ingest {
     const provider = providers.get(name);
     if (!provider) return { status: 404, body: { error: 'provider_not_configured', message: `${name} is not configured on this gateway` } };
     const { receiver } = provider;
+    const json = parseJson(req.rawBody);
+    const route = json === undefined ? null : await routeOf(name, receiver.scope(json));
 
     let verified: VerifyResult;
     try {
-      verified = await traceVerify(() => verify(provider, name, req));
+      verified = await traceVerify(() => verify(provider, name, req, route ? (w) => route.owns(w) : undefined));
     } catch (err) {
       logger.warn({ err, provider: name }, 'webhook verification could not read stored secrets');
       metrics.countWebhook(name, 'store_unavailable');
@@ -128,7 +139,7 @@ export function createIngest(options: IngestOptions): Ingest {
       return { status: 401, body: { error: 'unauthorized', message: verified.reason } };
     }
 
-    const parsed = parse(provider, name, req);
+    const parsed = stamp(parse(provider, name, req, json), route);
     if (parsed === 'reject') {
       metrics.countWebhook(name, 'bad_request');
       return { status: 400, body: { error: 'invalid_json', message: 'the request body is not valid JSON' } };
@@ -151,6 +162,16 @@ export function createIngest(options: IngestOptions): Ingest {
     return { status: 200, body: answer(name, results, metrics, logger) };
   }
 
+  async function routeOf(name: ProviderName, scope: PayloadScope): Promise<DeliveryRoute | null> {
+    if (!options.route) return null;
+    try {
+      return await options.route(name, scope);
+    } catch (err) {
+      logger.warn({ err, provider: name }, 'webhook not routed to its account: accounts unreadable; verified as before accounts');
+      return null;
+    }
+  }
+
   return {
     receive,
     replay,
@@ -161,6 +182,21 @@ export function createIngest(options: IngestOptions): Ingest {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+function parseJson(rawBody: Buffer): unknown {
+  try {
+    return JSON.parse(rawBody.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Marks the events of a delivery routed to a stored account as that account's (their ids then name it). */
+function stamp(parsed: readonly ParsedEvent[] | 'reject', route: DeliveryRoute | null): readonly ParsedEvent[] | 'reject' {
+  if (parsed === 'reject' || !route || route.account === 'env') return parsed;
+  const account = route.account;
+  return parsed.map((p) => (p.result.ok ? { ...p, result: { ok: true, event: { ...p.result.event, message: { ...p.result.event.message, account } } } } : p));
 }
 
 function answer(name: ProviderName, results: readonly InsertResult[], metrics: GatewayMetrics, logger: Logger): Record<string, unknown> {

@@ -4,7 +4,7 @@
 // being created on this instance, held until the creation has stored its
 // secret: a Smooch delivery can arrive before the createWebhook mutation has
 // saved the secret, and Smooch never retries a 401.
-import type { ProviderName } from '../model.js';
+import type { ProviderName, WebhookRecord } from '../model.js';
 import type { EventStore } from './types.js';
 
 /**
@@ -37,7 +37,7 @@ function creationsOf(store: EventStore, provider: ProviderName): readonly Promis
 
 export interface StoredSecrets {
   /** The secrets, from the cache when it is fresh. */
-  get(provider: ProviderName): Promise<readonly string[]>;
+  get(provider: ProviderName, only?: WebhookOwner): Promise<readonly string[]>;
   /** Whether get() would answer from the cache. */
   cached(provider: ProviderName): boolean;
   /**
@@ -45,8 +45,21 @@ export interface StoredSecrets {
    * then re-reads the store unless it was read a moment ago. Resolves with the
    * fresh secrets, or null when nothing could have changed.
    */
-  refresh(provider: ProviderName, usedCache: boolean): Promise<readonly string[] | null>;
+  refresh(provider: ProviderName, usedCache: boolean, only?: WebhookOwner): Promise<readonly string[] | null>;
   invalidate(provider: ProviderName): void;
+}
+
+/**
+ * Which mirrored webhooks count: those of the account a delivery was routed to
+ * (when that account has any with a secret; else all of the provider's, as
+ * before accounts, since its webhook may have been made outside the gateway).
+ */
+export type WebhookOwner = (webhook: WebhookRecord) => boolean;
+
+function secretsOf(hooks: readonly WebhookRecord[], only: WebhookOwner | undefined): readonly string[] {
+  const withSecret = hooks.filter((h): h is WebhookRecord & { secret: string } => typeof h.secret === 'string' && h.secret.length > 0);
+  const owned = only ? withSecret.filter(only) : [];
+  return (owned.length > 0 ? owned : withSecret).map((h) => h.secret);
 }
 
 export interface StoredSecretsOptions {
@@ -59,29 +72,27 @@ export interface StoredSecretsOptions {
 export function createStoredSecrets(store: EventStore, options: StoredSecretsOptions = {}): StoredSecrets {
   const ttlMs = options.ttlMs ?? 5_000;
   const creationWaitMs = options.creationWaitMs ?? 5_000;
-  const cache = new Map<ProviderName, { at: number; secrets: Promise<readonly string[]> }>();
+  const cache = new Map<ProviderName, { at: number; secrets: Promise<readonly WebhookRecord[]> }>();
   /** Re-reads in flight: concurrent failed verifications (a flood of bad keys) share one read. */
-  const rereads = new Map<ProviderName, Promise<readonly string[]>>();
+  const rereads = new Map<ProviderName, Promise<readonly WebhookRecord[]>>();
 
-  const read = (provider: ProviderName): Promise<readonly string[]> => {
-    const secrets = store
-      .listWebhooks(provider)
-      .then((hooks) => hooks.map((h) => h.secret).filter((s): s is string => typeof s === 'string' && s.length > 0));
+  const read = (provider: ProviderName): Promise<readonly WebhookRecord[]> => {
+    const secrets = store.listWebhooks(provider);
     cache.set(provider, { at: Date.now(), secrets });
     secrets.catch(() => cache.delete(provider));
     return secrets;
   };
 
   return {
-    get(provider) {
+    async get(provider, only) {
       const cached = cache.get(provider);
-      return cached && Date.now() - cached.at < ttlMs ? cached.secrets : read(provider);
+      return secretsOf(await (cached && Date.now() - cached.at < ttlMs ? cached.secrets : read(provider)), only);
     },
     cached(provider) {
       const cached = cache.get(provider);
       return cached !== undefined && Date.now() - cached.at < ttlMs;
     },
-    async refresh(provider, usedCache) {
+    async refresh(provider, usedCache, only) {
       const pending = creationsOf(store, provider);
       if (pending.length > 0) {
         let timer: NodeJS.Timeout | undefined;
@@ -95,7 +106,7 @@ export function createStoredSecrets(store: EventStore, options: StoredSecretsOpt
         reread = read(provider).finally(() => rereads.delete(provider));
         rereads.set(provider, reread);
       }
-      return reread;
+      return secretsOf(await reread, only);
     },
     invalidate(provider) {
       cache.delete(provider);

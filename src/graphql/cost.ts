@@ -33,6 +33,8 @@ const FIELD_CALLS: Readonly<Record<string, number | 'list'>> = {
   'Query.user': 1,
   'Query.webhook': 1,
   'Query.webhooks': 1,
+  // Podium pages its locations (10 pages at most); HighLevel answers one.
+  'Query.locations': 10,
   // A supergraph router's entity fetch: one load per representation (see representationsOf).
   'Query._entities': 1,
   'Query.contacts': 'list',

@@ -10,6 +10,11 @@ export function str(value: unknown): string | null {
   return typeof value === 'string' && value.length > 0 ? value : null;
 }
 
+/** The distinct non-empty strings among `values`, in order. */
+export function present(...values: unknown[]): string[] {
+  return [...new Set(values.map(str).filter((v): v is string => v !== null))];
+}
+
 /** One string or a list of them, empty strings dropped. */
 export function strArray(value: unknown): string[] {
   if (typeof value === 'string') return value.length > 0 ? [value] : [];

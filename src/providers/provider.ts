@@ -3,6 +3,7 @@
 import type {
   ContactFilter,
   ContactRecord,
+  LocationRecord,
   ConversationFilter,
   ConversationRecord,
   MessageEvent,
@@ -67,6 +68,9 @@ export interface Provider {
   listUsers(page: PageRequest): Promise<ProviderPage<UserRecord>>;
   getUsers(ids: readonly string[]): Promise<BatchResult<UserRecord>>;
 
+  /** The provider locations the credentials reach (Podium: the organization's, HighLevel: its location; Smooch has none). */
+  listLocations(): Promise<readonly LocationRecord[]>;
+
   readonly webhooks: WebhookAdmin;
   readonly receiver: WebhookReceiver;
 }
@@ -98,7 +102,7 @@ export interface WebhookRequest {
 export type VerifyResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 export interface VerifyContext {
-  /** Secrets of this provider's webhooks as mirrored in the store (Smooch verifies against them). */
+  /** Secrets of this provider's webhooks as mirrored in the store (of the delivery's account when routed to one that has some). */
   storedSecrets(): Promise<readonly string[]>;
 }
 
@@ -110,7 +114,19 @@ export interface ParsedEvent {
   readonly result: { readonly ok: true; readonly event: MessageEvent } | { readonly ok: false; readonly reason: string };
 }
 
+/** The provider-side ids a delivery names itself by, which route it to its account. Unverified: only a hint until verification passes. */
+export interface PayloadScope {
+  /** Podium location uids, HighLevel locationIds. */
+  readonly locationIds: readonly string[];
+  /** Podium organization uids, HighLevel companyIds. */
+  readonly organizationIds: readonly string[];
+  /** Smooch app ids. */
+  readonly appIds: readonly string[];
+}
+
 export interface WebhookReceiver {
+  /** The ids of a parsed JSON body that name its location, organization or app; never throws. */
+  scope(body: unknown): PayloadScope;
   /** Checks the delivery is authentic before anything is parsed or stored (the policy of verify.ts). */
   verify(req: WebhookRequest, ctx: VerifyContext): Promise<VerifyResult>;
   /**

@@ -18,6 +18,7 @@ export function receiveOnly(name: ProviderName, receiver: WebhookReceiver, event
     getMessages: fail,
     listUsers: fail,
     getUsers: fail,
+    listLocations: fail,
     webhooks: { eventTypes, validateCreate: () => [], validateUpdate: () => [], list: fail, get: fail, create: fail, update: fail, delete: fail },
     receiver,
   };

@@ -5,7 +5,10 @@ import { requireRole } from '../auth.js';
 import { ErrorCode, ProviderError, toGraphQLError } from '../errors.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { decodeId, encodeId } from '../ids.js';
-import { providerAccountId, type AccountId } from '../accounts/types.js';
+import { providerAccountId, type Account, type AccountId } from '../accounts/types.js';
+import type { GatewayContext } from '../context.js';
+import type { ProviderName } from '../model.js';
+import { accountArg, providerFor } from './shared.js';
 
 /** Store outages surface as STORE_UNAVAILABLE rather than an internal error. */
 async function stored<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -17,6 +20,23 @@ async function stored<T>(what: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Account look-ups of one request, so a list of 20 conversations reads the accounts once. */
+const seen = new WeakMap<GatewayContext['loaders'], Map<string, Promise<Account | null>>>();
+
+/** The account a record was read through: its own when stamped, else the provider's default (the environment's, or the only stored one). */
+export async function accountOf(ctx: GatewayContext, provider: ProviderName, account: string | undefined): Promise<Account> {
+  const registry = ctx.accounts.registry;
+  const id = (account as AccountId | undefined) ?? (await registry.defaultAccountId(provider));
+  let memo = seen.get(ctx.loaders);
+  if (!memo) seen.set(ctx.loaders, (memo = new Map()));
+  const key = `${provider}:${id}`;
+  let pending = memo.get(key);
+  if (!pending) memo.set(key, (pending = stored('The account could not be read', () => registry.get(provider, id))));
+  const found = await pending;
+  if (!found) throw new GraphQLError(`The ${provider} account ${encodeId(provider, 'Account', id)} is no longer connected`, { extensions: { code: ErrorCode.NotFound, provider } });
+  return found;
+}
+
 export const accountResolvers: Resolvers = {
   Account: {
     id: (a) => encodeId(a.provider, 'Account', a.id),
@@ -24,7 +44,20 @@ export const accountResolvers: Resolvers = {
     locationIds: (a) => (a.scope?.provider === 'PODIUM' ? [...a.scope.locationUids] : a.scope?.provider === 'LEADCONNECTOR' && a.scope.locationId ? [a.scope.locationId] : []),
     fromEnvironment: (a) => a.source === 'environment',
   },
+  Location: {
+    account: (l, _, ctx) => accountOf(ctx, l.provider, l.account),
+  },
+  Contact: { account: (r, _, ctx) => accountOf(ctx, r.provider, r.account) },
+  Conversation: { account: (r, _, ctx) => accountOf(ctx, r.provider, r.account) },
+  Message: { account: (r, _, ctx) => accountOf(ctx, r.provider, r.account) },
+  User: { account: (r, _, ctx) => accountOf(ctx, r.provider, r.account) },
+  Webhook: { account: (r, _, ctx) => accountOf(ctx, r.provider, r.account) },
   Query: {
+    async locations(_, { provider, account }, ctx) {
+      // The default account is resolved once, so every location names the account that answered.
+      const id = accountArg(account, provider) ?? (await ctx.accounts.registry.defaultAccountId(provider));
+      return [...(await providerFor(ctx, provider, id).listLocations())];
+    },
     async accounts(_, { provider }, ctx) {
       requireRole(ctx.role, 'admin');
       return [...(await stored('Accounts could not be listed', () => ctx.accounts.registry.list(provider ?? null)))];

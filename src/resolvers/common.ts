@@ -34,21 +34,22 @@ export const commonResolvers: Resolvers = {
   },
   Query: {
     async node(_, { id }, ctx) {
-      const { provider, type, providerId } = decodeId(id);
-      const loaders = ctx.loaders.forProvider(provider);
+      const { provider, account, type, providerId } = decodeId(id);
+      // Stored events and accounts are the gateway's own: they need no provider loaders.
+      const loaders = () => ctx.loaders.forProvider(provider, account);
       switch (type) {
         case 'Contact':
-          return tag(await loaders.contact.load(providerId), 'Contact');
+          return tag(await loaders().contact.load(providerId), 'Contact');
         case 'Conversation':
-          return tag(await loaders.conversation.load(providerId), 'Conversation');
+          return tag(await loaders().conversation.load(providerId), 'Conversation');
         case 'Message':
           if (providerId.startsWith(UNIDENTIFIED)) return null;
-          return tag(await loaders.message.load(providerId), 'Message');
+          return tag(await loaders().message.load(providerId), 'Message');
         case 'User':
-          return tag(await loaders.user.load(providerId), 'User');
+          return tag(await loaders().user.load(providerId), 'User');
         case 'Webhook':
           requireRole(ctx.role, 'admin');
-          return tag(await providerFor(ctx, provider).webhooks.get(providerId), 'Webhook');
+          return tag(await providerFor(ctx, provider, account).webhooks.get(providerId), 'Webhook');
         case 'StoredEvent':
           requireRole(ctx.role, 'admin');
           return tag(await ctx.store.getEvent(providerId), 'StoredEvent');

@@ -4,17 +4,17 @@ import type { Resolvers } from '../generated/graphql.js';
 import { decodeId } from '../ids.js';
 import type { GatewayContext } from '../context.js';
 import type { ContactRecord } from '../model.js';
-import { globalId, primeFrom, providerFor } from './shared.js';
+import { accountArg, globalId, primeFrom, providerFor } from './shared.js';
 
 function contactById(id: string, ctx: GatewayContext): Promise<ContactRecord | null> {
-  const { provider, providerId } = decodeId(id, 'Contact');
-  return ctx.loaders.forProvider(provider).contact.load(providerId);
+  const { provider, account, providerId } = decodeId(id, 'Contact');
+  return ctx.loaders.forProvider(provider, account).contact.load(providerId);
 }
 
 export const contactResolvers: Resolvers = {
   Query: {
-    contacts(_, { provider, first, after, filter }, ctx) {
-      const adapter = providerFor(ctx, provider);
+    contacts(_, { provider, account, first, after, filter }, ctx) {
+      const adapter = providerFor(ctx, provider, accountArg(account, provider));
       const f = { locationId: filter?.locationId, query: filter?.query, updatedAfter: filter?.updatedAfter };
       return paginate({ first, after }, (page) => adapter.listContacts(page, f), {
         onPage: (page) => {

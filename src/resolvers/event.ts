@@ -23,7 +23,7 @@ const eventLoaders = new WeakMap<PublishedEvent, Loaders>();
 
 function loadersFor(event: PublishedEvent, ctx: GatewayContext): Loaders {
   let loaders = eventLoaders.get(event);
-  if (!loaders) eventLoaders.set(event, (loaders = createLoaders(ctx.providers)));
+  if (!loaders) eventLoaders.set(event, (loaders = createLoaders((name, account) => ctx.accountProviders.forAccount(name, account))));
   return loaders;
 }
 

@@ -12,13 +12,13 @@ export const UNIDENTIFIED = '~';
 
 export function messageGlobalId(m: MessageRecord): string {
   const providerId = m.id ?? `${UNIDENTIFIED}${hashKey(m.conversationId ?? '', m.createdAt ?? '', m.body ?? '').slice(0, 24)}`;
-  return encodeId(m.provider, 'Message', providerId);
+  return encodeId(m.provider, 'Message', providerId, m.account);
 }
 
 async function messageById(id: string, ctx: GatewayContext): Promise<MessageRecord | null> {
-  const { provider, providerId } = decodeId(id, 'Message');
+  const { provider, account, providerId } = decodeId(id, 'Message');
   if (providerId.startsWith(UNIDENTIFIED)) return null;
-  return ctx.loaders.forProvider(provider).message.load(providerId);
+  return ctx.loaders.forProvider(provider, account).message.load(providerId);
 }
 
 export const messageResolvers: Resolvers = {
@@ -30,10 +30,10 @@ export const messageResolvers: Resolvers = {
     __resolveReference: (ref, ctx) => messageById(ref.id, ctx),
     id: messageGlobalId,
     providerId: (m) => (m.id ? (m.id.split('/').pop() ?? m.id) : null),
-    conversation: (m, _, ctx) => (m.conversationId ? ctx.loaders.forProvider(m.provider).conversation.load(m.conversationId) : null),
+    conversation: (m, _, ctx) => (m.conversationId ? ctx.loaders.forProvider(m.provider, m.account).conversation.load(m.conversationId) : null),
     // Business-side messages (Smooch SENT) carry no user: the conversation knows its contact.
     async contact(m, _, ctx) {
-      const loaders = ctx.loaders.forProvider(m.provider);
+      const loaders = ctx.loaders.forProvider(m.provider, m.account);
       const ref = m.contactRef ?? (m.conversationId ? ((await loaders.conversation.load(m.conversationId))?.contactRef ?? null) : null);
       return ref ? loaders.contact.load(ref) : null;
     },
@@ -44,11 +44,11 @@ export const messageResolvers: Resolvers = {
       if (!sender) return null;
       switch (sender.kind) {
         case 'USER': {
-          const user = await ctx.loaders.forProvider(m.provider).user.load(sender.userId);
+          const user = await ctx.loaders.forProvider(m.provider, m.account).user.load(sender.userId);
           return user ? { ...user, __typename: 'User' as const } : null;
         }
         case 'CONTACT': {
-          const contact = await ctx.loaders.forProvider(m.provider).contact.load(sender.contactRef);
+          const contact = await ctx.loaders.forProvider(m.provider, m.account).contact.load(sender.contactRef);
           return contact ? { ...contact, __typename: 'Contact' as const } : null;
         }
         case 'BUSINESS':

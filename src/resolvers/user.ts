@@ -4,17 +4,17 @@ import type { Resolvers } from '../generated/graphql.js';
 import { decodeId } from '../ids.js';
 import type { GatewayContext } from '../context.js';
 import type { UserRecord } from '../model.js';
-import { globalId, primeFrom, providerFor } from './shared.js';
+import { accountArg, globalId, primeFrom, providerFor } from './shared.js';
 
 function userById(id: string, ctx: GatewayContext): Promise<UserRecord | null> {
-  const { provider, providerId } = decodeId(id, 'User');
-  return ctx.loaders.forProvider(provider).user.load(providerId);
+  const { provider, account, providerId } = decodeId(id, 'User');
+  return ctx.loaders.forProvider(provider, account).user.load(providerId);
 }
 
 export const userResolvers: Resolvers = {
   Query: {
-    users(_, { provider, first, after }, ctx) {
-      const adapter = providerFor(ctx, provider);
+    users(_, { provider, account, first, after }, ctx) {
+      const adapter = providerFor(ctx, provider, accountArg(account, provider));
       return paginate({ first, after }, (page) => adapter.listUsers(page), {
         onPage: (page) => {
           page.items.forEach(ctx.loaders.primeUser);

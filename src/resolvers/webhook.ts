@@ -10,7 +10,7 @@ import { decodeId, encodeId } from '../ids.js';
 import type { ProviderName, WebhookRecord } from '../model.js';
 import type { WebhookAdmin } from '../providers/provider.js';
 import { beginWebhookCreation } from '../events/secrets.js';
-import { providerFor } from './shared.js';
+import { accountArg, providerFor } from './shared.js';
 
 function checkUrl(url: string, ctx: GatewayContext): string | null {
   let parsed: URL;
@@ -60,8 +60,8 @@ function notFound(id: string): GraphQLError {
 
 async function webhookById(id: string, ctx: GatewayContext): Promise<WebhookRecord | null> {
   requireRole(ctx.role, 'admin');
-  const { provider, providerId } = decodeId(id, 'Webhook');
-  const webhook = await providerFor(ctx, provider).webhooks.get(providerId);
+  const { provider, account, providerId } = decodeId(id, 'Webhook');
+  const webhook = await providerFor(ctx, provider, account).webhooks.get(providerId);
   if (!webhook) return null;
   const stored = await ctx.store.getWebhook(provider, providerId).catch(() => null);
   return { ...webhook, secret: webhook.secret ?? stored?.secret ?? null };
@@ -69,11 +69,11 @@ async function webhookById(id: string, ctx: GatewayContext): Promise<WebhookReco
 
 export const webhookResolvers: Resolvers = {
   Query: {
-    async webhooks(_, { provider }, ctx) {
+    async webhooks(_, { provider, account }, ctx) {
       requireRole(ctx.role, 'admin');
       // A mirror saved after this moment belongs to a webhook the listing may not show yet.
       const snapshotStart = new Date();
-      const upstream = await providerFor(ctx, provider).webhooks.list();
+      const upstream = await providerFor(ctx, provider, accountArg(account, provider)).webhooks.list();
       try {
         const stored = await ctx.store.listWebhooks(provider);
         const live = new Set(upstream.map((w) => w.id));
@@ -90,7 +90,7 @@ export const webhookResolvers: Resolvers = {
   Mutation: {
     async createWebhook(_, { input }, ctx) {
       requireRole(ctx.role, 'admin');
-      const admin = providerFor(ctx, input.provider).webhooks;
+      const admin = providerFor(ctx, input.provider, accountArg(input.account, input.provider, 'input.account')).webhooks;
       const urlProblem = checkUrl(input.url, ctx);
       reject([...(urlProblem ? [urlProblem] : []), ...checkEventTypes(input.eventTypes, admin, input.provider), ...admin.validateCreate(input)]);
       // Deliveries failing verification meanwhile wait for this secret (events/secrets.ts).
@@ -100,7 +100,7 @@ export const webhookResolvers: Resolvers = {
         try {
           return await mirror(ctx, created, input.secret);
         } catch (err) {
-          throw storeFailure(err, `${input.provider} created webhook ${encodeId(input.provider, 'Webhook', created.id)}`);
+          throw storeFailure(err, `${input.provider} created webhook ${encodeId(input.provider, 'Webhook', created.id, created.account)}`);
         }
       } finally {
         creationDone();
@@ -108,8 +108,8 @@ export const webhookResolvers: Resolvers = {
     },
     async updateWebhook(_, { id, input }, ctx) {
       requireRole(ctx.role, 'admin');
-      const { provider, providerId } = decodeId(id, 'Webhook');
-      const admin = providerFor(ctx, provider).webhooks;
+      const { provider, account, providerId } = decodeId(id, 'Webhook');
+      const admin = providerFor(ctx, provider, account).webhooks;
       const problems: string[] = [];
       if (input.url != null) problems.push(...[checkUrl(input.url, ctx)].filter((p): p is string => p !== null));
       if (input.eventTypes != null) problems.push(...checkEventTypes(input.eventTypes, admin, provider));
@@ -127,8 +127,8 @@ export const webhookResolvers: Resolvers = {
     },
     async deleteWebhook(_, { id }, ctx) {
       requireRole(ctx.role, 'admin');
-      const { provider, providerId } = decodeId(id, 'Webhook');
-      const deleted = await providerFor(ctx, provider).webhooks.delete(providerId);
+      const { provider, account, providerId } = decodeId(id, 'Webhook');
+      const deleted = await providerFor(ctx, provider, account).webhooks.delete(providerId);
       if (!deleted) throw notFound(id);
       try {
         await ctx.store.deleteWebhook(provider, providerId);
@@ -142,7 +142,7 @@ export const webhookResolvers: Resolvers = {
   Webhook: {
     // A supergraph's reference (Query._entities): admin only, like Query.webhook.
     __resolveReference: (ref, ctx) => webhookById(ref.id, ctx),
-    id: (w) => encodeId(w.provider, 'Webhook', w.id),
+    id: (w) => encodeId(w.provider, 'Webhook', w.id, w.account),
     providerId: (w) => w.id,
     eventTypes: (w) => [...w.eventTypes],
     hasSecret: (w) => typeof w.secret === 'string' && w.secret.length > 0,

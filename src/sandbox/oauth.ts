@@ -36,6 +36,10 @@ export interface OAuthServer {
   routes(paths: { readonly authorize: string; readonly token: string }): EmuRoute[];
   /** The subject an unexpired access token acts for; null for anything else. */
   subjectOf(authorization: string | undefined): string | null;
+  /** subjectOf for an API request, counted for its subject (see apiCalls). */
+  authorizeApiCall(authorization: string | undefined): string | null;
+  /** API requests authorized with the subject's access tokens since start, so tests can tell which account's token was used. */
+  apiCalls(subject: string): number;
   expireAccessTokens(subject?: string): void;
   /** Revokes every grant of the subject: its access and refresh tokens stop working. */
   revoke(subject: string): void;
@@ -50,9 +54,16 @@ export function createOAuthServer(options: OAuthServerOptions): OAuthServer {
   const access = new Map<string, { subject: string; expiresAt: number }>();
   const refresh = new Map<string, { subject: string }>();
   const stats = { exchanges: 0, refreshes: 0, refusedRefreshes: 0 };
+  const calls = new Map<string, number>();
   let signedIn = options.subjects[0] ?? '';
   let hold: Promise<void> | null = null;
   const token = (kind: string): string => `${options.tokenPrefix}-${kind}-${randomBytes(12).toString('hex')}`;
+
+  function subjectOf(authorization: string | undefined): string | null {
+    const match = /^Bearer (.+)$/.exec(authorization ?? '');
+    const found = match ? access.get(match[1] as string) : undefined;
+    return found && found.expiresAt > now() ? found.subject : null;
+  }
 
   function issue(subject: string): EmuResponse {
     const accessToken = token('access');
@@ -122,11 +133,13 @@ export function createOAuthServer(options: OAuthServerOptions): OAuthServer {
       { method: 'GET', path: paths.authorize, handler: consent },
       { method: 'POST', path: paths.token, handler: tokenEndpoint },
     ],
-    subjectOf(authorization) {
-      const match = /^Bearer (.+)$/.exec(authorization ?? '');
-      const found = match ? access.get(match[1] as string) : undefined;
-      return found && found.expiresAt > now() ? found.subject : null;
+    subjectOf,
+    authorizeApiCall(authorization) {
+      const subject = subjectOf(authorization);
+      if (subject !== null) calls.set(subject, (calls.get(subject) ?? 0) + 1);
+      return subject;
     },
+    apiCalls: (subject) => calls.get(subject) ?? 0,
     expireAccessTokens(subject) {
       for (const [key, value] of access) if (!subject || value.subject === subject) access.set(key, { ...value, expiresAt: 0 });
     },

@@ -97,6 +97,8 @@ export function fromDocument(document: EventDocument, rawBody: string, published
 export function webhookRecord(webhook: WebhookRecord): WebhookRecord {
   return {
     provider: webhook.provider,
+    // The account it was created through (a stored account's): its deliveries verify with its secret.
+    ...(webhook.account ? { account: webhook.account } : {}),
     id: webhook.id,
     url: webhook.url,
     eventTypes: [...webhook.eventTypes],

@@ -160,6 +160,8 @@ export interface LeadConnectorClient {
   getMessage(id: string): Promise<RawMessage | null>;
   searchUsers(search: UserSearch): Promise<{ readonly users: readonly RawUser[]; readonly count: number | null }>;
   getUser(id: string): Promise<RawUser | null>;
+  /** GET /locations/{locationId}; null on 404. */
+  getLocation(id: string): Promise<{ readonly id: string; readonly name?: string | null } | null>;
 }
 
 const idEntity = z.looseObject({ id: z.string().min(1) });
@@ -238,5 +240,6 @@ export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: 
       return { users: answer.users, count: answer.count ?? null };
     },
     getUser: (id) => entity<RawUser>(v.users, '/users/{userId}', `/users/${seg(id)}`, 'user'),
+    getLocation: (id) => entity<{ id: string; name?: string | null }>(v.contacts, '/locations/{locationId}', `/locations/${seg(id)}`, 'location'),
   };
 }

@@ -115,6 +115,13 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
       return { items: users.map(normalizeLeadConnectorUser), nextCursor: more && users.length > 0 ? String(seen) : null };
     },
 
+    async listLocations() {
+      // A company (agency) account without a location lists none here.
+      if (!api.locationId) return [];
+      const found = await client.getLocation(api.locationId);
+      return found ? [{ provider: 'LEADCONNECTOR' as const, id: found.id, name: found.name ?? null }] : [];
+    },
+
     getUsers(ids) {
       // Without a companyId /users/search is unavailable: fall back to one GET per user.
       const companyId = api.companyId;

@@ -4,10 +4,10 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { LeadConnectorConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
-import type { ParsedEvent, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import type { ParsedEvent, PayloadScope, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
 import { createVerifier } from '../verify.js';
 import { hashKey, unprocessable } from '../delivery.js';
-import { isRecord, str } from '../guards.js';
+import { isRecord, present, str } from '../guards.js';
 import type { LeadConnectorEventType } from './event-types.js';
 import type { RawMessage, RawProviderOutboundMessage } from './client.js';
 import { normalizeLeadConnectorMessage, normalizeLeadConnectorProviderOutbound } from './normalize.js';
@@ -53,6 +53,7 @@ export function createLeadConnectorReceiver(config: ReceiverConfig, deps: Pick<P
     verifyDelivery,
   );
   return {
+    scope: leadConnectorPayloadScope,
     verify,
     verification,
     parse: (body, req) => parseLeadConnectorWebhook(body, req.rawBody),
@@ -144,4 +145,10 @@ function readKey(value: string, type: 'ed25519' | 'rsa', variable: string): KeyO
   }
   if (key.asymmetricKeyType !== type) throw new Error(`${variable} must be an ${type} public key, got ${key.asymmetricKeyType ?? 'an unknown type'}`);
   return key;
+}
+
+/** A HighLevel delivery names its location (`locationId`) and, for some events, its agency (`companyId`). */
+export function leadConnectorPayloadScope(body: unknown): PayloadScope {
+  const b = isRecord(body) ? body : {};
+  return { locationIds: present(b.locationId), organizationIds: present(b.companyId), appIds: [] };
 }

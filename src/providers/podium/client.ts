@@ -153,6 +153,7 @@ export interface PodiumClient {
   listMessages(conversationUid: string, page: PodiumPageQuery): Promise<PodiumList<PodiumMessage>>;
   getMessage(conversationUid: string, uid: string): Promise<PodiumMessage | null>;
   listUsers(page: PodiumPageQuery): Promise<PodiumList<PodiumUser>>;
+  listLocations(page: PodiumPageQuery): Promise<PodiumList<{ readonly uid: string; readonly name?: string | null }>>;
   getUser(uid: string): Promise<PodiumUser | null>;
   listWebhooks(): Promise<readonly PodiumWebhook[]>;
   getWebhook(uid: string): Promise<PodiumWebhook | null>;
@@ -221,6 +222,7 @@ export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps):
     getMessage: (conversationUid, uid) =>
       get('/v4/conversations/{conversationUid}/messages/{uid}', `/v4/conversations/${seg(conversationUid)}/messages/${seg(uid)}`, messageEnvelopes),
     listUsers: (page) => list('/v4/users', '/v4/users', uidEnvelopes, page),
+    listLocations: (page) => list('/v4/locations', '/v4/locations', uidEnvelopes, page),
     getUser: (uid) => get('/v4/users/{uid}', `/v4/users/${seg(uid)}`, uidEnvelopes),
     async listWebhooks() {
       const res = await upstream.request({ path: '/v4/webhooks', route: '/v4/webhooks' });

@@ -2,7 +2,7 @@
 // subscription admin over /v4/webhooks and the webhook receiver.
 import type { PodiumConfig } from '../../config.js';
 import { userInputError } from '../../errors.js';
-import type { ContactFilter, MessageRecord, PageRequest, WebhookUpdateInput } from '../../model.js';
+import type { ContactFilter, LocationRecord, MessageRecord, PageRequest, WebhookUpdateInput } from '../../model.js';
 import { ifFound, lookupEach } from '../batch.js';
 import { refuseUnsupported, type Unsupported } from '../filters.js';
 import { checkProviderId } from '../id-rules.js';
@@ -26,6 +26,9 @@ const CONTACT_FILTERS_UNSUPPORTED: Unsupported<ContactFilter> = {
   query: 'GET /v4/contacts has no search parameter',
   locationId: 'GET /v4/contacts has no location parameter',
 };
+
+/** Pages of 100 locations read for `locations`; an organization has far fewer. */
+const MAX_LOCATION_PAGES = 10;
 
 export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): Provider {
   const receiver = createPodiumReceiver(config, deps);
@@ -62,6 +65,18 @@ export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): 
       return { items: res.data.map(normalizePodiumUser), nextCursor: res.nextCursor };
     },
     getUsers: (ids) => lookupEach(ids, async (id) => ifFound(await client.getUser(id), normalizePodiumUser)),
+
+    async listLocations() {
+      const locations: LocationRecord[] = [];
+      let cursor: string | null = null;
+      for (let page = 0; page < MAX_LOCATION_PAGES; page++) {
+        const res = await client.listLocations({ cursor, limit: 100 });
+        locations.push(...res.data.map((l) => ({ provider: 'PODIUM' as const, id: l.uid, name: l.name ?? null })));
+        cursor = res.nextCursor;
+        if (!cursor) break;
+      }
+      return locations;
+    },
 
     webhooks: createPodiumWebhookAdmin(client),
     receiver,

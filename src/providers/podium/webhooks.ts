@@ -3,9 +3,9 @@
 // the dedupe key rules.
 import { createHmac } from 'node:crypto';
 import type { PodiumConfig } from '../../config.js';
-import type { ParsedEvent, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import type { ParsedEvent, PayloadScope, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
 import { hashKey, unprocessable } from '../delivery.js';
-import { isRecord, str } from '../guards.js';
+import { isRecord, present, str } from '../guards.js';
 import { createVerifier, safeEqual } from '../verify.js';
 import { PODIUM_MESSAGE_EVENTS } from './event-types.js';
 import type { PodiumMessage } from './client.js';
@@ -31,6 +31,7 @@ export function createPodiumReceiver(
     (req, secrets) => verifyPodiumSignature(req, secrets, config.webhookToleranceMs),
   );
   return {
+    scope: podiumPayloadScope,
     verify,
     verification,
     parse(body, req) {
@@ -43,6 +44,19 @@ export function createPodiumReceiver(
     // Podium retries any non-200, so a body garbled on the way is sent again intact.
     invalidJson: 'reject',
     retryStatus: 503,
+  };
+}
+
+/** A Podium delivery names its location (`data.location.uid`, `data.locationUid`) and sometimes its organization. */
+export function podiumPayloadScope(body: unknown): PayloadScope {
+  const data = isRecord(body) && isRecord(body.data) ? body.data : {};
+  const metadata = isRecord(body) && isRecord(body.metadata) ? body.metadata : {};
+  const location = isRecord(data.location) ? data.location : {};
+  const organization = isRecord(data.organization) ? data.organization : {};
+  return {
+    locationIds: present(location.uid, data.locationUid, metadata.locationUid),
+    organizationIds: present(organization.uid, data.organizationUid, metadata.organizationUid),
+    appIds: [],
   };
 }
 

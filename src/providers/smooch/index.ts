@@ -112,6 +112,11 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
       return ids.map(() => null);
     },
 
+    // Smooch has no locations: filters and webhooks refuse a locationId, so the app itself is not listed as one.
+    async listLocations() {
+      return [];
+    },
+
     webhooks: createWebhookAdmin(client),
     receiver,
   };

@@ -5,9 +5,9 @@
 // trigger + message id, + destination type for delivery events).
 import type { SmoochConfig } from '../../config.js';
 import type { MessageEventKind, MessageRecord } from '../../model.js';
-import type { ParsedEvent, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import type { ParsedEvent, PayloadScope, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
 import { hashKey, unprocessable } from '../delivery.js';
-import { isRecord, str } from '../guards.js';
+import { isRecord, present, str } from '../guards.js';
 import { createVerifier, safeEqual } from '../verify.js';
 import type { RawMessage, RawV11Message, RawV11Payload, RawV2DeliveryPayload } from './client.js';
 import {
@@ -30,6 +30,7 @@ export function createSmoochReceiver(config: Pick<SmoochConfig, 'webhookSecret'>
     checkApiKey,
   );
   return {
+    scope: smoochPayloadScope,
     verify,
     verification,
     parse(body, req) {
@@ -134,4 +135,10 @@ function ok(kind: MessageEventKind, message: MessageRecord): ParsedEvent['result
 
 function failed(reason: string): ParsedEvent['result'] {
   return { ok: false, reason };
+}
+
+/** A Smooch delivery names its app: `app.id` (v2) or `app._id` (v1.1). */
+export function smoochPayloadScope(body: unknown): PayloadScope {
+  const app = isRecord(body) && isRecord(body.app) ? body.app : {};
+  return { locationIds: [], organizationIds: [], appIds: present(app.id, app._id) };
 }

@@ -63,7 +63,7 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
   /** An OAuth token reaches its own location only, as HighLevel's location tokens do. */
   function authorize(req: EmuRequest): EmuResponse | null {
     if (req.headers.authorization === `Bearer ${SANDBOX_TOKEN}`) return null;
-    const locationId = oauth.subjectOf(req.headers.authorization);
+    const locationId = oauth.authorizeApiCall(req.headers.authorization);
     if (locationId === null) return fail(401, 'Invalid JWT');
     const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
     const asked = req.query.get('locationId') ?? (typeof body.locationId === 'string' ? body.locationId : null) ?? req.params.locationId ?? null;

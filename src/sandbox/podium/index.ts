@@ -128,7 +128,7 @@ export async function startPodiumEmulator(options: PodiumEmulatorOptions = {}): 
         return error(400, 'invalid_header_version', `podium-version must be ${VERSION}, got "${String(version)}"`);
       }
       const auth = req.headers.authorization ?? '';
-      if (auth !== `Bearer ${state.oauth.accessToken}` && oauth.subjectOf(auth) === null) {
+      if (auth !== `Bearer ${state.oauth.accessToken}` && oauth.authorizeApiCall(auth) === null) {
         return error(401, 'unauthenticated', auth ? 'The access token is invalid or has expired' : 'An Authorization: Bearer <access token> header is required');
       }
       return null;
