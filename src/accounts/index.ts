@@ -23,6 +23,7 @@ import { createAccountProviders, type AccountProviders, type AccountProvidersOpt
 import { createTokenSigner } from './signed-token.js';
 import { createAccountStore, type AccountStore } from './store/index.js';
 import { ENV_ACCOUNT_ID, type Account, type OAuthFlow, type StoredAccount } from './types.js';
+import { httpsUrlProblem } from '../urls.js';
 
 export interface ConnectSmoochInput {
   readonly appId: string;
@@ -191,7 +192,7 @@ export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accou
     if (!input.keyId.trim()) problems.push('keyId must not be empty');
     if (!input.secret.trim()) problems.push('secret must not be empty');
     const apiUrl = (input.apiUrl ?? config.accounts.smoochApiUrl).replace(/\/+$/, '');
-    const urlProblem = checkApiUrl(apiUrl, !production);
+    const urlProblem = httpsUrlProblem('apiUrl', apiUrl, !production);
     if (urlProblem) problems.push(urlProblem);
     if (problems.length > 0) throw userInputError(`Invalid Smooch account input: ${problems.join('; ')}`, { problems });
     const candidate: StoredAccount = {
@@ -224,16 +225,4 @@ export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accou
     routes,
     close: () => registry.close(),
   };
-}
-
-function checkApiUrl(raw: string, allowLocalHttp: boolean): string | null {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return `apiUrl must be an absolute https URL, got "${raw.slice(0, 200)}"`;
-  }
-  const local = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (url.protocol === 'https:' || (allowLocalHttp && local && url.protocol === 'http:')) return null;
-  return `apiUrl must use https, got "${url.protocol}//${url.host}"`;
 }

@@ -108,7 +108,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   }
 
   async function claimAll(events: readonly StoredEvent[], takeOver: (e: StoredEvent) => number | undefined): Promise<StoredEvent[]> {
-    const candidates = events.filter((e) => !e.published && toPublished(e) !== null);
+    const candidates = publishable(events);
     const won = await Promise.all(
       candidates.map((e) => {
         const takeOverAfterMs = takeOver(e);
@@ -153,7 +153,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   return {
     async publish(events, options = {}) {
-      const claimed = options.claimed ? Promise.resolve(events.filter((e) => !e.published && toPublished(e) !== null)) : claimAll(events, () => undefined);
+      const claimed = options.claimed ? Promise.resolve(publishable(events)) : claimAll(events, () => undefined);
       await track(claimed.then((won) => publishClaimed(won, 'ingest')));
     },
     publishReplayed(events, claim) {
@@ -178,4 +178,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     },
   };
+}
+
+/** The events there is something to publish for: not published yet, and processed into a message event. */
+function publishable(events: readonly StoredEvent[]): StoredEvent[] {
+  return events.filter((e) => !e.published && toPublished(e) !== null);
 }

@@ -10,19 +10,8 @@ import { decodeId, encodeId } from '../ids.js';
 import type { ProviderName, WebhookRecord } from '../model.js';
 import type { WebhookAdmin } from '../providers/provider.js';
 import { beginWebhookCreation } from '../events/secrets.js';
+import { httpsUrlProblem } from '../urls.js';
 import { accountArg, providerFor } from './shared.js';
-
-function checkUrl(url: string, ctx: GatewayContext): string | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return `url must be an absolute https URL, got "${url.slice(0, 200)}"`;
-  }
-  const local = ['localhost', '127.0.0.1', '[::1]'].includes(parsed.hostname);
-  if (parsed.protocol === 'https:' || (ctx.allowLocalHttpWebhooks && parsed.protocol === 'http:' && local)) return null;
-  return `url must use https, got "${parsed.protocol}//${parsed.host}"`;
-}
 
 function checkEventTypes(eventTypes: readonly string[], admin: WebhookAdmin, provider: ProviderName): string[] {
   if (eventTypes.length === 0) return ['eventTypes must name at least one event type'];
@@ -91,7 +80,7 @@ export const webhookResolvers: Resolvers = {
     async createWebhook(_, { input }, ctx) {
       requireRole(ctx.role, 'admin');
       const admin = providerFor(ctx, input.provider, accountArg(input.account, input.provider, 'input.account')).webhooks;
-      const urlProblem = checkUrl(input.url, ctx);
+      const urlProblem = httpsUrlProblem('url', input.url, ctx.allowLocalHttpWebhooks);
       reject([...(urlProblem ? [urlProblem] : []), ...checkEventTypes(input.eventTypes, admin, input.provider), ...admin.validateCreate(input)]);
       // Deliveries failing verification meanwhile wait for this secret (events/secrets.ts).
       const creationDone = beginWebhookCreation(ctx.store, input.provider);
@@ -111,7 +100,7 @@ export const webhookResolvers: Resolvers = {
       const { provider, account, providerId } = decodeId(id, 'Webhook');
       const admin = providerFor(ctx, provider, account).webhooks;
       const problems: string[] = [];
-      if (input.url != null) problems.push(...[checkUrl(input.url, ctx)].filter((p): p is string => p !== null));
+      if (input.url != null) problems.push(...[httpsUrlProblem('url', input.url, ctx.allowLocalHttpWebhooks)].filter((p): p is string => p !== null));
       if (input.eventTypes != null) problems.push(...checkEventTypes(input.eventTypes, admin, provider));
       if ([input.url, input.eventTypes, input.secret, input.disabled].every((v) => v == null)) {
         problems.push('give at least one of url, eventTypes, secret, disabled');

@@ -11,7 +11,7 @@ import { startLeadConnectorEmulator, type LeadConnectorEmulator } from '../../sr
 import { startPodiumEmulator, type PodiumEmulator } from '../../src/sandbox/podium/index.js';
 import { startSmoochEmulator } from '../../src/sandbox/smooch/index.js';
 import { createGateway, type Gateway } from '../../src/server.js';
-import { ADMIN_KEY, mongoTestDb, type GraphQLResponse } from './gateway.js';
+import { ADMIN_KEY, gqlAt, mongoTestDb, type GraphQLResponse } from './gateway.js';
 
 export interface Emulators {
   readonly podium: PodiumEmulator;
@@ -84,15 +84,7 @@ export async function startAccountsGateway(emus: Emulators, store: StoreRef, env
   return {
     gateway,
     url,
-    async gql(query, variables, key = ADMIN_KEY) {
-      const res = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await res.json()) as { data?: unknown; errors?: GraphQLResponse['errors'] };
-      return { status: res.status, data: (body.data ?? null) as never, errors: body.errors };
-    },
+    gql: gqlAt(url),
     close: () => gateway.close(),
   };
 }

@@ -55,6 +55,19 @@ export interface TestGatewayOptions {
   readonly podium?: PodiumEmulator;
 }
 
+/** A POST /graphql client for the gateway at `url`, with the admin key unless told otherwise (null: no key). */
+export function gqlAt(url: string): TestGateway['gql'] {
+  return async (query, variables, key = ADMIN_KEY) => {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await res.json()) as { data?: unknown; errors?: GraphQLResponse['errors'] };
+    return { status: res.status, data: (body.data ?? null) as never, errors: body.errors };
+  };
+}
+
 export function mongoTestDb(): { url: string; db: string } {
   return { url: inject('mongodbUrl'), db: `t_${randomUUID().replace(/-/g, '').slice(0, 16)}` };
 }
@@ -97,15 +110,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     config,
     emulators,
     podium,
-    async gql(query, variables, key = ADMIN_KEY) {
-      const res = await fetch(`${url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await res.json()) as { data?: unknown; errors?: GraphQLResponse['errors'] };
-      return { status: res.status, data: (body.data ?? null) as never, errors: body.errors };
-    },
+    gql: gqlAt(url),
     ws(key = VIEWER_KEY) {
       const client = createClient({
         url: `${url.replace('http', 'ws')}/graphql`,
