@@ -1,31 +1,106 @@
-// API keys -> roles, for HTTP (`Authorization: Bearer <key>`) and graphql-ws
-// (`connectionParams.authorization`, same value).
+// API keys -> principals, for HTTP (`Authorization: Bearer <key>`) and
+// graphql-ws (`connectionParams.authorization`, same value). A principal is a
+// role and, for a key scoped to accounts (a tenant's key), the accounts it
+// reaches: everything it reads, lists, receives and replays is of those only.
 import { GraphQLError } from 'graphql';
+import type { AccountRef } from './accounts/store/types.js';
+import type { AccountId } from './accounts/types.js';
 import type { Role } from './config.js';
 import { ErrorCode } from './errors.js';
+import type { ProviderName } from './model.js';
 import { safeEqual } from './providers/verify.js';
+
+/** The accounts a scoped key reaches, by provider. */
+export class AccountSet {
+  /** Canonical text of the set: equal sets of accounts have equal keys (subscription sharing). */
+  readonly key: string;
+  private readonly byProvider = new Map<ProviderName, AccountId[]>();
+
+  constructor(refs: readonly AccountRef[]) {
+    for (const { provider, account } of refs) {
+      const ids = this.byProvider.get(provider) ?? [];
+      if (!ids.includes(account)) ids.push(account);
+      this.byProvider.set(provider, ids);
+    }
+    this.key = this.refs()
+      .map((r) => `${r.provider}:${r.account}`)
+      .sort()
+      .join(',');
+  }
+
+  /** `account` null or undefined is the environment's account (records and events read through it carry none). */
+  has(provider: ProviderName, account: string | null | undefined): boolean {
+    return this.byProvider.get(provider)?.includes((account ?? 'env') as AccountId) ?? false;
+  }
+
+  accountsOf(provider: ProviderName): readonly AccountId[] {
+    return this.byProvider.get(provider) ?? [];
+  }
+
+  refs(): AccountRef[] {
+    return [...this.byProvider].flatMap(([provider, ids]) => ids.map((account) => ({ provider, account })));
+  }
+
+  /** Whether every account `other` reaches is in this set (`null`, every account, is covered by nothing but itself). */
+  covers(other: AccountSet | null): boolean {
+    return other !== null && other.refs().every((r) => this.has(r.provider, r.account));
+  }
+}
+
+export interface Principal {
+  readonly role: Role;
+  /** A stored key's id (it can be revoked); null for environment keys and open development. */
+  readonly keyId: string | null;
+  /** The accounts it reaches; null: every account. */
+  readonly accounts: AccountSet | null;
+}
+
+/** Checks keys created by `createApiKey` (accounts/api-keys.ts). */
+export interface StoredKeys {
+  /** Whether the text has the shape of a stored key (`mgw_…`), so it is never compared with environment keys. */
+  recognizes(presented: string): boolean;
+  /** The key's principal; null when unknown or revoked. Rejects when the store is unreachable. */
+  verify(presented: string): Promise<Principal | null>;
+}
 
 export interface Authenticator {
   /**
-   * The caller's role: `admin` for everyone when no keys are configured
-   * (development), null for a missing or unknown key.
+   * The caller's principal: an unscoped admin for everyone when no environment
+   * keys are configured (development; a stored key presented still counts as
+   * itself), null for a missing or unknown key. Throws STORE_UNAVAILABLE when a
+   * stored key cannot be checked.
    */
-  roleFor(authorization: unknown): Role | null;
+  authenticate(authorization: unknown): Promise<Principal | null>;
 }
 
-export function createAuthenticator(keys: ReadonlyMap<string, Role>): Authenticator {
+const OPEN: Principal = { role: 'admin', keyId: null, accounts: null };
+
+export function createAuthenticator(keys: ReadonlyMap<string, Role>, stored: StoredKeys | null = null): Authenticator {
   const entries = [...keys.entries()];
+  const principals = new Map<Role, Principal>([
+    ['viewer', { role: 'viewer', keyId: null, accounts: null }],
+    ['admin', OPEN],
+  ]);
   return {
-    roleFor(authorization) {
-      if (entries.length === 0) return 'admin';
-      if (typeof authorization !== 'string') return null;
-      const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+    async authenticate(authorization) {
+      const match = typeof authorization === 'string' ? /^Bearer\s+(.+)$/i.exec(authorization.trim()) : null;
       const presented = match?.[1]?.trim() ?? '';
+      if (stored && presented && stored.recognizes(presented)) {
+        try {
+          return await stored.verify(presented);
+        } catch (err) {
+          throw new GraphQLError('The API key could not be checked: key store unreachable; retry later', {
+            extensions: { code: ErrorCode.StoreUnavailable, http: { status: 503 } },
+            originalError: err instanceof Error ? err : undefined,
+          });
+        }
+      }
+      if (entries.length === 0) return OPEN;
       if (!presented) return null;
       // Compare against every key so timing does not reveal which one matched.
       let role: Role | null = null;
       for (const [key, keyRole] of entries) if (safeEqual(presented, key)) role = keyRole;
-      return role;
+      return role ? (principals.get(role) as Principal) : null;
     },
   };
 }
@@ -41,6 +116,15 @@ export function requireRole(role: Role | null, needed: Role): void {
   }
   if (rank[role] < rank[needed]) {
     throw new GraphQLError(`This needs the ${needed} role; the key presented has the ${role} role`, {
+      extensions: { code: ErrorCode.Forbidden, http: { status: 403 } },
+    });
+  }
+}
+
+/** Throws FORBIDDEN for a key scoped to accounts: what `what` does reaches beyond any set of accounts. */
+export function requireUnscoped(accounts: AccountSet | null, what: string): void {
+  if (accounts !== null) {
+    throw new GraphQLError(`A key scoped to accounts cannot ${what}; use an admin key that reaches every account`, {
       extensions: { code: ErrorCode.Forbidden, http: { status: 403 } },
     });
   }

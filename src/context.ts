@@ -2,7 +2,8 @@
 // operation (whose loaders are renewed for every event it delivers).
 import type { Logger } from 'pino';
 import type { AccountsService } from './accounts/index.js';
-import type { AccountProviders } from './accounts/routing.js';
+import { scopedAccountProviders, type AccountProviders } from './accounts/routing.js';
+import type { AccountSet, Principal } from './auth.js';
 import type { Role } from './config.js';
 import type { ReplayFn } from './events/replay.js';
 import type { EventStore, PubSub } from './events/types.js';
@@ -12,11 +13,15 @@ import type { Provider } from './providers/provider.js';
 import type { GatewayMetrics } from './metrics.js';
 
 export interface GatewayContext {
-  /** null when no valid key was presented (and keys are required). */
+  /** The key's role; null when no valid key was presented (and keys are required). */
   readonly role: Role | null;
+  /** Who presented which key; null like `role`. */
+  readonly principal: Principal | null;
+  /** The accounts the key reaches; null: every account. Everything the caller reads is filtered by it. */
+  readonly scope: AccountSet | null;
   /** Each provider as its default account serves it. */
   readonly providers: ReadonlyMap<ProviderName, Provider>;
-  /** Each provider as one account serves it (ids naming an account, `account:` arguments). */
+  /** Each provider as one account serves it (ids naming an account, `account:` arguments), as far as `scope` reaches. */
   readonly accountProviders: AccountProviders;
   loaders: Loaders;
   readonly store: EventStore;
@@ -33,9 +38,20 @@ export interface GatewayContext {
   readonly accounts: AccountsService;
 }
 
-export type ContextDeps = Omit<GatewayContext, 'role' | 'loaders'>;
+export type ContextDeps = Omit<GatewayContext, 'role' | 'principal' | 'scope' | 'loaders'>;
 
 /** One context per HTTP request and per graphql-ws operation, with fresh loaders. */
-export function createContextFactory(deps: ContextDeps): (role: Role | null) => GatewayContext {
-  return (role) => ({ ...deps, role, loaders: createLoaders((name, account) => deps.accountProviders.forAccount(name, account)) });
+export function createContextFactory(deps: ContextDeps): (principal: Principal | null) => GatewayContext {
+  return (principal) => {
+    const scope = principal?.accounts ?? null;
+    const accountProviders = scope ? scopedAccountProviders(deps.accountProviders, scope) : deps.accountProviders;
+    return {
+      ...deps,
+      role: principal?.role ?? null,
+      principal,
+      scope,
+      accountProviders,
+      loaders: createLoaders((name, account) => accountProviders.forAccount(name, account)),
+    };
+  };
 }

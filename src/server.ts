@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createAccounts, type AccountsService } from './accounts/index.js';
 import type { AccountStore } from './accounts/store/index.js';
 import { createWebhookRouter } from './accounts/webhook-routing.js';
+import { CHECK_TTL_MS as KEY_CHECK_TTL_MS } from './accounts/api-keys.js';
 import { createAuthenticator } from './auth.js';
 import { createGatewayCache, type GatewayCache } from './cache/index.js';
 import { touchedBy } from './cache/touched.js';
@@ -101,7 +102,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     wrap: (name, account, provider) => cache.wrapProvider(name, account, provider),
   });
   const providers = accounts.providers;
-  const auth = createAuthenticator(config.apiKeys);
+  const keys = accounts.service.keys;
+  async function unroutedAccounts(provider: ProviderName): Promise<(string | null)[]> {
+    const known = await accounts.service.registry.recent(provider);
+    return known.some((a) => a.source === 'environment') ? [null] : known.map((a) => a.id);
+  }
+  const auth = createAuthenticator(config.apiKeys, keys);
   const outbox = createOutbox({ store, pubsub, logger, metrics, ...deps.outbox });
   const ingest = createIngest({
     providers,
@@ -117,7 +123,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       const provider = events[0]?.provider;
       if (!provider) return;
       cache.noteDelivery(provider);
-      await cache.invalidate(provider, touchedBy(provider, events), 'webhook');
+      // A delivery routed to an account changes that account's entries only; one routed to none is the
+      // environment's account's, or (without one) may be any stored account's.
+      const account = events[0]?.account ?? null;
+      const targets = account ? [account] : await unroutedAccounts(provider);
+      const touched = touchedBy(provider, events);
+      await Promise.all(targets.map((a) => cache.invalidate(provider, touched, 'webhook', a)));
     },
   });
   const schema = createSchema();
@@ -165,7 +176,16 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     corsOrigins: config.corsOrigins,
     maxBytes: config.graphql.maxBytes,
     explorerPath: config.explorer ? EXPLORER_PATH : null,
-    ws: { schema, limits, formatError, metrics, admission, maxBufferedBytes: config.wsMaxBufferedBytes, trustedDocuments },
+    ws: {
+      schema,
+      limits,
+      formatError,
+      metrics,
+      admission,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      trustedDocuments,
+      revocations: { onRevoked: keys.onRevoked, isActive: keys.isActive, recheckMs: KEY_CHECK_TTL_MS },
+    },
     trustedDocuments,
   });
 

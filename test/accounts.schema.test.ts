@@ -9,38 +9,10 @@ import { encodeId } from '../src/ids.js';
 import { leadConnectorPayloadScope } from '../src/providers/leadconnector/webhooks.js';
 import { podiumPayloadScope, podiumSignature } from '../src/providers/podium/webhooks.js';
 import { smoochPayloadScope } from '../src/providers/smooch/webhooks.js';
-import { connectByOAuth, newStore, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators } from './helpers/accounts.js';
+import { connectAll, newStore, useAccountsGateway, useEmulators } from './helpers/accounts.js';
 
 type Edges<T> = { edges: Array<{ node: T }> };
 type ContactRow = { id: string; providerId: string; name: string | null };
-
-/** Connects both Podium organizations and both HighLevel locations; returns their Account ids (global). */
-async function connectAll(t: AccountsGateway, emus: Emulators) {
-  const [orgA, orgB] = emus.podium.organizations;
-  const [locationA, locationB] = emus.leadconnector.fixtures.locationIds;
-  await connectByOAuth(t, 'PODIUM');
-  emus.podium.oauth.signInAs(orgB?.uid ?? '');
-  await connectByOAuth(t, 'PODIUM');
-  await connectByOAuth(t, 'LEADCONNECTOR');
-  emus.leadconnector.oauth.signInAs(locationB ?? '');
-  await connectByOAuth(t, 'LEADCONNECTOR');
-  const listed = await t.gql<{ accounts: Array<{ id: string; provider: string; providerAccountId: string }> }>('{ accounts { id provider providerAccountId } }');
-  const idOf = (provider: string, providerAccountId: string | undefined): string => {
-    const found = listed.data?.accounts.find((a) => a.provider === provider && a.providerAccountId === providerAccountId);
-    if (!found) throw new Error(`no ${provider} account ${providerAccountId} in ${JSON.stringify(listed)}`);
-    return found.id;
-  };
-  return {
-    orgA: orgA!,
-    orgB: orgB!,
-    locationA: locationA!,
-    locationB: locationB!,
-    podiumA: idOf('PODIUM', orgA?.uid),
-    podiumB: idOf('PODIUM', orgB?.uid),
-    lcA: idOf('LEADCONNECTOR', locationA),
-    lcB: idOf('LEADCONNECTOR', locationB),
-  };
-}
 
 const CONTACTS = 'query($p: Provider!, $a: ID) { contacts(provider: $p, account: $a, first: 5) { edges { node { id providerId name } } } }';
 

@@ -15,6 +15,7 @@ import { PODIUM_EVENT_TYPES } from '../providers/podium/event-types.js';
 import type { Provider, ProviderDeps } from '../providers/provider.js';
 import { createSmoochProvider } from '../providers/smooch/index.js';
 import { SMOOCH_EVENT_TYPES } from '../providers/smooch/event-types.js';
+import { createApiKeys, type ApiKeys } from './api-keys.js';
 import { createOAuthConnector, type OAuthConnector } from './connect.js';
 import { createSealer } from './crypto.js';
 import { redisLocks, storeLocks } from './locks.js';
@@ -36,6 +37,8 @@ export interface ConnectSmoochInput {
 export interface AccountsService {
   readonly registry: AccountRegistry;
   readonly connector: OAuthConnector;
+  /** Keys created at run time, possibly scoped to accounts. */
+  readonly keys: ApiKeys;
   /** Checks the key with Smooch (BAD_USER_INPUT when refused), then stores the app as an account. */
   connectSmooch(input: ConnectSmoochInput): Promise<Account>;
 }
@@ -220,7 +223,7 @@ export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accou
   }
 
   return {
-    service: { registry, connector, connectSmooch },
+    service: { registry, connector, keys: createApiKeys(store), connectSmooch },
     providers: routes.defaults,
     routes,
     close: () => registry.close(),

@@ -6,8 +6,10 @@
 // resolved per call since accounts come and go at run time. Webhooks are
 // received per provider (receiver).
 import { GraphQLError } from 'graphql';
-import { ErrorCode, userInputError } from '../errors.js';
+import type { AccountSet } from '../auth.js';
+import { ErrorCode, ProviderError, userInputError } from '../errors.js';
 import type { ProviderName, WebhookCreateInput, WebhookRecord, WebhookUpdateInput } from '../model.js';
+import { PROVIDER_LABELS } from '../providers/labels.js';
 import type { BatchResult, Included, Provider, ProviderPage, WebhookReceiver } from '../providers/provider.js';
 import type { AccountApi, AccountRegistry } from './registry.js';
 import type { AccountId } from './types.js';
@@ -94,6 +96,8 @@ export interface AccountProviders {
    * a provider this gateway does not serve; an unknown account fails its calls with NOT_FOUND.
    */
   forAccount(name: ProviderName, account: string | null): Provider;
+  /** The account `forAccount(name, null)` answers from (the `locations` of the default account name it). */
+  defaultAccount(name: ProviderName): Promise<AccountId>;
   /** The default account's Provider of every served provider (receivers, coverage checks, ingest). */
   readonly defaults: ReadonlyMap<ProviderName, Provider>;
 }
@@ -138,6 +142,7 @@ export function createAccountProviders(options: AccountProvidersOptions): Accoun
 
   return {
     defaults,
+    defaultAccount: (name) => registry.defaultAccountId(name),
     forAccount(name, account) {
       const fallback = defaults.get(name);
       if (!fallback) {
@@ -146,6 +151,55 @@ export function createAccountProviders(options: AccountProvidersOptions): Accoun
       // `env` names the environment's account, which is the default whenever it exists.
       if (account === null || (account === 'env' && served.get(name)?.env)) return fallback;
       return stored(name, account as AccountId);
+    },
+  };
+}
+
+const notConfigured = (name: ProviderName): GraphQLError =>
+  new GraphQLError(`Provider ${name} is not configured on this gateway`, { extensions: { code: ErrorCode.ProviderNotConfigured, provider: name } });
+
+/**
+ * The providers as a key scoped to `accounts` sees them: an account outside the
+ * set answers exactly like an unknown one (NOT_FOUND, so a tenant cannot even
+ * tell another's account exists), and the default account is the environment's
+ * when the set has it, else the set's only account of that provider.
+ */
+export function scopedAccountProviders(inner: AccountProviders, accounts: AccountSet): AccountProviders {
+  const denied = new Map<string, Provider>();
+  const deny = (name: ProviderName, account: string): Provider => {
+    const key = `${name}:${account}`;
+    let provider = denied.get(key);
+    if (!provider) {
+      const base = inner.defaults.get(name) as Provider;
+      const unknown = new ProviderError(name, 'NOT_FOUND', `No ${PROVIDER_LABELS[name]} account ${account}`);
+      provider = accountRoutedProvider(name, base.receiver, base.webhooks.eventTypes, () => Promise.reject(unknown));
+      denied.set(key, provider);
+    }
+    return provider;
+  };
+  const defaultOf = (name: ProviderName): AccountId => {
+    const visible = accounts.accountsOf(name);
+    if (visible.includes('env' as AccountId)) return 'env' as AccountId;
+    if (visible.length === 1) return visible[0] as AccountId;
+    const label = PROVIDER_LABELS[name];
+    if (visible.length === 0) {
+      throw new GraphQLError(`This API key reaches no ${label} account`, { extensions: { code: ErrorCode.Forbidden, provider: name, http: { status: 403 } } });
+    }
+    throw userInputError(
+      `This API key reaches ${visible.length} ${label} accounts, so the argument "account" is required: pass one of the ids of accounts(provider: ${name}) (ids issued for an account already name it)`,
+      { provider: name, argumentName: 'account', accounts: visible.length },
+    );
+  };
+  return {
+    defaults: inner.defaults,
+    defaultAccount: async (name) => {
+      if (!inner.defaults.has(name)) throw notConfigured(name);
+      return defaultOf(name);
+    },
+    forAccount(name, account) {
+      if (!inner.defaults.has(name)) throw notConfigured(name);
+      const id = account ?? defaultOf(name);
+      return accounts.has(name, id) ? inner.forAccount(name, id) : deny(name, id);
     },
   };
 }

@@ -46,14 +46,13 @@ export function touchedCounters(scope: string, touched: Touched): string[] {
 }
 
 /**
- * `scope` names the counters webhooks bump, `entryScope` the entries: an
- * account's entries have keys of their own (two accounts never share one) but
- * the provider's counters, so a delivery not yet routed to its account
- * invalidates every account of its provider.
+ * `scope` names the entries and the counters webhooks bump: each account has
+ * its own (two accounts never share an entry, and a delivery routed to one
+ * account leaves the others' entries alone).
  */
-export function cacheProvider(inner: Provider, cache: EntityCache, scope: string, ttls: () => CacheTtls, entryScope: string = scope): Provider {
+export function cacheProvider(inner: Provider, cache: EntityCache, scope: string, ttls: () => CacheTtls): Provider {
   const c = counters(scope);
-  const entry = (kind: string, id: string, deps: readonly string[]): CacheItem => ({ key: `${entryScope}:${kind}:${id}`, counters: deps });
+  const entry = (kind: string, id: string, deps: readonly string[]): CacheItem => ({ key: `${scope}:${kind}:${id}`, counters: deps });
 
   function byId<T>(entity: string, ids: readonly string[], deps: (id: string) => readonly string[], load: (ids: readonly string[]) => Promise<BatchResult<T>>, ttlMs: () => number): Promise<BatchResult<T>> {
     return cache.batch<T>(entity, ids.map((id) => entry(entity, id, deps(id))), (missing) => load(missing.map((i) => ids[i] as string)), ttlMs());

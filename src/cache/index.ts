@@ -39,8 +39,8 @@ export interface GatewayCache {
   wrap(providers: ReadonlyMap<ProviderName, Provider>): ReadonlyMap<ProviderName, Provider>;
   /** One account's Provider with its reads cached under keys of that account (null: the environment's, keyed as before accounts). */
   wrapProvider(name: ProviderName, account: string | null, provider: Provider): Provider;
-  /** Bumps what an acknowledged-to-be delivery changed; rejects when the backend cannot be reached. */
-  invalidate(provider: ProviderName, touched: Touched, cause: string): Promise<void>;
+  /** Bumps what an acknowledged-to-be delivery changed in one account's entries (null: the environment's); rejects when the backend cannot be reached. */
+  invalidate(provider: ProviderName, touched: Touched, cause: string, account?: string | null): Promise<void>;
   /** A verified delivery arrived: this provider's webhooks reach the gateway. */
   noteDelivery(provider: ProviderName): void;
   /** A webhook subscription pointing at this gateway is (or is not) listed by the provider. */
@@ -108,7 +108,7 @@ export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
     if (!config.enabled) return provider;
     showCoverage(name);
     const scope = `${config.prefix}:${scopeOf(name)}`;
-    return cacheProvider(provider, cache, scope, () => ttls(name), account === null ? scope : `${scope}:a:${account}`);
+    return cacheProvider(provider, cache, accountScope(scope, account), () => ttls(name));
   }
 
   return {
@@ -117,9 +117,9 @@ export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
       return new Map([...providers].map(([name, provider]) => [name, wrapProvider(name, null, provider)]));
     },
     wrapProvider,
-    async invalidate(provider, touched, cause) {
+    async invalidate(provider, touched, cause, account = null) {
       if (!config.enabled) return;
-      const list = touchedCounters(`${config.prefix}:${scopeOf(provider)}`, touched);
+      const list = touchedCounters(accountScope(`${config.prefix}:${scopeOf(provider)}`, account), touched);
       if (list.length === 0) return;
       await cache.invalidate(list);
       metrics.invalidations.inc({ provider, cause });
@@ -179,4 +179,9 @@ function cacheMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
+}
+
+/** The environment's account keeps the keys from before accounts. */
+function accountScope(providerScope: string, account: string | null): string {
+  return account === null || account === 'env' ? providerScope : `${providerScope}:a:${account}`;
 }

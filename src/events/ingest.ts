@@ -83,7 +83,19 @@ export function createIngest(options: IngestOptions): Ingest {
   const secrets = createStoredSecrets(store, { ttlMs: options.secretsTtlMs ?? 5_000 });
   const maxEvents = options.maxEventsPerDelivery ?? 100;
   const inFlight = new Set<Promise<void>>();
-  const replay = createReplay({ providers, store, outbox, logger, onStored: options.onStored, maxEventsPerDelivery: maxEvents });
+  const replay = createReplay({
+    providers,
+    store,
+    outbox,
+    logger,
+    onStored: options.onStored,
+    maxEventsPerDelivery: maxEvents,
+    route: async (name, json) => {
+      const receiver = providers.get(name)?.receiver;
+      const route = receiver ? await routeOf(name, receiver.scope(json)) : null;
+      return route && route.account !== 'env' ? route.account : null;
+    },
+  });
 
   /** Publishes what this delivery inserted: the insert claimed it (duplicates were published by their first delivery, or are the outbox's). */
   function publishLater(inserted: readonly StoredEvent[]): void {
@@ -149,7 +161,8 @@ export function createIngest(options: IngestOptions): Ingest {
     const rawBody = req.rawBody.toString('utf8');
     let results: readonly InsertResult[];
     try {
-      results = await traceStore(parsed.length, () => store.insertEvents(parsed.map((p) => toNewEvent(name, p, rawBody, receivedAt)), { claimForPublish: true }));
+      const account = route && route.account !== 'env' ? route.account : null;
+      results = await traceStore(parsed.length, () => store.insertEvents(parsed.map((p) => toNewEvent(name, p, rawBody, receivedAt, account)), { claimForPublish: true }));
       const { onStored } = options;
       const stored = results.map((r) => r.event);
       if (onStored) await traceInvalidate(() => onStored(stored));
@@ -213,8 +226,8 @@ function answer(name: ProviderName, results: readonly InsertResult[], metrics: G
   return { received: results.length, duplicates, unprocessable: rejected, eventIds: results.map((r) => r.event.id) };
 }
 
-function toNewEvent(provider: ProviderName, parsed: ParsedEvent, rawBody: string, receivedAt: string): NewEvent {
-  const base = { provider, eventKey: parsed.eventKey, providerEventType: parsed.providerEventType, rawBody, receivedAt };
+function toNewEvent(provider: ProviderName, parsed: ParsedEvent, rawBody: string, receivedAt: string, account: string | null): NewEvent {
+  const base = { provider, ...(account ? { account } : {}), eventKey: parsed.eventKey, providerEventType: parsed.providerEventType, rawBody, receivedAt };
   return parsed.result.ok
     ? { ...base, kind: parsed.result.event.kind, status: 'PROCESSED', reason: null, message: parsed.result.event.message }
     : { ...base, kind: null, status: 'UNPROCESSABLE', reason: parsed.result.reason, message: null };

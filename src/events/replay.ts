@@ -6,7 +6,8 @@
 // never published again (only an unpublished one is handed to the outbox).
 // A delivery kept whole as one unprocessable event (not JSON, unknown shape)
 // that now splits into events stores those as new events, deduplicated on
-// their own keys like any delivery.
+// their own keys like any delivery. The events keep the account their delivery
+// was routed to; one stored without any is routed again by its payload's ids.
 import type { Logger } from 'pino';
 import type { ProviderName } from '../model.js';
 import type { ParsedEvent, Provider, WebhookRequest } from '../providers/provider.js';
@@ -50,6 +51,8 @@ export interface ReplayOptions {
    * @default 10_000 (10 seconds, the outbox lease)
    */
   readonly leaseMs?: number;
+  /** The stored account a delivery's payload names (as the ingest routes it); null: none. @default none */
+  readonly route?: (provider: ProviderName, json: unknown) => Promise<string | null>;
 }
 
 export type ReplayFn = (provider: ProviderName, id: string) => Promise<ReplayResult>;
@@ -65,6 +68,17 @@ export function createReplay(options: ReplayOptions): ReplayFn {
     return events.map((e) => (done.has(e.id) ? { ...e, published: true } : e));
   }
 
+  /** Routing failures leave the event as it was stored: the environment's. */
+  async function accountOf(name: ProviderName, stored: StoredEvent): Promise<string | null> {
+    if (!options.route) return null;
+    try {
+      return await options.route(name, JSON.parse(stored.rawBody));
+    } catch (err) {
+      logger.warn({ err, provider: name, eventId: stored.id }, 'replayed event not routed to an account');
+      return null;
+    }
+  }
+
   return async function replay(name, id) {
     const stored = await store.getEvent(id);
     if (!stored || stored.provider !== name) throw new ReplayError('not_found', `no stored ${name} event with id ${id} (unknown or past the retention)`);
@@ -77,11 +91,13 @@ export function createReplay(options: ReplayOptions): ReplayFn {
 
     const parsed = reparse(provider, stored, maxEvents);
     if (typeof parsed === 'string') return { outcome: 'STILL_UNPROCESSABLE', event: stored, reason: parsed, events: [] };
+    const account = stored.account ?? (await accountOf(name, stored)) ?? undefined;
     const own = parsed.find((p) => p.eventKey === stored.eventKey);
     if (own) {
       if (!own.result.ok) return { outcome: 'STILL_UNPROCESSABLE', event: stored, reason: own.result.reason, events: [] };
-      const { kind, message } = own.result.event;
-      const updated = await store.markProcessed(id, { kind, message, providerEventType: own.providerEventType });
+      const { kind } = own.result.event;
+      const message = account ? { ...own.result.event.message, account } : own.result.event.message;
+      const updated = await store.markProcessed(id, { kind, message, providerEventType: own.providerEventType, ...(account ? { account } : {}) });
       if (!updated) throw new ReplayError('not_found', `stored ${name} event ${id} was deleted during the replay (retention)`);
       await options.onStored?.([updated]);
       const [event] = await publish([updated]);
@@ -94,7 +110,7 @@ export function createReplay(options: ReplayOptions): ReplayFn {
       const first = parsed.find((p) => !p.result.ok)?.result;
       return { outcome: 'STILL_UNPROCESSABLE', event: stored, reason: first && !first.ok ? first.reason : 'the delivery holds no events', events: [] };
     }
-    const results = await store.insertEvents(normalized.map((p) => toNewEvent(name, p, stored)));
+    const results = await store.insertEvents(normalized.map((p) => toNewEvent(name, p, stored, account)));
     await options.onStored?.(results.map((r) => r.event));
     const events = await publish(results.map((r) => r.event));
     const inserted = results.some((r) => r.inserted);
@@ -117,16 +133,18 @@ function reparse(provider: Provider, stored: StoredEvent, maxEvents: number): re
   return parsed;
 }
 
-function toNewEvent(provider: ProviderName, parsed: ParsedEvent, from: StoredEvent): NewEvent {
+function toNewEvent(provider: ProviderName, parsed: ParsedEvent, from: StoredEvent, account: string | undefined): NewEvent {
   if (!parsed.result.ok) throw new Error(`expected a normalized event, got one unprocessable: ${parsed.result.reason}`);
+  const message = account ? { ...parsed.result.event.message, account } : parsed.result.event.message;
   return {
     provider,
+    ...(account ? { account } : {}),
     eventKey: parsed.eventKey,
     providerEventType: parsed.providerEventType,
     kind: parsed.result.event.kind,
     status: 'PROCESSED',
     reason: null,
-    message: parsed.result.event.message,
+    message,
     rawBody: from.rawBody,
     receivedAt: from.receivedAt,
   };

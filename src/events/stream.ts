@@ -7,6 +7,7 @@
 // the store (catch-up.ts). graphql-ws calls `return()` when the client
 // completes or the socket closes (even abruptly), which unsubscribes.
 import type { Logger } from 'pino';
+import type { AccountSet } from '../auth.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { MessageEventKind, ProviderName } from '../model.js';
 import { sharedEvents } from './catch-up.js';
@@ -27,15 +28,18 @@ export interface EventSelector {
   readonly locationId?: string | null;
   readonly conversation?: { readonly provider: ProviderName; readonly providerId: string } | null;
   readonly contact?: { readonly provider: ProviderName; readonly providerId: string } | null;
+  /** The subscriber's key reaches only these accounts (live and replayed events alike); null: every account. */
+  readonly accounts?: AccountSet | null;
 }
 
 /** An event as one subscription delivers it: with the cursor to resume after it. */
 export type DeliveredEvent = PublishedEvent & { readonly cursor: string };
 
 export function matches(selector: EventSelector, e: PublishedEvent): boolean {
-  const { kind, provider, locationId, conversation, contact } = selector;
+  const { kind, provider, locationId, conversation, contact, accounts } = selector;
   return (
     e.kind === kind &&
+    (!accounts || accounts.has(e.provider, e.message.account)) &&
     (!provider || e.provider === provider) &&
     (!locationId || e.message.locationId === locationId) &&
     (!conversation || (e.provider === conversation.provider && e.message.conversationId === conversation.providerId)) &&
@@ -50,6 +54,7 @@ function storeFilter(selector: EventSelector): EventFilter {
     kind: selector.kind,
     provider: selector.provider ?? selector.conversation?.provider ?? selector.contact?.provider ?? null,
     conversationId: selector.conversation?.providerId ?? null,
+    accounts: selector.accounts?.refs() ?? null,
   };
 }
 

@@ -2,12 +2,19 @@
 // the stream and the resolvers depend on these only; `store/mongo.ts` and
 // `pubsub/redis.ts` adapt the drivers, `store/memory.ts` and `pubsub/memory.ts`
 // serve development.
+import type { AccountRef } from '../accounts/store/types.js';
 import type { MessageEventKind, MessageRecord, ProviderName, WebhookRecord } from '../model.js';
 
 export type EventStatus = 'PROCESSED' | 'UNPROCESSABLE';
 
 export interface NewEvent {
   readonly provider: ProviderName;
+  /**
+   * The stored account the delivery was routed to (accounts/webhook-routing.ts),
+   * unprocessable events included; absent for the environment's account, or
+   * when the payload named no known account. Processed events' messages carry it too.
+   */
+  readonly account?: string;
   /** Dedupe key; (provider, eventKey) is unique in the store. */
   readonly eventKey: string;
   readonly providerEventType: string | null;
@@ -40,6 +47,8 @@ export interface ProcessedFields {
   readonly kind: MessageEventKind;
   readonly message: MessageRecord;
   readonly providerEventType: string | null;
+  /** The account a replay routed a delivery stored without one to. */
+  readonly account?: string;
 }
 
 export interface InsertResult {
@@ -57,6 +66,8 @@ export interface EventFilter {
   readonly status?: EventStatus | null;
   readonly kind?: MessageEventKind | null;
   readonly conversationId?: string | null;
+  /** Only events of these accounts (`env`: events without an account); null: every event. */
+  readonly accounts?: readonly AccountRef[] | null;
 }
 
 export interface ClaimOptions {

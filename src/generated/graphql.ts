@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { ContactRecord, ConversationRecord, MessageRecord, UserRecord, WebhookRecord, LocationRecord, Attachment as AttachmentRecord, EmailDetails as EmailDetailsRecord } from '../model.js';
 import type { Account as AccountRecord } from '../accounts/types.js';
+import type { ApiKey as ApiKeyRecord, CreatedApiKey as CreatedApiKeyRecord } from '../accounts/api-keys.js';
 import type { BusinessAuthorParent, SenderParent } from '../resolvers/parents.js';
 import type { PublishedEvent, StoredEvent as StoredEventRecord } from '../events/types.js';
 import type { Connection, Edge } from '../connections.js';
@@ -56,6 +57,28 @@ export type AccountStatus =
   | 'ACTIVE'
   /** The provider refused its credentials (a revoked or spent refresh token, a deleted key): connect it again. */
   | 'NEEDS_RECONNECTION';
+
+/**
+ * An API key created with `createApiKey` (keys set in GATEWAY_API_KEYS are not
+ * listed). A key scoped to accounts is a tenant's key: it reads, lists and
+ * receives events of those accounts only, and ids of any other account answer as
+ * unknown ones do.
+ */
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  /** The accounts it reaches; null: every account, including those connected later. Accounts disconnected since are left out. */
+  accounts?: Maybe<Array<Account>>;
+  /** When it was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** The key's id (the part after `mgw_`); what `revokeApiKey` takes. */
+  id: Scalars['ID']['output'];
+  /** The label given at creation. */
+  name?: Maybe<Scalars['String']['output']>;
+  /** When it was revoked; null while usable. */
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** What it may do. */
+  role: Role;
+};
 
 /** A file attached to a message (images, call recordings, voicemails). */
 export type Attachment = {
@@ -259,6 +282,23 @@ export type CreateWebhookInput = {
   url: Scalars['String']['input'];
 };
 
+/** A key just created: `key` is shown this once and stored only as a hash. */
+export type CreatedApiKey = {
+  __typename?: 'CreatedApiKey';
+  /** The accounts it reaches; null: every account. */
+  accounts?: Maybe<Array<Account>>;
+  /** When it was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** The key's id. */
+  id: Scalars['ID']['output'];
+  /** The key itself: send it as `Authorization: Bearer <key>` (or `connectionParams.authorization` on graphql-ws). */
+  key: Scalars['String']['output'];
+  /** The label given. */
+  name?: Maybe<Scalars['String']['output']>;
+  /** What it may do. */
+  role: Role;
+};
+
 /** Email-specific fields of an email message. */
 export type EmailDetails = {
   __typename?: 'EmailDetails';
@@ -360,6 +400,8 @@ export type MessageEdge = {
 /** A message event as it reaches subscribers, from any provider's webhook. */
 export type MessageEvent = {
   __typename?: 'MessageEvent';
+  /** The account the webhook was routed to by the ids its payload names (the default account when it named none known). */
+  account: Account;
   /**
    * Opaque, ordered by the store: pass the last one received as `after` when
    * subscribing again to get everything stored since, then live, with no gap and
@@ -423,6 +465,12 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Stores a Smooch app's API key as an account after checking it with Smooch; connecting the same app again replaces its key (admin only). */
   connectSmoochAccount: Account;
+  /**
+   * Creates an API key (admin only). `accounts` (Account ids of `accounts`) scopes
+   * it to those accounts; omitted, it reaches every account. A scoped admin can
+   * only create keys within its own accounts (omitted: exactly its own).
+   */
+  createApiKey: CreatedApiKey;
   /** Creates a webhook subscription at the provider (admin only). */
   createWebhook: Webhook;
   /** Deletes a webhook subscription at the provider and returns it (admin only). */
@@ -436,6 +484,8 @@ export type Mutation = {
    * replayed; a processed event is never published twice. Unknown id: NOT_FOUND.
    */
   replayEvent: ReplayEventPayload;
+  /** Revokes a key at once on this instance and within 5 seconds on the others, closing its WebSocket connections; false when there was no such usable key (admin only). */
+  revokeApiKey: Scalars['Boolean']['output'];
   /** Changes a webhook subscription at the provider (admin only). */
   updateWebhook: Webhook;
 };
@@ -443,6 +493,13 @@ export type Mutation = {
 
 export type MutationConnectSmoochAccountArgs = {
   input: ConnectSmoochAccountInput;
+};
+
+
+export type MutationCreateApiKeyArgs = {
+  accounts?: InputMaybe<Array<Scalars['ID']['input']>>;
+  name?: InputMaybe<Scalars['String']['input']>;
+  role: Role;
 };
 
 
@@ -462,6 +519,11 @@ export type MutationDisconnectAccountArgs = {
 
 
 export type MutationReplayEventArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
 };
 
@@ -508,6 +570,8 @@ export type Query = {
   account?: Maybe<Account>;
   /** Accounts, the environment's first (admin only). */
   accounts: Array<Account>;
+  /** Keys created with `createApiKey`, oldest first, revoked ones included (admin only; a scoped admin sees the keys within its own accounts). */
+  apiKeys: Array<ApiKey>;
   /** One contact by global id; null when the provider does not know it. */
   contact?: Maybe<Contact>;
   /** Contacts of one provider account, a page at a time (`first` from 1 to 100, default 20; `account` omitted: the provider's default account, see `locations`). */
@@ -652,9 +716,18 @@ export type ReplayOutcome =
   /** It still cannot be normalized; nothing changed, and `reason` says why. */
   | 'STILL_UNPROCESSABLE';
 
+/** What an API key may do. */
+export type Role =
+  /** Also mutations, stored events and the accounts admin. */
+  | 'ADMIN'
+  /** Queries and subscriptions. */
+  | 'VIEWER';
+
 /** A webhook event as stored by the gateway (admin only). */
 export type StoredEvent = Node & {
   __typename?: 'StoredEvent';
+  /** The account the delivery was routed to by the ids its payload names (the default account when it named none known). */
+  account: Account;
   /** The key deliveries are deduplicated on. */
   eventKey: Scalars['String']['output'];
   /** Global opaque id. */
@@ -974,6 +1047,7 @@ export type ResolversTypes = ResolversObject<{
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   AccountStatus: AccountStatus;
+  ApiKey: ResolverTypeWrapper<ApiKeyRecord>;
   Attachment: ResolverTypeWrapper<AttachmentRecord>;
   BusinessAuthor: ResolverTypeWrapper<BusinessAuthorParent>;
   Channel: Channel;
@@ -988,6 +1062,7 @@ export type ResolversTypes = ResolversObject<{
   ConversationEdge: ResolverTypeWrapper<Edge<ConversationRecord>>;
   ConversationFilter: ConversationFilter;
   CreateWebhookInput: CreateWebhookInput;
+  CreatedApiKey: ResolverTypeWrapper<CreatedApiKeyRecord>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   EmailDetails: ResolverTypeWrapper<EmailDetailsRecord>;
   Location: ResolverTypeWrapper<LocationRecord>;
@@ -1007,6 +1082,7 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReplayEventPayload: ResolverTypeWrapper<Omit<ReplayEventPayload, 'event' | 'events'> & { event: ResolversTypes['StoredEvent'], events: Array<ResolversTypes['StoredEvent']> }>;
   ReplayOutcome: ReplayOutcome;
+  Role: Role;
   StoredEvent: ResolverTypeWrapper<StoredEventRecord>;
   StoredEventConnection: ResolverTypeWrapper<Connection<StoredEventRecord>>;
   StoredEventEdge: ResolverTypeWrapper<Edge<StoredEventRecord>>;
@@ -1027,6 +1103,7 @@ export type ResolversParentTypes = ResolversObject<{
   Boolean: Scalars['Boolean']['output'];
   ID: Scalars['ID']['output'];
   String: Scalars['String']['output'];
+  ApiKey: ApiKeyRecord;
   Attachment: AttachmentRecord;
   BusinessAuthor: BusinessAuthorParent;
   ConnectSmoochAccountInput: ConnectSmoochAccountInput;
@@ -1040,6 +1117,7 @@ export type ResolversParentTypes = ResolversObject<{
   ConversationEdge: Edge<ConversationRecord>;
   ConversationFilter: ConversationFilter;
   CreateWebhookInput: CreateWebhookInput;
+  CreatedApiKey: CreatedApiKeyRecord;
   DateTime: Scalars['DateTime']['output'];
   EmailDetails: EmailDetailsRecord;
   Location: LocationRecord;
@@ -1077,6 +1155,15 @@ export type AccountResolvers<ContextType = GatewayContext, ParentType extends Re
   providerAccountId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['AccountStatus'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type ApiKeyResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey']> = ResolversObject<{
+  accounts?: Resolver<Maybe<Array<ResolversTypes['Account']>>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
 }>;
 
 export type AttachmentResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Attachment'] = ResolversParentTypes['Attachment']> = ResolversObject<{
@@ -1145,6 +1232,15 @@ export type ConversationEdgeResolvers<ContextType = GatewayContext, ParentType e
   node?: Resolver<ResolversTypes['Conversation'], ParentType, ContextType>;
 }>;
 
+export type CreatedApiKeyResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['CreatedApiKey'] = ResolversParentTypes['CreatedApiKey']> = ResolversObject<{
+  accounts?: Resolver<Maybe<Array<ResolversTypes['Account']>>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;
+}>;
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -1198,6 +1294,7 @@ export type MessageEdgeResolvers<ContextType = GatewayContext, ParentType extend
 }>;
 
 export type MessageEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['MessageEvent'] = ResolversParentTypes['MessageEvent']> = ResolversObject<{
+  account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
@@ -1213,10 +1310,12 @@ export type MessageSenderResolvers<ContextType = GatewayContext, ParentType exte
 
 export type MutationResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
   connectSmoochAccount?: Resolver<ResolversTypes['Account'], ParentType, ContextType, RequireFields<MutationConnectSmoochAccountArgs, 'input'>>;
+  createApiKey?: Resolver<ResolversTypes['CreatedApiKey'], ParentType, ContextType, RequireFields<MutationCreateApiKeyArgs, 'role'>>;
   createWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationCreateWebhookArgs, 'input'>>;
   deleteWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationDeleteWebhookArgs, 'id'>>;
   disconnectAccount?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDisconnectAccountArgs, 'id'>>;
   replayEvent?: Resolver<ResolversTypes['ReplayEventPayload'], ParentType, ContextType, RequireFields<MutationReplayEventArgs, 'id'>>;
+  revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
   updateWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationUpdateWebhookArgs, 'id' | 'input'>>;
 }>;
 
@@ -1234,6 +1333,7 @@ export type PageInfoResolvers<ContextType = GatewayContext, ParentType extends R
 export type QueryResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   account?: Resolver<Maybe<ResolversTypes['Account']>, ParentType, ContextType, RequireFields<QueryAccountArgs, 'id'>>;
   accounts?: Resolver<Array<ResolversTypes['Account']>, ParentType, ContextType, Partial<QueryAccountsArgs>>;
+  apiKeys?: Resolver<Array<ResolversTypes['ApiKey']>, ParentType, ContextType>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, RequireFields<QueryContactsArgs, 'first' | 'provider'>>;
   conversation?: Resolver<Maybe<ResolversTypes['Conversation']>, ParentType, ContextType, RequireFields<QueryConversationArgs, 'id'>>;
@@ -1257,6 +1357,7 @@ export type ReplayEventPayloadResolvers<ContextType = GatewayContext, ParentType
 }>;
 
 export type StoredEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['StoredEvent'] = ResolversParentTypes['StoredEvent']> = ResolversObject<{
+  account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
   eventKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   message?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
@@ -1334,6 +1435,7 @@ export type WebhookResolvers<ContextType = GatewayContext, ParentType extends Re
 
 export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
   Account?: AccountResolvers<ContextType>;
+  ApiKey?: ApiKeyResolvers<ContextType>;
   Attachment?: AttachmentResolvers<ContextType>;
   BusinessAuthor?: BusinessAuthorResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
@@ -1342,6 +1444,7 @@ export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
   Conversation?: ConversationResolvers<ContextType>;
   ConversationConnection?: ConversationConnectionResolvers<ContextType>;
   ConversationEdge?: ConversationEdgeResolvers<ContextType>;
+  CreatedApiKey?: CreatedApiKeyResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   EmailDetails?: EmailDetailsResolvers<ContextType>;
   Location?: LocationResolvers<ContextType>;

@@ -1,6 +1,6 @@
 // graphql-ws (the graphql-transport-ws subprotocol) on the HTTP server's
 // /graphql path. Auth happens once, in connection_init (a bad key closes the
-// socket with 4403). Every operation goes through the same steps as on HTTP:
+// socket with 4403); a stored key revoked later closes its sockets with 4403 too. Every operation goes through the same steps as on HTTP:
 // parse with the token limit, graphql's rules plus the gateway's limits, the
 // role check and the cost estimate, all before any resolver; every error leaves
 // through the same formatter, with the same codes.
@@ -20,8 +20,8 @@ import {
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { WebSocketServer } from 'ws';
-import { authorizeOperation, type Authenticator } from '../auth.js';
-import type { Role } from '../config.js';
+import type { WebSocket } from 'ws';
+import { authorizeOperation, type Authenticator, type Principal } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import type { OperationLimits } from '../graphql/limits.js';
@@ -37,7 +37,7 @@ export interface GraphQLWsOptions {
   readonly limits: OperationLimits;
   readonly formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
   readonly auth: Authenticator;
-  readonly contextFor: (role: Role | null) => GatewayContext;
+  readonly contextFor: (principal: Principal | null) => GatewayContext;
   readonly metrics: GatewayMetrics;
   /** Largest message a client may send; larger ones close the socket with 1009. */
   readonly maxPayload: number;
@@ -47,7 +47,21 @@ export interface GraphQLWsOptions {
   readonly maxBufferedBytes: number;
   /** Only these operations run, as on HTTP. @default null (any operation) */
   readonly trustedDocuments?: TrustedDocuments | null;
+  /** Stored keys that can be revoked while their sockets are open. @default none */
+  readonly revocations?: Revocations | null;
 }
+
+export interface Revocations {
+  /** Runs when this instance revokes a key; returns the unregister function. */
+  onRevoked(listener: (keyId: string) => void): () => void;
+  /** Whether a key is still usable (a revocation on another instance shows here). */
+  isActive(keyId: string): Promise<boolean>;
+  /** How often open connections' keys are checked again. */
+  readonly recheckMs: number;
+}
+
+/** graphql-ws's code for a refused connection_init, also used when the key is revoked later. */
+const FORBIDDEN_CLOSE = 4403;
 
 /** What a refused upgrade is told to wait. */
 const RETRY_AFTER_SECONDS = 5;
@@ -98,14 +112,44 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
     maxSocketBuffer: options.maxBufferedBytes,
   });
 
-  const cleanup = useServer<Record<string, unknown> | undefined, { role?: Role | null }>(
+  // Sockets by the stored key they authenticated with, so a revocation closes them.
+  const byKey = new Map<string, Set<WebSocket>>();
+  const closeKey = (keyId: string): void => {
+    for (const socket of byKey.get(keyId) ?? []) socket.close(FORBIDDEN_CLOSE, 'Forbidden: the API key was revoked');
+    byKey.delete(keyId);
+  };
+  const revocations = options.revocations ?? null;
+  const stopRevoked = revocations?.onRevoked(closeKey) ?? null;
+  const recheck = revocations
+    ? setInterval(() => {
+        for (const keyId of byKey.keys()) {
+          revocations.isActive(keyId).then(
+            (active) => active || closeKey(keyId),
+            // An unreachable store is not a revocation: the next round asks again.
+            () => undefined,
+          );
+        }
+      }, revocations.recheckMs).unref()
+    : null;
+  const track = (keyId: string, socket: WebSocket): void => {
+    let sockets = byKey.get(keyId);
+    if (!sockets) byKey.set(keyId, (sockets = new Set()));
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      if (sockets.size === 0 && byKey.get(keyId) === sockets) byKey.delete(keyId);
+    });
+  };
+
+  const cleanup = useServer<Record<string, unknown> | undefined, { principal?: Principal | null }>(
     withOperationSpans({
       schema,
       subscribe: (args) => shared.subscribe(args),
-      onConnect: (ctx) => {
-        const role = auth.roleFor(ctx.connectionParams?.authorization);
-        if (role === null) return false;
-        ctx.extra.role = role;
+      onConnect: async (ctx) => {
+        const principal = await auth.authenticate(ctx.connectionParams?.authorization);
+        if (principal === null) return false;
+        ctx.extra.principal = principal;
+        if (principal.keyId) track(principal.keyId, ctx.extra.socket);
         return true;
       },
       onSubscribe: (ctx, id, payload) => {
@@ -132,18 +176,20 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
         if (errors.length > 0) return errors.map((e) => withCode(e, ErrorCode.ValidationFailed));
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new GraphQLError('Unable to identify the operation: give operationName for a document with several', { extensions: { code: ErrorCode.BadUserInput } })];
-        const role = ctx.extra.role ?? null;
+        const principal = ctx.extra.principal ?? null;
         try {
-          authorizeOperation(role, operation.operation);
+          authorizeOperation(principal?.role ?? null, operation.operation);
           limits.checkCost(document, operation, payload.variables ?? undefined);
         } catch (err) {
           return [asGraphQLError(err)];
         }
         // Identical live subscriptions share one stream, executed and serialized once per event (fanout.ts);
         // only the one that opens it needs a context, so the others hold none.
-        const key = shareKey(role ?? 'none', operation, query, payload.operationName, payload.variables);
-        const args = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: key ? undefined : contextFor(role) };
-        if (key) shared.register(args, key, { socket: ctx.extra.socket, id, context: () => contextFor(role) });
+        // Keys of the same role reaching the same accounts see the same events: they may share.
+        const audience = principal ? `${principal.role}|${principal.accounts?.key ?? '*'}` : 'none';
+        const key = shareKey(audience, operation, query, payload.operationName, payload.variables);
+        const args = { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue: key ? undefined : contextFor(principal) };
+        if (key) shared.register(args, key, { socket: ctx.extra.socket, id, context: () => contextFor(principal) });
         return args;
       },
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result, format),
@@ -155,6 +201,8 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
   return {
     async dispose() {
       server.off('upgrade', onUpgrade);
+      stopRevoked?.();
+      if (recheck) clearInterval(recheck);
       // Sockets first (1001): ending the shared streams first would tell clients "complete", and they would not resubscribe.
       await cleanup.dispose();
       shared.close();

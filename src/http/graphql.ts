@@ -17,7 +17,7 @@ import { graphqlErrorBody, sendError } from './reply.js';
 export interface GraphQLRouteOptions {
   readonly apollo: ApolloServer<GatewayContext>;
   readonly auth: Authenticator;
-  readonly contextFor: (role: GatewayContext['role']) => GatewayContext;
+  readonly contextFor: (principal: GatewayContext['principal']) => GatewayContext;
   /** null = any origin (development only). */
   readonly corsOrigins: readonly string[] | null;
   /** Largest request body (and graphql-ws message). */
@@ -133,7 +133,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app
       if (options.explorerPath) await reply.redirect(options.explorerPath, 302);
       else await sendError(reply, 404, 'explorer_disabled', 'the explorer is off on this gateway (GATEWAY_EXPLORER=on serves it at /explorer); POST GraphQL requests to /graphql');
     },
-    handler: traceHttpOperations(fastifyApolloHandler(apollo, { context: async (request) => contextFor(auth.roleFor(request.headers.authorization)) })),
+    handler: traceHttpOperations(fastifyApolloHandler(apollo, { context: async (request) => contextFor(await auth.authenticate(request.headers.authorization)) })),
   });
 
   const ws = attachGraphQLWs(app.server, { ...options.ws, auth, contextFor, maxPayload: maxBytes, path: GRAPHQL_PATH });

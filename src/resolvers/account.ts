@@ -1,14 +1,14 @@
 // Accounts admin: list and fetch accounts, the OAuth start link for Podium and
 // HighLevel, Smooch API keys, disconnecting. Admin only; credentials never leave.
 import { GraphQLError } from 'graphql';
-import { requireRole } from '../auth.js';
+import { requireRole, requireUnscoped } from '../auth.js';
 import { ErrorCode, ProviderError, toGraphQLError } from '../errors.js';
 import type { Resolvers } from '../generated/graphql.js';
 import { decodeId, encodeId } from '../ids.js';
 import { providerAccountId, type Account, type AccountId } from '../accounts/types.js';
 import type { GatewayContext } from '../context.js';
 import type { ProviderName } from '../model.js';
-import { accountArg, providerFor } from './shared.js';
+import { accountArg, inScope, providerFor } from './shared.js';
 
 /** Store outages surface as STORE_UNAVAILABLE rather than an internal error. */
 async function stored<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -55,20 +55,23 @@ export const accountResolvers: Resolvers = {
   Query: {
     async locations(_, { provider, account }, ctx) {
       // The default account is resolved once, so every location names the account that answered.
-      const id = accountArg(account, provider) ?? (await ctx.accounts.registry.defaultAccountId(provider));
+      const id = accountArg(account, provider) ?? (await ctx.accountProviders.defaultAccount(provider));
       return [...(await providerFor(ctx, provider, id).listLocations())];
     },
     async accounts(_, { provider }, ctx) {
       requireRole(ctx.role, 'admin');
-      return [...(await stored('Accounts could not be listed', () => ctx.accounts.registry.list(provider ?? null)))];
+      const all = await stored('Accounts could not be listed', () => ctx.accounts.registry.list(provider ?? null));
+      return all.filter((a) => inScope(ctx, a.provider, a.id));
     },
     async account(_, { id }, ctx) {
       requireRole(ctx.role, 'admin');
       const { provider, providerId } = decodeId(id, 'Account');
+      if (!inScope(ctx, provider, providerId)) return null;
       return stored('The account could not be read', () => ctx.accounts.registry.get(provider, providerId as AccountId));
     },
     oauthStartUrl(_, { provider }, ctx) {
       requireRole(ctx.role, 'admin');
+      requireUnscoped(ctx.scope, 'connect accounts');
       try {
         return ctx.accounts.connector.startUrl(provider);
       } catch (err) {
@@ -82,11 +85,13 @@ export const accountResolvers: Resolvers = {
   Mutation: {
     async connectSmoochAccount(_, { input }, ctx) {
       requireRole(ctx.role, 'admin');
+      requireUnscoped(ctx.scope, 'connect accounts');
       return stored('The Smooch account could not be stored', () => ctx.accounts.connectSmooch(input));
     },
     async disconnectAccount(_, { id }, ctx) {
       requireRole(ctx.role, 'admin');
       const { provider, providerId } = decodeId(id, 'Account');
+      if (!inScope(ctx, provider, providerId)) return false;
       const removed = await stored('The account could not be removed', () => ctx.accounts.registry.disconnect(provider, providerId as AccountId));
       ctx.logger.info({ provider, account: providerId, removed }, 'account disconnected');
       return removed;

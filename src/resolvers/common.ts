@@ -5,7 +5,8 @@ import type { Resolvers } from '../generated/graphql.js';
 import { decodeId } from '../ids.js';
 import { ErrorCode, UnreachableCaseError } from '../errors.js';
 import { UNIDENTIFIED } from './message.js';
-import { providerFor } from './shared.js';
+import { visibleEvent } from './event.js';
+import { inScope, providerFor } from './shared.js';
 import type { AccountId } from '../accounts/types.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
@@ -52,9 +53,10 @@ export const commonResolvers: Resolvers = {
           return tag(await providerFor(ctx, provider, account).webhooks.get(providerId), 'Webhook');
         case 'StoredEvent':
           requireRole(ctx.role, 'admin');
-          return tag(await ctx.store.getEvent(providerId), 'StoredEvent');
+          return tag(await visibleEvent(ctx, providerId), 'StoredEvent');
         case 'Account':
           requireRole(ctx.role, 'admin');
+          if (!inScope(ctx, provider, providerId)) return null;
           return tag(await ctx.accounts.registry.get(provider, providerId as AccountId), 'Account');
         default:
           throw new UnreachableCaseError(type);

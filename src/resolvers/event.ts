@@ -9,21 +9,27 @@ import type { MessageEventFilter, Resolvers, StoredEventFilter } from '../genera
 import { encodeCursor, decodeCursor } from '../events/cursor.js';
 import { ReplayError } from '../events/replay.js';
 import { checkCursor, CursorError, openEventStream, type DeliveredEvent } from '../events/stream.js';
-import type { PublishedEvent } from '../events/types.js';
+import type { PublishedEvent, StoredEvent } from '../events/types.js';
 import { createLoaders, type Loaders } from '../loaders.js';
 import type { MessageEventKind } from '../model.js';
 import { decodeId, encodeId } from '../ids.js';
+import { accountOf } from './account.js';
+import { inScope } from './shared.js';
 
 /**
  * Loaders shared by every subscription delivering the same event object: the
  * conversation, contact and sender of an event are fetched once per process,
- * not once per subscriber. (When API keys get account scopes, key this by scope too.)
+ * not once per subscriber, and once per set of accounts keys reach (a loader
+ * answers from what its subscriber's key can see).
  */
-const eventLoaders = new WeakMap<PublishedEvent, Loaders>();
+const eventLoaders = new WeakMap<PublishedEvent, Map<string, Loaders>>();
 
 function loadersFor(event: PublishedEvent, ctx: GatewayContext): Loaders {
-  let loaders = eventLoaders.get(event);
-  if (!loaders) eventLoaders.set(event, (loaders = createLoaders((name, account) => ctx.accountProviders.forAccount(name, account))));
+  let byScope = eventLoaders.get(event);
+  if (!byScope) eventLoaders.set(event, (byScope = new Map()));
+  const scope = ctx.scope?.key ?? '*';
+  let loaders = byScope.get(scope);
+  if (!loaders) byScope.set(scope, (loaders = createLoaders((name, account) => ctx.accountProviders.forAccount(name, account))));
   return loaders;
 }
 
@@ -37,6 +43,7 @@ function subscription(kind: MessageEventKind) {
         locationId: filter?.locationId ?? null,
         conversation: filter?.conversationId ? decodeId(filter.conversationId, 'Conversation') : null,
         contact: filter?.contactId ? decodeId(filter.contactId, 'Contact') : null,
+        accounts: ctx.scope,
       };
       let afterId: string | null = null;
       if (after != null) {
@@ -72,12 +79,13 @@ export const eventResolvers: Resolvers = {
     id: (e) => encodeId(e.provider, 'StoredEvent', e.eventId),
     type: (e) => e.kind,
     cursor: (e) => (e as DeliveredEvent).cursor,
+    account: (e, _, ctx) => accountOf(ctx, e.provider, e.message.account),
   },
   Query: {
     async messageEvents(_, { filter, first, after }, ctx) {
       requireRole(ctx.role, 'admin');
       const limit = pageSize(first);
-      const storeFilter = toStoreFilter(filter);
+      const storeFilter = { ...toStoreFilter(filter), accounts: ctx.scope?.refs() ?? null };
       // Decoded outside the try: a malformed cursor is the caller's error, not the store's.
       const before = after ? decodeEventCursor(after) : null;
       let events;
@@ -107,6 +115,8 @@ export const eventResolvers: Resolvers = {
       requireRole(ctx.role, 'admin');
       const { provider, providerId } = decodeId(id, 'StoredEvent');
       try {
+        // Another tenant's event is as unknown as one that never was.
+        if (ctx.scope && !(await visibleEvent(ctx, providerId))) throw new ReplayError('not_found', `no stored ${provider} event with id ${providerId} (unknown or past the retention)`);
         const result = await ctx.replay(provider, providerId);
         return { ...result, events: [...result.events] };
       } catch (err) {
@@ -124,8 +134,15 @@ export const eventResolvers: Resolvers = {
   StoredEvent: {
     id: (e) => encodeId(e.provider, 'StoredEvent', e.id),
     type: (e) => e.kind,
+    account: (e, _, ctx) => accountOf(ctx, e.provider, e.account ?? e.message?.account),
   },
 };
+
+/** The stored event when the caller's key reaches its account, else null. */
+export async function visibleEvent(ctx: GatewayContext, id: string): Promise<StoredEvent | null> {
+  const event = await ctx.store.getEvent(id);
+  return event && inScope(ctx, event.provider, event.account) ? event : null;
+}
 
 function toStoreFilter(filter: StoredEventFilter | null | undefined) {
   const conversation = filter?.conversationId ? decodeId(filter.conversationId, 'Conversation') : null;

@@ -1,6 +1,7 @@
 // All resolvers, merged per type.
 import type { Resolvers } from '../generated/graphql.js';
 import { accountResolvers } from './account.js';
+import { apiKeyResolvers } from './api-key.js';
 import { commonResolvers } from './common.js';
 import { contactResolvers } from './contact.js';
 import { conversationResolvers } from './conversation.js';
@@ -18,4 +19,5 @@ export const resolvers: Resolvers[] = [
   webhookResolvers,
   eventResolvers,
   accountResolvers,
+  apiKeyResolvers,
 ];

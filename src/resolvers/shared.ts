@@ -50,6 +50,11 @@ export function globalId(type: NodeType) {
   return (parent: { provider: ProviderName; id: string; account?: string }): string => encodeId(parent.provider, type, parent.id, parent.account);
 }
 
+/** Whether the caller's key reaches the account (null or undefined: the environment's). */
+export function inScope(ctx: GatewayContext, provider: ProviderName, account: string | null | undefined): boolean {
+  return ctx.scope === null || ctx.scope.has(provider, account);
+}
+
 /** Primes the request's loaders with everything an upstream page carried. */
 export function primeFrom(ctx: GatewayContext, provider: ProviderName, page: ProviderPage<unknown>): void {
   if (page.included) ctx.loaders.prime(provider, page.included);

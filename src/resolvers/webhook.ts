@@ -62,11 +62,14 @@ export const webhookResolvers: Resolvers = {
       requireRole(ctx.role, 'admin');
       // A mirror saved after this moment belongs to a webhook the listing may not show yet.
       const snapshotStart = new Date();
-      const upstream = await providerFor(ctx, provider, accountArg(account, provider)).webhooks.list();
+      // Resolved once, so the listing and the mirrors pruned after it are of the same account.
+      const listed = accountArg(account, provider) ?? (await ctx.accountProviders.defaultAccount(provider));
+      const upstream = await providerFor(ctx, provider, listed).webhooks.list();
       try {
         const stored = await ctx.store.listWebhooks(provider);
         const live = new Set(upstream.map((w) => w.id));
-        const gone = stored.filter((w) => !live.has(w.id));
+        // Only this account's mirrors: another account's webhooks are not in this listing, and their secrets still verify its deliveries.
+        const gone = stored.filter((w) => (w.account ?? 'env') === listed && !live.has(w.id));
         await Promise.all(gone.map((w) => ctx.store.deleteWebhook(provider, w.id, { savedBefore: snapshotStart })));
         return await Promise.all(upstream.map((w) => mirror(ctx, w)));
       } catch (err) {

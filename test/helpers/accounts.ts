@@ -121,4 +121,32 @@ export async function connectByOAuth(t: AccountsGateway, provider: Extract<Provi
   return { page, accountId };
 }
 
+/** Connects both Podium organizations and both HighLevel locations; returns their Account ids (global). */
+export async function connectAll(t: AccountsGateway, emus: Emulators) {
+  const [orgA, orgB] = emus.podium.organizations;
+  const [locationA, locationB] = emus.leadconnector.fixtures.locationIds;
+  await connectByOAuth(t, 'PODIUM');
+  emus.podium.oauth.signInAs(orgB?.uid ?? '');
+  await connectByOAuth(t, 'PODIUM');
+  await connectByOAuth(t, 'LEADCONNECTOR');
+  emus.leadconnector.oauth.signInAs(locationB ?? '');
+  await connectByOAuth(t, 'LEADCONNECTOR');
+  const listed = await t.gql<{ accounts: Array<{ id: string; provider: string; providerAccountId: string }> }>('{ accounts { id provider providerAccountId } }');
+  const idOf = (provider: string, providerAccountId: string | undefined): string => {
+    const found = listed.data?.accounts.find((a) => a.provider === provider && a.providerAccountId === providerAccountId);
+    if (!found) throw new Error(`no ${provider} account ${providerAccountId} in ${JSON.stringify(listed)}`);
+    return found.id;
+  };
+  return {
+    orgA: orgA!,
+    orgB: orgB!,
+    locationA: locationA!,
+    locationB: locationB!,
+    podiumA: idOf('PODIUM', orgA?.uid),
+    podiumB: idOf('PODIUM', orgB?.uid),
+    lcA: idOf('LEADCONNECTOR', locationA),
+    lcB: idOf('LEADCONNECTOR', locationB),
+  };
+}
+
 export const ACCOUNT_FIELDS = 'id provider name status lastError providerAccountId locationIds fromEnvironment connectedAt';

@@ -2,12 +2,13 @@
 // contract as mongo.ts, lost on restart and not shared between instances.
 import type { AccountId } from '../types.js';
 import { newAccountId } from '../types.js';
-import type { AccountDocument, AccountStore } from './types.js';
+import type { AccountDocument, AccountStore, ApiKeyDocument } from './types.js';
 
 export function createMemoryAccountStore(options: { readonly now?: () => number } = {}): AccountStore {
   const now = options.now ?? Date.now;
   const docs = new Map<AccountId, AccountDocument>();
   const locks = new Map<string, { owner: string; expiresAt: number }>();
+  const keys = new Map<string, ApiKeyDocument>();
   const copy = (d: AccountDocument): AccountDocument => structuredClone(d);
 
   return {
@@ -56,6 +57,23 @@ export function createMemoryAccountStore(options: { readonly now?: () => number 
     },
     async unlock(key, owner) {
       if (locks.get(key)?.owner === owner) locks.delete(key);
+    },
+    async insertKey(doc) {
+      if (keys.has(doc._id)) throw new Error(`duplicate API key id ${doc._id}`);
+      keys.set(doc._id, structuredClone(doc));
+    },
+    async getKey(id) {
+      const d = keys.get(id);
+      return d ? structuredClone(d) : null;
+    },
+    async listKeys() {
+      return [...keys.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((d) => structuredClone(d));
+    },
+    async revokeKey(id, at) {
+      const d = keys.get(id);
+      if (!d || d.revokedAt) return false;
+      keys.set(id, { ...d, revokedAt: at });
+      return true;
     },
     async close() {},
   };

@@ -1,5 +1,5 @@
 // The MongoDB accounts store, in the event store's database: `accounts`
-// (`_id` = account id, unique `scopeKey`) and `account_locks`. Only this file
+// (`_id` = account id, unique `scopeKey`), `account_locks` and `api_keys`. Only this file
 // imports the driver for accounts.
 //
 // A lock is a unique insert, the one write FerretDB (our test server) makes
@@ -11,7 +11,7 @@
 import { MongoClient, MongoServerError, type Collection } from 'mongodb';
 import { ensureIndexes } from '../../events/store/mongo-indexes.js';
 import { newAccountId } from '../types.js';
-import type { AccountDocument, AccountStore } from './types.js';
+import type { AccountDocument, AccountStore, ApiKeyDocument } from './types.js';
 
 export interface MongoAccountStoreOptions {
   readonly url: string;
@@ -42,6 +42,8 @@ export function createMongoAccountStore(options: MongoAccountStoreOptions): Acco
   const durable = { writeConcern: { w: 'majority' as const } };
   const accounts: Collection<AccountDocument> = db.collection<AccountDocument>('accounts', durable);
   const locks: Collection<LockDocument> = db.collection<LockDocument>('account_locks', durable);
+  // A revocation must survive a failover like a refreshed token.
+  const keys: Collection<ApiKeyDocument> = db.collection<ApiKeyDocument>('api_keys', durable);
   const now = options.now ?? Date.now;
 
   let indexes: Promise<void> | null = null;
@@ -119,6 +121,19 @@ export function createMongoAccountStore(options: MongoAccountStoreOptions): Acco
     },
     async unlock(key, owner) {
       await locks.deleteMany({ _id: { $in: Array.from({ length: MAX_LOCK_GENERATIONS }, (_, g) => `${key}#${g}`) }, owner });
+    },
+    async insertKey(doc) {
+      await keys.insertOne(doc);
+    },
+    async getKey(id) {
+      return keys.findOne({ _id: id });
+    },
+    async listKeys() {
+      return keys.find({}).sort({ createdAt: 1 }).toArray();
+    },
+    async revokeKey(id, at) {
+      const { modifiedCount } = await keys.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: at } });
+      return modifiedCount === 1;
     },
     async close() {
       await client.close();

@@ -1,5 +1,6 @@
 // The accounts store contract: documents with credentials already sealed
-// (crypto.ts), and the lock documents token refreshes take. MongoDB in
+// (crypto.ts), the lock documents token refreshes take, and the hashed API keys
+// that may be scoped to accounts. MongoDB in
 // production (mongo.ts), in process in development (memory.ts).
 import type { ProviderName } from '../../model.js';
 import type { EncryptedBlob } from '../crypto.js';
@@ -22,7 +23,7 @@ export interface AccountDocument {
 
 export type AccountFields = Omit<AccountDocument, '_id' | 'version' | 'createdAt' | 'updatedAt'>;
 
-export interface AccountStore {
+export interface AccountStore extends ApiKeyStore {
   list(): Promise<readonly AccountDocument[]>;
   get(id: AccountId): Promise<AccountDocument | null>;
   /**
@@ -39,4 +40,35 @@ export interface AccountStore {
   tryLock(key: string, owner: string, ttlMs: number): Promise<boolean>;
   unlock(key: string, owner: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One account a scoped API key reaches. */
+export interface AccountRef {
+  readonly provider: ProviderName;
+  /** `env` for the environment's account. */
+  readonly account: AccountId;
+}
+
+/** A stored API key: only the SHA-256 of its secret is kept (the key is shown once, at creation). */
+export interface ApiKeyDocument {
+  /** 24 hex digits, also the key's visible prefix (`mgw_<id>_<secret>`). */
+  readonly _id: string;
+  readonly name: string | null;
+  readonly role: 'viewer' | 'admin';
+  /** null: every account, present and future. */
+  readonly accounts: readonly AccountRef[] | null;
+  /** Hex SHA-256 of the secret part. */
+  readonly secretHash: string;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+/** API keys, in the accounts store's database (`api_keys`). */
+export interface ApiKeyStore {
+  insertKey(doc: ApiKeyDocument): Promise<void>;
+  getKey(id: string): Promise<ApiKeyDocument | null>;
+  /** Oldest first, revoked ones included. */
+  listKeys(): Promise<readonly ApiKeyDocument[]>;
+  /** Sets revokedAt on an unrevoked key; true when it was one. */
+  revokeKey(id: string, at: Date): Promise<boolean>;
 }

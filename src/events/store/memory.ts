@@ -50,7 +50,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
     (filter.provider == null || row.provider === filter.provider) &&
     (filter.status == null || row.status === filter.status) &&
     (filter.kind == null || row.kind === filter.kind) &&
-    (filter.conversationId == null || row.message?.conversationId === filter.conversationId);
+    (filter.conversationId == null || row.message?.conversationId === filter.conversationId) &&
+    (filter.accounts == null || filter.accounts.some((a) => a.provider === row.provider && a.account === (row.account ?? 'env')));
 
   const setPublished = (id: string): void => {
     const row = byId.get(id);
@@ -145,8 +146,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore 
       const row = byId.get(id);
       if (!row) return null;
       if (row.status === 'PROCESSED') return out(row);
-      const { kind, message, providerEventType } = structuredClone(processed);
-      const updated: Row = { ...row, status: 'PROCESSED', reason: null, kind, message, providerEventType };
+      const { kind, message, providerEventType, account } = structuredClone(processed);
+      const updated: Row = { ...row, status: 'PROCESSED', reason: null, kind, message, providerEventType, ...(account ? { account } : {}) };
       byId.set(id, updated);
       rows[firstIndexNotBefore(id)] = updated;
       return out(updated);

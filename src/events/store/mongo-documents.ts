@@ -10,6 +10,8 @@ import type { EventStatus, NewEvent, StoredEvent } from '../types.js';
 export interface EventDocument {
   _id: string;
   provider: ProviderName;
+  /** Absent for the environment's account (see NewEvent.account). */
+  account?: string;
   eventKey: string;
   providerEventType: string | null;
   kind: MessageEventKind | null;
@@ -65,6 +67,7 @@ export function toDocument(event: NewEvent, id: string, deliveryId: string | nul
   return {
     _id: id,
     provider: event.provider,
+    ...(event.account ? { account: event.account } : {}),
     eventKey: event.eventKey,
     providerEventType: event.providerEventType,
     kind: event.kind,
@@ -82,6 +85,7 @@ export function fromDocument(document: EventDocument, rawBody: string, published
   return {
     id: document._id,
     provider: document.provider,
+    ...(document.account ? { account: document.account } : {}),
     eventKey: document.eventKey,
     providerEventType: document.providerEventType,
     kind: document.kind,

@@ -19,6 +19,7 @@
 // driver as given (config.ts parsed it with the driver's own parser) and is never logged.
 import { randomUUID } from 'node:crypto';
 import { MongoBulkWriteError, MongoClient, MongoServerError, type Collection, type Filter } from 'mongodb';
+import type { AccountRef } from '../../accounts/store/types.js';
 import type { ProviderName, WebhookRecord } from '../../model.js';
 import { idFloor, idTime } from '../cursor.js';
 import { newEventId } from '../event-id.js';
@@ -240,6 +241,7 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
     if (filter.status != null) query.status = filter.status;
     if (filter.kind != null) query.kind = filter.kind;
     if (filter.conversationId != null) query['message.conversationId'] = filter.conversationId;
+    if (filter.accounts != null) query.$or = accountClauses(filter.accounts);
     return query;
   }
 
@@ -295,7 +297,16 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
       // replays racing write the same fields, and the publish claim picks one publisher.
       await events.updateOne(
         { _id: id, status: 'UNPROCESSABLE' },
-        { $set: { status: 'PROCESSED', reason: null, kind: processed.kind, message: processed.message, providerEventType: processed.providerEventType } },
+        {
+          $set: {
+            status: 'PROCESSED',
+            reason: null,
+            kind: processed.kind,
+            message: processed.message,
+            providerEventType: processed.providerEventType,
+            ...(processed.account ? { account: processed.account } : {}),
+          },
+        },
       );
       const document = await events.findOne({ _id: id });
       return document ? ((await hydrate([document]))[0] ?? null) : null;
@@ -351,4 +362,18 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
       await client.close();
     },
   };
+}
+
+/** Events of any of the accounts: the environment's carry no `account` field. An empty list matches nothing. */
+function accountClauses(refs: readonly AccountRef[]): Filter<EventDocument>[] {
+  if (refs.length === 0) return [{ _id: { $exists: false } }];
+  const byProvider = new Map<ProviderName, string[]>();
+  for (const { provider, account } of refs) byProvider.set(provider, [...(byProvider.get(provider) ?? []), account]);
+  return [...byProvider].flatMap(([provider, accounts]) => {
+    const stored = accounts.filter((a) => a !== 'env');
+    return [
+      ...(accounts.includes('env') ? [{ provider, account: { $exists: false } }] : []),
+      ...(stored.length > 0 ? [{ provider, account: { $in: stored } }] : []),
+    ];
+  });
 }

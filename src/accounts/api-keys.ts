@@ -1,0 +1,108 @@
+// API keys an admin creates at run time (`createApiKey`), optionally scoped to
+// accounts: a tenant's key. A key is `mgw_<id>_<secret>`: the id finds its
+// document, and only the SHA-256 of the secret is stored. The secret is 256
+// random bits, so a fast hash is as good as a slow one here (nothing to guess
+// from it), and checking a key costs microseconds on every request.
+//
+// Checks are cached for CHECK_TTL_MS per key id, so revoking a key takes effect
+// at once on the instance that revoked it and within that time on the others;
+// live connections of a revoked key are closed (graphql-ws.ts, onRevoked).
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { AccountSet, type Principal, type StoredKeys } from '../auth.js';
+import type { Role } from '../config.js';
+import type { AccountRef, ApiKeyDocument, ApiKeyStore } from './store/types.js';
+
+const KEY = /^mgw_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
+const PREFIX = 'mgw_';
+/** How long a key check is reused (revocations on other instances take this long). */
+export const CHECK_TTL_MS = 5_000;
+
+export interface ApiKey {
+  readonly id: string;
+  readonly name: string | null;
+  readonly role: Role;
+  /** null: every account. */
+  readonly accounts: readonly AccountRef[] | null;
+  readonly createdAt: Date;
+  readonly revokedAt: Date | null;
+}
+
+/** A key as `createApiKey` answers it: the only time `key` is seen. */
+export interface CreatedApiKey extends ApiKey {
+  readonly key: string;
+}
+
+export interface ApiKeys extends StoredKeys {
+  /** Stores a new key; `key` is the only time its secret exists outside the caller's hands. */
+  create(input: { readonly role: Role; readonly accounts: readonly AccountRef[] | null; readonly name: string | null }): Promise<CreatedApiKey>;
+  list(): Promise<readonly ApiKey[]>;
+  get(id: string): Promise<ApiKey | null>;
+  /** False when there was no such unrevoked key. */
+  revoke(id: string): Promise<boolean>;
+  /** Whether the key is still usable, read from the store (and refreshing the cached check): for connections authenticated earlier. */
+  isActive(id: string): Promise<boolean>;
+  /** Runs when this instance revokes a key; returns the unregister function. */
+  onRevoked(listener: (id: string) => void): () => void;
+}
+
+const hashOf = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+
+function view(doc: ApiKeyDocument): ApiKey {
+  return { id: doc._id, name: doc.name, role: doc.role, accounts: doc.accounts, createdAt: doc.createdAt, revokedAt: doc.revokedAt };
+}
+
+export function createApiKeys(store: ApiKeyStore, options: { readonly now?: () => number; readonly checkTtlMs?: number } = {}): ApiKeys {
+  const now = options.now ?? Date.now;
+  const checked = new LRUCache<string, { readonly doc: ApiKeyDocument | null }>({ max: 10_000, ttl: options.checkTtlMs ?? CHECK_TTL_MS });
+  const listeners = new Set<(id: string) => void>();
+
+  async function document(id: string): Promise<ApiKeyDocument | null> {
+    const hit = checked.get(id);
+    if (hit) return hit.doc;
+    const doc = await store.getKey(id);
+    checked.set(id, { doc });
+    return doc;
+  }
+
+  return {
+    recognizes: (presented) => presented.startsWith(PREFIX),
+    async verify(presented): Promise<Principal | null> {
+      const match = KEY.exec(presented);
+      if (!match) return null;
+      const doc = await document(match[1] as string);
+      if (!doc || doc.revokedAt) return null;
+      if (!timingSafeEqual(hashOf(match[2] as string), Buffer.from(doc.secretHash, 'hex'))) return null;
+      return { role: doc.role, keyId: doc._id, accounts: doc.accounts ? new AccountSet(doc.accounts) : null };
+    },
+    async create({ role, accounts, name }) {
+      const id = randomBytes(12).toString('hex');
+      const secret = randomBytes(32).toString('base64url');
+      const doc: ApiKeyDocument = { _id: id, name, role, accounts, secretHash: hashOf(secret).toString('hex'), createdAt: new Date(now()), revokedAt: null };
+      await store.insertKey(doc);
+      return { ...view(doc), key: `${PREFIX}${id}_${secret}` };
+    },
+    async list() {
+      return (await store.listKeys()).map(view);
+    },
+    async get(id) {
+      const doc = await store.getKey(id);
+      return doc ? view(doc) : null;
+    },
+    async revoke(id) {
+      const revoked = await store.revokeKey(id, new Date(now()));
+      checked.delete(id);
+      if (revoked) for (const listener of [...listeners]) listener(id);
+      return revoked;
+    },
+    async isActive(id) {
+      const doc = await store.getKey(id);
+      checked.set(id, { doc });
+      return doc !== null && doc.revokedAt === null;
+    },
+    onRevoked(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+  };
+}
