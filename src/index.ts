@@ -1,8 +1,10 @@
 // Entry point: .env (when present), loadConfig(), the sandbox for providers
-// without API credentials, createGateway(config).listen(), and a graceful
-// shutdown on SIGTERM/SIGINT.
+// without API credentials, createGateway(config).listen(), the sandbox's
+// webhooks and accounts, and a graceful shutdown on SIGTERM/SIGINT.
 import { existsSync } from 'node:fs';
+import type { Account } from './accounts/types.js';
 import { ConfigError, loadConfig, redactUrl, type GatewayConfig } from './config.js';
+import { encodeId } from './ids.js';
 import { createLogger } from './logger.js';
 import type { ProviderName } from './model.js';
 import { startSandbox, type ConfigSource, type Sandbox } from './sandbox/index.js';
@@ -45,10 +47,15 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  let seeded: readonly Account[] = [];
+  if (sandbox) {
+    await sandbox.connect(url);
+    seeded = await sandbox.seedAccounts(url, gateway.accounts, logger);
+  }
   logger.info(
     {
       url: `${url}/graphql`,
-      providers: describeProviders(config, gateway, sandbox?.sources ?? null),
+      providers: describeProviders(config, gateway, sandbox?.sources ?? null, seeded),
       store: config.mongodbUrl ? 'mongodb' : 'embedded (in-memory, development only)',
       pubsub: config.redisUrl ? 'redis' : 'in-process',
       sandbox: config.sandbox,
@@ -59,11 +66,7 @@ async function main(): Promise<void> {
     },
     'gateway listening',
   );
-  let stopDemo: (() => void) | null = null;
-  if (sandbox) {
-    await sandbox.connect(url);
-    if (config.demo) stopDemo = sandbox.startDemo(logger);
-  }
+  const stopDemo = sandbox && config.demo ? sandbox.startDemo(logger) : null;
 
   let stopping = false;
   const shutdown = (signal: string): void => {
@@ -95,13 +98,18 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-/** Per provider: which parts are real and which emulated, and the webhook verification in force. */
-function describeProviders(config: GatewayConfig, gateway: Gateway, sources: ReadonlyMap<ProviderName, ConfigSource> | null): Record<string, unknown> {
+/**
+ * Per provider: which parts are real and which emulated, the webhook
+ * verification in force, and the accounts the sandbox connected (with the id
+ * `account:` arguments take; the environment's account stays the default).
+ */
+function describeProviders(config: GatewayConfig, gateway: Gateway, sources: ReadonlyMap<ProviderName, ConfigSource> | null, seeded: readonly Account[]): Record<string, unknown> {
   const configs = { PODIUM: config.podium, LEADCONNECTOR: config.leadconnector, SMOOCH: config.smooch };
   const described: Record<string, unknown> = {};
   for (const [name, provider] of gateway.providers) {
     const source = sources?.get(name) ?? { api: configs[name]?.api ? 'configured' : 'none (webhooks only)', webhooks: 'configured' };
-    described[name] = { ...source, verification: provider.receiver.verification };
+    const seededAccounts = seeded.filter((a) => a.provider === name).map((a) => ({ id: encodeId(a.provider, 'Account', a.id), name: a.name }));
+    described[name] = { ...source, verification: provider.receiver.verification, ...(seededAccounts.length > 0 ? { seededAccounts } : {}) };
   }
   return described;
 }

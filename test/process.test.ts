@@ -1,6 +1,6 @@
 // The real entry point as `npm start` runs it with nothing configured: the
-// sandbox emulators, the embedded store, a query that returns data, and a
-// graceful exit on SIGTERM.
+// sandbox emulators and the accounts it connects, the embedded store, queries
+// that return data, and a graceful exit on SIGTERM.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -27,9 +27,13 @@ describe('the gateway process', () => {
     const started = await listening;
     expect(started).toMatchObject({ sandbox: true, store: expect.stringContaining('embedded') });
     // The start-up log says, per provider, which parts are emulated.
-    const providers = started.providers as Record<string, { api: string; webhooks: string }>;
+    const providers = started.providers as Record<string, { api: string; webhooks: string; seededAccounts?: Array<{ id: string; name: string }> }>;
     expect(Object.keys(providers)).toEqual(['PODIUM', 'LEADCONNECTOR', 'SMOOCH']);
     expect(providers.PODIUM).toMatchObject({ api: 'emulated', webhooks: 'emulated' });
+    // ... and which accounts the sandbox connected, with the id `account:` takes.
+    expect(providers.PODIUM?.seededAccounts).toEqual([{ id: expect.any(String), name: 'Bonneville Dental' }]);
+    expect(providers.LEADCONNECTOR?.seededAccounts).toEqual([{ id: expect.any(String), name: 'Sandbox Smiles Uptown' }]);
+    expect(providers.SMOOCH?.seededAccounts).toBeUndefined();
     const url = started.url as string;
     const res = await fetch(url, {
       method: 'POST',
@@ -39,6 +43,12 @@ describe('the gateway process', () => {
     const body = (await res.json()) as { data: { p: { edges: unknown[] }; l: { edges: unknown[] } } };
     expect(body.data.p.edges).toHaveLength(10);
     expect(body.data.l.edges.length).toBeGreaterThan(0); // the users of the configured HighLevel location
+    const ofSeeded = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query($a: ID) { contacts(provider: PODIUM, account: $a, first: 1) { edges { node { account { name } } } } }', variables: { a: providers.PODIUM?.seededAccounts?.[0]?.id } }),
+    });
+    expect(await ofSeeded.json()).toEqual({ data: { contacts: { edges: [{ node: { account: { name: 'Bonneville Dental' } } }] } } });
 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

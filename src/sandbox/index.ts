@@ -1,11 +1,15 @@
 // Development sandbox: starts an emulator for every provider that has no
 // credentials, points the real adapters at them, makes them deliver webhooks
-// to this gateway, and (demo) emits a signed message event about once a second.
+// to this gateway, connects the emulators' other organizations and locations
+// as stored accounts, and (demo) emits a signed message event about once a second.
 import type { Logger } from 'pino';
+import type { AccountsService } from '../accounts/index.js';
+import { providerAccountId, type Account } from '../accounts/types.js';
 import type { GatewayConfig } from '../config.js';
 import type { MessageEventKind, ProviderName } from '../model.js';
 import { startLeadConnectorEmulator } from './leadconnector/index.js';
 import { startPodiumEmulator } from './podium/index.js';
+import { seedAccounts, type OAuthApp } from './seed-accounts.js';
 import { startSmoochEmulator } from './smooch/index.js';
 import type { ProviderEmulator } from './types.js';
 
@@ -17,7 +21,18 @@ export interface Sandbox {
   readonly sources: ReadonlyMap<ProviderName, ConfigSource>;
   /** Registers `<gatewayUrl>/webhooks/<provider>` as each emulator's webhook target. */
   connect(gatewayUrl: string): Promise<void>;
-  /** Emits events round-robin over providers and kinds; returns the stop function. @default 1_000 (ms) */
+  /**
+   * Connects every Podium organization and HighLevel location of the emulators
+   * but the first (the environment's account) as a stored account, through
+   * the gateway's OAuth flow (see seed-accounts.ts), when the OAuth app is the
+   * emulator's. Resolves with the accounts connected; failures are logged, never thrown.
+   */
+  seedAccounts(gatewayUrl: string, accounts: AccountsService, logger: Logger): Promise<readonly Account[]>;
+  /**
+   * Emits events round-robin over the accounts whose events the gateway can
+   * attribute (each emulator's first, and the seeded ones) and kinds; returns
+   * the stop function. @default 1_000 (ms)
+   */
   startDemo(logger: Logger, intervalMs?: number): () => void;
   close(): Promise<void>;
 }
@@ -40,6 +55,7 @@ export interface ConfigSource {
 export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
   const emulators = new Map<ProviderName, ProviderEmulator<unknown>>();
   const sources = new Map<ProviderName, ConfigSource>();
+  const oauthApps: OAuthApp[] = [];
   const source = (api: unknown, webhooks: unknown): ConfigSource => ({ api: api ? 'configured' : 'emulated', webhooks: webhooks ? 'configured' : 'emulated' });
   let { podium, leadconnector, smooch } = config;
   if (!podium?.api) {
@@ -48,12 +64,14 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
     emulators.set('PODIUM', emu);
     sources.set('PODIUM', source(false, secret));
     // A configured OAuth app wins; otherwise accounts connect to the emulator's (two organizations).
+    if (!podium?.oauth) oauthApps.push({ provider: 'PODIUM', accounts: emu.accounts, oauth: emu.oauth });
     podium = { ...emu.providerConfig(), oauth: podium?.oauth ?? emu.oauthConfig(), webhookToleranceMs: podium?.webhookToleranceMs ?? emu.providerConfig().webhookToleranceMs };
   } else sources.set('PODIUM', source(true, podium.webhookSecret));
   if (!leadconnector?.api) {
     const emu = await startLeadConnectorEmulator();
     emulators.set('LEADCONNECTOR', emu);
     sources.set('LEADCONNECTOR', source(false, leadconnector));
+    if (!leadconnector?.oauth) oauthApps.push({ provider: 'LEADCONNECTOR', accounts: emu.accounts, oauth: emu.oauth });
     leadconnector = leadconnector ? { ...leadconnector, api: emu.providerConfig().api, oauth: leadconnector.oauth ?? emu.oauthConfig() } : emu.providerConfig();
   } else sources.set('LEADCONNECTOR', source(true, true));
   if (!smooch?.api) {
@@ -64,24 +82,37 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
     smooch = emu.providerConfig();
   } else sources.set('SMOOCH', source(true, smooch.webhookSecret));
   const timers = new Set<NodeJS.Timeout>();
+  const sandboxConfig = Object.freeze({ ...config, podium, leadconnector, smooch });
+  /** `<provider>:<providerAccountId>` of the seeded accounts: the gateway routes their events to them. */
+  const seeded = new Set<string>();
+  const demoTargets = (): Array<{ emu: ProviderEmulator<unknown>; providerAccountId: string }> =>
+    [...emulators.values()].flatMap((emu) =>
+      emu.accounts.filter((a, i) => i === 0 || seeded.has(`${emu.provider}:${a.providerAccountId}`)).map((a) => ({ emu, providerAccountId: a.providerAccountId })),
+    );
   return {
-    config: Object.freeze({ ...config, podium, leadconnector, smooch }),
+    config: sandboxConfig,
     emulators,
     sources,
     async connect(gatewayUrl) {
       for (const [name, emu] of emulators) await emu.addWebhookTarget(`${gatewayUrl}/webhooks/${PATHS[name]}`);
     },
+    async seedAccounts(gatewayUrl, accounts, logger) {
+      const connected = await seedAccounts(oauthApps, { gatewayUrl, publicUrl: sandboxConfig.publicUrl, accounts, logger });
+      for (const account of connected) if (account.scope) seeded.add(`${account.provider}:${providerAccountId(account.scope)}`);
+      return connected;
+    },
     startDemo(logger, intervalMs = 1_000) {
-      const list = [...emulators.values()];
       let tick = 0;
       const timer = setInterval(() => {
-        const emu = list[tick % list.length];
-        const kind = KINDS[Math.floor(tick / Math.max(1, list.length)) % KINDS.length] ?? 'RECEIVED';
+        const targets = demoTargets();
+        const target = targets[tick % targets.length];
+        const kind = KINDS[Math.floor(tick / Math.max(1, targets.length)) % KINDS.length] ?? 'RECEIVED';
         tick++;
-        if (!emu) return;
-        emu.emitMessageEvent(kind).then(
-          (e) => logger.info({ provider: emu.provider, kind, deliveries: e.deliveries }, 'demo webhook delivered'),
-          (err: unknown) => logger.warn({ err, provider: emu.provider }, 'demo webhook failed'),
+        if (!target) return;
+        const { emu, providerAccountId: account } = target;
+        emu.emitMessageEvent(kind, { providerAccountId: account }).then(
+          (e) => logger.info({ provider: emu.provider, providerAccountId: account, kind, deliveries: e.deliveries }, 'demo webhook delivered'),
+          (err: unknown) => logger.warn({ err, provider: emu.provider, providerAccountId: account }, 'demo webhook failed'),
         );
       }, intervalMs);
       timers.add(timer);

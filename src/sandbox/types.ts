@@ -13,6 +13,13 @@ export interface EmulatorFixtures {
   readonly messageCount: number;
 }
 
+/** A provider-side account an emulator serves: a Podium organization, a HighLevel location, the Smooch app. */
+export interface EmulatedAccount {
+  /** The provider's own id of it (what the gateway's `Account.providerAccountId` shows). */
+  readonly providerAccountId: string;
+  readonly name: string;
+}
+
 export interface EmittedEvent {
   /** The provider's message id of the new message (null when the event carries none). */
   readonly messageId: string | null;
@@ -24,26 +31,38 @@ export interface EmittedEvent {
   readonly deliveries: ReadonlyArray<{ readonly url: string; readonly status: number }>;
 }
 
+export interface EmitOptions {
+  readonly conversationId?: string;
+  /** One of `accounts`. @default the first */
+  readonly providerAccountId?: string;
+}
+
 /** A provider config whose API part is present (what an emulator hands out). */
 export type WithApi<C extends { readonly api: unknown }> = C & { readonly api: NonNullable<C['api']> };
 
 export interface ProviderEmulator<C> extends Emulator {
   readonly provider: ProviderName;
   readonly fixtures: EmulatorFixtures;
+  /**
+   * The provider-side accounts it serves. The first is the one providerConfig()
+   * is for and `fixtures` describes; the others are connected by OAuth.
+   */
+  readonly accounts: readonly EmulatedAccount[];
   /** The adapter config that talks to this emulator with valid sandbox credentials. */
   providerConfig(): C;
   /**
-   * Makes the provider deliver webhooks to `url` (Podium, Smooch: a webhook
-   * registered in its own store, with the sandbox secret; HighLevel: the app's
-   * webhook URL).
+   * Makes the provider deliver webhooks of every account to `url` (Podium: a
+   * webhook on each organization, Smooch: one on the app, both with the
+   * sandbox secret; HighLevel: the app's webhook URL, which serves every location).
    */
   addWebhookTarget(url: string): Promise<void>;
   /**
    * Creates a message of this kind in an existing conversation (random when not
-   * given), stores it like the real API would, and delivers the provider's
-   * webhook for it to every target subscribed to that event.
+   * given) of one of its accounts (the first when not given), stores it like
+   * the real API would, and delivers the provider's webhook for it to every
+   * target subscribed to that event. Throws for an account it does not serve.
    */
-  emitMessageEvent(kind: MessageEventKind, options?: { readonly conversationId?: string }): Promise<EmittedEvent>;
+  emitMessageEvent(kind: MessageEventKind, options?: EmitOptions): Promise<EmittedEvent>;
   /** Headers that make `rawBody` an authentic delivery (signature, timestamp, API key). */
   signWebhook(rawBody: string, options?: { readonly timestampMs?: number }): Record<string, string>;
 }

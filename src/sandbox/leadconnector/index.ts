@@ -7,7 +7,7 @@ import type { LeadConnectorConfig, LeadConnectorOAuthConfig } from '../../config
 import type { MessageEventKind } from '../../model.js';
 import { deliverWebhook, startEmulator, type EmuRequest, type EmuResponse } from '../kit.js';
 import { createOAuthServer, type OAuthServer } from '../oauth.js';
-import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
+import type { EmitOptions, EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import { addMessage, createLeadConnectorData, type EmuContact, type EmuMessage } from './data.js';
 import { errorBody, fail, leadConnectorRoutes } from './routes.js';
 
@@ -84,7 +84,7 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
           if (req.headers.version !== LOCATIONS_VERSION) return fail(400, `Version header must be ${LOCATIONS_VERSION}`);
           const index = data.locationIds.indexOf(req.params.locationId ?? '');
           if (index < 0) return fail(404, 'Location not found');
-          return { status: 200, body: { location: { id: data.locationIds[index], name: LOCATION_NAMES[index] ?? `Location ${index + 1}`, companyId: data.companyId, timezone: 'America/Denver' } } };
+          return { status: 200, body: { location: { id: data.locationIds[index], name: locationName(index), companyId: data.companyId, timezone: 'America/Denver' } } };
         },
       },
     ],
@@ -100,10 +100,13 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
     };
   }
 
-  async function emitMessageEvent(kind: MessageEventKind, emitOptions: { readonly conversationId?: string } = {}): Promise<EmittedEvent> {
+  async function emitMessageEvent(kind: MessageEventKind, emitOptions: EmitOptions = {}): Promise<EmittedEvent> {
+    const locationId = emitOptions.providerAccountId ?? mainLocation;
+    if (!data.locationIds.includes(locationId)) throw new Error(`HighLevel emulator has no location ${locationId}`);
+    const ofLocation = [...data.conversations.values()].filter((c) => c.locationId === locationId);
     const conversation = emitOptions.conversationId
       ? data.conversations.get(emitOptions.conversationId)
-      : mainConversations[Math.floor(data.random() * mainConversations.length)];
+      : ofLocation[Math.floor(data.random() * ofLocation.length)];
     if (!conversation) throw new Error(`HighLevel emulator has no conversation ${emitOptions.conversationId ?? ''}`);
     const direction = kind === 'RECEIVED' ? 'inbound' : 'outbound';
     const staff = data.users.filter((u) => u.roles.locationIds.includes(conversation.locationId));
@@ -144,6 +147,7 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
 
   return Object.assign(emulator, {
     provider: 'LEADCONNECTOR' as const,
+    accounts: data.locationIds.map((id, index) => ({ providerAccountId: id, name: locationName(index) })),
     fixtures: {
       locationIds: data.locationIds,
       userIds: data.users.map((u) => u.id),
@@ -167,6 +171,10 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
     // HighLevel puts the timestamp in the signed body, so there is no timestamp header to add.
     signWebhook: (rawBody: string) => signWebhook(rawBody),
   });
+}
+
+function locationName(index: number): string {
+  return LOCATION_NAMES[index] ?? `Location ${index + 1}`;
 }
 
 /** An InboundMessage / OutboundMessage body shaped like HighLevel's examples, plus `webhookId` and `timestamp`. */

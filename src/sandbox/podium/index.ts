@@ -72,7 +72,6 @@ export async function startPodiumEmulator(options: PodiumEmulatorOptions = {}): 
     };
   };
   const state = makeState(data);
-  const { conversationIndex } = state;
   // A second organization for OAuth: its tokens see its own data only.
   const other = makeState(createPodiumData(seed + 100, SANDBOX_BUSINESSES[1]));
   const states = new Map([state, other].map((st) => [st.data.organization.uid, st]));
@@ -180,23 +179,31 @@ export async function startPodiumEmulator(options: PodiumEmulatorOptions = {}): 
     }),
     async addWebhookTarget(url) {
       const now = new Date().toISOString();
-      const webhook: PodiumWebhook = {
-        uid: randomUUID(),
-        url,
-        secret: sandboxSecret,
-        disabled: false,
-        eventTypes: MESSAGE_EVENTS,
-        locationUid: null,
-        organizationUid: data.organization.uid,
-        createdAt: now,
-        updatedAt: now,
-      };
-      state.webhooks.set(webhook.uid, webhook);
+      // A Podium webhook belongs to one organization: one per organization, as an app connected to each would create.
+      for (const st of states.values()) {
+        const webhook: PodiumWebhook = {
+          uid: randomUUID(),
+          url,
+          secret: sandboxSecret,
+          disabled: false,
+          eventTypes: MESSAGE_EVENTS,
+          locationUid: null,
+          organizationUid: st.data.organization.uid,
+          createdAt: now,
+          updatedAt: now,
+        };
+        st.webhooks.set(webhook.uid, webhook);
+      }
     },
     oauth,
     oauthConfig,
     organizations: [state, other].map((st) => ({ uid: st.data.organization.uid, name: st.data.organization.businessName, locationUids: st.data.locations.map((l) => l.uid) })),
-    emitMessageEvent: (kind, emit = {}) => emitMessageEvent(state, { rand, conversationIndex, signWebhook }, kind, emit.conversationId),
+    accounts: [state, other].map((st) => ({ providerAccountId: st.data.organization.uid, name: st.data.organization.businessName })),
+    emitMessageEvent(kind, emit = {}) {
+      const st = emit.providerAccountId === undefined ? state : states.get(emit.providerAccountId);
+      if (!st) return Promise.reject(new Error(`The Podium emulator has no organization ${emit.providerAccountId ?? ''}`));
+      return emitMessageEvent(st, { rand, conversationIndex: st.conversationIndex, signWebhook }, kind, emit.conversationId);
+    },
     signWebhook: (rawBody, sign) => signWebhook(rawBody, sign),
     expireAccessToken() {
       state.oauth.accessToken = newToken();

@@ -6,7 +6,7 @@
 import type { SmoochConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
 import { deliverWebhook, seededRandom, startEmulator } from '../kit.js';
-import type { EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
+import type { EmitOptions, EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import { createSmoochData, SANDBOX_BUSINESS, type SmoochMessage, type SmoochSandboxData, type SmoochUser } from './data.js';
 import { createCustomIntegration, error, smoochRoutes } from './routes.js';
 
@@ -65,7 +65,8 @@ export async function startSmoochEmulator(options: SmoochEmulatorOptions = {}): 
     async addWebhookTarget(url: string) {
       createCustomIntegration(data, 'Sandbox webhook', { target: url, triggers: SANDBOX_TRIGGERS }, webhookSecret);
     },
-    emitMessageEvent: (kind: MessageEventKind, opts?: { readonly conversationId?: string }) => emitMessageEvent(data, rand, webhookSecret, kind, opts),
+    accounts: [{ providerAccountId: data.appId, name: SANDBOX_BUSINESS.displayName }],
+    emitMessageEvent: (kind: MessageEventKind, opts?: EmitOptions) => emitMessageEvent(data, rand, webhookSecret, kind, opts),
     signWebhook: () => ({ 'x-api-key': webhookSecret }),
   });
 }
@@ -76,8 +77,9 @@ async function emitMessageEvent(
   rand: () => number,
   webhookSecret: string,
   kind: MessageEventKind,
-  opts: { readonly conversationId?: string } = {},
+  opts: EmitOptions = {},
 ): Promise<EmittedEvent> {
+  if (opts.providerAccountId !== undefined && opts.providerAccountId !== data.appId) throw new Error(`Smooch sandbox has no app ${opts.providerAccountId}`);
   const conversation = opts.conversationId
     ? data.conversations.find((c) => c.id === opts.conversationId)
     : data.conversations[Math.floor(rand() * data.conversations.length)];
