@@ -184,7 +184,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       admission,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       trustedDocuments,
-      revocations: { onRevoked: keys.onRevoked, isActive: keys.isActive, recheckMs: KEY_CHECK_TTL_MS },
+      revocations: { onRevoked: keys.onRevoked, revokedAmong: keys.revokedAmong, recheckMs: KEY_CHECK_TTL_MS },
     },
     trustedDocuments,
   });

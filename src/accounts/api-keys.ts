@@ -4,19 +4,23 @@
 // random bits, so a fast hash is as good as a slow one here (nothing to guess
 // from it), and checking a key costs microseconds on every request.
 //
-// Checks are cached for CHECK_TTL_MS per key id, so revoking a key takes effect
-// at once on the instance that revoked it and within that time on the others;
-// live connections of a revoked key are closed (graphql-ws.ts, onRevoked).
+// Checks read a snapshot of every key (one small document each), renewed on
+// demand when older than CHECK_TTL_MS: revoking a key takes effect at once on
+// the instance that revoked it and within that time on the others, and a flood
+// of made-up keys costs no store reads (an unknown id makes the snapshot be
+// renewed at most once a second, for a key just created elsewhere). Live
+// connections of a revoked key are closed (graphql-ws.ts).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { AccountSet, type Principal, type StoredKeys } from '../auth.js';
 import type { Role } from '../config.js';
 import type { AccountRef, ApiKeyDocument, ApiKeyStore } from './store/types.js';
 
 const KEY = /^mgw_([0-9a-f]{24})_([A-Za-z0-9_-]{43})$/;
 const PREFIX = 'mgw_';
-/** How long a key check is reused (revocations on other instances take this long). */
+/** How old the snapshot of keys may get (revocations on other instances take this long). */
 export const CHECK_TTL_MS = 5_000;
+/** How often an unknown key id may renew a fresher snapshot (a key created on another instance works within this). */
+const UNKNOWN_RELOAD_MS = 1_000;
 
 export interface ApiKey {
   readonly id: string;
@@ -40,8 +44,8 @@ export interface ApiKeys extends StoredKeys {
   get(id: string): Promise<ApiKey | null>;
   /** False when there was no such unrevoked key. */
   revoke(id: string): Promise<boolean>;
-  /** Whether the key is still usable, read from the store (and refreshing the cached check): for connections authenticated earlier. */
-  isActive(id: string): Promise<boolean>;
+  /** Of these ids, those no longer usable (revoked or gone), from a snapshot renewed for the purpose: for connections authenticated earlier. */
+  revokedAmong(ids: readonly string[]): Promise<string[]>;
   /** Runs when this instance revokes a key; returns the unregister function. */
   onRevoked(listener: (id: string) => void): () => void;
 }
@@ -54,15 +58,37 @@ function view(doc: ApiKeyDocument): ApiKey {
 
 export function createApiKeys(store: ApiKeyStore, options: { readonly now?: () => number; readonly checkTtlMs?: number } = {}): ApiKeys {
   const now = options.now ?? Date.now;
-  const checked = new LRUCache<string, { readonly doc: ApiKeyDocument | null }>({ max: 10_000, ttl: options.checkTtlMs ?? CHECK_TTL_MS });
+  const ttlMs = options.checkTtlMs ?? CHECK_TTL_MS;
   const listeners = new Set<(id: string) => void>();
+  let snapshot: { readonly at: number; readonly byId: Map<string, ApiKeyDocument> } | null = null;
+  let loading: Promise<Map<string, ApiKeyDocument>> | null = null;
+  let lastUnknownReload = Number.NEGATIVE_INFINITY;
+
+  /** One read for every caller waiting on it. */
+  function reload(): Promise<Map<string, ApiKeyDocument>> {
+    const startedAt = now();
+    loading ??= store
+      .listKeys()
+      .then((docs) => {
+        snapshot = { at: startedAt, byId: new Map(docs.map((d) => [d._id, d])) };
+        return snapshot.byId;
+      })
+      .finally(() => (loading = null));
+    return loading;
+  }
+
+  function remember(doc: ApiKeyDocument): void {
+    snapshot?.byId.set(doc._id, doc);
+    void loading?.then((byId) => byId.set(doc._id, doc));
+  }
 
   async function document(id: string): Promise<ApiKeyDocument | null> {
-    const hit = checked.get(id);
-    if (hit) return hit.doc;
-    const doc = await store.getKey(id);
-    checked.set(id, { doc });
-    return doc;
+    if (!snapshot || now() - snapshot.at >= ttlMs) return (await reload()).get(id) ?? null;
+    const hit = snapshot.byId.get(id);
+    if (hit) return hit;
+    if (now() - snapshot.at < UNKNOWN_RELOAD_MS || now() - lastUnknownReload < UNKNOWN_RELOAD_MS) return null;
+    lastUnknownReload = now();
+    return (await reload()).get(id) ?? null;
   }
 
   return {
@@ -80,6 +106,8 @@ export function createApiKeys(store: ApiKeyStore, options: { readonly now?: () =
       const secret = randomBytes(32).toString('base64url');
       const doc: ApiKeyDocument = { _id: id, name, role, accounts, secretHash: hashOf(secret).toString('hex'), createdAt: new Date(now()), revokedAt: null };
       await store.insertKey(doc);
+      // Usable here at once, also when a snapshot read that started before the insert lands after it.
+      remember(doc);
       return { ...view(doc), key: `${PREFIX}${id}_${secret}` };
     },
     async list() {
@@ -90,15 +118,16 @@ export function createApiKeys(store: ApiKeyStore, options: { readonly now?: () =
       return doc ? view(doc) : null;
     },
     async revoke(id) {
-      const revoked = await store.revokeKey(id, new Date(now()));
-      checked.delete(id);
+      const at = new Date(now());
+      const revoked = await store.revokeKey(id, at);
+      const known = snapshot?.byId.get(id) ?? (await store.getKey(id));
+      if (known) remember({ ...known, revokedAt: known.revokedAt ?? at });
       if (revoked) for (const listener of [...listeners]) listener(id);
       return revoked;
     },
-    async isActive(id) {
-      const doc = await store.getKey(id);
-      checked.set(id, { doc });
-      return doc !== null && doc.revokedAt === null;
+    async revokedAmong(ids) {
+      const byId = await reload();
+      return ids.filter((id) => !byId.get(id) || byId.get(id)?.revokedAt);
     },
     onRevoked(listener) {
       listeners.add(listener);

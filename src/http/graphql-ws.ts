@@ -54,8 +54,8 @@ export interface GraphQLWsOptions {
 export interface Revocations {
   /** Runs when this instance revokes a key; returns the unregister function. */
   onRevoked(listener: (keyId: string) => void): () => void;
-  /** Whether a key is still usable (a revocation on another instance shows here). */
-  isActive(keyId: string): Promise<boolean>;
+  /** Of these keys, those no longer usable (a revocation on another instance shows here). */
+  revokedAmong(keyIds: readonly string[]): Promise<readonly string[]>;
   /** How often open connections' keys are checked again. */
   readonly recheckMs: number;
 }
@@ -122,13 +122,12 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
   const stopRevoked = revocations?.onRevoked(closeKey) ?? null;
   const recheck = revocations
     ? setInterval(() => {
-        for (const keyId of byKey.keys()) {
-          revocations.isActive(keyId).then(
-            (active) => active || closeKey(keyId),
-            // An unreachable store is not a revocation: the next round asks again.
-            () => undefined,
-          );
-        }
+        if (byKey.size === 0) return;
+        revocations.revokedAmong([...byKey.keys()]).then(
+          (revoked) => revoked.forEach(closeKey),
+          // An unreachable store is not a revocation: the next round asks again.
+          () => undefined,
+        );
       }, revocations.recheckMs).unref()
     : null;
   const track = (keyId: string, socket: WebSocket): void => {
