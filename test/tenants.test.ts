@@ -13,7 +13,8 @@ import { encodeCursor } from '../src/events/cursor.js';
 import { encodeId } from '../src/ids.js';
 import { podiumSignature } from '../src/providers/podium/webhooks.js';
 import { connectAll, newStore, startAccountsGateway, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators, type StoreRef } from './helpers/accounts.js';
-import { ADMIN_KEY, until } from './helpers/gateway.js';
+import { createMongoAccountStore } from '../src/accounts/store/mongo.js';
+import { ADMIN_KEY, until, useTestGateway, VIEWER_KEY } from './helpers/gateway.js';
 
 type Edges<T> = { edges: Array<{ node: T }> };
 type Created = { createApiKey: { id: string; key: string; role: string; accounts: Array<{ id: string }> | null } };
@@ -330,4 +331,23 @@ describe('tenants: keys scoped to accounts', () => {
     const after = await restarted.gql<{ apiKeys: Array<{ revokedAt: string | null }> }>('{ apiKeys { revokedAt } }');
     expect(after.data?.apiKeys[0]?.revokedAt).toEqual(expect.any(String));
   }, 30_000);
+
+  it('answers a key it cannot check (key store down) with 503 STORE_UNAVAILABLE on HTTP and a retryable close on graphql-ws; environment keys keep working', async () => {
+    const accountStore = createMongoAccountStore({ url: 'mongodb://127.0.0.1:1/', db: 'nowhere', serverSelectionTimeoutMs: 300 });
+    const t = await useTestGateway({ accountStore });
+    const key = `mgw_${'a'.repeat(24)}_${'A'.repeat(43)}`;
+    const query = '{ contacts(provider: PODIUM, first: 1) { edges { node { id } } } }';
+    const down = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ query }) });
+    expect(down.status).toBe(503);
+    const body = (await down.json()) as { errors?: Array<{ message: string; extensions?: { code?: string } }> };
+    expect(body.errors?.[0]?.extensions?.code).toBe('STORE_UNAVAILABLE');
+    expect(body.errors?.[0]?.message).toContain('key store unreachable');
+    expect((await t.gql(query, {}, VIEWER_KEY)).errors).toBeUndefined();
+
+    const socket = new WebSocket(`${t.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    socket.once('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${key}` } })));
+    const [code, reason] = await new Promise<[number, string]>((resolve) => socket.once('close', (c, r) => resolve([c, String(r)])));
+    expect(code).toBe(1013);
+    expect(reason).toContain('retry later');
+  });
 });

@@ -62,6 +62,8 @@ export interface Revocations {
 
 /** graphql-ws's code for a refused connection_init, also used when the key is revoked later. */
 const FORBIDDEN_CLOSE = 4403;
+/** RFC 6455 "Try Again Later". */
+const TRY_AGAIN_LATER_CLOSE = 1013;
 
 /** What a refused upgrade is told to wait. */
 const RETRY_AFTER_SECONDS = 5;
@@ -145,7 +147,14 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
       schema,
       subscribe: (args) => shared.subscribe(args),
       onConnect: async (ctx) => {
-        const principal = await auth.authenticate(ctx.connectionParams?.authorization);
+        let principal: Principal | null;
+        try {
+          principal = await auth.authenticate(ctx.connectionParams?.authorization);
+        } catch {
+          // The key could not be checked (key store down): 1013 asks the client to retry, where graphql-ws's 4500 would end it.
+          ctx.extra.socket.close(TRY_AGAIN_LATER_CLOSE, 'API key not checked: key store unreachable; retry later');
+          return false;
+        }
         if (principal === null) return false;
         ctx.extra.principal = principal;
         if (principal.keyId) track(principal.keyId, ctx.extra.socket);

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type Client } from 'graphql-ws';
 import { inject, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
+import type { AccountStore } from '../../src/accounts/store/types.js';
 import { loadConfig, type GatewayConfig } from '../../src/config.js';
 import { createMongoStore } from '../../src/events/store/mongo.js';
 import { createRedisPubSub } from '../../src/events/pubsub/redis.js';
@@ -50,6 +51,8 @@ export interface TestGatewayOptions {
   readonly env?: Record<string, string>;
   /** Replace the store (e.g. one pointed at an unreachable server). */
   readonly store?: EventStore;
+  /** Replace the accounts (and API keys) store. */
+  readonly accountStore?: AccountStore;
   readonly pubsub?: PubSub;
   /** Talk to this Podium emulator (another harness owns and closes it) instead of starting one. */
   readonly podium?: PodiumEmulator;
@@ -100,6 +103,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const gateway = createGateway(config, {
     store: options.store ?? (mongo ? createMongoStore({ url: mongo.url, db: mongo.db }) : undefined),
     pubsub: options.pubsub ?? (options.redis ? createRedisPubSub(inject('redisUrl')) : undefined),
+    accountStore: options.accountStore,
   });
   const url = await gateway.listen(0, '127.0.0.1');
   const clients = new Set<Client>();
