@@ -119,8 +119,11 @@ describe('the event console', () => {
     const fresh = randomUUID();
     expect((await t.deliver(fresh)).body).toMatchObject({ unprocessable: 0 });
     await page.waitForFunction((text) => document.querySelector('#live')?.textContent?.includes(text), { timeout: 15_000 }, `hello ${fresh}`);
-    const live = await page.$$eval('#live tr', (rows) => rows.map((r) => r.children[4]?.textContent));
-    expect(live).toEqual([`hello ${fresh}`, `hello ${broken}`]);
+    const live = await page.$$eval('#live tr', (rows) => rows.map((r) => [r.children[2]?.textContent, r.children[5]?.textContent]));
+    expect(live).toEqual([
+      ['Podium (environment)', `hello ${fresh}`],
+      ['Podium (environment)', `hello ${broken}`],
+    ]);
 
     expect(offsite).toEqual([]);
     expect(errors).toEqual([]);

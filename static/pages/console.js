@@ -10,9 +10,9 @@
   const KEY_STORAGE = 'gateway.adminKey';
   const CURSOR_STORAGE = 'gateway.console.after.';
   const KINDS = ['messageSent', 'messageReceived', 'messageFailed'];
-  const LIVE_FIELDS = 'id provider type providerEventType receivedAt cursor message { body }';
+  const LIVE_FIELDS = 'id provider account { name } type providerEventType receivedAt cursor message { body }';
   const LIST = `query Deliveries($filter: StoredEventFilter) { messageEvents(filter: $filter, first: 50) { edges { node {
-    id provider providerEventType type status reason receivedAt published rawBody message { body } } } } }`;
+    id provider account { name } providerEventType type status reason receivedAt published rawBody message { body } } } } }`;
   const REPLAY = 'mutation Replay($id: ID!) { replayEvent(id: $id) { outcome reason event { id status published } events { id } } }';
 
   const $ = (id) => document.getElementById(id);
@@ -51,6 +51,7 @@
     row.dataset.id = event.id;
     cell(row, event.receivedAt);
     cell(row, event.provider);
+    cell(row, event.account.name);
     cell(row, event.type);
     cell(row, event.providerEventType);
     cell(row, event.message && event.message.body);
@@ -152,6 +153,7 @@
     row.dataset.id = node.id;
     cell(row, node.receivedAt);
     cell(row, node.provider);
+    cell(row, node.account.name);
     cell(row, node.providerEventType);
     const statusCell = cell(row, node.status, `status status-${node.status}`);
     const publishedCell = cell(row, node.published ? 'yes' : 'no');
