@@ -93,6 +93,8 @@ describe('the outbox', () => {
     const sub = record(b.ws());
     // B must be listening before A publishes: a live event published earlier is no one's to replay.
     await waitFor(async () => /^gateway_subscription_group_members 1$/m.test(await (await fetch(`${b.url}/metrics`)).text()), 'the subscription on B');
+    // ...and its Redis SUBSCRIBE acknowledged, which /readyz waits for once a listener exists.
+    await waitFor(async () => (await fetch(`${b.url}/readyz`)).status === 200, "B's Redis subscription");
     const first = (await a.deliver()).body.eventIds![0]!;
     await sub.until((e) => e.some((x) => x.eventId === first), 'the event before the outage');
 
