@@ -332,6 +332,38 @@ describe('tenants: keys scoped to accounts', () => {
     expect(after.data?.apiKeys[0]?.revokedAt).toEqual(expect.any(String));
   }, 30_000);
 
+  it('answers bad input to the key mutations with a clear code, and keeps them from viewers and callers without a key', async () => {
+    const emus = await useEmulators();
+    const t = await useAccountsGateway(emus, newStore());
+    const x = await connectAll(t, emus);
+    const viewer = await createKey(t, 'VIEWER', [x.podiumA]);
+    const cases: Array<[string, Record<string, unknown>, Record<string, unknown>]> = [
+      [CREATE_KEY, { r: 'VIEWER', a: [] }, { code: 'BAD_USER_INPUT', argumentName: 'accounts' }],
+      [CREATE_KEY, { r: 'VIEWER', a: ['not-an-id'] }, { code: 'BAD_USER_INPUT' }],
+      [CREATE_KEY, { r: 'VIEWER', a: [encodeId('PODIUM', 'Account', 'f'.repeat(24))] }, { code: 'BAD_USER_INPUT', argumentName: 'accounts' }],
+      [CREATE_KEY, { r: 'VIEWER', a: [encodeId('PODIUM', 'Contact', 'f'.repeat(24))] }, { code: 'BAD_USER_INPUT' }],
+      [CREATE_KEY, { r: 'VIEWER', n: 'x'.repeat(101) }, { code: 'BAD_USER_INPUT', argumentName: 'name' }],
+      [CREATE_KEY, { r: 'OWNER' }, { code: 'BAD_USER_INPUT' }],
+      ['mutation($id: ID!) { revokeApiKey(id: $id) }', { id: 'nope' }, { code: 'BAD_USER_INPUT', argumentName: 'id' }],
+    ];
+    for (const [query, variables, extensions] of cases) {
+      const res = await t.gql(query, variables);
+      expect(res.errors?.[0]?.extensions, JSON.stringify(variables)).toMatchObject(extensions);
+    }
+    expect((await t.gql<{ revokeApiKey: boolean }>('mutation($id: ID!) { revokeApiKey(id: $id) }', { id: 'f'.repeat(24) })).data?.revokeApiKey).toBe(false);
+    for (const [key, code] of [
+      [viewer.key, 'FORBIDDEN'],
+      [null, 'UNAUTHENTICATED'],
+    ] as const) {
+      expect((await t.gql(CREATE_KEY, { r: 'ADMIN' }, key)).errors?.[0]?.extensions?.code).toBe(code);
+      expect((await t.gql('{ apiKeys { id } }', {}, key)).errors?.[0]?.extensions?.code).toBe(code);
+      expect((await t.gql('mutation($id: ID!) { revokeApiKey(id: $id) }', { id: viewer.id }, key)).errors?.[0]?.extensions?.code).toBe(code);
+    }
+    // Nothing of that made or revoked a key.
+    const keys = await t.gql<{ apiKeys: Array<{ id: string; revokedAt: string | null }> }>('{ apiKeys { id revokedAt } }');
+    expect(keys.data?.apiKeys).toEqual([{ id: viewer.id, revokedAt: null }]);
+  });
+
   it('answers a key it cannot check (key store down) with 503 STORE_UNAVAILABLE on HTTP and a retryable close on graphql-ws; environment keys keep working', async () => {
     const accountStore = createMongoAccountStore({ url: 'mongodb://127.0.0.1:1/', db: 'nowhere', serverSelectionTimeoutMs: 300 });
     const t = await useTestGateway({ accountStore });
