@@ -2,6 +2,7 @@
 // (50 conversations, each with contact, assignee and 10 messages with senders)
 // through a real gateway against the Podium emulator, with no upstream latency
 // and again with a simulated one. Run: npm run bench:query -- --help
+import { encodeId } from '../src/ids.js';
 import { startFerretDb } from '../test/setup/ferretdb.js';
 import {
   BENCH_VIEWER_KEY,
@@ -40,6 +41,7 @@ const flags = parseFlags('npm run bench:query --', {
   profile: { description: 'write a V8 CPU profile of this process over the first measured run (its path is printed)' },
   'gateway-process': { description: 'also run the queries against a gateway in its own process (NODE_ENV=production, as npm start; FerretDB for its store) and print its CPU per query alone' },
   'in-process-emulator': { description: 'run the Podium emulator in this process instead of a child process (it then shares the gateway event loop)' },
+  'tenant-key': { description: "query with a key scoped to the Podium account (createApiKey) instead of an environment key: what a tenant's key costs" },
 });
 
 interface PhaseResult {
@@ -100,14 +102,32 @@ runBenchmark(async (cleanup) => {
   let failures = 0;
   let firstFailure: string | null = null;
   let shape = { bytes: 0, conversations: 0, messages: 0 };
+  /** The key queries are sent with: an environment key, or a tenant's key made on that gateway. */
+  const keys = new Map<string, string>();
+  const keyFor = async (url: string): Promise<string> => {
+    if (!flags['tenant-key']) return BENCH_VIEWER_KEY;
+    let key = keys.get(url);
+    if (!key) {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_KEY}` },
+        body: JSON.stringify({ query: 'mutation($a: ID!) { createApiKey(role: VIEWER, accounts: [$a], name: "bench") { key } }', variables: { a: encodeId('PODIUM', 'Account', 'env') } }),
+      });
+      const body = (await res.json()) as { data?: { createApiKey: { key: string } }; errors?: unknown };
+      if (!body.data) throw new Error(`createApiKey failed: ${JSON.stringify(body.errors)}`);
+      keys.set(url, (key = body.data.createApiKey.key));
+    }
+    return key;
+  };
   const query = async (url = bench.url): Promise<number> => {
+    const key = await keyFor(url);
     const started = nowMs();
     let text: string;
     let status = 0;
     try {
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_VIEWER_KEY}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
         body: JSON.stringify({ query: QUERY }),
       });
       status = res.status;
