@@ -63,6 +63,8 @@ export function createApiKeys(store: ApiKeyStore, options: { readonly now?: () =
   let snapshot: { readonly at: number; readonly byId: Map<string, ApiKeyDocument> } | null = null;
   let loading: Promise<Map<string, ApiKeyDocument>> | null = null;
   let lastUnknownReload = Number.NEGATIVE_INFINITY;
+  /** One principal per key document, so a request does not rebuild its account set. */
+  const principals = new WeakMap<ApiKeyDocument, Principal>();
 
   /** One read for every caller waiting on it. */
   function reload(): Promise<Map<string, ApiKeyDocument>> {
@@ -99,7 +101,9 @@ export function createApiKeys(store: ApiKeyStore, options: { readonly now?: () =
       const doc = await document(match[1] as string);
       if (!doc || doc.revokedAt) return null;
       if (!timingSafeEqual(hashOf(match[2] as string), Buffer.from(doc.secretHash, 'hex'))) return null;
-      return { role: doc.role, keyId: doc._id, accounts: doc.accounts ? new AccountSet(doc.accounts) : null };
+      let principal = principals.get(doc);
+      if (!principal) principals.set(doc, (principal = { role: doc.role, keyId: doc._id, accounts: doc.accounts ? new AccountSet(doc.accounts) : null }));
+      return principal;
     },
     async create({ role, accounts, name }) {
       const id = randomBytes(12).toString('hex');

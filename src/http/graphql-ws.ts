@@ -1,6 +1,7 @@
 // graphql-ws (the graphql-transport-ws subprotocol) on the HTTP server's
 // /graphql path. Auth happens once, in connection_init (a bad key closes the
-// socket with 4403); a stored key revoked later closes its sockets with 4403 too. Every operation goes through the same steps as on HTTP:
+// socket with 4403; a stored key revoked later closes its sockets with 4403
+// too, key-connections.ts). Every operation goes through the same steps as on HTTP:
 // parse with the token limit, graphql's rules plus the gateway's limits, the
 // role check and the cost estimate, all before any resolver; every error leaves
 // through the same formatter, with the same codes.
@@ -20,7 +21,6 @@ import {
 } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { WebSocketServer } from 'ws';
-import type { WebSocket } from 'ws';
 import { authorizeOperation, type Authenticator, type Principal } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
@@ -31,6 +31,7 @@ import type { GatewayMetrics } from '../metrics.js';
 import { withOperationSpans } from '../telemetry/graphql.js';
 import type { Admission } from './admission.js';
 import { createSharedSubscriptions, shareKey } from './fanout.js';
+import { createKeyConnections, type Revocations } from './key-connections.js';
 
 export interface GraphQLWsOptions {
   readonly schema: GraphQLSchema;
@@ -51,17 +52,6 @@ export interface GraphQLWsOptions {
   readonly revocations?: Revocations | null;
 }
 
-export interface Revocations {
-  /** Runs when this instance revokes a key; returns the unregister function. */
-  onRevoked(listener: (keyId: string) => void): () => void;
-  /** Of these keys, those no longer usable (a revocation on another instance shows here). */
-  revokedAmong(keyIds: readonly string[]): Promise<readonly string[]>;
-  /** How often open connections' keys are checked again. */
-  readonly recheckMs: number;
-}
-
-/** graphql-ws's code for a refused connection_init, also used when the key is revoked later. */
-const FORBIDDEN_CLOSE = 4403;
 /** RFC 6455 "Try Again Later". */
 const TRY_AGAIN_LATER_CLOSE = 1013;
 
@@ -114,33 +104,7 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
     maxSocketBuffer: options.maxBufferedBytes,
   });
 
-  // Sockets by the stored key they authenticated with, so a revocation closes them.
-  const byKey = new Map<string, Set<WebSocket>>();
-  const closeKey = (keyId: string): void => {
-    for (const socket of byKey.get(keyId) ?? []) socket.close(FORBIDDEN_CLOSE, 'Forbidden: the API key was revoked');
-    byKey.delete(keyId);
-  };
-  const revocations = options.revocations ?? null;
-  const stopRevoked = revocations?.onRevoked(closeKey) ?? null;
-  const recheck = revocations
-    ? setInterval(() => {
-        if (byKey.size === 0) return;
-        revocations.revokedAmong([...byKey.keys()]).then(
-          (revoked) => revoked.forEach(closeKey),
-          // An unreachable store is not a revocation: the next round asks again.
-          () => undefined,
-        );
-      }, revocations.recheckMs).unref()
-    : null;
-  const track = (keyId: string, socket: WebSocket): void => {
-    let sockets = byKey.get(keyId);
-    if (!sockets) byKey.set(keyId, (sockets = new Set()));
-    sockets.add(socket);
-    socket.once('close', () => {
-      sockets.delete(socket);
-      if (sockets.size === 0 && byKey.get(keyId) === sockets) byKey.delete(keyId);
-    });
-  };
+  const keyConnections = createKeyConnections(options.revocations ?? null);
 
   const cleanup = useServer<Record<string, unknown> | undefined, { principal?: Principal | null }>(
     withOperationSpans({
@@ -157,7 +121,7 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
         }
         if (principal === null) return false;
         ctx.extra.principal = principal;
-        if (principal.keyId) track(principal.keyId, ctx.extra.socket);
+        if (principal.keyId) keyConnections.track(principal.keyId, ctx.extra.socket);
         return true;
       },
       onSubscribe: (ctx, id, payload) => {
@@ -209,8 +173,7 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
   return {
     async dispose() {
       server.off('upgrade', onUpgrade);
-      stopRevoked?.();
-      if (recheck) clearInterval(recheck);
+      keyConnections.dispose();
       // Sockets first (1001): ending the shared streams first would tell clients "complete", and they would not resubscribe.
       await cleanup.dispose();
       shared.close();
