@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeId } from '../src/ids.js';
 import { leadConnectorPayloadScope } from '../src/providers/leadconnector/webhooks.js';
-import { podiumPayloadScope, podiumSignature } from '../src/providers/podium/webhooks.js';
+import { podiumEventKey, podiumPayloadScope, podiumSignature } from '../src/providers/podium/webhooks.js';
 import { smoochPayloadScope } from '../src/providers/smooch/webhooks.js';
-import { connectAll, newStore, useAccountsGateway, useEmulators } from './helpers/accounts.js';
+import { connectAll, deliverPodium, newStore, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators } from './helpers/accounts.js';
 
 type Edges<T> = { edges: Array<{ node: T }> };
 type ContactRow = { id: string; providerId: string; name: string | null };
@@ -180,6 +180,74 @@ describe('the schema across accounts', () => {
     const repeat = await t.gql<{ contacts: Edges<ContactRow> }>(CONTACTS, { p: 'PODIUM', a: a.podiumA });
     expect(repeat.data).toEqual(first.data);
     expect(emus.podium.oauth.apiCalls(a.orgA.uid)).toBe(callsA);
+  });
+});
+
+describe('events and the cache across accounts', () => {
+  /** Both organizations with a webhook (and secret) each, and a conversation of each. */
+  async function withHooks(t: AccountsGateway, emus: Emulators) {
+    const a = await connectAll(t, emus);
+    for (const [account, org, secret] of [
+      [a.podiumA, a.orgA.uid, 'secret-of-a'],
+      [a.podiumB, a.orgB.uid, 'secret-of-b'],
+    ] as const) {
+      const res = await t.gql('mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id } }', {
+        i: { provider: 'PODIUM', account, url: `${t.url}/webhooks/podium`, eventTypes: ['message.received'], organizationId: org, secret },
+      });
+      expect(res.errors).toBeUndefined();
+    }
+    const conversation = async (account: string) =>
+      (await t.gql<{ conversations: Edges<{ providerId: string }> }>('query($a: ID) { conversations(provider: PODIUM, account: $a, first: 1) { edges { node { providerId } } } }', { a: account })).data!
+        .conversations.edges[0]!.node.providerId;
+    return { ...a, conversationA: await conversation(a.podiumA), conversationB: await conversation(a.podiumB) };
+  }
+
+  it("invalidates only the cached entries of the account a delivery was routed to", async () => {
+    const emus = await useEmulators();
+    const t = await useAccountsGateway(emus, newStore(), { GATEWAY_CACHE: 'on' });
+    const a = await withHooks(t, emus);
+    const LIST = 'query($a: ID) { conversations(provider: PODIUM, account: $a, first: 5) { edges { node { id } } } }';
+    const calls = () => [emus.podium.oauth.apiCalls(a.orgA.uid), emus.podium.oauth.apiCalls(a.orgB.uid)];
+    for (const account of [a.podiumA, a.podiumB]) expect((await t.gql(LIST, { a: account })).errors).toBeUndefined();
+    let before = calls();
+    for (const account of [a.podiumA, a.podiumB]) await t.gql(LIST, { a: account });
+    expect(calls()).toEqual(before);
+
+    // A message in B's conversation: B's list is asked again, A's still answers from the cache.
+    await deliverPodium(t, a.orgB.locationUids[0]!, a.conversationB, 'secret-of-b');
+    before = calls();
+    for (const account of [a.podiumA, a.podiumB]) await t.gql(LIST, { a: account });
+    expect(calls()).toEqual([before[0], before[1]! + 1]);
+  });
+
+  it('routes a replayed event that was stored without an account by the ids its payload names', async () => {
+    const emus = await useEmulators();
+    const t = await useAccountsGateway(emus, newStore());
+    const a = await withHooks(t, emus);
+    // Stored as an event from before accounts would be: unprocessable, with no account, naming B's location.
+    const body = {
+      data: { uid: randomUUID(), body: 'Stored before accounts', createdAt: new Date().toISOString(), conversation: { uid: a.conversationB, channel: { type: 'phone' } }, location: { uid: a.orgB.locationUids[0] } },
+      metadata: { eventType: 'message.received', eventUid: randomUUID() },
+    };
+    const rawBody = JSON.stringify(body);
+    const { event } = await t.gateway.store.insertEvent({
+      provider: 'PODIUM',
+      // The key the ingest gives it, so the replay turns this very event into a processed one.
+      eventKey: podiumEventKey('message.received', body.metadata, body.data, Buffer.from(rawBody)),
+      providerEventType: 'message.received',
+      kind: null,
+      status: 'UNPROCESSABLE',
+      reason: 'a normalizer bug, since fixed',
+      message: null,
+      rawBody,
+      receivedAt: new Date().toISOString(),
+    });
+    const replayed = await t.gql<{ replayEvent: { outcome: string; event: { account: { id: string }; message: { account: { id: string }; conversation: { providerId: string } | null } } } }>(
+      'mutation($id: ID!) { replayEvent(id: $id) { outcome event { account { id } message { account { id } conversation { providerId } } } } }',
+      { id: encodeId('PODIUM', 'StoredEvent', event.id) },
+    );
+    expect(replayed.errors).toBeUndefined();
+    expect(replayed.data?.replayEvent).toEqual({ outcome: 'PROCESSED', event: { account: { id: a.podiumB }, message: { account: { id: a.podiumB }, conversation: { providerId: a.conversationB } } } });
   });
 });
 

@@ -11,8 +11,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { encodeCursor } from '../src/events/cursor.js';
 import { encodeId } from '../src/ids.js';
-import { podiumSignature } from '../src/providers/podium/webhooks.js';
-import { connectAll, newStore, startAccountsGateway, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators, type StoreRef } from './helpers/accounts.js';
+import { connectAll, deliverPodium as deliver, newStore, startAccountsGateway, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators, type StoreRef } from './helpers/accounts.js';
 import { createMongoAccountStore } from '../src/accounts/store/mongo.js';
 import { ADMIN_KEY, until, useTestGateway, VIEWER_KEY } from './helpers/gateway.js';
 
@@ -53,24 +52,6 @@ async function twoTenants(emus: Emulators, t: AccountsGateway) {
     return res.data!.conversations.edges[0]!.node.providerId;
   };
   return { ...a, smoochB, hookA, hookB, viewerA, adminA, viewerB, conversationA: await conversationOf(a.podiumA), conversationB: await conversationOf(a.podiumB) };
-}
-
-/** A signed Podium message.received of the organization owning `locationUid`; resolves with the stored event ids. */
-async function deliver(t: AccountsGateway, locationUid: string, conversationUid: string, secret: string, body: object | null = null): Promise<string[]> {
-  const rawBody = JSON.stringify(
-    body ?? {
-      data: { uid: randomUUID(), body: 'Can I move my appointment?', createdAt: new Date().toISOString(), conversation: { uid: conversationUid, channel: { type: 'phone' } }, location: { uid: locationUid } },
-      metadata: { eventType: 'message.received', eventUid: randomUUID() },
-    },
-  );
-  const timestamp = String(Date.now());
-  const res = await fetch(`${t.url}/webhooks/podium`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'podium-timestamp': timestamp, 'podium-signature': podiumSignature(secret, timestamp, Buffer.from(rawBody)) },
-    body: rawBody,
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { eventIds: string[] }).eventIds;
 }
 
 function wsClient(t: AccountsGateway, key: string): Client {

@@ -2,11 +2,12 @@
 // pointed at the emulators, so every account is connected the way a user would
 // connect it: the admin asks for the start link, the browser follows the
 // redirects (carrying the nonce cookie) to the callback page.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { onTestFinished } from 'vitest';
 import { loadConfig, type GatewayConfig } from '../../src/config.js';
 import type { ProviderName } from '../../src/model.js';
+import { podiumSignature } from '../../src/providers/podium/webhooks.js';
 import { startLeadConnectorEmulator, type LeadConnectorEmulator } from '../../src/sandbox/leadconnector/index.js';
 import { startPodiumEmulator, type PodiumEmulator } from '../../src/sandbox/podium/index.js';
 import { startSmoochEmulator } from '../../src/sandbox/smooch/index.js';
@@ -147,6 +148,24 @@ export async function connectAll(t: AccountsGateway, emus: Emulators) {
     lcA: idOf('LEADCONNECTOR', locationA),
     lcB: idOf('LEADCONNECTOR', locationB),
   };
+}
+
+/** A signed Podium message.received of the organization owning `locationUid`; resolves with the stored event ids. */
+export async function deliverPodium(t: AccountsGateway, locationUid: string, conversationUid: string, secret: string, body: object | null = null): Promise<string[]> {
+  const rawBody = JSON.stringify(
+    body ?? {
+      data: { uid: randomUUID(), body: 'Can I move my appointment?', createdAt: new Date().toISOString(), conversation: { uid: conversationUid, channel: { type: 'phone' } }, location: { uid: locationUid } },
+      metadata: { eventType: 'message.received', eventUid: randomUUID() },
+    },
+  );
+  const timestamp = String(Date.now());
+  const res = await fetch(`${t.url}/webhooks/podium`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'podium-timestamp': timestamp, 'podium-signature': podiumSignature(secret, timestamp, Buffer.from(rawBody)) },
+    body: rawBody,
+  });
+  if (res.status !== 200) throw new Error(`the delivery answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { eventIds: string[] }).eventIds;
 }
 
 export const ACCOUNT_FIELDS = 'id provider name status lastError providerAccountId locationIds fromEnvironment connectedAt';
