@@ -204,8 +204,11 @@ describe('tenants: keys scoped to accounts', () => {
       locationOfB: received(a, SUBSCRIPTION, { f: { locationId: locationB } }),
       conversationOfB: received(a, SUBSCRIPTION, { f: { conversationId: encodeId('PODIUM', 'Conversation', x.conversationB, Buffer.from(x.podiumB, 'base64url').toString().split(':')[2]) } }),
     };
+    const accountOfB = received(a, SUBSCRIPTION, { f: { account: x.podiumB } });
     const b = received(wsClient(t, x.viewerB.key), SUBSCRIPTION);
     const everyone = received(wsClient(t, ADMIN_KEY), SUBSCRIPTION);
+    // An unscoped key narrowing to one account with `filter.account`.
+    const onlyB = received(wsClient(t, ADMIN_KEY), SUBSCRIPTION, { f: { account: x.podiumB } });
     await new Promise((r) => setTimeout(r, 300));
 
     const [ofB] = await deliver(t, locationB, x.conversationB, 'secret-of-b');
@@ -222,9 +225,11 @@ describe('tenants: keys scoped to accounts', () => {
     expect(subscriptions.plain.events.every((e) => e.account === x.podiumA)).toBe(true);
     expect(subscriptions.locationOfB.events).toEqual([]);
     expect(subscriptions.conversationOfB.events).toEqual([]);
+    expect(accountOfB.events).toEqual([]);
+    expect(onlyB.events.map((e) => e.eventId)).toEqual([ofB]);
     expect(b.events.map((e) => e.eventId)).toEqual([ofB]);
     expect(everyone.events.map((e) => e.eventId)).toEqual([ofB, ofA, lastA]);
-    for (const s of [...Object.values(subscriptions), b, everyone]) expect(s.failure).toBeNull();
+    for (const s of [...Object.values(subscriptions), accountOfB, b, everyone, onlyB]) expect(s.failure).toBeNull();
 
     // Resuming from before B's event replays from the store: A's events only, also from B's own cursor.
     const resumed = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { after: encodeCursor(first!) });
@@ -242,6 +247,12 @@ describe('tenants: keys scoped to accounts', () => {
     expect(new Set(stored.data!.messageEvents.edges.map((e) => e.node.account.id))).toEqual(new Set([x.podiumA]));
     const all = await t.gql<{ messageEvents: Edges<{ id: string; status: string; account: { id: string } }> }>('{ messageEvents(first: 100) { edges { node { id status account { id } } } } }');
     expect(all.data!.messageEvents.edges.find((e) => e.node.id === encodeId('PODIUM', 'StoredEvent', brokenB!))?.node).toMatchObject({ status: 'UNPROCESSABLE', account: { id: x.podiumB } });
+    const narrowed = await adminA<{ messageEvents: Edges<{ id: string }> }>('query($a: ID) { messageEvents(filter: { account: $a }) { edges { node { id } } } }', { a: x.podiumB });
+    expect(narrowed.data?.messageEvents.edges).toEqual([]);
+    const ofBOnly = await t.gql<{ messageEvents: Edges<{ id: string }> }>('query($a: ID) { messageEvents(filter: { account: $a }) { edges { node { id } } } }', { a: x.podiumB });
+    expect(ofBOnly.data?.messageEvents.edges.map((e) => e.node.id)).toEqual([brokenB, ofB].map((id) => encodeId('PODIUM', 'StoredEvent', id!)));
+    const mismatch = await t.gql('query($a: ID) { messageEvents(filter: { provider: LEADCONNECTOR, account: $a }) { edges { node { id } } } }', { a: x.podiumB });
+    expect(mismatch.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     for (const id of [ofB, brokenB]) {
       const global = encodeId('PODIUM', 'StoredEvent', id!);
       expect((await adminA<{ node: unknown }>('query($id: ID!) { node(id: $id) { id } }', { id: global })).data?.node).toBeNull();

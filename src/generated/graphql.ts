@@ -424,6 +424,8 @@ export type MessageEvent = {
 
 /** Narrows a subscription. Every field given must match. */
 export type MessageEventFilter = {
+  /** Only events of this account (an Account id of `accounts`; its provider's events only). */
+  account?: InputMaybe<Scalars['ID']['input']>;
   /** Only messages with this contact (global id). */
   contactId?: InputMaybe<Scalars['ID']['input']>;
   /** Only messages of this conversation (global id). */
@@ -772,6 +774,8 @@ export type StoredEventEdge = {
 
 /** Narrows the stored events. */
 export type StoredEventFilter = {
+  /** Only events of this account (an Account id of `accounts`), unprocessable ones included. */
+  account?: InputMaybe<Scalars['ID']['input']>;
   /** Only messages of this conversation (global id). */
   conversationId?: InputMaybe<Scalars['ID']['input']>;
   /** Only this provider's events. */

@@ -1,7 +1,8 @@
 // Live message events (graphql-ws subscriptions, streamed by events/stream.ts:
 // replay after a cursor, then live) and the stored events list.
 import { GraphQLError } from 'graphql';
-import { requireRole } from '../auth.js';
+import { AccountSet, requireRole } from '../auth.js';
+import type { AccountId } from '../accounts/types.js';
 import { pageSize } from '../connections.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode, userInputError } from '../errors.js';
@@ -11,7 +12,7 @@ import { ReplayError } from '../events/replay.js';
 import { checkCursor, CursorError, openEventStream, type DeliveredEvent } from '../events/stream.js';
 import type { PublishedEvent, StoredEvent } from '../events/types.js';
 import { createLoaders, type Loaders } from '../loaders.js';
-import type { MessageEventKind } from '../model.js';
+import type { MessageEventKind, ProviderName } from '../model.js';
 import { decodeId, encodeId } from '../ids.js';
 import { accountOf } from './account.js';
 import { inScope } from './shared.js';
@@ -43,7 +44,7 @@ function subscription(kind: MessageEventKind) {
         locationId: filter?.locationId ?? null,
         conversation: filter?.conversationId ? decodeId(filter.conversationId, 'Conversation') : null,
         contact: filter?.contactId ? decodeId(filter.contactId, 'Contact') : null,
-        accounts: ctx.scope,
+        accounts: eventAccounts(ctx, filter?.account, filter?.provider),
       };
       let afterId: string | null = null;
       if (after != null) {
@@ -85,7 +86,7 @@ export const eventResolvers: Resolvers = {
     async messageEvents(_, { filter, first, after }, ctx) {
       requireRole(ctx.role, 'admin');
       const limit = pageSize(first);
-      const storeFilter = { ...toStoreFilter(filter), accounts: ctx.scope?.refs() ?? null };
+      const storeFilter = { ...toStoreFilter(filter), accounts: eventAccounts(ctx, filter?.account, filter?.provider)?.refs() ?? null };
       // Decoded outside the try: a malformed cursor is the caller's error, not the store's.
       const before = after ? decodeEventCursor(after) : null;
       let events;
@@ -142,6 +143,16 @@ export const eventResolvers: Resolvers = {
 export async function visibleEvent(ctx: GatewayContext, id: string): Promise<StoredEvent | null> {
   const event = await ctx.store.getEvent(id);
   return event && inScope(ctx, event.provider, event.account) ? event : null;
+}
+
+/** The accounts whose events the caller gets: its key's, narrowed to `account` (a filter's) when given. */
+function eventAccounts(ctx: GatewayContext, account: string | null | undefined, provider: ProviderName | null | undefined): AccountSet | null {
+  if (account == null) return ctx.scope;
+  const decoded = decodeId(account, 'Account');
+  if (provider && decoded.provider !== provider) throw userInputError(`filter.account is a ${decoded.provider} account but filter.provider is ${provider}`);
+  // Another tenant's account is as unknown as one that does not exist: nothing matches.
+  const visible = inScope(ctx, decoded.provider, decoded.providerId);
+  return new AccountSet(visible ? [{ provider: decoded.provider, account: decoded.providerId as AccountId }] : []);
 }
 
 function toStoreFilter(filter: StoredEventFilter | null | undefined) {
