@@ -7,10 +7,11 @@ import { createMemoryAccountStore } from '../src/accounts/store/memory.js';
 import type { ApiKeyStore } from '../src/accounts/store/types.js';
 
 function counted(store: ApiKeyStore) {
-  const reads = { listKeys: 0, getKey: 0 };
+  const reads = { listKeys: 0, getKey: 0, touchKey: 0 };
   const wrapped: ApiKeyStore = {
     insertKey: (doc) => store.insertKey(doc),
     revokeKey: (id, at) => store.revokeKey(id, at),
+    touchKey: (id, at) => (reads.touchKey++, store.touchKey(id, at)),
     getKey: (id) => (reads.getKey++, store.getKey(id)),
     listKeys: () => (reads.listKeys++, store.listKeys()),
   };
@@ -31,7 +32,7 @@ describe('API key checks', () => {
     for (let i = 0; i < 1_000; i++) expect(await here.verify(made(i))).toBeNull();
     // A wrong secret for a real id is refused too, from the same snapshot.
     expect(await here.verify(`${own.key.slice(0, 29)}${'B'.repeat(43)}`)).toBeNull();
-    expect(reads).toEqual({ listKeys: 1, getKey: 0 });
+    expect(reads).toEqual({ listKeys: 1, getKey: 0, touchKey: 1 });
 
     // A key created on another instance: unknown until the snapshot is a second old, then one reload finds it.
     const theirs = await elsewhere.create({ role: 'admin', accounts: null, name: 'ops' });
@@ -60,5 +61,20 @@ describe('API key checks', () => {
     expect(await elsewhere.verify(key.key)).toBeNull();
     expect(await elsewhere.verify(other.key)).not.toBeNull();
     expect(await elsewhere.revokedAmong([key.id, other.id, 'f'.repeat(24)])).toEqual([key.id, 'f'.repeat(24)]);
+  });
+
+  it("records a key's use once an hour, not once a request", async () => {
+    let clock = 1_000_000;
+    const { store, reads } = counted(createMemoryAccountStore());
+    const keys = createApiKeys(store, { now: () => clock });
+    const key = await keys.create({ role: 'viewer', accounts: null, name: null });
+    expect((await keys.get(key.id))?.lastUsedAt).toBeNull();
+    for (let i = 0; i < 100; i++) await keys.verify(key.key);
+    expect(reads.touchKey).toBe(1);
+    expect((await keys.get(key.id))?.lastUsedAt).toEqual(new Date(1_000_000));
+    clock += 3_600_000;
+    await keys.verify(key.key);
+    expect(reads.touchKey).toBe(2);
+    expect((await keys.get(key.id))?.lastUsedAt).toEqual(new Date(4_600_000));
   });
 });

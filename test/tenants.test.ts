@@ -275,8 +275,8 @@ describe('tenants: keys scoped to accounts', () => {
     const docs = await mongo.db(store.db).collection('api_keys').find({}).toArray();
     expect(docs).toHaveLength(1);
     expect(JSON.stringify(docs)).not.toContain(viewer.key.slice(29));
-    const listed = await t.gql<{ apiKeys: Array<Record<string, unknown>> }>('{ apiKeys { id name role accounts { id } createdAt revokedAt } }');
-    expect(listed.data?.apiKeys).toEqual([{ id: viewer.id, name: 'viewer of a tenant', role: 'VIEWER', accounts: [{ id: x.podiumA }], createdAt: expect.any(String), revokedAt: null }]);
+    const listed = await t.gql<{ apiKeys: Array<Record<string, unknown>> }>('{ apiKeys { id name role accounts { id } createdAt revokedAt lastUsedAt } }');
+    expect(listed.data?.apiKeys).toEqual([{ id: viewer.id, name: 'viewer of a tenant', role: 'VIEWER', accounts: [{ id: x.podiumA }], createdAt: expect.any(String), revokedAt: null, lastUsedAt: null }]);
 
     // A wrong secret for a real id, and an unknown id, are both 401.
     const forged = `${viewer.key.slice(0, 29)}${'A'.repeat(43)}`;
@@ -320,8 +320,8 @@ describe('tenants: keys scoped to accounts', () => {
     expect(await there).toMatchObject({ code: 4403 });
     expect((await second.gql(query, {}, viewer.key)).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await restarted.gql<{ revokeApiKey: boolean }>('mutation($id: ID!) { revokeApiKey(id: $id) }', { id: viewer.id })).data?.revokeApiKey).toBe(false);
-    const after = await restarted.gql<{ apiKeys: Array<{ revokedAt: string | null }> }>('{ apiKeys { revokedAt } }');
-    expect(after.data?.apiKeys[0]?.revokedAt).toEqual(expect.any(String));
+    const after = await restarted.gql<{ apiKeys: Array<{ revokedAt: string | null; lastUsedAt: string | null }> }>('{ apiKeys { revokedAt lastUsedAt } }');
+    expect(after.data?.apiKeys[0]).toEqual({ revokedAt: expect.any(String), lastUsedAt: expect.any(String) });
   }, 30_000);
 
   it('answers bad input to the key mutations with a clear code, and keeps them from viewers and callers without a key', async () => {

@@ -21,6 +21,8 @@ const PREFIX = 'mgw_';
 export const CHECK_TTL_MS = 5_000;
 /** How often an unknown key id may renew a fresher snapshot (a key created on another instance works within this). */
 const UNKNOWN_RELOAD_MS = 1_000;
+/** A key's use is recorded at most this often per instance: one write an hour, not one per request. */
+const USE_RECORD_MS = 3_600_000;
 
 export interface ApiKey {
   readonly id: string;
@@ -30,6 +32,8 @@ export interface ApiKey {
   readonly accounts: readonly AccountRef[] | null;
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
+  /** When a request last presented it, to the hour; null: never. */
+  readonly lastUsedAt: Date | null;
 }
 
 /** A key as `createApiKey` answers it: the only time `key` is seen. */
@@ -53,10 +57,17 @@ export interface ApiKeys extends StoredKeys {
 const hashOf = (secret: string): Buffer => createHash('sha256').update(secret).digest();
 
 function view(doc: ApiKeyDocument): ApiKey {
-  return { id: doc._id, name: doc.name, role: doc.role, accounts: doc.accounts, createdAt: doc.createdAt, revokedAt: doc.revokedAt };
+  return { id: doc._id, name: doc.name, role: doc.role, accounts: doc.accounts, createdAt: doc.createdAt, revokedAt: doc.revokedAt, lastUsedAt: doc.lastUsedAt ?? null };
 }
 
-export function createApiKeys(store: ApiKeyStore, options: { readonly now?: () => number; readonly checkTtlMs?: number } = {}): ApiKeys {
+export interface ApiKeysOptions {
+  readonly now?: () => number;
+  readonly checkTtlMs?: number;
+  /** Where a failed use record is reported (it never fails the request). @default ignored */
+  readonly onError?: (err: unknown, keyId: string) => void;
+}
+
+export function createApiKeys(store: ApiKeyStore, options: ApiKeysOptions = {}): ApiKeys {
   const now = options.now ?? Date.now;
   const ttlMs = options.checkTtlMs ?? CHECK_TTL_MS;
   const listeners = new Set<(id: string) => void>();
@@ -65,6 +76,16 @@ export function createApiKeys(store: ApiKeyStore, options: { readonly now?: () =
   let lastUnknownReload = Number.NEGATIVE_INFINITY;
   /** One principal per key document, so a request does not rebuild its account set. */
   const principals = new WeakMap<ApiKeyDocument, Principal>();
+  /** When this instance last recorded each key's use. */
+  const recorded = new Map<string, number>();
+
+  function recordUse(doc: ApiKeyDocument): void {
+    const at = now();
+    const last = recorded.get(doc._id) ?? doc.lastUsedAt?.getTime() ?? Number.NEGATIVE_INFINITY;
+    if (at - last < USE_RECORD_MS) return;
+    recorded.set(doc._id, at);
+    store.touchKey(doc._id, new Date(at)).catch((err: unknown) => options.onError?.(err, doc._id));
+  }
 
   /** One read for every caller waiting on it. */
   function reload(): Promise<Map<string, ApiKeyDocument>> {
@@ -101,6 +122,7 @@ export function createApiKeys(store: ApiKeyStore, options: { readonly now?: () =
       const doc = await document(match[1] as string);
       if (!doc || doc.revokedAt) return null;
       if (!timingSafeEqual(hashOf(match[2] as string), Buffer.from(doc.secretHash, 'hex'))) return null;
+      recordUse(doc);
       let principal = principals.get(doc);
       if (!principal) principals.set(doc, (principal = { role: doc.role, keyId: doc._id, accounts: doc.accounts ? new AccountSet(doc.accounts) : null }));
       return principal;

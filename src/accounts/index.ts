@@ -223,7 +223,7 @@ export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accou
   }
 
   return {
-    service: { registry, connector, keys: createApiKeys(store), connectSmooch },
+    service: { registry, connector, keys: createApiKeys(store, { onError: (err, keyId) => logger.warn({ err, keyId }, 'API key use not recorded: accounts store unreachable') }), connectSmooch },
     providers: routes.defaults,
     routes,
     close: () => registry.close(),

@@ -72,6 +72,8 @@ export type ApiKey = {
   createdAt: Scalars['DateTime']['output'];
   /** The key's id (the part after `mgw_`); what `revokeApiKey` takes. */
   id: Scalars['ID']['output'];
+  /** When a request last presented it, to within an hour; null: never used. */
+  lastUsedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The label given at creation. */
   name?: Maybe<Scalars['String']['output']>;
   /** When it was revoked; null while usable. */
@@ -1165,6 +1167,7 @@ export type ApiKeyResolvers<ContextType = GatewayContext, ParentType extends Res
   accounts?: Resolver<Maybe<Array<ResolversTypes['Account']>>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastUsedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   name?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   role?: Resolver<ResolversTypes['Role'], ParentType, ContextType>;

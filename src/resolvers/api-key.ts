@@ -61,6 +61,7 @@ export const apiKeyResolvers: Resolvers = {
     accounts: (k, _, ctx) => resolveAccounts(ctx, k.accounts),
     createdAt: (k) => k.createdAt.toISOString(),
     revokedAt: (k) => k.revokedAt?.toISOString() ?? null,
+    lastUsedAt: (k) => k.lastUsedAt?.toISOString() ?? null,
   },
   CreatedApiKey: {
     role: (k) => fromRole(k.role),

@@ -69,6 +69,10 @@ export function createMemoryAccountStore(options: { readonly now?: () => number 
     async listKeys() {
       return [...keys.values()].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()).map((d) => structuredClone(d));
     },
+    async touchKey(id, at) {
+      const d = keys.get(id);
+      if (d) keys.set(id, { ...d, lastUsedAt: at });
+    },
     async revokeKey(id, at) {
       const d = keys.get(id);
       if (!d || d.revokedAt) return false;

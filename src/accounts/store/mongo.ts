@@ -131,6 +131,9 @@ export function createMongoAccountStore(options: MongoAccountStoreOptions): Acco
     async listKeys() {
       return keys.find({}).sort({ createdAt: 1 }).toArray();
     },
+    async touchKey(id, at) {
+      await keys.updateOne({ _id: id }, { $set: { lastUsedAt: at } });
+    },
     async revokeKey(id, at) {
       const { modifiedCount } = await keys.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: at } });
       return modifiedCount === 1;

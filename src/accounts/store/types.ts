@@ -61,6 +61,8 @@ export interface ApiKeyDocument {
   readonly secretHash: string;
   readonly createdAt: Date;
   readonly revokedAt: Date | null;
+  /** When a request last presented it, to the hour (see api-keys.ts); absent until then. */
+  readonly lastUsedAt?: Date | null;
 }
 
 /** API keys, in the accounts store's database (`api_keys`). */
@@ -71,4 +73,6 @@ export interface ApiKeyStore {
   listKeys(): Promise<readonly ApiKeyDocument[]>;
   /** Sets revokedAt on an unrevoked key; true when it was one. */
   revokeKey(id: string, at: Date): Promise<boolean>;
+  /** Records that the key was used at `at`. */
+  touchKey(id: string, at: Date): Promise<void>;
 }
