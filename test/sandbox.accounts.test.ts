@@ -84,6 +84,17 @@ describe('the sandbox seeds several accounts per provider', () => {
     const bLocal = decodeId(orgB.id).providerId;
     expect(seconds.map((c) => decodeId(c.id).account)).toEqual(seconds.map(() => bLocal));
     expect(defaults.map((c) => decodeId(c.id).account)).toEqual(defaults.map(() => null));
+
+    // B is a dental office, not a second garage: its staff and its messages say so.
+    const staff = await t.gql<{ users: Edges<{ email: string | null }>; conversations: Edges<{ messages: Edges<{ body: string | null }> }> }>(
+      'query($a: ID) { users(provider: PODIUM, account: $a, first: 5) { edges { node { email } } } conversations(provider: PODIUM, account: $a, first: 5) { edges { node { messages(first: 10) { edges { node { body } } } } } } }',
+      { a: orgB.id },
+    );
+    expect(staff.errors).toBeUndefined();
+    expect(staff.data!.users.edges.every((e) => e.node.email?.endsWith('@bonnevilledental.example'))).toBe(true);
+    const bodies = staff.data!.conversations.edges.flatMap((e) => e.node.messages.edges.map((m) => m.node.body ?? ''));
+    expect(bodies.length).toBeGreaterThan(0);
+    expect(bodies.filter((b) => /brake|oil change|tires|check engine/i.test(b))).toEqual([]);
   });
 
   it('delivers demo events of the second Podium organization and HighLevel location on a subscription, with ids naming their accounts', async () => {

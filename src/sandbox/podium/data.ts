@@ -27,6 +27,8 @@ export interface PodiumSandboxData {
   /** Per conversation uid, oldest first: appending keeps positions (and cursors) stable. */
   readonly messages: Map<string, PodiumMessage[]>;
   readonly messageCount: number;
+  /** Whose data this is: its templates make the live events too. */
+  readonly business: PodiumBusiness;
 }
 
 export type Rand = () => number;
@@ -39,10 +41,10 @@ const DAY = 86_400_000;
 
 const firstNames = ['Ana', 'Brandon', 'Carla', 'Derek', 'Elena', 'Faisal', 'Grace', 'Hector', 'Isabel', 'Jamal', 'Kira', 'Liam', 'Maya', 'Noah', 'Olivia', 'Priya', 'Quinn', 'Rosa', 'Sam', 'Tariq', 'Uma', 'Victor', 'Wendy', 'Xavier', 'Yara', 'Zoe'];
 const lastNames = ['Anderson', 'Baker', 'Chen', 'Diaz', 'Evans', 'Fischer', 'Garcia', 'Hughes', 'Ito', 'Johnson', 'Kowalski', 'Lopez', 'Martin', 'Nguyen', 'Okafor', 'Patel', 'Reyes', 'Smith', 'Tyson', 'Walker'];
-const roles = ['Account Owner', 'Admin', 'Manager', 'Service Advisor', 'Service Advisor', 'Technician', 'Front Desk'];
+const autoRoles = ['Account Owner', 'Admin', 'Manager', 'Service Advisor', 'Service Advisor', 'Technician', 'Front Desk'];
 const cars = ['2016 Honda Civic', '2019 Toyota RAV4', '2014 Ford F-150', '2021 Subaru Outback', '2017 Chevy Malibu', '2012 Jeep Wrangler'];
 
-const inboundBodies = [
+const autoInbound = [
   'Hi, do you have any openings this Saturday for an oil change?',
   'How much would it cost to replace the front brakes on my {car}?',
   'Is my car ready to be picked up?',
@@ -65,7 +67,7 @@ const inboundBodies = [
   'Got it, thanks for the update.',
 ];
 
-const outboundBodies = [
+const autoOutbound = [
   'Hi {first}, thanks for reaching out to {location}! How can we help?',
   'We have an opening Saturday at 9:00 AM. Would that work for you?',
   'Your {car} is ready for pickup. We are open until 6 PM today.',
@@ -83,17 +85,56 @@ const outboundBodies = [
   'Good news: the diagnostic came back and it was just a loose gas cap.',
 ];
 
+const dentalRoles = ['Account Owner', 'Admin', 'Office Manager', 'Front Desk', 'Front Desk', 'Hygienist', 'Dental Assistant'];
+
+const dentalInbound = [
+  'Hi, do you have any openings next week for a cleaning?',
+  'Can I move my appointment to Thursday afternoon?',
+  'Do you take Delta Dental insurance?',
+  'My filling came out last night. Can someone see me today?',
+  'Thanks! See you then.',
+  'What time do you open tomorrow?',
+  'Running about 10 minutes late, sorry!',
+  'Is whitening covered by my plan?',
+  'Could you email me the statement?',
+  'Yes please.',
+  'My son needs a check-up before school starts.',
+  'Perfect, thank you so much!',
+  "What's the address of the Layton office?",
+  'My gums have been sore since the deep cleaning. Is that normal?',
+  'Got it, thanks for the reminder.',
+];
+
+const dentalOutbound = [
+  'Hi {first}, thanks for reaching out to {location}! How can we help?',
+  'We have a cleaning opening Tuesday at 8:30 AM. Would that work for you?',
+  'Reminder: your appointment at {location} is tomorrow at 10:00 AM. Reply C to confirm.',
+  'Your appointment is confirmed for Thursday at 2:30 PM.',
+  'Thanks for your payment, {first}. View your receipt from {location}: https://pay.podium.co/r/{code}',
+  'Thanks for choosing {location}! Would you mind leaving us a review? https://podium.co/review/{code}',
+  'Yes, we are in network with Delta Dental and most PPO plans.',
+  'Some soreness for a few days is normal; rinse with warm salt water. Call us if it lasts past Friday.',
+  'No problem, we moved you to Thursday at 3:00 PM.',
+  'We can see you today at 4:15 PM for the filling.',
+];
+
 const failureReasons = ['Attempted to send SMS to a landline.', 'The recipient has opted out of messages from this location.'];
 
 /** Who the seeded organization is: the main sandbox business, or another one an OAuth test can connect. */
 export interface PodiumBusiness {
   readonly name: string;
   readonly cities: readonly string[];
+  /** Its users' e-mail domain. */
+  readonly emailDomain: string;
+  readonly roles: readonly string[];
+  /** Message templates its contacts and its staff send ({first}, {location}, {car}, {code} are filled in). */
+  readonly inbound: readonly string[];
+  readonly outbound: readonly string[];
 }
 
 export const SANDBOX_BUSINESSES: readonly PodiumBusiness[] = [
-  { name: 'Wasatch Auto Care', cities: ['Lehi', 'Provo', 'Orem'] },
-  { name: 'Bonneville Dental', cities: ['Ogden', 'Layton'] },
+  { name: 'Wasatch Auto Care', cities: ['Lehi', 'Provo', 'Orem'], emailDomain: 'wasatchauto.example', roles: autoRoles, inbound: autoInbound, outbound: autoOutbound },
+  { name: 'Bonneville Dental', cities: ['Ogden', 'Layton'], emailDomain: 'bonnevilledental.example', roles: dentalRoles, inbound: dentalInbound, outbound: dentalOutbound },
 ];
 
 export function createPodiumData(seed: number, business: PodiumBusiness = SANDBOX_BUSINESSES[0] as PodiumBusiness): PodiumSandboxData {
@@ -123,9 +164,9 @@ export function createPodiumData(seed: number, business: PodiumBusiness = SANDBO
       uid: seededUuid(rand),
       firstName,
       lastName,
-      email: `${firstName}.${lastName}@wasatchauto.example`.toLowerCase(),
+      email: `${firstName}.${lastName}@${business.emailDomain}`.toLowerCase(),
       phone: `+1801555${String(200 + i).padStart(4, '0')}`,
-      role: i === 0 ? 'Account Owner' : pick(roles.slice(1)),
+      role: i === 0 ? 'Account Owner' : pick(business.roles.slice(1)),
       archived: false,
       locations: i === 0 ? locations.map((l) => ({ uid: l.uid })) : [{ uid: (locations[i % locations.length] as PodiumLocation).uid }],
       createdAt: iso(createdAt),
@@ -194,7 +235,7 @@ export function createPodiumData(seed: number, business: PodiumBusiness = SANDBO
     const thread: PodiumMessage[] = [];
     for (let m = 0; m < (counts[c] ?? 1); m++) {
       const direction = inbound ? 'inbound' : 'outbound';
-      thread.push(podiumMessage({ rand, conversation: conv, contact, locations, users, direction, createdAt: iso(at), organizationUid: organization.uid }));
+      thread.push(podiumMessage({ rand, conversation: conv, contact, locations, users, direction, createdAt: iso(at), organizationUid: organization.uid, business }));
       at += (5 + Math.floor(rand() * 240)) * MINUTE + (rand() < 0.2 ? Math.floor(rand() * 3) * DAY : 0);
       inbound = rand() < (inbound ? 0.35 : 0.6);
     }
@@ -205,7 +246,7 @@ export function createPodiumData(seed: number, business: PodiumBusiness = SANDBO
 
   conversations.sort((a, b) => (b.createdAt as string).localeCompare(a.createdAt as string));
   contacts.sort((a, b) => (b.createdAt as string).localeCompare(a.createdAt as string));
-  return { organization, locations, users, contacts, conversations, messages, messageCount: 1000 };
+  return { organization, locations, users, contacts, conversations, messages, messageCount: 1000, business };
 }
 
 export interface NewMessage {
@@ -221,6 +262,8 @@ export interface NewMessage {
   readonly failed?: boolean;
   /** Uid source for live events; seeded data uses `rand`. */
   readonly uid?: () => string;
+  /** Whose templates the body comes from. */
+  readonly business: PodiumBusiness;
 }
 
 /** A message object in Podium's REST form (webhooks add the deprecated `contact` and `sender`). */
@@ -230,10 +273,11 @@ export function podiumMessage(spec: NewMessage): PodiumMessage {
   const location = spec.locations.find((l) => l.uid === conversation.locationUid);
   const outbound = direction === 'outbound';
   const failed = spec.failed ?? (outbound && conversation.channel?.type === 'phone' && rand() < 0.03);
-  const template = (outbound ? outboundBodies : inboundBodies)[Math.floor(rand() * (outbound ? outboundBodies : inboundBodies).length)] as string;
+  const templates = outbound ? spec.business.outbound : spec.business.inbound;
+  const template = templates[Math.floor(rand() * templates.length)] as string;
   const body = template
     .replace('{first}', (contact.name ?? '').split(' ')[0] ?? '')
-    .replace('{location}', location?.displayName ?? 'Wasatch Auto Care')
+    .replace('{location}', location?.displayName ?? spec.business.name)
     .replace('{car}', cars[Math.floor(rand() * cars.length)] as string)
     .replace('{code}', uid().slice(0, 8));
   const sender = outbound ? (conversation.assignedUserUid ?? (spec.users[Math.floor(rand() * spec.users.length)] as PodiumUser).uid) : null;

@@ -237,6 +237,7 @@ async function emitMessageEvent(
     locations: data.locations,
     users: data.users,
     organizationUid: data.organization.uid,
+    business: data.business,
     direction: kind === 'RECEIVED' ? 'inbound' : 'outbound',
     failed: kind === 'FAILED',
     createdAt,
