@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeId } from '../src/ids.js';
 import { leadConnectorPayloadScope } from '../src/providers/leadconnector/webhooks.js';
-import { podiumEventKey, podiumPayloadScope, podiumSignature } from '../src/providers/podium/webhooks.js';
+import { podiumEventKey, podiumPayloadScope } from '../src/providers/podium/webhooks.js';
 import { smoochPayloadScope } from '../src/providers/smooch/webhooks.js';
-import { connectAll, deliverPodium, newStore, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators } from './helpers/accounts.js';
+import { connectAll, deliverPodium, newStore, podiumWebhook, sendPodium, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators } from './helpers/accounts.js';
 
 type Edges<T> = { edges: Array<{ node: T }> };
 type ContactRow = { id: string; providerId: string; name: string | null };
@@ -187,15 +187,8 @@ describe('events and the cache across accounts', () => {
   /** Both organizations with a webhook (and secret) each, and a conversation of each. */
   async function withHooks(t: AccountsGateway, emus: Emulators) {
     const a = await connectAll(t, emus);
-    for (const [account, org, secret] of [
-      [a.podiumA, a.orgA.uid, 'secret-of-a'],
-      [a.podiumB, a.orgB.uid, 'secret-of-b'],
-    ] as const) {
-      const res = await t.gql('mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id } }', {
-        i: { provider: 'PODIUM', account, url: `${t.url}/webhooks/podium`, eventTypes: ['message.received'], organizationId: org, secret },
-      });
-      expect(res.errors).toBeUndefined();
-    }
+    await podiumWebhook(t, a.podiumA, a.orgA.uid, 'secret-of-a');
+    await podiumWebhook(t, a.podiumB, a.orgB.uid, 'secret-of-b');
     const conversation = async (account: string) =>
       (await t.gql<{ conversations: Edges<{ providerId: string }> }>('query($a: ID) { conversations(provider: PODIUM, account: $a, first: 1) { edges { node { providerId } } } }', { a: account })).data!
         .conversations.edges[0]!.node.providerId;
@@ -267,19 +260,7 @@ describe('webhooks across accounts', () => {
 
     const conversationsB = await t.gql<{ conversations: Edges<{ providerId: string }> }>('query($a: ID) { conversations(provider: PODIUM, account: $a, first: 1) { edges { node { providerId } } } }', { a: a.podiumB });
     const conversationUid = conversationsB.data!.conversations.edges[0]!.node.providerId;
-    const deliver = async (locationUid: string, secret: string) => {
-      const rawBody = JSON.stringify({
-        data: { uid: randomUUID(), body: 'Is my appointment still on?', createdAt: new Date().toISOString(), conversation: { uid: conversationUid, channel: { type: 'phone' } }, location: { uid: locationUid } },
-        metadata: { eventType: 'message.received', eventUid: randomUUID() },
-      });
-      const timestamp = String(Date.now());
-      const res = await fetch(`${t.url}/webhooks/podium`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'podium-timestamp': timestamp, 'podium-signature': podiumSignature(secret, timestamp, Buffer.from(rawBody)) },
-        body: rawBody,
-      });
-      return { status: res.status, body: (await res.json()) as { eventIds?: string[] } };
-    };
+    const deliver = (locationUid: string, secret: string) => sendPodium(t, locationUid, conversationUid, secret);
 
     // B's location with B's secret: accepted, and the event's message names B (its ids resolve against B).
     const ofB = await deliver(a.orgB.locationUids[0]!, 'secret-of-b');

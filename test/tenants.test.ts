@@ -11,7 +11,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { encodeCursor } from '../src/events/cursor.js';
 import { encodeId } from '../src/ids.js';
-import { connectAll, deliverPodium as deliver, newStore, startAccountsGateway, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators, type StoreRef } from './helpers/accounts.js';
+import { connectAll, deliverPodium as deliver, podiumWebhook, newStore, startAccountsGateway, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators, type StoreRef } from './helpers/accounts.js';
 import { createMongoAccountStore } from '../src/accounts/store/mongo.js';
 import { ADMIN_KEY, until, useTestGateway, VIEWER_KEY } from './helpers/gateway.js';
 
@@ -35,15 +35,8 @@ async function twoTenants(emus: Emulators, t: AccountsGateway) {
     i: { appId: smooch.appId, keyId: smooch.keyId, secret: smooch.secret, apiUrl: smooch.apiUrl },
   });
   const smoochB = connected.data!.connectSmoochAccount.id;
-  const hook = async (account: string, organizationId: string, secret: string) => {
-    const res = await t.gql<{ createWebhook: { id: string } }>(CREATE_HOOK, {
-      i: { provider: 'PODIUM', account, url: `${t.url}/webhooks/podium`, eventTypes: ['message.received'], organizationId, secret },
-    });
-    if (!res.data) throw new Error(`createWebhook failed: ${JSON.stringify(res.errors)}`);
-    return res.data.createWebhook.id;
-  };
-  const hookA = await hook(a.podiumA, a.orgA.uid, 'secret-of-a');
-  const hookB = await hook(a.podiumB, a.orgB.uid, 'secret-of-b');
+  const hookA = await podiumWebhook(t, a.podiumA, a.orgA.uid, 'secret-of-a');
+  const hookB = await podiumWebhook(t, a.podiumB, a.orgB.uid, 'secret-of-b');
   const viewerA = await createKey(t, 'VIEWER', [a.podiumA, a.lcA]);
   const adminA = await createKey(t, 'ADMIN', [a.podiumA, a.lcA]);
   const viewerB = await createKey(t, 'VIEWER', [a.podiumB, a.lcB, smoochB]);

@@ -150,8 +150,17 @@ export async function connectAll(t: AccountsGateway, emus: Emulators) {
   };
 }
 
-/** A signed Podium message.received of the organization owning `locationUid`; resolves with the stored event ids. */
-export async function deliverPodium(t: AccountsGateway, locationUid: string, conversationUid: string, secret: string, body: object | null = null): Promise<string[]> {
+/** Creates a Podium webhook to this gateway through one account, with its own secret; resolves with its id. */
+export async function podiumWebhook(t: AccountsGateway, account: string, organizationId: string, secret: string): Promise<string> {
+  const res = await t.gql<{ createWebhook: { id: string } }>('mutation($i: CreateWebhookInput!) { createWebhook(input: $i) { id } }', {
+    i: { provider: 'PODIUM', account, url: `${t.url}/webhooks/podium`, eventTypes: ['message.received'], organizationId, secret },
+  });
+  if (!res.data) throw new Error(`createWebhook failed: ${JSON.stringify(res.errors)}`);
+  return res.data.createWebhook.id;
+}
+
+/** Sends a Podium message.received of the organization owning `locationUid`, signed with `secret`; resolves with the answer. */
+export async function sendPodium(t: AccountsGateway, locationUid: string, conversationUid: string, secret: string, body: object | null = null): Promise<{ status: number; body: { eventIds?: string[] } }> {
   const rawBody = JSON.stringify(
     body ?? {
       data: { uid: randomUUID(), body: 'Can I move my appointment?', createdAt: new Date().toISOString(), conversation: { uid: conversationUid, channel: { type: 'phone' } }, location: { uid: locationUid } },
@@ -164,8 +173,14 @@ export async function deliverPodium(t: AccountsGateway, locationUid: string, con
     headers: { 'content-type': 'application/json', 'podium-timestamp': timestamp, 'podium-signature': podiumSignature(secret, timestamp, Buffer.from(rawBody)) },
     body: rawBody,
   });
-  if (res.status !== 200) throw new Error(`the delivery answered ${res.status}: ${await res.text()}`);
-  return ((await res.json()) as { eventIds: string[] }).eventIds;
+  return { status: res.status, body: (await res.json()) as { eventIds?: string[] } };
+}
+
+/** sendPodium that must be accepted; resolves with the stored event ids. */
+export async function deliverPodium(...args: Parameters<typeof sendPodium>): Promise<string[]> {
+  const res = await sendPodium(...args);
+  if (res.status !== 200 || !res.body.eventIds) throw new Error(`the delivery answered ${res.status}: ${JSON.stringify(res.body)}`);
+  return res.body.eventIds;
 }
 
 export const ACCOUNT_FIELDS = 'id provider name status lastError providerAccountId locationIds fromEnvironment connectedAt';
