@@ -211,7 +211,11 @@ describe('tenants: keys scoped to accounts', () => {
     await until(() => everyone.events.length >= 2 && b.events.length >= 1 && subscriptions.plain.events.length >= 1, 'the events to arrive', 10_000);
     // One more event of A after B's, so "nothing of B" is not just "nothing yet".
     const [lastA] = await deliver(t, locationA, x.conversationA, 'secret-of-a');
-    await until(() => subscriptions.plain.events.length >= 2 && subscriptions.podium.events.length >= 2, "A's second event", 10_000);
+    await until(
+      () => subscriptions.plain.events.length >= 2 && subscriptions.podium.events.length >= 2 && everyone.events.length >= 3 && onlyB.events.length >= 1,
+      "A's second event, on every subscription that should see it",
+      10_000,
+    );
 
     expect(subscriptions.plain.events.map((e) => e.eventId)).toEqual([ofA, lastA]);
     expect(subscriptions.podium.events.map((e) => e.eventId)).toEqual([ofA, lastA]);
