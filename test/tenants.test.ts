@@ -228,13 +228,19 @@ describe('tenants: keys scoped to accounts', () => {
     expect(everyone.events.map((e) => e.eventId)).toEqual([ofB, ofA, lastA]);
     for (const s of [...Object.values(subscriptions), accountOfB, b, everyone, onlyB]) expect(s.failure).toBeNull();
 
-    // Resuming from before B's event replays from the store: A's events only, also from B's own cursor.
+    // Resuming from before B's event replays from the store: A's events only, with or without a filter.
     const resumed = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { after: encodeCursor(first!) });
-    const fromStart = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { f: { provider: 'PODIUM' }, after: b.events[0]!.cursor });
-    await until(() => resumed.events.length >= 2 && fromStart.events.length >= 2, 'the replays', 10_000);
+    const fromStart = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { f: { provider: 'PODIUM' }, after: encodeCursor(first!) });
+    // B's own cursor is, to A, a cursor of no stored event: it does not even tell A that B's event exists.
+    const withCursorOfB = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { after: b.events[0]!.cursor });
+    const withUnknownCursor = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { after: encodeCursor(`${ofB!.slice(0, 12)}${'0'.repeat(16)}`) });
+    await until(() => resumed.events.length >= 2 && fromStart.events.length >= 2 && withCursorOfB.failure !== null && withUnknownCursor.failure !== null, 'the replays', 10_000);
     await new Promise((r) => setTimeout(r, 200));
     expect(resumed.events.map((e) => e.eventId)).toEqual([ofA, lastA]);
     expect(fromStart.events.map((e) => e.eventId)).toEqual([ofA, lastA]);
+    expect(withCursorOfB.events).toEqual([]);
+    expect(withCursorOfB.failure).toMatchObject([{ extensions: { code: 'BAD_USER_INPUT' } }]);
+    expect((withCursorOfB.failure as Array<{ message: string }>)[0]!.message).toBe((withUnknownCursor.failure as Array<{ message: string }>)[0]!.message);
 
     // Stored deliveries, with A's admin key: A's only; B's event by id is unknown, and cannot be replayed.
     const adminA = <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>) => t.gql<T>(query, variables, x.adminA.key);

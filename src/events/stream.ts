@@ -62,13 +62,18 @@ export class CursorError extends Error {
   override readonly name = 'CursorError';
 }
 
-/** The event id to resume after; throws a CursorError saying what is wrong with the cursor. */
-export async function checkCursor(store: EventStore, cursor: string): Promise<string> {
+/**
+ * The event id to resume after; throws a CursorError saying what is wrong with the cursor.
+ * An event the subscriber may not see (another tenant's) is as unknown as one never stored,
+ * so a cursor cannot tell a tenant that some other account's event exists.
+ */
+export async function checkCursor(store: EventStore, cursor: string, visible: (event: StoredEvent) => boolean = () => true): Promise<string> {
   const id = decodeCursor(cursor);
   if (id === null) throw new CursorError(`"after" is not an event cursor: "${cursor.slice(0, 80)}"`);
   const days = Math.round((store.retentionMs / 86_400_000) * 10) / 10;
   if (isExpired(id, store.retentionMs)) throw new CursorError(`"after" is older than the event retention (${days} days); subscribe without it`);
-  if (!(await store.getEvent(id))) throw new CursorError(`"after" names no stored event (unknown or past the ${days}-day retention)`);
+  const event = await store.getEvent(id);
+  if (!event || !visible(event)) throw new CursorError(`"after" names no stored event (unknown or past the ${days}-day retention)`);
   return id;
 }
 

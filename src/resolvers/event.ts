@@ -49,7 +49,7 @@ function subscription(kind: MessageEventKind) {
       let afterId: string | null = null;
       if (after != null) {
         try {
-          afterId = await checkCursor(ctx.store, after);
+          afterId = await checkCursor(ctx.store, after, (event) => inScope(ctx, event.provider, event.account));
         } catch (err) {
           if (err instanceof CursorError) throw userInputError(err.message);
           throw new GraphQLError('Event store unreachable: cannot resume from "after"', {
