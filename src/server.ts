@@ -39,6 +39,8 @@ import { createProviders } from './providers/index.js';
 import { createRateBudgets } from './providers/rate-budget.js';
 import type { Provider, ProviderDeps } from './providers/provider.js';
 import { createSchema } from './schema.js';
+import { createOutbound, type Outbound } from './outbound/index.js';
+import type { AccountId } from './accounts/types.js';
 
 /** Pending connections the kernel queues for accept. */
 const LISTEN_BACKLOG = 4_096;
@@ -56,6 +58,7 @@ export interface Gateway {
   readonly logger: Logger;
   readonly cache: GatewayCache;
   readonly accounts: AccountsService;
+  readonly outbound: Outbound;
 }
 
 /** Test and embedding hooks; everything defaults to what the config says. */
@@ -68,6 +71,8 @@ export interface GatewayDeps {
   readonly logger?: Logger;
   /** Outbox timing (tests shorten it). @default see OutboxOptions */
   readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
+  /** Send worker pace and attempt lease (tests shorten them). */
+  readonly outbound?: { readonly intervalMs?: number; readonly leaseMs?: number };
 }
 
 /** How often the providers are asked whether a webhook points at this gateway. */
@@ -108,6 +113,15 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     return known.some((a) => a.source === 'environment') ? [null] : known.map((a) => a.id);
   }
   const auth = createAuthenticator(config.apiKeys, keys);
+  const outbound = createOutbound({
+    config: { ...config.outbound, mongodbUrl: config.mongodbUrl, mongodbDb: config.mongodbDb, redisUrl: config.redisUrl, prefix: config.cache.prefix },
+    logger,
+    registry: metrics.registry,
+    senderFor: async (provider, account) => (await accounts.service.registry.apiFor(provider, account as AccountId)).sender ?? null,
+    invalidate: (provider, account, conversationId) =>
+      cache.invalidate(provider, conversationId ? { conversationIds: [conversationId] } : { conversations: true }, 'send', account === 'env' ? null : account),
+    timing: deps.outbound,
+  });
   const outbox = createOutbox({ store, pubsub, logger, metrics, ...deps.outbox });
   const ingest = createIngest({
     providers,
@@ -129,6 +143,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       const targets = account ? [account] : await unroutedAccounts(provider);
       const touched = touchedBy(provider, events);
       await Promise.all(targets.map((a) => cache.invalidate(provider, touched, 'webhook', a)));
+      // Sends move forward by their provider's webhooks before the delivery is acknowledged.
+      await outbound.observe(events);
     },
   });
   const schema = createSchema();
@@ -145,6 +161,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     replay: ingest.replay,
     allowLocalHttpWebhooks: config.env !== 'production',
     accounts: accounts.service,
+    outbound,
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
   const persistedQueries = createPersistedQueries({ redisUrl: config.redisUrl, prefix: config.cache.prefix, logger });
@@ -203,6 +220,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     logger,
     cache,
     accounts: accounts.service,
+    outbound,
     async listen(port = config.port, host = '::') {
       // Production refuses to start with stored accounts it cannot decrypt.
       await accounts.service.registry.check();
@@ -214,6 +232,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       coverageTimer = setInterval(() => void cache.checkCoverage(providers, config.publicUrl), COVERAGE_CHECK_MS).unref();
       // Publishes what an earlier process stored but never published, then keeps sweeping.
       outbox.start();
+      // Sends a stopped process left queued or mid-attempt go on here.
+      outbound.worker.start();
       const address = app.server.address() as AddressInfo;
       const shownHost = host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost';
       url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
@@ -225,6 +245,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         await app.close();
         await ingest.drain();
         await outbox.stop();
+        await outbound.close();
         await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close(), persistedQueries.close(), accounts.close()]);
       })();
       return closing;

@@ -5,6 +5,9 @@ import type { Account as AccountRecord } from '../accounts/types.js';
 import type { ApiKey as ApiKeyRecord, CreatedApiKey as CreatedApiKeyRecord } from '../accounts/api-keys.js';
 import type { BusinessAuthorParent, SenderParent } from '../resolvers/parents.js';
 import type { PublishedEvent, StoredEvent as StoredEventRecord } from '../events/types.js';
+import type { OutboundRecord, OutboundEvent } from '../outbound/types.js';
+import type { SendResult } from '../outbound/service.js';
+import type { SendUserError } from '../outbound/validate.js';
 import type { Connection, Edge } from '../connections.js';
 import type { GatewayContext } from '../context.js';
 export type Maybe<T> = T | null;
@@ -1223,7 +1226,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( ContactRecord )
     | ( ConversationRecord )
     | ( MessageRecord )
-    | ( Omit<OutboundMessage, 'account' | 'contact' | 'conversation' | 'message'> & { account: _RefType['Account'], contact?: Maybe<_RefType['Contact']>, conversation?: Maybe<_RefType['Conversation']>, message?: Maybe<_RefType['Message']> } )
+    | ( OutboundRecord )
     | ( StoredEventRecord )
     | ( UserRecord )
     | ( WebhookRecord )
@@ -1270,8 +1273,8 @@ export type ResolversTypes = ResolversObject<{
   MessageStatus: MessageStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
-  OutboundMessage: ResolverTypeWrapper<Omit<OutboundMessage, 'account' | 'contact' | 'conversation' | 'message'> & { account: ResolversTypes['Account'], contact?: Maybe<ResolversTypes['Contact']>, conversation?: Maybe<ResolversTypes['Conversation']>, message?: Maybe<ResolversTypes['Message']> }>;
-  OutboundMessageEvent: ResolverTypeWrapper<Omit<OutboundMessageEvent, 'outboundMessage'> & { outboundMessage: ResolversTypes['OutboundMessage'] }>;
+  OutboundMessage: ResolverTypeWrapper<OutboundRecord>;
+  OutboundMessageEvent: ResolverTypeWrapper<OutboundEvent>;
   OutboundMessageFilter: OutboundMessageFilter;
   OutboundStatus: OutboundStatus;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -1282,8 +1285,8 @@ export type ResolversTypes = ResolversObject<{
   Role: Role;
   SendMessageErrorCode: SendMessageErrorCode;
   SendMessageInput: SendMessageInput;
-  SendMessagePayload: ResolverTypeWrapper<Omit<SendMessagePayload, 'outboundMessage'> & { outboundMessage?: Maybe<ResolversTypes['OutboundMessage']> }>;
-  SendMessageUserError: ResolverTypeWrapper<SendMessageUserError>;
+  SendMessagePayload: ResolverTypeWrapper<SendResult>;
+  SendMessageUserError: ResolverTypeWrapper<SendUserError>;
   StoredEvent: ResolverTypeWrapper<StoredEventRecord>;
   StoredEventConnection: ResolverTypeWrapper<Connection<StoredEventRecord>>;
   StoredEventEdge: ResolverTypeWrapper<Edge<StoredEventRecord>>;
@@ -1333,15 +1336,15 @@ export type ResolversParentTypes = ResolversObject<{
   MessageSender: SenderParent;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
-  OutboundMessage: Omit<OutboundMessage, 'account' | 'contact' | 'conversation' | 'message'> & { account: ResolversParentTypes['Account'], contact?: Maybe<ResolversParentTypes['Contact']>, conversation?: Maybe<ResolversParentTypes['Conversation']>, message?: Maybe<ResolversParentTypes['Message']> };
-  OutboundMessageEvent: Omit<OutboundMessageEvent, 'outboundMessage'> & { outboundMessage: ResolversParentTypes['OutboundMessage'] };
+  OutboundMessage: OutboundRecord;
+  OutboundMessageEvent: OutboundEvent;
   OutboundMessageFilter: OutboundMessageFilter;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   ReplayEventPayload: Omit<ReplayEventPayload, 'event' | 'events'> & { event: ResolversParentTypes['StoredEvent'], events: Array<ResolversParentTypes['StoredEvent']> };
   SendMessageInput: SendMessageInput;
-  SendMessagePayload: Omit<SendMessagePayload, 'outboundMessage'> & { outboundMessage?: Maybe<ResolversParentTypes['OutboundMessage']> };
-  SendMessageUserError: SendMessageUserError;
+  SendMessagePayload: SendResult;
+  SendMessageUserError: SendUserError;
   StoredEvent: StoredEventRecord;
   StoredEventConnection: Connection<StoredEventRecord>;
   StoredEventEdge: Edge<StoredEventRecord>;
