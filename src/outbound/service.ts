@@ -38,6 +38,9 @@ export function inputHash(input: SendMessageInput): string {
   return createHash('sha256').update(JSON.stringify(shape)).digest('base64url');
 }
 
+/** One answer for unknown ids and ids of accounts the key does not reach. */
+const noSuch = (input: SendMessageInput): string => (input.to.conversationId != null ? 'No such conversation' : 'No such contact');
+
 export function createSendService(deps: SendServiceDeps): SendService {
   const now = deps.now ?? Date.now;
 
@@ -51,13 +54,13 @@ export function createSendService(deps: SendServiceDeps): SendService {
     const loaders = ctx.loaders.forProvider(provider, account);
     if (input.to.conversationId != null) {
       const conversation = await lookup(field, () => loaders.conversation.load(providerId));
-      if (!conversation) throw new SendRefused({ code: 'INVALID_RECIPIENT', field: ['input', ...field], message: 'No such conversation' });
+      if (!conversation) throw new SendRefused({ code: 'INVALID_RECIPIENT', field: ['input', ...field], message: noSuch(input) });
       checkContent(input, sender, conversation.channel, provider);
       return conversationTarget(conversation);
     }
     const channel = input.to.contact!.channel as Channel;
     const contact = await lookup(field, () => loaders.contact.load(providerId));
-    if (!contact) throw new SendRefused({ code: 'INVALID_RECIPIENT', field: ['input', ...field], message: 'No such contact' });
+    if (!contact) throw new SendRefused({ code: 'INVALID_RECIPIENT', field: ['input', ...field], message: noSuch(input) });
     checkContent(input, sender, channel, provider);
     return contactTarget(contact, channel, sender, provider);
   }
@@ -69,7 +72,7 @@ export function createSendService(deps: SendServiceDeps): SendService {
     if (!ctx.providers.has(id.provider)) return refused(`${id.provider} is not configured on this gateway`);
     const account = id.account ?? (await ctx.accountProviders.defaultAccount(id.provider).catch(() => null));
     // Another tenant's id is refused exactly like an unknown one.
-    if (account === null || (ctx.scope && !ctx.scope.has(id.provider, account))) return refused('No such recipient');
+    if (account === null || (ctx.scope && !ctx.scope.has(id.provider, account))) return refused(noSuch(input));
     const scope = `${id.provider}:${account}`;
     const hash = inputHash(input);
     // A replay answers from the store alone: no upstream call, not even a lookup.

@@ -73,7 +73,7 @@ export async function lookup<T>(field: readonly string[], run: () => Promise<T>)
     if (inner instanceof ProviderError && inner.failure === 'UNAUTHORIZED') {
       return refuse('ACCOUNT_NEEDS_RECONNECTION', field, `${inner.provider} refused the account's credentials; an admin has to connect it again`);
     }
-    if (inner instanceof ProviderError && inner.failure === 'NOT_FOUND') return refuse('INVALID_RECIPIENT', field, 'No such recipient');
+    if (inner instanceof ProviderError && inner.failure === 'NOT_FOUND') return refuse('INVALID_RECIPIENT', field, field.includes('conversationId') ? 'No such conversation' : 'No such contact');
     throw err;
   }
 }
