@@ -246,6 +246,12 @@ export interface NewMessage {
   /** Defaults to a realistic status for the kind and direction. */
   readonly status?: string;
   readonly body?: string;
+  /** An email's HTML as sent (otherwise `body` is wrapped in a paragraph). */
+  readonly html?: string;
+  /** Defaults to a rare random image for texts. */
+  readonly attachments?: readonly string[];
+  /** Who sent an outbound message. @default 'app' */
+  readonly source?: 'app' | 'workflow' | 'api';
 }
 
 /** Stores a message as HighLevel would and makes it its conversation's newest. */
@@ -277,17 +283,17 @@ export function addMessage(data: LeadConnectorData, conversationId: string, spec
     contactId: conversation.contactId,
     conversationId,
     dateAdded: new Date(spec.at).toISOString(),
-    ...(isCall ? {} : { body: kind === 'EMAIL' ? `<div><p>${text}</p></div>` : text }),
+    ...(isCall ? {} : { body: kind === 'EMAIL' ? (spec.html ?? `<div><p>${text}</p></div>`) : text }),
     direction,
     status,
     contentType: kind === 'EMAIL' ? 'text/html' : 'text/plain',
-    attachments: !isCall && random() < 0.05 ? [`https://storage.example.com/sandbox/${id}.jpg`] : [],
+    attachments: spec.attachments ?? (!isCall && random() < 0.05 ? [`https://storage.example.com/sandbox/${id}.jpg`] : []),
     ...(isCall && !outboundDrop
       ? { meta: { callDuration: String(kind === 'VOICEMAIL' ? 10 + Math.floor(random() * 50) : 30 + Math.floor(random() * 600)), callStatus: kind === 'VOICEMAIL' ? 'voicemail' : 'completed' } }
       : kind === 'EMAIL'
         ? { meta: { email: { messageIds: [id] } } }
         : {}),
-    ...(direction === 'outbound' ? { source: 'app' as const, ...(spec.userId ? { userId: spec.userId } : {}) } : {}),
+    ...(direction === 'outbound' ? { source: spec.source ?? 'app', ...(spec.userId ? { userId: spec.userId } : {}) } : {}),
   };
   data.messages.set(id, message);
   ids.unshift(id);
