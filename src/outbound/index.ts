@@ -61,7 +61,7 @@ export function createOutbound(deps: OutboundDeps): Outbound {
   });
   const service = createSendService({ store, dispatcher, senderFor: deps.senderFor, keyTtlMs: config.keyTtlMs, leaseMs });
   const worker = createOutboundWorker(store, dispatcher, deps.logger, { intervalMs: deps.timing?.intervalMs, onQueue: metrics.observeQueue });
-  const observer = createObserver(store, dispatcher);
+  const observer = createObserver(store, dispatcher, deps.senderFor);
   return {
     store,
     bus,

@@ -4,7 +4,8 @@
 // its answer names the message (dispatch.ts). Both sides write, then read the
 // other's record, so one of them always sees both.
 import type { StoredEvent } from '../events/types.js';
-import type { MessageRecord } from '../model.js';
+import type { MessageRecord, ProviderName } from '../model.js';
+import type { MessageSender } from '../providers/sender.js';
 import type { Dispatcher } from './dispatch.js';
 import type { OutboundStatus, OutboundStore } from './types.js';
 
@@ -19,18 +20,35 @@ export function statusOf(event: { readonly kind: string | null; readonly message
   return 'SENT';
 }
 
-export function createObserver(store: OutboundStore, dispatcher: Dispatcher): (events: readonly StoredEvent[]) => Promise<void> {
+interface Report {
+  readonly messageId: string;
+  readonly status: OutboundStatus;
+  readonly reason: string | null;
+}
+
+/** What a stored event says about a business-side message: from its message event, or (status-only webhooks) from the provider's sender. */
+async function reportOf(event: StoredEvent, senderFor: SenderLookup): Promise<Report | null> {
+  const status = statusOf(event);
+  if (status && event.message?.id) return { messageId: event.message.id, status, reason: event.message.failureReason };
+  if (event.status !== 'UNPROCESSABLE') return null;
+  const sender = await senderFor(event.provider, event.account ?? 'env').catch(() => null);
+  const report = sender?.readStatus?.(event) ?? null;
+  return report && { messageId: report.messageId, status: report.status, reason: null };
+}
+
+export type SenderLookup = (provider: ProviderName, account: string) => Promise<MessageSender | null>;
+
+export function createObserver(store: OutboundStore, dispatcher: Dispatcher, senderFor: SenderLookup): (events: readonly StoredEvent[]) => Promise<void> {
   return async (events) => {
     for (const event of events) {
-      const status = statusOf(event);
-      const message = event.message;
-      if (!status || !message?.id) continue;
+      const report = await reportOf(event, senderFor);
+      if (!report) continue;
+      const { messageId, status, reason } = report;
       const account = event.account ?? 'env';
-      const reason = message.failureReason;
-      let record = await store.findByMessage(event.provider, account, message.id);
+      let record = await store.findByMessage(event.provider, account, messageId);
       if (!record) {
-        await store.observe({ provider: event.provider, account, messageId: message.id, status, failureReason: reason, at: Date.now() });
-        record = await store.findByMessage(event.provider, account, message.id);
+        await store.observe({ provider: event.provider, account, messageId, status, failureReason: reason, at: Date.now() });
+        record = await store.findByMessage(event.provider, account, messageId);
       }
       if (record) await dispatcher.advance(record, status, reason);
     }

@@ -53,4 +53,23 @@ export interface MessageSender {
    * when it is not there.
    */
   findSent(target: SendTarget, message: OutgoingMessage, since: string): Promise<FoundSent>;
+  /**
+   * A status report the gateway stores without a message event (Smooch's
+   * delivery triggers): which message it is about and what it says; null for
+   * anything else. Never throws.
+   */
+  readStatus?(event: StatusEvent): StatusReport | null;
+}
+
+/** A stored webhook event that normalized to no message event. */
+export interface StatusEvent {
+  readonly providerEventType: string | null;
+  readonly eventKey: string;
+  readonly rawBody: string;
+}
+
+export interface StatusReport {
+  /** MessageRecord.id of the message. */
+  readonly messageId: string;
+  readonly status: 'SENT' | 'DELIVERED' | 'READ';
 }

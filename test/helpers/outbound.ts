@@ -36,15 +36,19 @@ export function send(t: TestGateway, input: Record<string, unknown>, key: string
 }
 
 /** The first conversation of a provider (on `channel` when given), through the gateway's own list. */
-export async function conversationOn(t: TestGateway, provider: ProviderName, channel?: string): Promise<{ id: string; contactId: string | null }> {
-  const res = await t.gql<{ conversations: { edges: Array<{ node: { id: string; channel: string; contact: { id: string } | null } }> } }>(
-    'query($p: Provider!) { conversations(provider: $p, first: 50) { edges { node { id channel contact { id } } } } }',
-    { p: provider },
+export async function conversationOn(t: TestGateway, provider: ProviderName, channel?: string): Promise<{ id: string; contactId: string | null; channel: string }> {
+  // Smooch lists conversations per user only, and users only once seen: its seeded first user's.
+  const seeded = t.emulators.SMOOCH?.fixtures.contactIds[0];
+  const contact = provider === 'SMOOCH' && seeded ? contactId('SMOOCH', seeded) : null;
+  const res = await t.gql<{ conversations: { edges: Array<{ node: { id: string; channel: string; contactName: string | null; contact: { id: string } | null } }> } }>(
+    'query($p: Provider!, $f: ConversationFilter) { conversations(provider: $p, first: 50, filter: $f) { edges { node { id channel contactName contact { id } } } } }',
+    { p: provider, f: contact ? { contactId: contact } : null },
   );
   const nodes = res.data?.conversations.edges.map((e) => e.node) ?? [];
-  const found = nodes.find((n) => !channel || n.channel === channel);
+  // Texts to Lana Landline (the Podium sandbox's landline) fail by design.
+  const found = nodes.find((n) => (!channel || n.channel === channel) && n.contactName !== 'Lana Landline');
   if (!found) throw new Error(`no ${provider} conversation on ${channel ?? 'any channel'}: ${JSON.stringify(res.errors ?? nodes.map((n) => n.channel))}`);
-  return { id: found.id, contactId: found.contact?.id ?? null };
+  return { id: found.id, contactId: found.contact?.id ?? null, channel: found.channel };
 }
 
 export const contactId = (provider: ProviderName, id: string): string => encodeId(provider, 'Contact', id);

@@ -7,7 +7,7 @@ import { ProviderError } from '../../errors.js';
 import type { Channel } from '../../model.js';
 import { isRecord, str } from '../guards.js';
 import { segment, type UpstreamClient } from '../http.js';
-import type { MessageSender, SendTarget } from '../sender.js';
+import type { MessageSender, SendTarget, StatusEvent, StatusReport } from '../sender.js';
 
 /** textMessage.text has `maxLength: 4096` in the Sunshine Conversations OpenAPI spec. */
 export const SMOOCH_BODY_LIMIT = 4_096;
@@ -53,6 +53,7 @@ export function createSmoochSender(http: UpstreamClient, appId: string): Message
       if (!id) throw new ProviderError('SMOOCH', 'BAD_RESPONSE', 'Smooch POST /v2/apps/{appId}/conversations/{conversationId}/messages returned a body without messages[0].id');
       return { messageId: `${conversation}/${id}`, conversationId: conversation };
     },
+    readStatus: readDeliveryStatus,
     async findSent(target, message) {
       const conversation = await conversationOf(target);
       if (!conversation) return null;
@@ -65,4 +66,27 @@ export function createSmoochSender(http: UpstreamClient, appId: string): Message
       return id ? { messageId: `${conversation}/${id}`, conversationId: conversation } : null;
     },
   };
+}
+
+/** `delivery:user` is Sunshine Conversations' "delivered to the user's device"; `delivery:channel` only reached the channel. */
+const DELIVERY_STATUS: Readonly<Record<string, StatusReport['status']>> = {
+  'conversation:message:delivery:user': 'DELIVERED',
+  'conversation:message:delivery:channel': 'SENT',
+};
+
+/** The v2 delivery triggers the receiver stores without a message event: `events[]` of the body, by the event's id. */
+export function readDeliveryStatus(event: StatusEvent): StatusReport | null {
+  const status = event.providerEventType ? DELIVERY_STATUS[event.providerEventType] : undefined;
+  if (!status) return null;
+  try {
+    const body: unknown = JSON.parse(event.rawBody);
+    const events = isRecord(body) && Array.isArray(body.events) ? body.events.filter(isRecord) : [];
+    const found = events.find((e) => e.id === event.eventKey);
+    const payload = found && isRecord(found.payload) ? found.payload : null;
+    const conversation = payload && isRecord(payload.conversation) ? str(payload.conversation.id) : null;
+    const message = payload && isRecord(payload.message) ? str(payload.message.id) : null;
+    return conversation && message ? { messageId: `${conversation}/${message}`, status } : null;
+  } catch {
+    return null;
+  }
 }
