@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { ProviderError } from '../errors.js';
 import type { ProviderName } from '../model.js';
-import type { MessageSender, OutgoingMessage, SentMessage } from '../providers/sender.js';
+import type { MessageSender, OutgoingMessage, SendOptions, SentMessage } from '../providers/sender.js';
 import type { OutboundBus } from './bus.js';
 import { canMove, movableFrom } from './state.js';
 import type { OutboundPatch, OutboundRecord, OutboundStatus, OutboundStore } from './types.js';
@@ -29,7 +29,7 @@ export interface DispatchDeps {
 
 export interface Dispatcher {
   /** Makes (or settles) one attempt; answers the record as it stands afterwards. */
-  attempt(record: OutboundRecord): Promise<OutboundRecord>;
+  attempt(record: OutboundRecord, options?: SendOptions): Promise<OutboundRecord>;
   /** Moves a record forward to `to` when the lifecycle allows it (webhooks). */
   advance(record: OutboundRecord, to: OutboundStatus, reason: string | null): Promise<OutboundRecord>;
 }
@@ -85,8 +85,11 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
       // A 429 (or no budget) means the provider took nothing: this attempt does not count.
       const attempts = record.attempts - 1;
       const patch = { attempts, firstAttemptAt: attempts > 0 ? record.firstAttemptAt : null };
-      if (t - Date.parse(record.createdAt) >= deps.queueMaxMs) return move(record, ['SENDING'], { ...patch, status: 'FAILED', failureReason: `PROVIDER_RATE_LIMITED: ${reason}`, dueAt: null });
       const at = t + Math.max(provider.retryAfterMs ?? 1_000, 100);
+      // A slot past the bound will not come in time: say so now rather than after waiting for nothing.
+      if (at - Date.parse(record.createdAt) > deps.queueMaxMs) {
+        return move(record, ['SENDING'], { ...patch, status: 'FAILED', failureReason: `PROVIDER_RATE_LIMITED: no rate budget within ${Math.round(deps.queueMaxMs / 1000)} s (${reason})`, dueAt: null });
+      }
       return move(record, ['SENDING'], { ...patch, status: 'QUEUED', queuedUntil: iso(at), dueAt: at });
     }
     if (provider && (provider.failure === 'BAD_REQUEST' || provider.failure === 'NOT_FOUND')) {
@@ -115,7 +118,7 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     return null;
   }
 
-  async function attempt(record: OutboundRecord): Promise<OutboundRecord> {
+  async function attempt(record: OutboundRecord, options: SendOptions = {}): Promise<OutboundRecord> {
     const sender = await deps.senderFor(record.provider, record.account);
     if (!sender) return move(record, ['QUEUED', 'SENDING'], { status: 'FAILED', failureReason: 'The account can no longer send', dueAt: null });
     let settled: OutboundRecord | null;
@@ -132,7 +135,7 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     if (!leased) return (await deps.store.get(record.id)) ?? record;
     await changed(record, leased);
     try {
-      return await sent(leased, await sender.send(leased.target, outgoing(leased)));
+      return await sent(leased, await sender.send(leased.target, outgoing(leased), options));
     } catch (err) {
       return failed(leased, err);
     }

@@ -38,6 +38,9 @@ export function inputHash(input: SendMessageInput): string {
   return createHash('sha256').update(JSON.stringify(shape)).digest('base64url');
 }
 
+/** A send the rate budget cannot take this soon is queued (QUEUED, queuedUntil) instead of holding the mutation. */
+const MUTATION_BUDGET_WAIT_MS = 250;
+
 /** One answer for unknown ids and ids of accounts the key does not reach. */
 const noSuch = (input: SendMessageInput): string => (input.to.conversationId != null ? 'No such conversation' : 'No such contact');
 
@@ -113,7 +116,7 @@ export function createSendService(deps: SendServiceDeps): SendService {
       const queued = await deps.store.update(claim.record.id, ['QUEUED'], { dueAt: t }, { dueAt: claim.record.dueAt });
       return { outboundMessage: queued ?? claim.record, userErrors: [] };
     }
-    return { outboundMessage: await deps.dispatcher.attempt(claim.record), userErrors: [] };
+    return { outboundMessage: await deps.dispatcher.attempt(claim.record, { budgetWaitMs: MUTATION_BUDGET_WAIT_MS }), userErrors: [] };
   }
 
   return {

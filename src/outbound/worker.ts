@@ -23,6 +23,8 @@ export interface OutboundWorker {
 }
 
 const BATCH = 50;
+/** No client waits on the worker: a queued send may wait this long for its budget slot. */
+const WORKER_BUDGET_WAIT_MS = 5_000;
 
 export function createOutboundWorker(store: OutboundStore, dispatcher: Dispatcher, logger: Logger, options: OutboundWorkerOptions = {}): OutboundWorker {
   const intervalMs = options.intervalMs ?? 500;
@@ -44,7 +46,7 @@ export function createOutboundWorker(store: OutboundStore, dispatcher: Dispatche
         for (const r of records) {
           // A send requeued for later still goes before the ones queued behind it.
           if (r.status === 'QUEUED' && (await store.queuedBefore(r)) > 0) break;
-          const after = await dispatcher.attempt(r);
+          const after = await dispatcher.attempt(r, { budgetWaitMs: WORKER_BUDGET_WAIT_MS });
           if (after.status === 'QUEUED') break; // still no budget: the later ones wait behind it
         }
       }),

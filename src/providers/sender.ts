@@ -26,6 +26,11 @@ export interface OutgoingMessage {
   readonly attachments: readonly string[];
 }
 
+export interface SendOptions {
+  /** How long the send may wait for the account's rate budget. @default the client's maxRetryAfterMs */
+  readonly budgetWaitMs?: number;
+}
+
 export interface SentMessage {
   /** The message's MessageRecord.id (the key webhooks and getMessages use for it). */
   readonly messageId: string;
@@ -45,8 +50,12 @@ export interface MessageSender {
   needsAddress(channel: Channel): boolean;
   carriesAttachments(channel: Channel): boolean;
   carriesSubject(channel: Channel): boolean;
-  /** One upstream send, never retried on a 5xx or a timeout (it may have taken effect). Throws ProviderError. */
-  send(target: SendTarget, message: OutgoingMessage): Promise<SentMessage>;
+  /**
+   * One upstream send, never retried on a 5xx or a timeout (it may have taken
+   * effect). Throws ProviderError; RATE_LIMITED when the account's rate budget
+   * has no slot within `options.budgetWaitMs` or the provider answered 429.
+   */
+  send(target: SendTarget, message: OutgoingMessage, options?: SendOptions): Promise<SentMessage>;
   /**
    * The message an earlier attempt of this send made, looked up among the
    * conversation's recent messages sent at or after `since` (ISO-8601); null

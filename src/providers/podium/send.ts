@@ -44,7 +44,7 @@ export function createPodiumSender(http: UpstreamClient): MessageSender {
     // Attachments go through the multipart `POST /v4/messages/attachment`, which takes files, not URLs.
     carriesAttachments: () => false,
     carriesSubject: (channel) => channel === 'EMAIL',
-    async send(target, message) {
+    async send(target, message, options = {}) {
       const body = {
         body: message.body ?? '',
         locationUid: target.locationId ?? undefined,
@@ -52,7 +52,7 @@ export function createPodiumSender(http: UpstreamClient): MessageSender {
         ...(message.subject ? { subject: message.subject } : {}),
         ...(target.contactName ? { contactName: target.contactName } : {}),
       };
-      const res = await http.request<unknown>({ method: 'POST', path: '/v4/messages', route: '/v4/messages', body, idempotent: false });
+      const res = await http.request<unknown>({ method: 'POST', path: '/v4/messages', route: '/v4/messages', body, idempotent: false, budgetWaitMs: options.budgetWaitMs });
       return sentFrom(res.body, target);
     },
     async findSent(target, message, since) {

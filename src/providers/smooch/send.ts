@@ -38,7 +38,7 @@ export function createSmoochSender(http: UpstreamClient, appId: string): Message
     // Text messages only: image and file messages take one mediaUrl each, with no text beside it.
     carriesAttachments: () => false,
     carriesSubject: () => false,
-    async send(target, message) {
+    async send(target, message, options = {}) {
       const conversation = await conversationOf(target);
       if (!conversation) throw new ProviderError('SMOOCH', 'NOT_FOUND', 'The Smooch user has no conversation to send into');
       const body = {
@@ -47,7 +47,7 @@ export function createSmoochSender(http: UpstreamClient, appId: string): Message
         metadata: { [OUTBOUND_METADATA_KEY]: message.outboundId },
       };
       const path = `${app}/conversations/${segment(conversation)}/messages`;
-      const res = await http.request<unknown>({ method: 'POST', path, route: '/v2/apps/{appId}/conversations/{conversationId}/messages', body, idempotent: false });
+      const res = await http.request<unknown>({ method: 'POST', path, route: '/v2/apps/{appId}/conversations/{conversationId}/messages', body, idempotent: false, budgetWaitMs: options.budgetWaitMs });
       const first = isRecord(res.body) && Array.isArray(res.body.messages) && isRecord(res.body.messages[0]) ? res.body.messages[0] : null;
       const id = first ? str(first.id) : null;
       if (!id) throw new ProviderError('SMOOCH', 'BAD_RESPONSE', 'Smooch POST /v2/apps/{appId}/conversations/{conversationId}/messages returned a body without messages[0].id');
