@@ -82,4 +82,20 @@ describe('sendMessage lifecycle', () => {
     await until(async () => (await statusOf(t, sent.id)).status === 'FAILED', 'landline send FAILED');
     expect((await statusOf(t, sent.id)).failureReason).toMatch(/landline/i);
   });
+
+  it("drops the conversation's cached messages before the mutation answers, without waiting for a webhook", async () => {
+    // No webhook target: only the send itself can make the cached list stale.
+    const t = await useTestGateway({ env: { ...KEYS_ENV, GATEWAY_CACHE: 'on' } });
+    const conversation = await conversationOn(t, 'PODIUM', 'SMS');
+    const LIST = 'query($id: ID!) { conversation(id: $id) { messages(first: 5) { edges { node { body outboundMessage { id status } } } } } }';
+    type List = { conversation: { messages: { edges: Array<{ node: { body: string; outboundMessage: { id: string; status: string } | null } }> } } };
+    await t.gql<List>(LIST, { id: conversation.id });
+    t.podium.resetRequests();
+    await t.gql<List>(LIST, { id: conversation.id });
+    expect(t.podium.requestCount({ method: 'GET' })).toBe(0);
+    const res = await send(t, { to: { conversationId: conversation.id }, body: 'Fresh from the cache', idempotencyKey: 'cache-1' });
+    const sent = res.data!.sendMessage.outboundMessage!;
+    const after = await t.gql<List>(LIST, { id: conversation.id });
+    expect(after.data!.conversation.messages.edges[0]!.node).toEqual({ body: 'Fresh from the cache', outboundMessage: { id: sent.id, status: 'SENT' } });
+  });
 });
