@@ -202,7 +202,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           continue;
         }
       }
-      const retryAfter = status === 429 ? parseRetryAfter(outcome.retryAfter) : null;
+      const retryAfter = status === 429 || status >= 500 ? parseRetryAfter(outcome.retryAfter) : null;
       throw fail(failureOf(status), `${label} answered ${status}`, status, detail, retryAfter);
     }
   }
