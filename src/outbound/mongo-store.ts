@@ -134,6 +134,23 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       await init();
       return records.countDocuments({ status: 'QUEUED', scope: record.scope, 'target.conversationId': record.target.conversationId, createdAt: { $lt: record.createdAt } });
     },
+    ...observationsAndUpkeep(records, observations, init, now),
+    async close() {
+      await client.close();
+    },
+  };
+}
+
+/** The store's side tables and upkeep: early webhook observations, queue figures for metrics, the expiry sweep. */
+function observationsAndUpkeep(
+  records: Collection<RecordDoc>,
+  observations: Collection<ObservationDoc>,
+  init: () => Promise<void>,
+  now: () => number,
+): Pick<OutboundStore, 'observe' | 'observations' | 'queueStats' | 'sweep'> {
+  const durable = { writeConcern: { w: 'majority' as const } };
+  const live = (): Filter<RecordDoc> => ({ expiresAt: { $gt: now() } });
+  return {
     async observe(observation) {
       await init();
       await observations.insertOne({ ...observation, expiresAt: now() + OBSERVATION_TTL_MS }, durable);
@@ -153,9 +170,6 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       await init();
       const [a] = await Promise.all([records.deleteMany({ expiresAt: { $lte: at } }), observations.deleteMany({ expiresAt: { $lte: at } })]);
       return a.deletedCount;
-    },
-    async close() {
-      await client.close();
     },
   };
 }
