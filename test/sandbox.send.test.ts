@@ -197,6 +197,21 @@ describe('Podium sliding-window rate limit', () => {
     for (let i = 0; i + 5 < admitted.length; i++) expect(admitted[i + 5]! - admitted[i]!).toBeGreaterThanOrEqual(1_000 - 5);
   });
 
+  it('counts each organization on its own: the other organization\'s token still gets through', async () => {
+    const { emu, api } = await usePodium();
+    const [, other] = emu.organizations;
+    emu.oauth.signInAs(other!.uid);
+    const { clientId, clientSecret } = emu.oauthConfig();
+    const redirectUri = 'http://127.0.0.1:9/callback';
+    const consent = await fetch(`${emu.url}/oauth/authorize?client_id=${clientId}&response_type=code&redirect_uri=${encodeURIComponent(redirectUri)}`, { redirect: 'manual' });
+    const code = new URL(consent.headers.get('location') as string).searchParams.get('code');
+    const grant = await call(`${emu.url}/oauth/token`, { method: 'POST', headers: {}, body: JSON.stringify({ client_id: clientId, client_secret: clientSecret, grant_type: 'authorization_code', code, redirect_uri: redirectUri }) });
+    emu.setRateLimit({ max: 2, windowMs: 60_000 });
+    expect([(await api('/v4/users?limit=1')).status, (await api('/v4/users?limit=1')).status, (await api('/v4/users?limit=1')).status]).toEqual([200, 200, 429]);
+    const theirs = await call(`${emu.url}/v4/users?limit=1`, { headers: { authorization: `Bearer ${grant.body.access_token}` } });
+    expect(theirs.status).toBe(200);
+  });
+
   it('defaults to Podium\'s documented 300 requests per minute', async () => {
     const { emu, api } = await usePodium();
     emu.setRateLimit();
