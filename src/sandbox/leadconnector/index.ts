@@ -1,7 +1,8 @@
 // The HighLevel (LeadConnector API v2) emulator: the REST routes the adapter
-// uses, with HighLevel's Bearer auth, per-family Version headers, envelopes,
-// paging and `{statusCode, message, error}` errors, plus Marketplace-app
-// webhook deliveries signed with both x-ghl-signature (Ed25519) and x-wh-signature (RSA).
+// uses (reads and the send endpoint), with HighLevel's Bearer auth, per-family
+// Version headers, envelopes, paging and `{statusCode, message, error}`
+// errors, plus Marketplace-app webhook deliveries signed with both
+// x-ghl-signature (Ed25519) and x-wh-signature (RSA).
 import type { LeadConnectorConfig, LeadConnectorOAuthConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
 import { startEmulator, type Emulator, type EmuRequest, type EmuResponse, type EmuRoute } from '../kit.js';

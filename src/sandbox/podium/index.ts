@@ -1,7 +1,8 @@
 // Emulator of Podium API v4 for the sandbox, tests and benchmarks: OAuth
-// refresh, contacts, conversations, messages, users, locations and webhook
-// CRUD with Podium's envelopes, cursors and error bodies, and message webhooks
-// signed the way Podium signs them.
+// refresh, contacts, conversations, messages (listing and sending), users,
+// locations and webhook CRUD with Podium's envelopes, cursors and error
+// bodies, message webhooks signed the way Podium signs them, and Podium's
+// rate limit when switched on. Two organizations, told apart by the token.
 import { randomUUID } from 'node:crypto';
 import type { PodiumConfig, PodiumOAuthConfig } from '../../config.js';
 import type { PodiumWebhook } from '../../providers/podium/client.js';

@@ -4,8 +4,8 @@
 // userId?}) and `content` ({type: text, text} or an image/file `mediaUrl`)
 // required, `metadata` optional and echoed wherever the message appears (the
 // answer, message lists, webhooks). The answer is 201 `{ messages: [message] }`;
-// then the webhooks follow: `conversation:message`, then
-// `conversation:message:delivery:channel` and `:delivery:user`, or
+// then the webhooks follow: `conversation:message`, then (for a business
+// message) `conversation:message:delivery:channel` and `:delivery:user`, or
 // `:delivery:failure`, to the webhooks subscribed to each trigger.
 import type { EmuRequest, EmuResponse, EmuRoute, RequestFilter } from '../kit.js';
 import type { DeliveryOutcome, SendLifecycle } from '../sending.js';
@@ -50,7 +50,7 @@ export function smoochSendRoute(data: SmoochSandboxData, deps: { readonly lifecy
       if ('status' in message) return message;
       thread.push(message);
       conversation.lastUpdatedAt = message.received;
-      if (message.author.type === 'business') deps.lifecycle.start(lifecycleSteps(data, conversation, user, message, deps.webhookSecret), { delivered: true });
+      deps.lifecycle.start(lifecycleSteps(data, conversation, user, message, deps.webhookSecret), { delivered: true });
       return { status: 201, body: { messages: [message] } };
     },
   };
@@ -122,9 +122,12 @@ function lifecycleSteps(data: SmoochSandboxData, conversation: SmoochConversatio
     return deliverSmoochEvent(data, { id: data.newId(now), type, createdAt: new Date(now).toISOString(), payload }, secret);
   };
   const delivery = { conversation: conversationRef, user: userRef, destination, message: { id: message.id }, isFinalEvent: true };
+  const fromUser = message.author.type === 'user';
   return {
-    sent: () => event('conversation:message', { conversation: conversationRef, message }),
+    sent: () => event('conversation:message', { conversation: conversationRef, message: fromUser ? { ...message, author: { ...message.author, user: userRef } } : message }),
     async settled(outcome) {
+      // A message posted as the user is not delivered to anyone: it has no delivery events.
+      if (fromUser) return;
       if (!outcome.delivered) {
         await event('conversation:message:delivery:failure', { ...delivery, error: { code: 'uncategorized_error', message: outcome.reason } });
         return;
