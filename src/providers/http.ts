@@ -74,6 +74,11 @@ export interface RequestOptions {
    * durably instead. @default maxRetryAfterMs
    */
   readonly budgetWaitMs?: number;
+  /**
+   * `send`: a message send, which may use the tenth of the budget reads leave
+   * unspent (rate-budget.ts SEND_RESERVE), so sends go ahead of cache fills. @default 'read'
+   */
+  readonly priority?: 'read' | 'send';
 }
 
 export interface UpstreamResponse<T = unknown> {
@@ -110,7 +115,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   /** The body is read under the same timeout as the headers: a body that stalls is a timeout too. */
   async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>, span: UpstreamTrace | null): Promise<Attempt> {
     if (options.budget) {
-      const slot = await options.budget.take(req.budgetWaitMs ?? opts.maxRetryAfterMs);
+      const slot = await options.budget.take(req.budgetWaitMs ?? opts.maxRetryAfterMs, { leaveReserve: req.priority !== 'send' });
       try {
         options.onBudget?.(slot.remaining);
       } catch {
