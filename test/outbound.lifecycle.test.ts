@@ -110,4 +110,18 @@ describe('outbound lifecycle', () => {
     // The lookup before the retry read the conversation's messages.
     expect(t.podium.requestCount({ method: 'GET', pathPattern: /^\/v4\/conversations\/[^/]+\/messages$/ })).toBeGreaterThanOrEqual(1);
   });
+
+  it("queues a send Podium answered 429 until its Retry-After instead of retrying in the mutation, then sends it once", async () => {
+    const t = await podiumGateway({}, { intervalMs: 50 });
+    const conversation = await conversationOn(t, 'PODIUM', 'SMS');
+    t.podium.injectFault({ ...t.podium.sendRequests, status: 429, retryAfterSeconds: 1 });
+    const started = Date.now();
+    const res = await send(t, { to: { conversationId: conversation.id }, body: 'Slow down', idempotencyKey: 'limited-1' });
+    const queued = res.data!.sendMessage.outboundMessage!;
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(queued.status).toBe('QUEUED');
+    expect(Date.parse(queued.queuedUntil!)).toBeGreaterThan(started + 900);
+    await until(async () => /^(SENT|DELIVERED)$/.test((await status(t, queued.id)).status), 'the queued send sent', 10_000);
+    expect(t.podium.sendCount()).toBe(2);
+  });
 });

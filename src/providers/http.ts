@@ -79,6 +79,8 @@ export interface RequestOptions {
    * unspent (rate-budget.ts SEND_RESERVE), so sends go ahead of cache fills. @default 'read'
    */
   readonly priority?: 'read' | 'send';
+  /** Retries of this request, instead of the client's maxRetries (a send retries nothing in place: it queues). */
+  readonly maxRetries?: number;
 }
 
 export interface UpstreamResponse<T = unknown> {
@@ -179,7 +181,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     for (let retry = 0; ; retry++) {
       const authHeaders = options.auth ? await options.auth.headers() : {};
       const outcome = await attempt(req, url, authHeaders, span);
-      const canRetry = retry < opts.maxRetries;
+      const canRetry = retry < (req.maxRetries ?? opts.maxRetries);
       if (outcome instanceof Error) {
         if (canRetry && idempotent) {
           await sleep(backoff(retry));
