@@ -9,7 +9,7 @@ import { LANA_LANDLINE } from '../src/sandbox/podium/data.js';
 import { SEND_LIFECYCLE_TRIGGERS, type SmoochEmulator } from '../src/sandbox/smooch/index.js';
 import { createCustomIntegration } from '../src/sandbox/smooch/routes.js';
 import { until, useTestGateway, type TestGateway } from './helpers/gateway.js';
-import { conversationOn, KEYS_ENV, send, type Outbound } from './helpers/outbound.js';
+import { AGENT_KEY, conversationOn, KEYS_ENV, send, type Outbound } from './helpers/outbound.js';
 
 const WEBHOOK_PATH: Record<ProviderName, string> = { PODIUM: 'podium', LEADCONNECTOR: 'leadconnector', SMOOCH: 'smooch' };
 
@@ -97,5 +97,22 @@ describe('sendMessage lifecycle', () => {
     const sent = res.data!.sendMessage.outboundMessage!;
     const after = await t.gql<List>(LIST, { id: conversation.id });
     expect(after.data!.conversation.messages.edges[0]!.node).toEqual({ body: 'Fresh from the cache', outboundMessage: { id: sent.id, status: 'SENT' } });
+  });
+
+  it('carries attachments where the provider does (HighLevel) and a subject on email (Podium)', async () => {
+    const lc = await gateway('LEADCONNECTOR');
+    const sms = await conversationOn(lc, 'LEADCONNECTOR', 'SMS');
+    const withFile = await lc.gql<{ sendMessage: { outboundMessage: { status: string; message: { attachments: Array<{ url: string }> } | null } } }>(
+      'mutation($i: SendMessageInput!) { sendMessage(input: $i) { outboundMessage { status message { attachments { url } } } } }',
+      { i: { to: { conversationId: sms.id }, body: 'Your invoice', attachments: [{ url: 'https://files.example.com/invoice.pdf' }], idempotencyKey: 'file-1' } },
+      AGENT_KEY,
+    );
+    expect(withFile.data!.sendMessage.outboundMessage).toEqual({ status: 'SENT', message: { attachments: [{ url: 'https://files.example.com/invoice.pdf' }] } });
+
+    const podium = await gateway('PODIUM');
+    const email = await conversationOn(podium, 'PODIUM', 'EMAIL');
+    const mailed = await send(podium, { to: { conversationId: email.id }, subject: 'Your appointment', body: 'See you at 9', idempotencyKey: 'mail-1' });
+    expect(mailed.data!.sendMessage.userErrors).toEqual([]);
+    expect(mailed.data!.sendMessage.outboundMessage).toMatchObject({ status: 'SENT', channel: 'EMAIL' });
   });
 });
