@@ -70,7 +70,7 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
 
   const live = (): Filter<RecordDoc> => ({ expiresAt: { $gt: now() } });
 
-  async function insertOrExisting(record: OutboundRecord): Promise<ClaimResult> {
+  async function insertOrExisting(record: OutboundRecord, retried = false): Promise<ClaimResult> {
     try {
       await records.insertOne(toDoc(record), durable);
       return { inserted: true, record };
@@ -78,15 +78,19 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
     }
     const existing = await records.findOne({ scope: record.scope, idempotencyKey: record.idempotencyKey });
-    if (!existing) return insertOrExisting(record);
+    if (!existing && !retried) return insertOrExisting(record, true);
+    if (existing && existing.expiresAt <= now() && !retried) {
+      // An expired record the sweep has not reached yet frees its key (only one claimer deletes it).
+      await records.deleteOne({ _id: existing._id, expiresAt: { $lte: now() } }, durable);
+      return insertOrExisting(record, true);
+    }
+    if (!existing) throw new Error(`Expected the send of key ${record.idempotencyKey} to be stored or insertable, found neither twice`);
     return { inserted: false, record: toRecord(existing) };
   }
 
   return {
     async claim(record) {
       await init();
-      // An expired record the sweep has not reached yet frees its key.
-      await records.deleteOne({ scope: record.scope, idempotencyKey: record.idempotencyKey, expiresAt: { $lte: now() } }, durable);
       return insertOrExisting(record);
     },
     async get(id) {
