@@ -136,7 +136,12 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
     },
     async queuedBefore(record) {
       await init();
-      return records.countDocuments({ status: 'QUEUED', scope: record.scope, 'target.conversationId': record.target.conversationId, createdAt: { $lt: record.createdAt } });
+      // Whether any is, not how many: one indexed lookup instead of a count.
+      const earlier = await records.findOne(
+        { status: 'QUEUED', scope: record.scope, 'target.conversationId': record.target.conversationId, createdAt: { $lt: record.createdAt } },
+        { projection: { _id: 1 } },
+      );
+      return earlier ? 1 : 0;
     },
     ...observationsAndUpkeep(records, observations, init, now),
     async close() {
