@@ -58,6 +58,7 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
         { name: 'message', key: { provider: 1, account: 1, messageId: 1 } },
         { name: 'due', key: { dueAt: 1 } },
         { name: 'seq', key: { seq: 1 } },
+        { name: 'queued', key: { status: 1, scope: 1, 'target.conversationId': 1, createdAt: 1 } },
       ]);
       await ensureIndexes(observations, [{ name: 'message', key: { provider: 1, account: 1, messageId: 1 } }]);
       await ttlIndex(records);
