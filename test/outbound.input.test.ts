@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeId } from '../src/ids.js';
 import { collect, until, useTestGateway, VIEWER_KEY, type TestGateway } from './helpers/gateway.js';
-import { contactId, conversationOn, KEYS_ENV, send } from './helpers/outbound.js';
+import { AGENT_KEY, contactId, conversationOn, KEYS_ENV, send } from './helpers/outbound.js';
 
 const posts = (t: TestGateway): number => t.podium.requestCount({ method: 'POST', pathPrefix: '/v4/messages' });
 
@@ -55,6 +55,16 @@ describe('sendMessage input', () => {
       expect(res.errors?.[0]?.message).toMatch(/exactly one key/i);
     }
     expect(posts(t)).toBe(0);
+  });
+
+  it('lets an agent key read and send but nothing an admin alone may do', async () => {
+    const t = await useTestGateway({ env: KEYS_ENV });
+    const read = await t.gql('{ conversations(provider: PODIUM, first: 1) { edges { node { id } } } }', {}, AGENT_KEY);
+    expect(read.errors).toBeUndefined();
+    const admin = await t.gql('mutation { createApiKey(role: VIEWER) { id } }', {}, AGENT_KEY);
+    expect(admin.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const events = await t.gql('{ messageEvents(first: 1) { edges { node { id } } } }', {}, AGENT_KEY);
+    expect(events.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it('answers a viewer key FORBIDDEN at the top level, sending nothing', async () => {
