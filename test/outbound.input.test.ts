@@ -45,6 +45,17 @@ describe('sendMessage input', () => {
     await refused(t, { to, body: 'hi', idempotencyKey: 'k'.repeat(256) }, 'INVALID_IDEMPOTENCY_KEY', ['input', 'idempotencyKey']);
   });
 
+  it('refuses a channel the contact has no address for (CONTACT_HAS_NO_ADDRESS), sending nothing', async () => {
+    const t = await useTestGateway({ env: KEYS_ENV, providers: ['LEADCONNECTOR'] });
+    const res = await t.gql<{ contacts: { edges: Array<{ node: { id: string; emails: string[] } }> } }>('{ contacts(provider: LEADCONNECTOR, first: 100) { edges { node { id emails } } } }');
+    const noEmail = res.data!.contacts.edges.map((e) => e.node).find((c) => c.emails.length === 0);
+    expect(noEmail).toBeDefined();
+    const answer = await send(t, { to: { contact: { contactId: noEmail!.id, channel: 'EMAIL' } }, subject: 'Hello', body: 'hi', idempotencyKey: 'no-address' });
+    expect(answer.data?.sendMessage).toEqual({ outboundMessage: null, userErrors: [{ code: 'CONTACT_HAS_NO_ADDRESS', field: ['input', 'to', 'contact', 'channel'], message: expect.any(String) }] });
+    expect(t.emulators.LEADCONNECTOR!.sendCount()).toBe(0);
+    expect(await t.gateway.outbound.store.findByKey('LEADCONNECTOR:env', 'no-address')).toBeNull();
+  });
+
   it('refuses both and neither recipients in GraphQL validation (@oneOf), before any resolver', async () => {
     const t = await useTestGateway({ env: KEYS_ENV });
     const sms = await conversationOn(t, 'PODIUM', 'SMS');
