@@ -22,6 +22,7 @@ import { createPubSub } from './events/pubsub/index.js';
 import { createStore } from './events/store/index.js';
 import type { EventStore, PubSub } from './events/types.js';
 import { createApollo } from './graphql/apollo.js';
+import { createGatewayPipeline } from './graphql/gateway-pipeline.js';
 import { createOperationLimits } from './graphql/limits.js';
 import { createPersistedQueries } from './graphql/persisted-queries.js';
 import { loadTrustedDocuments } from './graphql/trusted-documents.js';
@@ -148,15 +149,14 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
   const persistedQueries = createPersistedQueries({ redisUrl: config.redisUrl, prefix: config.cache.prefix, logger });
+  const pipeline = createGatewayPipeline({ limits, metrics, trustedDocuments });
   const apollo = createApollo({
     schema,
-    limits,
+    pipeline,
     formatError,
-    metrics,
     introspection: config.introspection,
     federationTraces: config.federationTraces,
     persistedQueries: persistedQueries.options,
-    trustedDocuments,
   });
 
   const app: FastifyInstance = Fastify({ logger: false, return503OnClosing: true });
@@ -171,6 +171,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   void app.register(oauthRoutes, { connector: accounts.service.connector, secureCookies: config.publicUrl.startsWith('https:') });
   void app.register(graphqlRoutes, {
     apollo,
+    pipeline,
     auth,
     contextFor,
     corsOrigins: config.corsOrigins,
@@ -178,15 +179,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     explorerPath: config.explorer ? EXPLORER_PATH : null,
     ws: {
       schema,
-      limits,
       formatError,
       metrics,
       admission,
       maxBufferedBytes: config.wsMaxBufferedBytes,
-      trustedDocuments,
       revocations: { onRevoked: keys.onRevoked, revokedAmong: keys.revokedAmong, recheckMs: KEY_CHECK_TTL_MS },
     },
-    trustedDocuments,
   });
 
   let url = '';
