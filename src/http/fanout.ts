@@ -22,6 +22,8 @@ export const SLOW_SUBSCRIBER_CLOSE_CODE = 4008;
 const SOCKETS_PER_TURN = 256;
 /** A slow socket's close frame waits behind what it did not read: it is cut after this grace. */
 const SLOW_CLOSE_GRACE_MS = 2_000;
+/** ws.send's options for an event: a text frame (made once, not per socket). */
+const TEXT_FRAME = { binary: false } as const;
 
 export interface SharedMember {
   readonly socket: WebSocket;
@@ -191,7 +193,7 @@ async function broadcast(book: Book, group: Group, payload: Buffer, options: Sha
       continue;
     }
     // The payload bytes are shared by the group; only the prefix (the id) is per socket.
-    socket.send(Buffer.concat([member.prefix, payload]), { binary: false });
+    socket.send(Buffer.concat([member.prefix, payload]), TEXT_FRAME);
     if (++written % SOCKETS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
