@@ -6,9 +6,8 @@
 // turn of the event loop in between, so a fan-out to thousands of sockets never
 // holds webhooks and health checks behind it. A socket whose client does not
 // read (more than maxSocketBuffer bytes queued) is closed with 4008 and
-// counted; the others are not held back. Frames go out in one write each
-// (ws-frame.ts, pinned to the ws version), through ws's `send` whenever ws
-// could have something queued.
+// counted; the others are not held back. Frames go out through ws's public
+// `send`, which frames, queues and compresses as the connection requires.
 //
 // Subscriptions with `after` replay from the store on their own stream
 // (events/stream.ts) and go through graphql-ws as usual.
@@ -16,7 +15,6 @@ import { Gauge, type Registry } from 'prom-client';
 import { subscribe, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { writeTextFrame } from './ws-frame.js';
 
 /** Close code for a subscriber that does not read its events (graphql-ws uses 4400-4499; 4008 mirrors 1008 policy violation). */
 export const SLOW_SUBSCRIBER_CLOSE_CODE = 4008;
@@ -195,7 +193,7 @@ async function broadcast(book: Book, group: Group, payload: Buffer, options: Sha
       continue;
     }
     // The payload bytes are shared by the group; only the prefix (the id) is per socket.
-    if (!writeTextFrame(socket, member.prefix, payload)) socket.send(Buffer.concat([member.prefix, payload]), TEXT_FRAME);
+    socket.send(Buffer.concat([member.prefix, payload]), TEXT_FRAME);
     if (++written % SOCKETS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
