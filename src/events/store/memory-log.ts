@@ -43,6 +43,16 @@ function matches(row: Row, filter: EventFilter): boolean {
   );
 }
 
+/** Up to `limit` rows matching the filter, walking from index `from` in direction `step`. */
+function collect(rows: readonly Row[], filter: EventFilter, limit: number, from: number, step: 1 | -1): Row[] {
+  const result: Row[] = [];
+  for (let i = from; i >= 0 && i < rows.length && result.length < limit; i += step) {
+    const row = rows[i] as Row;
+    if (matches(row, filter)) result.push(row);
+  }
+  return result;
+}
+
 const dedupeKey = (provider: ProviderName, eventKey: string): string => `${provider}\u0000${eventKey}`;
 
 export function createMemoryEventLog(options: MemoryLogOptions): MemoryEventLog {
@@ -113,21 +123,11 @@ export function createMemoryEventLog(options: MemoryLogOptions): MemoryEventLog 
     },
     scanUnpublished: async (page) => scanUnpublished(page),
     async listEvents(filter, page) {
-      const result: StoredEvent[] = [];
       const start = page.before === null ? rows.length : firstIndexNotBefore(rows, page.before);
-      for (let i = start - 1; i >= 0 && result.length < page.limit; i -= 1) {
-        const row = rows[i] as Row;
-        if (matches(row, filter)) result.push(out(row));
-      }
-      return result;
+      return collect(rows, filter, page.limit, start - 1, -1).map(out);
     },
     async listEventsAfter(filter, page) {
-      const result: StoredEvent[] = [];
-      for (let i = startAfter(page.after); i < rows.length && result.length < page.limit; i += 1) {
-        const row = rows[i] as Row;
-        if (matches(row, filter)) result.push(out(row));
-      }
-      return result;
+      return collect(rows, filter, page.limit, startAfter(page.after), 1).map(out);
     },
     async getEvent(id) {
       const row = byId.get(id);
