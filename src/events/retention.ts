@@ -33,6 +33,8 @@ export interface RetentionOptions {
   readonly logger: Logger;
   /** Time between deletes. @default 60_000 (1 minute) */
   readonly intervalMs?: number;
+  /** The clock the retention window ends at (tests). @default Date.now */
+  readonly now?: () => number;
 }
 
 export interface Retention {
@@ -45,11 +47,12 @@ export interface Retention {
 export function createRetention(options: RetentionOptions): Retention {
   const { log, claims, logger } = options;
   const intervalMs = options.intervalMs ?? 60_000;
+  const now = options.now ?? Date.now;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
 
   const tick = (): void => {
-    running ??= enforceRetention(log, claims)
+    running ??= enforceRetention(log, claims, now())
       .then((deleted) => {
         if (deleted > 0) logger.info({ deleted }, 'deleted events past the retention');
       })
