@@ -220,6 +220,7 @@ export function openEventStream(deps: EventStreamDeps, selector: EventSelector, 
   if (options.after) {
     resume(options.after).catch((err: unknown) => {
       logger.error({ err }, 'resuming a subscription from the store failed');
+      // The client-facing wording predates 'resume'; clients may match on it.
       queue.fail(new Error('replaying stored events failed: event store unreachable; resubscribe with the same "after" to try again'));
     });
   }

@@ -1,7 +1,8 @@
-// Contracts of the event store and the pubsub. The ingest pipeline, the outbox,
-// the stream and the resolvers depend on these only; `store/mongo.ts` and
-// `pubsub/redis.ts` adapt the drivers, `store/memory.ts` and `pubsub/memory.ts`
-// serve development.
+// Contracts of the event store and the pubsub. The store is three parts: the
+// event log, the publish claims and the webhook mirror; the ingest pipeline,
+// the outbox, retention, the stream and the resolvers depend on the parts they
+// use, never on a driver. `store/mongo-*.ts` and `pubsub/redis.ts` adapt the
+// drivers, `store/memory-*.ts` and `pubsub/memory.ts` serve development.
 import type { AccountRef } from '../accounts/store/types.js';
 import type { MessageEventKind, MessageRecord, ProviderName, WebhookRecord } from '../model.js';
 
@@ -194,7 +195,7 @@ export interface PubSub {
   close(): Promise<void>;
 }
 
-/** The event as subscribers see it, from the pubsub or replayed from the store. */
+/** The event as subscribers see it, from the pubsub or read from the store (resume, catch-up). */
 export function toPublished(event: StoredEvent): PublishedEvent | null {
   if (event.status !== 'PROCESSED' || !event.kind || !event.message) return null;
   return {
