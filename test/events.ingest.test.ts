@@ -34,7 +34,7 @@ function smoochDelivery(count: number, prefix: string): string {
 }
 
 describe('ingest', () => {
-  it('runs onStored after the events are stored and before the provider gets its answer', async () => {
+  it('runs the after-stored hooks after the events are stored and before the provider gets its answer', async () => {
     const t = await useTestGateway();
     const store = createMemoryStore();
     const order: string[] = [];
