@@ -41,6 +41,7 @@ import type { ProviderName } from './model.js';
 import { createProviders } from './providers/index.js';
 import { createRateBudgets } from './providers/rate-budget.js';
 import type { Provider, ProviderDeps } from './providers/provider.js';
+import { eventContext } from './resolvers/event.js';
 import { createSchema } from './schema.js';
 
 /** Pending connections the kernel queues for accept. */
@@ -174,6 +175,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       metrics,
       admission,
       maxBufferedBytes: config.wsMaxBufferedBytes,
+      eventContext,
       revocations: { onRevoked: keys.onRevoked, revokedAmong: keys.revokedAmong, recheckMs: KEY_CHECK_TTL_MS },
     },
   });
