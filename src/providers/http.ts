@@ -21,6 +21,12 @@ export interface UpstreamAuth {
   refresh?(sentHeaders: Readonly<Record<string, string>>): Promise<boolean>;
 }
 
+/** A fixed bearer token (none: no authorization header), never renewed. */
+export function bearerAuth(token: string | null): UpstreamAuth {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  return { headers: async () => ({ ...headers }) };
+}
+
 export interface UpstreamCall {
   readonly provider: ProviderName;
   readonly method: string;

@@ -4,7 +4,8 @@
 // as stored accounts, and (demo) emits a signed message event about once a second.
 import type { Logger } from 'pino';
 import type { AccountsService } from '../accounts/index.js';
-import { providerAccountId, type Account } from '../accounts/types.js';
+import { providerAccountId } from '../accounts/scope.js';
+import type { Account } from '../accounts/types.js';
 import type { GatewayConfig } from '../config.js';
 import type { MessageEventKind, ProviderName } from '../model.js';
 import { startLeadConnectorEmulator } from './leadconnector/index.js';

@@ -3,7 +3,7 @@
 // paging and `{statusCode, message, error}` errors, plus Marketplace-app
 // webhook deliveries signed with both x-ghl-signature (Ed25519) and x-wh-signature (RSA).
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
-import type { LeadConnectorConfig, LeadConnectorOAuthConfig } from '../../config.js';
+import type { LeadConnectorConfig, LeadConnectorOAuthConfig } from '../../providers/leadconnector/config.js';
 import type { MessageEventKind } from '../../model.js';
 import { deliverWebhook, startEmulator, type EmuRequest, type EmuResponse } from '../kit.js';
 import { createOAuthServer, type OAuthServer } from '../oauth.js';

@@ -3,7 +3,7 @@
 // CRUD with Podium's envelopes, cursors and error bodies, and message webhooks
 // signed the way Podium signs them.
 import { createHmac, randomUUID } from 'node:crypto';
-import type { PodiumConfig, PodiumOAuthConfig } from '../../config.js';
+import type { PodiumConfig, PodiumOAuthConfig } from '../../providers/podium/config.js';
 import type { MessageEventKind } from '../../model.js';
 import type { PodiumContact, PodiumConversation, PodiumWebhook } from '../../providers/podium/client.js';
 import { deliverWebhook, seededRandom, startEmulator, type Emulator, type EmuRequest, type EmuRoute } from '../kit.js';
