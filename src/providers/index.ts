@@ -4,7 +4,7 @@
 import type { ProviderName } from '../model.js';
 import { leadconnector } from './leadconnector/index.js';
 import { podium } from './podium/index.js';
-import type { Provider, ProviderDeps, ProviderDescriptor, ScopeBase } from './provider.js';
+import type { Provider, ProviderDeps, ProviderDescriptor } from './provider.js';
 import { smooch } from './smooch/index.js';
 import { standaloneProvider } from './standalone.js';
 
