@@ -112,7 +112,7 @@ export interface RawUser {
   readonly [field: string]: unknown;
 }
 
-/** One condition of the advanced search's `filters[]` (providers.md §2.4). */
+/** One condition of the advanced search's `filters[]` (HighLevel API v2 reference, Search Contacts). */
 export interface ContactSearchFilter {
   readonly field: string;
   readonly operator: 'eq' | 'not_eq' | 'contains' | 'not_contains' | 'exists' | 'not_exists' | 'range';
