@@ -14,7 +14,7 @@ import type { Provider, ProviderDeps, WebhookReceiver } from '../providers/provi
 import { createApiKeys, type ApiKeys } from './api-keys.js';
 import { createOAuthConnector, type OAuthConnector } from './connect.js';
 import { createSealer } from './crypto.js';
-import { environmentAuth } from './environment.js';
+import { environmentAuth, type EnvironmentPersistence } from './environment.js';
 import { redisLocks, storeLocks, type RefreshLocks } from './locks.js';
 import { createAccountRegistry, type AccountApiFactory, type AccountRegistry, type EnvAccount } from './registry.js';
 import { createAccountProviders, type AccountProviders, type AccountProvidersOptions } from './routing.js';
@@ -66,6 +66,8 @@ interface PartsContext {
   readonly deps: AccountsDeps;
   readonly locks: RefreshLocks;
   readonly owner: string;
+  /** Where the environment's renewed tokens are kept; null: in this process. */
+  readonly persistence: EnvironmentPersistence | null;
 }
 
 function providerParts(context: PartsContext): Parts {
@@ -74,7 +76,7 @@ function providerParts(context: PartsContext): Parts {
   return parts;
 }
 
-function addProvider(parts: Parts, descriptor: AnyDescriptor, { config, deps, locks, owner }: PartsContext): void {
+function addProvider(parts: Parts, descriptor: AnyDescriptor, { config, deps, locks, owner, persistence }: PartsContext): void {
   const { name } = descriptor;
   const own = configOf(config, descriptor);
   const providerDeps = deps.providerDeps;
@@ -89,6 +91,7 @@ function addProvider(parts: Parts, descriptor: AnyDescriptor, { config, deps, lo
   const auth = environmentAuth(descriptor, env, providerDeps, {
     locks,
     owner,
+    persistence,
     refreshAheadMs: config.accounts.refreshAheadMs,
     onRefresh: () => deps.logger.info({ provider: name }, 'environment token renewed'),
   });
@@ -109,7 +112,9 @@ export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accou
   const sealer = createSealer(key);
   const store = deps.store ?? createAccountStore(config);
   const locks = config.redisUrl ? redisLocks(config.redisUrl, config.cache.prefix) : storeLocks(store);
-  const { flows, factories, envAccounts, receivers } = providerParts({ config, deps, locks, owner: randomUUID() });
+  // Production without the encryption key keeps the environment's renewed tokens in process, as it stores no account.
+  const persistence = production && key === null ? null : { store, sealer, logger };
+  const { flows, factories, envAccounts, receivers } = providerParts({ config, deps, locks, owner: randomUUID(), persistence });
 
   const registry = createAccountRegistry({
     store,
