@@ -8,6 +8,7 @@ import { providerAccountId } from '../accounts/scope.js';
 import type { Account } from '../accounts/types.js';
 import type { GatewayConfig } from '../config.js';
 import type { MessageEventKind, ProviderName } from '../model.js';
+import { descriptorOf } from '../providers/index.js';
 import { startLeadConnectorEmulator } from './leadconnector/index.js';
 import { startPodiumEmulator } from './podium/index.js';
 import { seedAccounts, type OAuthApp } from './seed-accounts.js';
@@ -38,7 +39,6 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-const PATHS: Readonly<Record<ProviderName, string>> = { PODIUM: 'podium', LEADCONNECTOR: 'leadconnector', SMOOCH: 'smooch' };
 const KINDS: readonly MessageEventKind[] = ['RECEIVED', 'SENT', 'RECEIVED', 'SENT', 'FAILED'];
 
 /** Where each part of a provider's config came from, for the start-up log. */
@@ -95,7 +95,7 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
     emulators,
     sources,
     async connect(gatewayUrl) {
-      for (const [name, emu] of emulators) await emu.addWebhookTarget(`${gatewayUrl}/webhooks/${PATHS[name]}`);
+      for (const [name, emu] of emulators) await emu.addWebhookTarget(`${gatewayUrl}${descriptorOf(name).webhook.path}`);
     },
     async seedAccounts(gatewayUrl, accounts, logger) {
       const connected = await seedAccounts(oauthApps, { gatewayUrl, publicUrl: sandboxConfig.publicUrl, accounts, logger });
