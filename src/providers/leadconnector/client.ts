@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { isRecord, str } from '../guards.js';
 import { createUpstreamClient, orNull, segment, type UpstreamClient } from '../http.js';
 import type { AccountDeps } from '../provider.js';
-import { budgetFor, budgetKey } from '../rate-budget.js';
+import { budgetFor, budgetKey, type RateLimit } from '../rate-budget.js';
 import { readBody } from '../validate.js';
 
 /** The `Version` header value each resource family requires (HighLevel API v2 reference). */
@@ -172,8 +172,8 @@ const userSearchAnswer = z.looseObject({ users: z.array(idEntity), count: z.numb
 /** Where an account's calls go and how fast they may. */
 export interface LeadConnectorEndpoint {
   readonly apiUrl: string;
-  /** Client-side burst limit per app and location. */
-  readonly requestsPer10Seconds: number;
+  /** Client-side burst limit per app and location (the descriptor's rateLimit). */
+  readonly limit: RateLimit;
 }
 
 export function createLeadConnectorClient(config: LeadConnectorEndpoint, deps: AccountDeps): LeadConnectorClient {
@@ -186,7 +186,7 @@ export function createLeadConnectorClient(config: LeadConnectorEndpoint, deps: A
     maxRetries: deps.upstream.maxRetries,
     onCall: deps.onCall,
     // HighLevel's burst limit is per app and location (HighLevel API v2 reference, rate limits); its 429s are still retried.
-    budget: budgetFor(deps.rateBudgets, budgetKey('LEADCONNECTOR', config.apiUrl, deps.account.budget ?? `account:${deps.account.id}`), { requests: config.requestsPer10Seconds, perMs: 10_000 }),
+    budget: budgetFor(deps.rateBudgets, budgetKey('LEADCONNECTOR', config.apiUrl, deps.account.budget ?? `account:${deps.account.id}`), config.limit),
     onBudget: (remaining) => deps.onRateBudget?.('LEADCONNECTOR', remaining),
   });
 

@@ -4,6 +4,7 @@
 import { ENV_ACCOUNT_ID } from '../../accounts/types.js';
 import { bearerAuth } from '../http.js';
 import type { ProviderDescriptor } from '../provider.js';
+import type { RateLimit } from '../rate-budget.js';
 import { createLeadConnectorApi } from './api.js';
 import { createLeadConnectorOAuth } from './auth.js';
 import { LEADCONNECTOR_DEFAULTS, leadConnectorEnv, parseLeadConnectorConfig, type LeadConnectorConfig } from './config.js';
@@ -12,8 +13,11 @@ import { LEADCONNECTOR_IDS } from './ids.js';
 import { leadConnectorAccounts, type LeadConnectorScope } from './scope.js';
 import { createLeadConnectorReceiver } from './webhooks.js';
 
-const requestsPer10Seconds = (config: LeadConnectorConfig | null): number =>
-  config?.api?.requestsPer10Seconds ?? config?.oauth?.requestsPer10Seconds ?? LEADCONNECTOR_DEFAULTS.requestsPer10Seconds;
+/** HighLevel's burst limit (HighLevel API v2 reference, rate limits): per app and location, LEADCONNECTOR_REQUESTS_PER_10_SECONDS. */
+const rateLimit = (config: LeadConnectorConfig | null): RateLimit => ({
+  requests: config?.api?.requestsPer10Seconds ?? config?.oauth?.requestsPer10Seconds ?? LEADCONNECTOR_DEFAULTS.requestsPer10Seconds,
+  perMs: 10_000,
+});
 
 /** The environment's token goes to LEADCONNECTOR_API_URL; connected accounts to their Marketplace app's API. */
 function apiUrlOf(config: LeadConnectorConfig | null, environment: boolean): string {
@@ -32,15 +36,14 @@ export const leadconnector: ProviderDescriptor<LeadConnectorConfig, LeadConnecto
   apiVariables: 'LEADCONNECTOR_TOKEN and LEADCONNECTOR_LOCATION_ID',
   ids: LEADCONNECTOR_IDS,
   eventTypes: LEADCONNECTOR_EVENT_TYPES,
-  // HighLevel's burst limit (HighLevel API v2 reference, rate limits): per app and location.
-  rateLimit: (config) => ({ requests: requestsPer10Seconds(config), perMs: 10_000 }),
+  rateLimit,
   touches: { contactEvent: /^Contact[A-Z]/, conversationEvent: null },
   webhook: {
     path: '/webhooks/leadconnector',
     receiver: (config, deps) => (config ? createLeadConnectorReceiver(config, deps) : null),
   },
   api(account, config, deps) {
-    const endpoint = { apiUrl: apiUrlOf(config, account.id === ENV_ACCOUNT_ID), requestsPer10Seconds: requestsPer10Seconds(config) };
+    const endpoint = { apiUrl: apiUrlOf(config, account.id === ENV_ACCOUNT_ID), limit: rateLimit(config) };
     const reach = { locationId: account.scope?.locationId ?? null, companyId: account.scope?.companyId ?? null };
     return createLeadConnectorApi(endpoint, reach, { ...deps, account: { id: account.id, auth: account.auth ?? bearerAuth(null), budget: account.identity } });
   },

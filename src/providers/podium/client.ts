@@ -5,14 +5,14 @@
 import { z } from 'zod';
 import { createUpstreamClient, orNull, segment } from '../http.js';
 import type { AccountDeps } from '../provider.js';
-import { budgetFor, budgetKey } from '../rate-budget.js';
+import { budgetFor, budgetKey, type RateLimit } from '../rate-budget.js';
 import { readBody } from '../validate.js';
 
 /** Where an account's calls go and how fast they may. */
 export interface PodiumEndpoint {
   readonly apiUrl: string;
-  /** Client-side limit per account. */
-  readonly requestsPerMinute: number;
+  /** Client-side limit per account (the descriptor's rateLimit). */
+  readonly limit: RateLimit;
 }
 
 export const PODIUM_VERSION = '2021.04.01';
@@ -193,7 +193,7 @@ export function createPodiumClient(config: PodiumEndpoint, deps: AccountDeps): P
     baseUrl: config.apiUrl,
     auth: deps.account.auth,
     defaultHeaders: { 'podium-version': PODIUM_VERSION },
-    budget: budgetFor(deps.rateBudgets, budgetKey('PODIUM', config.apiUrl, credential), { requests: config.requestsPerMinute, perMs: 60_000 }),
+    budget: budgetFor(deps.rateBudgets, budgetKey('PODIUM', config.apiUrl, credential), config.limit),
     onBudget: (remaining) => deps.onRateBudget?.('PODIUM', remaining),
   });
 

@@ -4,6 +4,7 @@
 import { ENV_ACCOUNT_ID } from '../../accounts/types.js';
 import { bearerAuth } from '../http.js';
 import type { ProviderDescriptor } from '../provider.js';
+import type { RateLimit } from '../rate-budget.js';
 import { createPodiumApi } from './api.js';
 import { createPodiumOAuth, podiumAccountName } from './auth.js';
 import { parsePodiumConfig, PODIUM_DEFAULTS, podiumEnv, type PodiumConfig } from './config.js';
@@ -12,8 +13,11 @@ import { PODIUM_IDS } from './ids.js';
 import { podiumAccounts, type PodiumScope } from './scope.js';
 import { createPodiumReceiver } from './webhooks.js';
 
-const requestsPerMinute = (config: PodiumConfig | null): number =>
-  config?.api?.requestsPerMinute ?? config?.oauth?.requestsPerMinute ?? PODIUM_DEFAULTS.requestsPerMinute;
+/** Podium's documented limit per token, in requests a minute (PODIUM_REQUESTS_PER_MINUTE). */
+const rateLimit = (config: PodiumConfig | null): RateLimit => ({
+  requests: config?.api?.requestsPerMinute ?? config?.oauth?.requestsPerMinute ?? PODIUM_DEFAULTS.requestsPerMinute,
+  perMs: 60_000,
+});
 
 /** The environment's token goes to PODIUM_API_URL; connected accounts to their OAuth app's API. */
 function apiUrlOf(config: PodiumConfig | null, environment: boolean): string {
@@ -32,14 +36,14 @@ export const podium: ProviderDescriptor<PodiumConfig, PodiumScope, 'podium'> = {
   apiVariables: 'PODIUM_ACCESS_TOKEN or PODIUM_REFRESH_TOKEN',
   ids: PODIUM_IDS,
   eventTypes: PODIUM_EVENT_TYPES,
-  rateLimit: (config) => ({ requests: requestsPerMinute(config), perMs: 60_000 }),
+  rateLimit,
   touches: { contactEvent: /^contact\./, conversationEvent: null },
   webhook: {
     path: '/webhooks/podium',
     receiver: (config, deps) => (config ? createPodiumReceiver(config, deps) : null),
   },
   api(account, config, deps) {
-    const endpoint = { apiUrl: apiUrlOf(config, account.id === ENV_ACCOUNT_ID), requestsPerMinute: requestsPerMinute(config) };
+    const endpoint = { apiUrl: apiUrlOf(config, account.id === ENV_ACCOUNT_ID), limit: rateLimit(config) };
     return createPodiumApi(endpoint, { ...deps, account: { id: account.id, auth: account.auth ?? bearerAuth(null), budget: account.identity } });
   },
   environment(config) {
