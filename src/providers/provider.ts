@@ -78,6 +78,9 @@ export interface ProviderApi {
   listLocations(): Promise<readonly LocationRecord[]>;
 
   readonly webhooks: WebhookAdmin;
+  // An optional capability (sending messages, say) is one more optional field
+  // here, e.g. `readonly send?: MessageSender`, built by the descriptor's `api`
+  // factory; accounts/routing.ts forwards it to the account's API like the rest.
 }
 
 /** A provider as the gateway serves it: an API (of its default account, or of one account) and its webhook receiver. */
