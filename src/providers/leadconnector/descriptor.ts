@@ -5,7 +5,7 @@ import { ENV_ACCOUNT_ID } from '../../accounts/types.js';
 import { bearerAuth } from '../http.js';
 import type { ProviderDescriptor } from '../provider.js';
 import type { RateLimit } from '../rate-budget.js';
-import { createLeadConnectorApi } from './api.js';
+import { createLeadConnectorApi } from './index.js';
 import { createLeadConnectorOAuth } from './auth.js';
 import { LEADCONNECTOR_DEFAULTS, leadConnectorEnv, parseLeadConnectorConfig, type LeadConnectorConfig } from './config.js';
 import { LEADCONNECTOR_EVENT_TYPES } from './event-types.js';

@@ -1,11 +1,11 @@
 // Podium, whole: its variables, ids, webhook route and receiver, API, OAuth
 // app, accounts, cache rules, event types and rate limit (the contract is
-// ProviderDescriptor in ../provider.ts).
+// ProviderDescriptor in ../provider.ts). The API factory is index.ts.
 import { ENV_ACCOUNT_ID } from '../../accounts/types.js';
 import { bearerAuth } from '../http.js';
 import type { ProviderDescriptor } from '../provider.js';
 import type { RateLimit } from '../rate-budget.js';
-import { createPodiumApi } from './api.js';
+import { createPodiumApi } from './index.js';
 import { createPodiumOAuth, podiumAccountName } from './auth.js';
 import { parsePodiumConfig, PODIUM_DEFAULTS, podiumEnv, type PodiumConfig } from './config.js';
 import { PODIUM_EVENT_TYPES } from './event-types.js';

@@ -4,7 +4,7 @@ import type { NewAccount } from '../../accounts/types.js';
 import { ProviderError, userInputError } from '../../errors.js';
 import { httpsUrlProblem } from '../../urls.js';
 import type { KeyConnectContext } from '../provider.js';
-import { createSmoochApi } from './api.js';
+import { createSmoochApi } from './index.js';
 import type { SmoochConfig } from './config.js';
 
 const SMOOCH_APP_ID = /^[A-Za-z0-9_-]{1,64}$/;

@@ -3,7 +3,7 @@
 // is ProviderDescriptor in ../provider.ts).
 import { ProviderError } from '../../errors.js';
 import type { ProviderDescriptor } from '../provider.js';
-import { createSmoochApi } from './api.js';
+import { createSmoochApi } from './index.js';
 import { parseSmoochConfig, smoochConnectApiUrl, smoochEnv, type SmoochConfig } from './config.js';
 import { checkSmoochAccount } from './connect.js';
 import { SMOOCH_EVENT_TYPES } from './event-types.js';
