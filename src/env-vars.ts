@@ -8,7 +8,7 @@ export type Role = 'viewer' | 'admin';
 
 export const text = z.string().min(1);
 
-export function int(min: number, max: number) {
+export function int(min: number, max: number): z.ZodType<number, string> {
   return z
     .string()
     .regex(/^-?\d+$/, { error: (i) => `must be a whole number from ${min} to ${max}, got "${String(i.input)}"` })
@@ -20,7 +20,7 @@ export const bool = z
   .enum(['true', 'false', '1', '0'], { error: (i) => `must be true, false, 1 or 0, got "${String(i.input)}"` })
   .transform((v) => v === 'true' || v === '1');
 
-export function url(protocols: readonly string[]) {
+export function url(protocols: readonly string[]): z.ZodType<string, string> {
   return z.string().refine(
     (raw) => {
       try {
