@@ -43,6 +43,8 @@ import { createRateBudgets } from './providers/rate-budget.js';
 import type { Provider, ProviderDeps } from './providers/provider.js';
 import { eventContext } from './resolvers/event.js';
 import { createSchema } from './schema.js';
+import { createCloseStack } from './infra/close-stack.js';
+import { openSharedClients } from './infra/shared.js';
 
 /** Pending connections the kernel queues for accept. */
 const LISTEN_BACKLOG = 4_096;
@@ -60,6 +62,8 @@ export interface Gateway {
   readonly logger: Logger;
   readonly cache: GatewayCache;
   readonly accounts: AccountsService;
+  /** CLIENT SETNAME of this gateway's two Redis connections; null without REDIS_URL. */
+  readonly redisClientName: string | null;
 }
 
 /** Test and embedding hooks; everything defaults to what the config says. */
@@ -85,10 +89,19 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const trustedDocuments = config.trustedDocuments ? loadTrustedDocuments(config.trustedDocuments) : null;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const store = deps.store ?? createStore(config);
-  const pubsub = deps.pubsub ?? createPubSub(config);
-  const rateBudgets = createRateBudgets(config.redisUrl, config.cache.prefix);
-  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, registry: metrics.registry, logger, scopes: cacheScopes(config) });
+  // One MongoClient and one Redis pair for every part; closed last, after every part that uses them.
+  const clients = openSharedClients(config);
+  const closers = createCloseStack(logger);
+  closers.add('shared clients', () => clients.close());
+  const redis = clients.redis?.command ?? null;
+  const store = deps.store ?? createStore(config, clients.db);
+  closers.add('event store', () => store.close());
+  const pubsub = deps.pubsub ?? createPubSub(config, clients.redis);
+  closers.add('pubsub', () => pubsub.close());
+  const rateBudgets = createRateBudgets(redis, config.cache.prefix);
+  closers.add('rate budgets', () => rateBudgets.close());
+  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, redis: redis ?? undefined, registry: metrics.registry, logger, scopes: cacheScopes(config) });
+  closers.add('cache', () => cache.close());
   const providerDeps: ProviderDeps = {
     upstream: config.upstream,
     publicUrl: config.publicUrl,
@@ -103,8 +116,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     providerDeps,
     envProviders: deps.providers,
     store: deps.accountStore,
+    clients: { db: clients.db, redis },
     wrap: (name, account, provider) => cache.wrapProvider(name, account, provider),
   });
+  closers.add('accounts', () => accounts.close());
   const providers = accounts.providers;
   const keys = accounts.service.keys;
   const auth = createAuthenticator(config.apiKeys, keys);
@@ -140,7 +155,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     accounts: accounts.service,
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
-  const persistedQueries = createPersistedQueries({ redisUrl: config.redisUrl, prefix: config.cache.prefix, logger });
+  const persistedQueries = createPersistedQueries({ redis, prefix: config.cache.prefix, logger });
+  closers.add('persisted queries', () => persistedQueries.close());
   const pipeline = createGatewayPipeline({ limits, metrics, trustedDocuments });
   const apollo = createApollo({
     schema,
@@ -194,6 +210,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     logger,
     cache,
     accounts: accounts.service,
+    redisClientName: clients.redis ? clients.redisName : null,
     async listen(port = config.port, host = '::') {
       // Production refuses to start with stored accounts it cannot decrypt.
       await accounts.service.registry.check();
@@ -217,7 +234,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         await app.close();
         await retention.stop();
         await outbox.stop();
-        await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close(), persistedQueries.close(), accounts.close()]);
+        await closers.closeAll();
       })();
       return closing;
     },

@@ -5,6 +5,8 @@
 // registry, the OAuth connector, and the providers the rest of the gateway
 // sees (per account, and each provider's default).
 import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { GatewayConfig } from '../config.js';
 import { userInputError } from '../errors.js';
@@ -49,6 +51,8 @@ export interface AccountsDeps {
   /** Adapters that replace the environment's accounts' APIs and the receivers (tests). @default built from the config */
   readonly envProviders?: ReadonlyMap<ProviderName, Provider>;
   readonly store?: AccountStore;
+  /** The gateway's shared clients (infra/shared.ts): the accounts store and the refresh locks use them. @default clients of their own */
+  readonly clients?: { readonly db: Db | null; readonly redis: Redis | null };
   /** Puts the cross-request cache in front of each account's Provider. @default none */
   readonly wrap?: AccountProvidersOptions['wrap'];
 }
@@ -110,8 +114,8 @@ export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accou
   const production = config.env === 'production';
   const key = config.accounts.encryptionKey;
   const sealer = createSealer(key);
-  const store = deps.store ?? createAccountStore(config);
-  const locks = config.redisUrl ? redisLocks(config.redisUrl, config.cache.prefix) : storeLocks(store);
+  const store = deps.store ?? createAccountStore(config, deps.clients?.db ?? null);
+  const locks = config.redisUrl ? redisLocks(deps.clients?.redis ?? config.redisUrl, config.cache.prefix) : storeLocks(store);
   // Production without the encryption key keeps the environment's renewed tokens in process, as it stores no account.
   const persistence = production && key === null ? null : { store, sealer, logger };
   const { flows, factories, envAccounts, receivers } = providerParts({ config, deps, locks, owner: randomUUID(), persistence });

@@ -9,18 +9,24 @@
 // next taker inserts the next generation of it (`<key>#1`, `#2`, ...), which
 // exactly one caller can. Lock keys carry the credentials version they protect,
 // so a finished refresh never leaves a lock in the way of the next one.
-import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { openMongoDatabase } from '../../infra/clients.js';
 import { ensureIndexes } from '../../events/store/mongo-indexes.js';
 import { newAccountId } from '../types.js';
 import type { AccountDocument, AccountStore, ApiKeyDocument, ApiKeyStore, EnvironmentTokenStore, EnvironmentTokensDocument } from './types.js';
 
-export interface MongoAccountStoreOptions {
-  readonly url: string;
-  readonly db: string;
-  /** @default 2_000 (ms) */
-  readonly serverSelectionTimeoutMs?: number;
-  readonly now?: () => number;
-}
+export type MongoAccountStoreOptions = (
+  | {
+      readonly url: string;
+      readonly db: string;
+      /** @default 2_000 (ms) */
+      readonly serverSelectionTimeoutMs?: number;
+    }
+  | {
+      /** A database of a client the caller owns (and closes): the gateway's one MongoClient. */
+      readonly db: Db;
+    }
+) & { readonly now?: () => number };
 
 interface LockDocument {
   readonly _id: string;
@@ -38,12 +44,8 @@ type AccountOps = Pick<AccountStore, 'list' | 'get' | 'upsert' | 'replaceCredent
 type LockOps = Pick<AccountStore, 'tryLock' | 'unlock'>;
 
 export function createMongoAccountStore(options: MongoAccountStoreOptions): AccountStore {
-  const client = new MongoClient(options.url, {
-    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 2_000,
-    ignoreUndefined: true,
-    appName: 'messaging-gateway-accounts',
-  });
-  const db = client.db(options.db);
+  const own = typeof options.db === 'string' && 'url' in options ? openMongoDatabase(options.url, options.db, { serverSelectionTimeoutMs: options.serverSelectionTimeoutMs }) : null;
+  const db = own ? own.db : (options.db as Db);
   // A refreshed token is persisted before use: it must survive a failover.
   const durable = { writeConcern: { w: 'majority' as const } };
   const now = options.now ?? Date.now;
@@ -54,7 +56,7 @@ export function createMongoAccountStore(options: MongoAccountStoreOptions): Acco
     ...keyOps(db.collection<ApiKeyDocument>('api_keys', durable)),
     ...environmentTokenOps(db.collection<EnvironmentTokensDocument>('environment_tokens', durable), now),
     async close() {
-      await client.close();
+      await own?.close();
     },
   };
 }
