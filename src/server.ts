@@ -15,6 +15,7 @@ import { createGatewayCache, type GatewayCache } from './cache/index.js';
 import { touchedBy } from './cache/touched.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory } from './context.js';
+import { createDirectory, createDirectoryRecorder, ENV_DIRECTORY_ACCOUNT, type Directory } from './directory/index.js';
 import { createErrorFormatter } from './errors.js';
 import { createIngest } from './events/ingest.js';
 import { createOutbox, type OutboxOptions } from './events/outbox.js';
@@ -56,6 +57,7 @@ export interface Gateway {
   readonly logger: Logger;
   readonly cache: GatewayCache;
   readonly accounts: AccountsService;
+  readonly directory: Directory;
 }
 
 /** Test and embedding hooks; everything defaults to what the config says. */
@@ -65,6 +67,8 @@ export interface GatewayDeps {
   readonly providers?: ReadonlyMap<ProviderName, Provider>;
   /** The accounts store. @default MongoDB (the event store's database) when configured, else in process */
   readonly accountStore?: AccountStore;
+  /** What the gateway has seen, per account. @default MongoDB when configured, else in process */
+  readonly directory?: Directory;
   readonly logger?: Logger;
   /** Outbox timing (tests shorten it). @default see OutboxOptions */
   readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
@@ -84,6 +88,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const store = deps.store ?? createStore(config);
   const pubsub = deps.pubsub ?? createPubSub(config);
   const rateBudgets = createRateBudgets(config.redisUrl, config.cache.prefix);
+  const directory = deps.directory ?? createDirectory(config);
   const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, registry: metrics.registry, logger, scopes: cacheScopes(config) });
   const providerDeps: ProviderDeps = {
     upstream: config.upstream,
@@ -92,6 +97,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onCall: (call) => metrics.observeUpstream(call),
     rateBudgets,
     onRateBudget: (provider, remaining) => metrics.observeRateBudget(provider, remaining),
+    directory: { store: directory, account: ENV_DIRECTORY_ACCOUNT },
   };
   // The environment's providers are its accounts; stored accounts join them, and each provider answers from its default one.
   const accounts = createAccounts(config, {
@@ -109,6 +115,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   }
   const auth = createAuthenticator(config.apiKeys, keys);
   const outbox = createOutbox({ store, pubsub, logger, metrics, ...deps.outbox });
+  const recordSeen = createDirectoryRecorder(directory, (name) => providers.get(name)?.receiver.feedsDirectory === true);
   const ingest = createIngest({
     providers,
     store,
@@ -122,6 +129,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     async onStored(events) {
       const provider = events[0]?.provider;
       if (!provider) return;
+      // First, so the lists the invalidation below refreshes already hold what this delivery named.
+      await recordSeen(events);
       cache.noteDelivery(provider);
       // A delivery routed to an account changes that account's entries only; one routed to none is the
       // environment's account's, or (without one) may be any stored account's.
@@ -203,6 +212,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     logger,
     cache,
     accounts: accounts.service,
+    directory,
     async listen(port = config.port, host = '::') {
       // Production refuses to start with stored accounts it cannot decrypt.
       await accounts.service.registry.check();
@@ -225,7 +235,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         await app.close();
         await ingest.drain();
         await outbox.stop();
-        await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close(), persistedQueries.close(), accounts.close()]);
+        await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close(), persistedQueries.close(), accounts.close(), directory.close()]);
       })();
       return closing;
     },

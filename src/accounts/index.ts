@@ -135,7 +135,9 @@ export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accou
         const scope = account.scope.provider === 'SMOOCH' ? account.scope : null;
         const credentials = account.credentials.kind === 'api-key' ? account.credentials : null;
         if (!scope || !credentials) throw new ProviderError('SMOOCH', 'NOT_CONFIGURED', `The stored Smooch account ${account.id} has no API key`);
-        return apiOnly(createSmoochProvider({ api: { apiUrl: scope.apiUrl, appId: scope.appId, keyId: credentials.keyId, secret: credentials.secret }, webhookSecret: null }, providerDeps));
+        // Its directory is its own: what was seen in this app only.
+        const deps = providerDeps.directory ? { ...providerDeps, directory: { ...providerDeps.directory, account: account.id } } : providerDeps;
+        return apiOnly(createSmoochProvider({ api: { apiUrl: scope.apiUrl, appId: scope.appId, keyId: credentials.keyId, secret: credentials.secret }, webhookSecret: null }, deps));
       },
     ],
   ]);
