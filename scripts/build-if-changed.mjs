@@ -3,9 +3,11 @@
 // incrementally, so a second `npm start` with nothing changed starts at once.
 // Plain JavaScript on purpose: it runs before anything is compiled.
 import { spawnSync } from 'node:child_process';
+import process from 'node:process';
 import { readdirSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import console from 'node:console';
 
 const BUILD_INFO = 'dist/.tsbuildinfo';
 /** What the build reads besides src/: a change in any of them rebuilds. */
