@@ -3,6 +3,7 @@
 // ConfigError lists every bad variable at once, naming each and what it expected.
 import { ConnectionString } from 'mongodb-connection-string-url';
 import { z } from 'zod';
+import { bool, onOff } from './env-switch.js';
 import type { CacheConfig } from './cache/index.js';
 import { defaultMaxConnections, type AdmissionConfig } from './http/admission.js';
 
@@ -265,9 +266,6 @@ function int(min: number, max: number) {
     .pipe(z.number().min(min, { error: `must be a whole number from ${min} to ${max}` }).max(max, { error: `must be a whole number from ${min} to ${max}` }));
 }
 
-const bool = z
-  .enum(['true', 'false', '1', '0'], { error: (i) => `must be true, false, 1 or 0, got "${String(i.input)}"` })
-  .transform((v) => v === 'true' || v === '1');
 
 function url(protocols: readonly string[]) {
   return z.string().refine(
@@ -352,7 +350,6 @@ const ratio = z
   .string()
   .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, { error: (i) => `must be a number from 0 to 1, got "${String(i.input)}"` })
   .transform(Number);
-const onOff = z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` });
 /** 32 bytes as base64 (44 characters) or hex (64 characters); never echoed. */
 const encryptionKey = z.string().transform((raw, ctx) => {
   const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(raw) ? Buffer.from(raw, 'base64') : null;

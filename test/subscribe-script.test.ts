@@ -51,7 +51,7 @@ describe('scripts/subscribe.ts', () => {
     const script = runScript(['received', 'HIGHLEVEL'], { GATEWAY_URL: t.url, GATEWAY_KEY: VIEWER_KEY });
     expect(await script.exited).toBe(1);
     expect(script.stdout).toEqual([]);
-    expect(script.stderr.join('\n')).toMatch(/subscription refused: .*HIGHLEVEL/);
+    expect(script.stderr.join("\n")).toMatch(/subscription refused: .*HIGHLEVEL.*Did you mean "LEADCONNECTOR"/);
   });
 
   it('exits non-zero when the gateway refuses the key', async () => {
