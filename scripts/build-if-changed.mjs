@@ -28,7 +28,7 @@ function newest(path) {
 
 const built = newest(BUILD_INFO);
 const changed = Math.max(newest('src'), ...INPUTS.map(newest));
-if (built > 0 && built >= changed && process.env.GATEWAY_FORCE_BUILD !== '1') {
+if (built > 0 && built >= changed) {
   console.error('build: dist/ is up to date with src/, not compiling');
 } else {
   console.error(built > 0 ? 'build: src/ changed, compiling what changed into dist/ …' : 'build: compiling src/ into dist/ (the first time takes a while) …');
