@@ -5,7 +5,7 @@ import { loadConfig } from '../src/config.js';
 import { createMemoryDirectory, createMongoDirectory, type Directory } from '../src/directory/index.js';
 import { encodeId } from '../src/ids.js';
 import { startSandbox } from '../src/sandbox/index.js';
-import type { SmoochEmulator } from '../src/sandbox/smooch/index.js';
+import { startSmoochEmulator, type SmoochEmulator } from '../src/sandbox/smooch/index.js';
 import { createGateway } from '../src/server.js';
 import { gqlAt, mongoTestDb, useTestGateway } from './helpers/gateway.js';
 
@@ -112,6 +112,39 @@ describe('Smooch lists from the directory', () => {
     expect((await t.gql<{ contacts: Connection }>(query)).data?.contacts.edges.map((e) => e.node.providerId)).toEqual([c1!.userId]);
     await smooch.emitMessageEvent('RECEIVED', { conversationId: c2!.id });
     expect((await t.gql<{ contacts: Connection }>(query)).data?.contacts.edges.map((e) => e.node.providerId)).toEqual([c2!.userId, c1!.userId]);
+  });
+
+  it('keeps each account its own directory: account: picks one, and a key scoped to one sees only its users', async () => {
+    const t = await useTestGateway({ providers: ['SMOOCH'], mongo: true });
+    const envApp = t.emulators.SMOOCH as SmoochEmulator;
+    const other = await startSmoochEmulator({ seed: 7 });
+    onTestFinished(() => other.close());
+    const api = other.providerConfig().api;
+    const connected = await t.gql<{ connectSmoochAccount: { id: string } }>('mutation($i: ConnectSmoochAccountInput!) { connectSmoochAccount(input: $i) { id } }', {
+      i: { appId: api.appId, keyId: api.keyId, secret: api.secret, apiUrl: api.apiUrl },
+    });
+    const accountB = connected.data!.connectSmoochAccount.id;
+    await envApp.addWebhookTarget(`${t.url}/webhooks/smooch`);
+    await other.addWebhookTarget(`${t.url}/webhooks/smooch`);
+    const mine = await envApp.emitMessageEvent('RECEIVED', { conversationId: envApp.data.conversations[0]!.id });
+    const theirs = await other.emitMessageEvent('RECEIVED', { conversationId: other.data.conversations[0]!.id });
+    expect([mine.deliveries[0]?.status, theirs.deliveries[0]?.status]).toEqual([200, 200]);
+    const userOf = (emu: SmoochEmulator): string => emu.data.conversations[0]!.userId;
+
+    const list = 'query($a: ID) { contacts(provider: SMOOCH, account: $a) { edges { node { providerId account { id } } } } }';
+    type Listed = { contacts: { edges: Array<{ node: { providerId: string; account: { id: string } } }> } };
+    const ids = (res: { data: Listed | null }): string[] => res.data?.contacts.edges.map((e) => e.node.providerId) ?? [];
+    expect(ids(await t.gql<Listed>(list))).toEqual([userOf(envApp)]);
+    const ofB = await t.gql<Listed>(list, { a: accountB });
+    expect(ids(ofB)).toEqual([userOf(other)]);
+    expect(ofB.data?.contacts.edges[0]?.node.account.id).toBe(accountB);
+
+    const created = await t.gql<{ createApiKey: { key: string } }>('mutation($a: [ID!]) { createApiKey(role: VIEWER, accounts: $a, name: "app B") { key } }', { a: [accountB] });
+    const keyB = created.data!.createApiKey.key;
+    expect(ids(await t.gql<Listed>(list, {}, keyB))).toEqual([userOf(other)]);
+    const refused = await t.gql<Listed>(list, { a: encodeId('SMOOCH', 'Account', 'env') }, keyB);
+    // Another account is as unknown to this key as one that does not exist, as for every list.
+    expect(refused.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
   });
 
   it('lists a user found by a lookup, and keeps the email and contact filters', async () => {
