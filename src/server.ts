@@ -12,17 +12,20 @@ import { createWebhookRouter } from './accounts/webhook-routing.js';
 import { CHECK_TTL_MS as KEY_CHECK_TTL_MS } from './accounts/api-keys.js';
 import { createAuthenticator } from './auth.js';
 import { createGatewayCache, type GatewayCache } from './cache/index.js';
-import { touchedBy } from './cache/touched.js';
+import { invalidateOnStored } from './cache/invalidation.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory } from './context.js';
-import { createDirectory, createDirectoryRecorder, ENV_DIRECTORY_ACCOUNT, type Directory } from './directory/index.js';
+import { createDirectory, ENV_DIRECTORY_ACCOUNT, recordSeenOnStored, type Directory } from './directory/index.js';
 import { createErrorFormatter } from './errors.js';
 import { createIngest } from './events/ingest.js';
+import { createLiveEvents } from './events/live-events.js';
 import { createOutbox, type OutboxOptions } from './events/outbox.js';
 import { createPubSub } from './events/pubsub/index.js';
+import { createRetention } from './events/retention.js';
 import { createStore } from './events/store/index.js';
 import type { EventStore, PubSub } from './events/types.js';
 import { createApollo } from './graphql/apollo.js';
+import { createGatewayPipeline } from './graphql/gateway-pipeline.js';
 import { createOperationLimits } from './graphql/limits.js';
 import { createPersistedQueries } from './graphql/persisted-queries.js';
 import { loadTrustedDocuments } from './graphql/trusted-documents.js';
@@ -109,13 +112,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   });
   const providers = accounts.providers;
   const keys = accounts.service.keys;
-  async function unroutedAccounts(provider: ProviderName): Promise<(string | null)[]> {
-    const known = await accounts.service.registry.recent(provider);
-    return known.some((a) => a.source === 'environment') ? [null] : known.map((a) => a.id);
-  }
   const auth = createAuthenticator(config.apiKeys, keys);
-  const outbox = createOutbox({ store, pubsub, logger, metrics, ...deps.outbox });
-  const recordSeen = createDirectoryRecorder(directory, (name) => providers.get(name)?.receiver.feedsDirectory === true);
+  const outbox = createOutbox({ log: store, claims: store, pubsub, logger, metrics, ...deps.outbox });
+  const retention = createRetention({ log: store, claims: store, logger });
   const ingest = createIngest({
     providers,
     store,
@@ -126,19 +125,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     // A delivery naming a connected account's location, organization or app is verified with that account's secrets.
     route: createWebhookRouter(accounts.service.registry),
     // Before the 200: a query that starts after the answer must not see what this delivery changed.
-    async onStored(events) {
-      const provider = events[0]?.provider;
-      if (!provider) return;
+    afterStored: [
       // First, so the lists the invalidation below refreshes already hold what this delivery named.
-      await recordSeen(events);
-      cache.noteDelivery(provider);
-      // A delivery routed to an account changes that account's entries only; one routed to none is the
-      // environment's account's, or (without one) may be any stored account's.
-      const account = events[0]?.account ?? null;
-      const targets = account ? [account] : await unroutedAccounts(provider);
-      const touched = touchedBy(provider, events);
-      await Promise.all(targets.map((a) => cache.invalidate(provider, touched, 'webhook', a)));
-    },
+      recordSeenOnStored(directory, (name) => providers.get(name)?.receiver.feedsDirectory === true),
+      invalidateOnStored(cache, accounts.service.registry),
+    ],
   });
   const schema = createSchema();
   const limits = createOperationLimits(schema, config.graphql, { introspection: config.introspection });
@@ -148,24 +139,25 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     accountProviders: accounts.routes,
     store,
     pubsub,
+    liveEvents: createLiveEvents({ pubsub, log: store, logger, metrics }),
     logger,
     metrics,
     onWebhooksChanged: (provider) => ingest.invalidateSecrets(provider),
+    beginWebhookCreation: (provider) => ingest.beginWebhookCreation(provider),
     replay: ingest.replay,
     allowLocalHttpWebhooks: config.env !== 'production',
     accounts: accounts.service,
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
   const persistedQueries = createPersistedQueries({ redisUrl: config.redisUrl, prefix: config.cache.prefix, logger });
+  const pipeline = createGatewayPipeline({ limits, metrics, trustedDocuments });
   const apollo = createApollo({
     schema,
-    limits,
+    pipeline,
     formatError,
-    metrics,
     introspection: config.introspection,
     federationTraces: config.federationTraces,
     persistedQueries: persistedQueries.options,
-    trustedDocuments,
   });
 
   const app: FastifyInstance = Fastify({ logger: false, return503OnClosing: true });
@@ -180,6 +172,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   void app.register(oauthRoutes, { connector: accounts.service.connector, secureCookies: config.publicUrl.startsWith('https:') });
   void app.register(graphqlRoutes, {
     apollo,
+    pipeline,
     auth,
     contextFor,
     corsOrigins: config.corsOrigins,
@@ -187,15 +180,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     explorerPath: config.explorer ? EXPLORER_PATH : null,
     ws: {
       schema,
-      limits,
       formatError,
       metrics,
       admission,
       maxBufferedBytes: config.wsMaxBufferedBytes,
-      trustedDocuments,
       revocations: { onRevoked: keys.onRevoked, revokedAmong: keys.revokedAmong, recheckMs: KEY_CHECK_TTL_MS },
     },
-    trustedDocuments,
   });
 
   let url = '';
@@ -224,6 +214,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       coverageTimer = setInterval(() => void cache.checkCoverage(providers, config.publicUrl), COVERAGE_CHECK_MS).unref();
       // Publishes what an earlier process stored but never published, then keeps sweeping.
       outbox.start();
+      retention.start();
       const address = app.server.address() as AddressInfo;
       const shownHost = host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost';
       url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
@@ -233,7 +224,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       closing ??= (async () => {
         if (coverageTimer) clearInterval(coverageTimer);
         await app.close();
-        await ingest.drain();
+        await retention.stop();
         await outbox.stop();
         await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close(), persistedQueries.close(), accounts.close(), directory.close()]);
       })();

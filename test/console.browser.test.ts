@@ -60,6 +60,8 @@ describe('the event console, live from the start', () => {
   it('connects by itself on a gateway without keys and shows events with one-line times and a colour per type', async () => {
     const t = await useOpenGateway();
     const { page, errors } = await openWatchedPage(browser);
+    // Registered after the gateway's close, so it runs first: the page's sockets are gone before the gateway drains.
+    onTestFinished(() => page.close());
     await page.goto(`${t.url}/console`, { waitUntil: 'load' });
     // No click: its three subscriptions reach the gateway.
     await until(() => t.gateway.pubsub.listenerCount() === 3, 'the console subscriptions', 15_000);
@@ -80,12 +82,12 @@ describe('the event console, live from the start', () => {
     await until(() => t.gateway.pubsub.listenerCount() === 3, 'the subscriptions after the reload', 15_000);
     await page.waitForFunction(() => document.querySelector('#status')?.textContent?.startsWith('Connected'), { timeout: 15_000 });
     expect(errors).toEqual([]);
-    await page.close();
   });
 
   it('with a key, reconnects after a reload without a click', async () => {
     const t = await useEventsGateway();
     const { page } = await openWatchedPage(browser);
+    onTestFinished(() => page.close());
     await page.goto(`${t.url}/console`, { waitUntil: 'load' });
     await page.type('#api-key', ADMIN_KEY);
     await page.click('#connect');
@@ -93,12 +95,13 @@ describe('the event console, live from the start', () => {
     await page.reload({ waitUntil: 'load' });
     await until(() => t.gateway.pubsub.listenerCount() === 3, 'the subscriptions after the reload', 15_000);
     await page.waitForFunction(() => document.querySelector('#status')?.textContent === 'Connected: live', { timeout: 15_000 });
-    await page.close();
   });
 
   it('keeps an opened raw body open and pretty-printed while live events redraw the deliveries, and gives notices their own line', async () => {
     const t = await useOpenGateway();
     const { page, errors } = await openWatchedPage(browser);
+    // Registered after the gateway's close, so it runs first: the page's sockets are gone before the gateway drains.
+    onTestFinished(() => page.close());
     await page.goto(`${t.url}/console`, { waitUntil: 'load' });
     await until(() => t.gateway.pubsub.listenerCount() === 3, 'the console subscriptions', 15_000);
     const first = `first ${randomUUID()}`;
@@ -131,6 +134,5 @@ describe('the event console, live from the start', () => {
     expect(await page.$eval('#list-status', (e) => e.textContent)).toMatch(/^\d+ shown, newest first$/);
     expect(await page.$eval('#replay-status', (e) => (e as unknown as PageElement).hidden)).toBe(false);
     expect(errors).toEqual([]);
-    await page.close();
   });
 });

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { encodeCursor, idFloor } from '../src/events/cursor.js';
+import { encodeEventCursor, idFloor } from '../src/events/cursor.js';
 import { until, useTestGateway, VIEWER_KEY } from './helpers/gateway.js';
 
 interface Script {
@@ -32,7 +32,7 @@ describe('scripts/subscribe.ts', () => {
     const t = await useTestGateway();
     await t.podium.addWebhookTarget(`${t.url}/webhooks/podium`);
     // A well-formed cursor of an event this gateway never stored, as after a restart on the embedded store.
-    const stale = encodeCursor(`${idFloor(Date.now() - 60_000).slice(0, 12)}${'ab'.repeat(8)}`);
+    const stale = encodeEventCursor(`${idFloor(Date.now() - 60_000).slice(0, 12)}${'ab'.repeat(8)}`);
     const script = runScript(['received', 'PODIUM'], { GATEWAY_URL: t.url, GATEWAY_KEY: VIEWER_KEY, GATEWAY_AFTER: stale });
     await until(() => script.stderr.some((l) => l.includes('no longer knows the cursor')), 'the restart notice', 15_000);
     expect(script.stdout).toEqual([]);

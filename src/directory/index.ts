@@ -26,12 +26,13 @@ export interface SeenEvent {
 }
 
 /**
- * The ingest hook: records the contact and conversation every event names,
- * for the providers that list from the directory. Runs after the events are
- * stored and before the provider is answered (a query after the 200 lists them).
+ * The after-stored hook of the event pipeline (events/persist.ts): records the
+ * contact and conversation every stored event names, for the providers that
+ * list from the directory. It runs before the provider is answered, so a query
+ * after the 200 lists them; a failure fails the delivery (the provider retries).
  */
-export function createDirectoryRecorder(directory: Directory, listsFromDirectory: (provider: ProviderName) => boolean): (events: readonly SeenEvent[]) => Promise<void> {
-  return async (events) => {
+export function recordSeenOnStored(directory: Directory, listsFromDirectory: (provider: ProviderName) => boolean): (batch: { readonly events: readonly SeenEvent[] }) => Promise<void> {
+  return async ({ events }) => {
     const byAccount = new Map<string, { provider: ProviderName; account: string; sightings: Sighting[] }>();
     for (const event of events) {
       if (!event.message || !listsFromDirectory(event.provider)) continue;

@@ -1,9 +1,13 @@
 // Shared machinery of the provider emulators: a tiny router on node:http, a log
 // of every upstream request (tests and benchmarks assert on counts), switchable
-// latency and faults (429, 5xx, hangs, stalled bodies, malformed answers), and
+// latency, faults (429, 5xx, hangs, stalled bodies, malformed answers, answers
+// lost after the provider acted) and rate limits (see switches.ts), and
 // helpers to deliver webhooks.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createSwitches, matchesRequest, type Fault, type RateLimit, type RequestFilter, type Switches } from './switches.js';
+
+export type { Fault, RateLimit, RequestFilter } from './switches.js';
 
 export interface EmuRequest {
   readonly method: string;
@@ -28,24 +32,6 @@ export interface EmuRoute {
   readonly handler: (req: EmuRequest) => EmuResponse | Promise<EmuResponse>;
 }
 
-export interface Fault {
-  /** Only requests whose path starts with this (default: every request). */
-  readonly pathPrefix?: string;
-  readonly method?: string;
-  /** How many matching requests it affects. @default 1 */
-  readonly times?: number;
-  /** Answer with this status (429, 500, 503, …). */
-  readonly status?: number;
-  /** Sent as Retry-After on the faulted answer. */
-  readonly retryAfterSeconds?: number;
-  /** Never answer: the client's timeout has to fire. */
-  readonly hang?: boolean;
-  /** Send the status line and headers, then stall before the body ends: a timeout while reading it. */
-  readonly stallBody?: boolean;
-  /** Answer with this JSON body instead of the provider's error body (a 200 that is not the documented shape). */
-  readonly body?: unknown;
-}
-
 export interface LoggedRequest {
   readonly method: string;
   readonly path: string;
@@ -60,12 +46,20 @@ export interface Emulator {
   readonly url: string;
   /** Every request received since start or the last `resetRequests()` (control routes excluded). */
   readonly requests: readonly LoggedRequest[];
-  requestCount(filter?: { method?: string; pathPrefix?: string }): number;
+  requestCount(filter?: RequestFilter): number;
   resetRequests(): void;
   injectFault(fault: Fault): void;
   clearFaults(): void;
-  /** Added to every answer. @default 0 (ms) */
-  setLatency(ms: number): void;
+  /** Added to every answer, or (with `where`) to the answers of those requests only, replacing an earlier value for the same `where`. @default 0 (ms) */
+  setLatency(ms: number, where?: RequestFilter): void;
+  /**
+   * Refuses, with 429 and Retry-After, any request of an account that would
+   * make more than `max` in any `windowMs` (a sliding window, the strictest
+   * reading of "N requests per minute"); refused requests do not count. Fields
+   * default to the provider's documented limit; null turns it off. Public
+   * (OAuth) paths are not limited. @default off
+   */
+  setRateLimit(limit?: Partial<RateLimit> | null): void;
   close(): Promise<void>;
 }
 
@@ -81,6 +75,10 @@ export interface EmulatorOptions {
   readonly host?: string;
   /** The body answered for unknown routes and faults, in the provider's error shape. */
   readonly errorBody?: (status: number, message: string) => unknown;
+  /** The provider's published rate limit, what setRateLimit() enforces by default. */
+  readonly rateLimit?: RateLimit;
+  /** The provider account a request is counted against by the rate limit (its token's). @default one account */
+  readonly accountOf?: (headers: IncomingMessage['headers']) => string;
 }
 
 interface CompiledRoute extends EmuRoute {
@@ -88,77 +86,20 @@ interface CompiledRoute extends EmuRoute {
   readonly names: readonly string[];
 }
 
-export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
-  const compiled: CompiledRoute[] = options.routes.map((r) => {
-    const names: string[] = [];
-    const pattern = r.path.replace(/:([A-Za-z_]+)/g, (_, name: string) => {
-      names.push(name);
-      return '([^/]+)';
-    });
-    return { ...r, regex: new RegExp(`^${pattern}/?$`), names };
-  });
-  const requests: LoggedRequest[] = [];
-  let faults: Array<Fault & { remaining: number }> = [];
-  let latencyMs = 0;
-  const hung = new Set<ServerResponse>();
-  const errorBody = options.errorBody ?? ((status: number, message: string) => ({ status, message }));
+type ErrorBody = (status: number, message: string) => unknown;
 
+export async function startEmulator(options: EmulatorOptions): Promise<Emulator> {
+  const routes = compileRoutes(options.routes);
+  const requests: LoggedRequest[] = [];
+  const switches = createSwitches(options.rateLimit ?? null);
+  const hung = new Set<ServerResponse>();
+  const errorBody: ErrorBody = options.errorBody ?? ((status, message) => ({ status, message }));
+  const handle = requestHandler(options, { routes, requests, switches, hung, errorBody });
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       send(res, { status: 500, body: errorBody(500, err instanceof Error ? err.message : String(err)) });
     });
   });
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://emulator');
-    const method = req.method ?? 'GET';
-    const raw = await readBody(req);
-    const entry: LoggedRequest = { method, path: url.pathname, query: url.search, status: 0 };
-    requests.push(entry);
-    if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
-
-    const fault = faults.find(
-      (f) => f.remaining > 0 && (!f.pathPrefix || url.pathname.startsWith(f.pathPrefix)) && (!f.method || f.method === method),
-    );
-    if (fault) {
-      fault.remaining--;
-      faults = faults.filter((f) => f.remaining > 0);
-      answerFault(fault, res, entry, errorBody, hung);
-      return;
-    }
-
-    let body: unknown;
-    const type = req.headers['content-type'] ?? '';
-    if (raw.length > 0) {
-      if (type.includes('application/x-www-form-urlencoded')) body = Object.fromEntries(new URLSearchParams(raw));
-      else {
-        try {
-          body = JSON.parse(raw);
-        } catch {
-          entry.status = 400;
-          send(res, { status: 400, body: errorBody(400, 'request body is not valid JSON') });
-          return;
-        }
-      }
-    }
-    for (const route of compiled) {
-      if (route.method !== method) continue;
-      const m = route.regex.exec(url.pathname);
-      if (!m) continue;
-      const params: Record<string, string> = {};
-      route.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1] ?? '')));
-      const emuReq: EmuRequest = { method, path: url.pathname, params, query: url.searchParams, headers: req.headers, body };
-      const isPublic = options.publicPaths?.some((p) => url.pathname.startsWith(p)) ?? false;
-      const refusal = isPublic ? null : options.authorize?.(emuReq) ?? null;
-      const out = refusal ?? (await route.handler(emuReq));
-      entry.status = out.status;
-      send(res, out);
-      return;
-    }
-    entry.status = 404;
-    send(res, { status: 404, body: errorBody(404, `no route ${method} ${url.pathname}`) });
-  }
-
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
@@ -168,29 +109,121 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     get requests() {
       return requests;
     },
-    requestCount(filter = {}) {
-      return requests.filter(
-        (r) => (!filter.method || r.method === filter.method) && (!filter.pathPrefix || r.path.startsWith(filter.pathPrefix)),
-      ).length;
-    },
+    requestCount: (filter = {}) => requests.filter((r) => matchesRequest(filter, r.method, r.path)).length,
     resetRequests() {
       requests.length = 0;
     },
-    injectFault(fault) {
-      faults.push({ ...fault, remaining: fault.times ?? 1 });
-    },
-    clearFaults() {
-      faults = [];
-    },
-    setLatency(ms) {
-      latencyMs = ms;
-    },
+    injectFault: (fault) => switches.injectFault(fault),
+    clearFaults: () => switches.clearFaults(),
+    setLatency: (ms, where) => switches.setLatency(ms, where),
+    setRateLimit: (limit = {}) => switches.setRateLimit(limit),
     async close() {
       for (const res of hung) res.destroy();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function compileRoutes(routes: readonly EmuRoute[]): CompiledRoute[] {
+  return routes.map((r) => {
+    const names: string[] = [];
+    const pattern = r.path.replace(/:([A-Za-z_]+)/g, (_, name: string) => {
+      names.push(name);
+      return '([^/]+)';
+    });
+    return { ...r, regex: new RegExp(`^${pattern}/?$`), names };
+  });
+}
+
+interface HandlerState {
+  readonly routes: readonly CompiledRoute[];
+  readonly requests: LoggedRequest[];
+  readonly switches: Switches;
+  readonly hung: Set<ServerResponse>;
+  readonly errorBody: ErrorBody;
+}
+
+/** One request: log it, apply the rate limit, latency and faults, then route it. */
+function requestHandler(options: EmulatorOptions, s: HandlerState): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const method = req.method ?? 'GET';
+    const raw = await readBody(req);
+    const arrivedAt = Date.now();
+    const entry: LoggedRequest = { method, path: url.pathname, query: url.search, status: 0 };
+    s.requests.push(entry);
+    const isPublic = options.publicPaths?.some((p) => url.pathname.startsWith(p)) ?? false;
+    const admission = isPublic ? ({ ok: true } as const) : s.switches.admit(options.accountOf?.(req.headers) ?? '', arrivedAt);
+    if (!admission.ok) {
+      entry.status = 429;
+      const retryAfter = String(Math.max(1, Math.ceil(admission.retryAfterMs / 1000)));
+      send(res, { status: 429, body: s.errorBody(429, 'Too many requests: the rate limit is exceeded'), headers: { 'retry-after': retryAfter } });
+      return;
+    }
+    const latencyMs = s.switches.latencyFor(method, url.pathname);
+    if (latencyMs > 0) await sleep(latencyMs);
+    const fault = s.switches.takeFault(method, url.pathname);
+    if (fault && !fault.afterHandling) {
+      if (fault.delayMs) await sleep(fault.delayMs);
+      if (replacesAnswer(fault)) {
+        answerFault(fault, res, entry, s.errorBody, s.hung);
+        return;
+      }
+    }
+    const parsed = parseBody(raw, req.headers['content-type'] ?? '');
+    const out = parsed.ok ? await route(options, s.routes, { method, url, headers: req.headers, body: parsed.body }) : { status: 400, body: s.errorBody(400, 'request body is not valid JSON') };
+    if (fault?.afterHandling) {
+      if (fault.delayMs) await sleep(fault.delayMs);
+      if (replacesAnswer(fault)) {
+        answerFault(fault, res, entry, s.errorBody, s.hung);
+        return;
+      }
+    }
+    entry.status = out.status;
+    send(res, out);
+  };
+}
+
+/** A fault that only delays lets the real answer through; any other replaces it (a bare fault is a 500, as it always was). */
+function replacesAnswer(fault: Fault): boolean {
+  return fault.hang === true || fault.stallBody === true || fault.status !== undefined || fault.body !== undefined || fault.delayMs === undefined;
+}
+
+function parseBody(raw: string, type: string): { ok: true; body: unknown } | { ok: false } {
+  if (raw.length === 0) return { ok: true, body: undefined };
+  if (type.includes('application/x-www-form-urlencoded')) return { ok: true, body: Object.fromEntries(new URLSearchParams(raw)) };
+  try {
+    return { ok: true, body: JSON.parse(raw) as unknown };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** The matching route's answer (after the credentials check), or 404 in the provider's error shape. */
+async function route(
+  options: EmulatorOptions,
+  routes: readonly CompiledRoute[],
+  req: { method: string; url: URL; headers: IncomingMessage['headers']; body: unknown },
+): Promise<EmuResponse> {
+  const { method, url } = req;
+  for (const r of routes) {
+    if (r.method !== method) continue;
+    const m = r.regex.exec(url.pathname);
+    if (!m) continue;
+    const params: Record<string, string> = {};
+    r.names.forEach((n, i) => (params[n] = decodeURIComponent(m[i + 1] ?? '')));
+    const emuReq: EmuRequest = { method, path: url.pathname, params, query: url.searchParams, headers: req.headers, body: req.body };
+    const isPublic = options.publicPaths?.some((p) => url.pathname.startsWith(p)) ?? false;
+    const refusal = isPublic ? null : (options.authorize?.(emuReq) ?? null);
+    return refusal ?? (await r.handler(emuReq));
+  }
+  const errorBody: ErrorBody = options.errorBody ?? ((status, message) => ({ status, message }));
+  return { status: 404, body: errorBody(404, `no route ${method} ${url.pathname}`) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Answers as the fault says: hang, stall after the headers, or a status with the provider's error body (or the given one). */
@@ -264,15 +297,4 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-/** Opaque cursor for emulators whose real API uses opaque cursors: base64url of an offset. */
-export function offsetCursor(offset: number): string {
-  return Buffer.from(`o:${offset}`).toString('base64url');
-}
-
-export function parseOffsetCursor(cursor: string | null): number | null {
-  if (!cursor) return 0;
-  const m = /^o:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return m ? Number(m[1]) : null;
 }

@@ -48,117 +48,138 @@ export interface OAuthServer {
   readonly stats: OAuthStats;
 }
 
+/** The authorization server's live state: codes, tokens, counters and switches. */
+interface Grants {
+  readonly options: OAuthServerOptions;
+  readonly now: () => number;
+  readonly codes: Map<string, { subject: string; redirectUri: string; expiresAt: number }>;
+  readonly access: Map<string, { subject: string; expiresAt: number }>;
+  readonly refresh: Map<string, { subject: string }>;
+  readonly stats: { exchanges: number; refreshes: number; refusedRefreshes: number };
+  readonly calls: Map<string, number>;
+  signedIn: string;
+  hold: Promise<void> | null;
+}
+
 export function createOAuthServer(options: OAuthServerOptions): OAuthServer {
-  const now = options.now ?? Date.now;
-  const codes = new Map<string, { subject: string; redirectUri: string; expiresAt: number }>();
-  const access = new Map<string, { subject: string; expiresAt: number }>();
-  const refresh = new Map<string, { subject: string }>();
-  const stats = { exchanges: 0, refreshes: 0, refusedRefreshes: 0 };
-  const calls = new Map<string, number>();
-  let signedIn = options.subjects[0] ?? '';
-  let hold: Promise<void> | null = null;
-  const token = (kind: string): string => `${options.tokenPrefix}-${kind}-${randomBytes(12).toString('hex')}`;
-
-  function subjectOf(authorization: string | undefined): string | null {
-    const match = /^Bearer (.+)$/.exec(authorization ?? '');
-    const found = match ? access.get(match[1] as string) : undefined;
-    return found && found.expiresAt > now() ? found.subject : null;
-  }
-
-  function issue(subject: string): EmuResponse {
-    const accessToken = token('access');
-    const refreshToken = token('refresh');
-    access.set(accessToken, { subject, expiresAt: now() + options.accessTokenTtlSeconds * 1000 });
-    refresh.set(refreshToken, { subject });
-    return {
-      status: 200,
-      body: { access_token: accessToken, token_type: 'Bearer', expires_in: options.accessTokenTtlSeconds, refresh_token: refreshToken, ...options.answerFields(subject) },
-    };
-  }
-
-  function field(req: EmuRequest, name: string): string | null {
-    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
-    return typeof body[name] === 'string' ? (body[name] as string) : null;
-  }
-
-  async function tokenEndpoint(req: EmuRequest): Promise<EmuResponse> {
-    if (field(req, 'client_id') !== options.client.id || field(req, 'client_secret') !== options.client.secret) {
-      return options.error(401, 'invalid_client', 'client_id or client_secret is not valid');
-    }
-    const grant = field(req, 'grant_type');
-    if (grant === 'authorization_code') {
-      const code = codes.get(field(req, 'code') ?? '');
-      // A code is single-use, short-lived and bound to its redirect_uri.
-      codes.delete(field(req, 'code') ?? '');
-      if (!code || code.expiresAt < now()) return options.error(400, 'invalid_grant', 'The authorization code is invalid or has expired');
-      if (code.redirectUri !== field(req, 'redirect_uri')) return options.error(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
-      stats.exchanges++;
-      return issue(code.subject);
-    }
-    if (grant === 'refresh_token') {
-      if (hold) await hold;
-      const presented = field(req, 'refresh_token') ?? '';
-      const found = refresh.get(presented);
-      if (!found) {
-        stats.refusedRefreshes++;
-        return options.error(400, 'invalid_grant', 'The refresh token is invalid, expired or already used');
-      }
-      refresh.delete(presented);
-      stats.refreshes++;
-      return issue(found.subject);
-    }
-    return options.error(400, 'unsupported_grant_type', `grant_type must be authorization_code or refresh_token, got ${JSON.stringify(grant)}`);
-  }
-
-  function consent(req: EmuRequest): EmuResponse {
-    const redirectUri = req.query.get('redirect_uri');
-    if (req.query.get('client_id') !== options.client.id) return options.error(400, 'invalid_client', 'client_id is not a registered app');
-    if (req.query.get('response_type') !== 'code') return options.error(400, 'unsupported_response_type', 'response_type must be code');
-    if (!redirectUri || !/^https?:\/\//.test(redirectUri)) return options.error(400, 'invalid_request', 'redirect_uri must be an absolute URL');
-    const code = randomBytes(16).toString('hex');
-    codes.set(code, { subject: signedIn, redirectUri, expiresAt: now() + 600_000 });
-    const target = new URL(redirectUri);
-    target.searchParams.set('code', code);
-    const state = req.query.get('state');
-    if (state !== null) target.searchParams.set('state', state);
-    return { status: 302, headers: { location: target.toString() } };
-  }
-
+  const g: Grants = {
+    options,
+    now: options.now ?? Date.now,
+    codes: new Map(),
+    access: new Map(),
+    refresh: new Map(),
+    stats: { exchanges: 0, refreshes: 0, refusedRefreshes: 0 },
+    calls: new Map(),
+    signedIn: options.subjects[0] ?? '',
+    hold: null,
+  };
   return {
     signInAs(subject) {
       if (!options.subjects.includes(subject)) throw new Error(`No such subject to sign in as: ${subject}`);
-      signedIn = subject;
+      g.signedIn = subject;
     },
     routes: (paths) => [
-      { method: 'GET', path: paths.authorize, handler: consent },
-      { method: 'POST', path: paths.token, handler: tokenEndpoint },
+      { method: 'GET', path: paths.authorize, handler: (req) => consent(g, req) },
+      { method: 'POST', path: paths.token, handler: (req) => tokenEndpoint(g, req) },
     ],
-    subjectOf,
+    subjectOf: (authorization) => subjectOf(g, authorization),
     authorizeApiCall(authorization) {
-      const subject = subjectOf(authorization);
-      if (subject !== null) calls.set(subject, (calls.get(subject) ?? 0) + 1);
+      const subject = subjectOf(g, authorization);
+      if (subject !== null) g.calls.set(subject, (g.calls.get(subject) ?? 0) + 1);
       return subject;
     },
-    apiCalls: (subject) => calls.get(subject) ?? 0,
+    apiCalls: (subject) => g.calls.get(subject) ?? 0,
     expireAccessTokens(subject) {
-      for (const [key, value] of access) if (!subject || value.subject === subject) access.set(key, { ...value, expiresAt: 0 });
+      for (const [key, value] of g.access) if (!subject || value.subject === subject) g.access.set(key, { ...value, expiresAt: 0 });
     },
     revoke(subject) {
-      for (const [key, value] of access) if (value.subject === subject) access.delete(key);
-      for (const [key, value] of refresh) if (value.subject === subject) refresh.delete(key);
+      for (const [key, value] of g.access) if (value.subject === subject) g.access.delete(key);
+      for (const [key, value] of g.refresh) if (value.subject === subject) g.refresh.delete(key);
     },
     holdRefreshes() {
       let release: () => void = () => undefined;
-      hold = new Promise<void>((resolve) => {
+      g.hold = new Promise<void>((resolve) => {
         release = () => {
-          hold = null;
+          g.hold = null;
           resolve();
         };
       });
       return release;
     },
     get stats() {
-      return { ...stats };
+      return { ...g.stats };
     },
   };
+}
+
+function subjectOf(g: Grants, authorization: string | undefined): string | null {
+  const match = /^Bearer (.+)$/.exec(authorization ?? '');
+  const found = match ? g.access.get(match[1] as string) : undefined;
+  return found && found.expiresAt > g.now() ? found.subject : null;
+}
+
+function token(g: Grants, kind: string): string {
+  return `${g.options.tokenPrefix}-${kind}-${randomBytes(12).toString('hex')}`;
+}
+
+function issue(g: Grants, subject: string): EmuResponse {
+  const { accessTokenTtlSeconds } = g.options;
+  const accessToken = token(g, 'access');
+  const refreshToken = token(g, 'refresh');
+  g.access.set(accessToken, { subject, expiresAt: g.now() + accessTokenTtlSeconds * 1000 });
+  g.refresh.set(refreshToken, { subject });
+  return {
+    status: 200,
+    body: { access_token: accessToken, token_type: 'Bearer', expires_in: accessTokenTtlSeconds, refresh_token: refreshToken, ...g.options.answerFields(subject) },
+  };
+}
+
+function field(req: EmuRequest, name: string): string | null {
+  const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+  return typeof body[name] === 'string' ? (body[name] as string) : null;
+}
+
+async function tokenEndpoint(g: Grants, req: EmuRequest): Promise<EmuResponse> {
+  const { options } = g;
+  if (field(req, 'client_id') !== options.client.id || field(req, 'client_secret') !== options.client.secret) {
+    return options.error(401, 'invalid_client', 'client_id or client_secret is not valid');
+  }
+  const grant = field(req, 'grant_type');
+  if (grant === 'authorization_code') {
+    const code = g.codes.get(field(req, 'code') ?? '');
+    // A code is single-use, short-lived and bound to its redirect_uri.
+    g.codes.delete(field(req, 'code') ?? '');
+    if (!code || code.expiresAt < g.now()) return options.error(400, 'invalid_grant', 'The authorization code is invalid or has expired');
+    if (code.redirectUri !== field(req, 'redirect_uri')) return options.error(400, 'invalid_grant', 'redirect_uri does not match the authorization request');
+    g.stats.exchanges++;
+    return issue(g, code.subject);
+  }
+  if (grant === 'refresh_token') {
+    if (g.hold) await g.hold;
+    const presented = field(req, 'refresh_token') ?? '';
+    const found = g.refresh.get(presented);
+    if (!found) {
+      g.stats.refusedRefreshes++;
+      return options.error(400, 'invalid_grant', 'The refresh token is invalid, expired or already used');
+    }
+    g.refresh.delete(presented);
+    g.stats.refreshes++;
+    return issue(g, found.subject);
+  }
+  return options.error(400, 'unsupported_grant_type', `grant_type must be authorization_code or refresh_token, got ${JSON.stringify(grant)}`);
+}
+
+function consent(g: Grants, req: EmuRequest): EmuResponse {
+  const { options } = g;
+  const redirectUri = req.query.get('redirect_uri');
+  if (req.query.get('client_id') !== options.client.id) return options.error(400, 'invalid_client', 'client_id is not a registered app');
+  if (req.query.get('response_type') !== 'code') return options.error(400, 'unsupported_response_type', 'response_type must be code');
+  if (!redirectUri || !/^https?:\/\//.test(redirectUri)) return options.error(400, 'invalid_request', 'redirect_uri must be an absolute URL');
+  const code = randomBytes(16).toString('hex');
+  g.codes.set(code, { subject: g.signedIn, redirectUri, expiresAt: g.now() + 600_000 });
+  const target = new URL(redirectUri);
+  target.searchParams.set('code', code);
+  const state = req.query.get('state');
+  if (state !== null) target.searchParams.set('state', state);
+  return { status: 302, headers: { location: target.toString() } };
 }

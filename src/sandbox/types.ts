@@ -3,6 +3,7 @@
 // events delivered as signed webhooks, exactly as the provider would send them.
 import type { MessageEventKind, ProviderName } from '../model.js';
 import type { Emulator } from './kit.js';
+import type { SendControls } from './sending.js';
 
 export interface EmulatorFixtures {
   readonly locationIds: readonly string[];
@@ -40,7 +41,8 @@ export interface EmitOptions {
 /** A provider config whose API part is present (what an emulator hands out). */
 export type WithApi<C extends { readonly api: unknown }> = C & { readonly api: NonNullable<C['api']> };
 
-export interface ProviderEmulator<C> extends Emulator {
+/** Also the provider's send endpoint's handles (SendControls: sendRequests, sendCount, setSendDelays, failNextDeliveries, sendsSettled). */
+export interface ProviderEmulator<C> extends Emulator, SendControls {
   readonly provider: ProviderName;
   readonly fixtures: EmulatorFixtures;
   /**

@@ -173,56 +173,70 @@ export function createLeadConnectorData(seed: number): LeadConnectorData {
   for (const location of locations) {
     const staff = staffOf(location.locationId);
     const mine: Array<{ conversation: EmuConversation; messages: number }> = [];
-    for (let i = 0; i < location.contacts; i++, contactIndex++) {
-      const firstName = pick(FIRST_NAMES);
-      const lastName = pick(LAST_NAMES);
-      const added = BASE_MS - 200 * DAY_MS + contactIndex * 3_600_000 + Math.floor(random() * 3_000_000);
-      const assignedTo = random() < 0.8 ? pick(staff).id : undefined;
-      const contact: EmuContact = {
-        id: newId(),
-        locationId: location.locationId,
-        firstName,
-        lastName,
-        ...(random() < 0.9 ? { email: `${firstName}.${lastName}${contactIndex}@example.net`.toLowerCase() } : {}),
-        phone: `+1555${String(1_000_000 + Math.floor(random() * 8_999_999))}`,
-        ...(random() < 0.3 ? { companyName: pick(COMPANIES) } : {}),
-        dnd: false,
-        type: random() < 0.7 ? 'lead' : 'customer',
-        source: pick(SOURCES),
-        ...(assignedTo ? { assignedTo } : {}),
-        tags: random() < 0.5 ? ['sandbox'] : [],
-        country: 'US',
-        dateAdded: new Date(added).toISOString(),
-        dateUpdated: new Date(added + 60_000).toISOString(),
-      };
-      data.contacts.set(contact.id, contact);
-      const r = random();
-      const conversation: EmuConversation = {
-        id: newId(),
-        locationId: location.locationId,
-        contactId: contact.id,
-        assignedTo: assignedTo ?? null,
-        type: r < 0.75 ? 'TYPE_PHONE' : r < 0.9 ? 'TYPE_EMAIL' : 'TYPE_FB_MESSENGER',
-        inbox: true,
-        starred: random() < 0.1,
-        deleted: false,
-        dateAdded: added + 3_600_000,
-        unreadCount: 0,
-        dateUpdated: added + 3_600_000,
-        lastMessageDate: added + 3_600_000,
-        lastMessageBody: '',
-        lastMessageType: 'TYPE_SMS',
-        lastMessageDirection: 'outbound',
-      };
-      data.conversations.set(conversation.id, conversation);
-      data.conversationMessages.set(conversation.id, []);
-      mine.push({ conversation, messages: 1 });
-    }
+    for (let i = 0; i < location.contacts; i++, contactIndex++) mine.push({ conversation: seedContact(data, location.locationId, staff, contactIndex), messages: 1 });
     for (let i = location.contacts; i < location.messages; i++) (pick(mine) as { messages: number }).messages++;
     seeded.push(...mine);
   }
+  seedMessages(data, seeded, staffOf);
+  return data;
+}
 
-  // Distinct times: every message gets its own ~2 hour slot over the last 100 days, jittered inside it.
+/** One contact of the location and its conversation (no messages yet). */
+function seedContact(data: LeadConnectorData, locationId: string, staff: readonly EmuUser[], contactIndex: number): EmuConversation {
+  const { random } = data;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const firstName = pick(FIRST_NAMES);
+  const lastName = pick(LAST_NAMES);
+  const added = BASE_MS - 200 * DAY_MS + contactIndex * 3_600_000 + Math.floor(random() * 3_000_000);
+  const assignedTo = random() < 0.8 ? pick(staff).id : undefined;
+  const contact: EmuContact = {
+    id: leadConnectorId(random),
+    locationId,
+    firstName,
+    lastName,
+    ...(random() < 0.9 ? { email: `${firstName}.${lastName}${contactIndex}@example.net`.toLowerCase() } : {}),
+    phone: `+1555${String(1_000_000 + Math.floor(random() * 8_999_999))}`,
+    ...(random() < 0.3 ? { companyName: pick(COMPANIES) } : {}),
+    dnd: false,
+    type: random() < 0.7 ? 'lead' : 'customer',
+    source: pick(SOURCES),
+    ...(assignedTo ? { assignedTo } : {}),
+    tags: random() < 0.5 ? ['sandbox'] : [],
+    country: 'US',
+    dateAdded: new Date(added).toISOString(),
+    dateUpdated: new Date(added + 60_000).toISOString(),
+  };
+  data.contacts.set(contact.id, contact);
+  const r = random();
+  const conversation: EmuConversation = {
+    id: leadConnectorId(random),
+    locationId,
+    contactId: contact.id,
+    assignedTo: assignedTo ?? null,
+    type: r < 0.75 ? 'TYPE_PHONE' : r < 0.9 ? 'TYPE_EMAIL' : 'TYPE_FB_MESSENGER',
+    inbox: true,
+    starred: random() < 0.1,
+    deleted: false,
+    dateAdded: added + 3_600_000,
+    unreadCount: 0,
+    dateUpdated: added + 3_600_000,
+    lastMessageDate: added + 3_600_000,
+    lastMessageBody: '',
+    lastMessageType: 'TYPE_SMS',
+    lastMessageDirection: 'outbound',
+  };
+  data.conversations.set(conversation.id, conversation);
+  data.conversationMessages.set(conversation.id, []);
+  return conversation;
+}
+
+/** Distinct times: every message gets its own ~2 hour slot over the last 100 days, jittered inside it. */
+function seedMessages(
+  data: LeadConnectorData,
+  seeded: ReadonlyArray<{ conversation: EmuConversation; messages: number }>,
+  staffOf: (locationId: string) => EmuUser[],
+): void {
+  const { random } = data;
   const slots = seeded.flatMap(({ conversation, messages }) => Array.from({ length: messages }, () => conversation));
   const order = shuffle(random, slots.map((_, i) => i));
   const timed = slots
@@ -232,9 +246,9 @@ export function createLeadConnectorData(seed: number): LeadConnectorData {
     const kind: MessageKind =
       conversation.type === 'TYPE_EMAIL' ? 'EMAIL' : conversation.type === 'TYPE_FB_MESSENGER' ? 'FB' : random() < 0.1 ? 'EMAIL' : weighted(random, PHONE_KIND_WEIGHTS);
     const direction = random() < (kind === 'VOICEMAIL' ? 0.7 : 0.45) ? 'inbound' : 'outbound';
-    addMessage(data, conversation.id, { kind, direction, at, userId: direction === 'outbound' ? pick(staffOf(conversation.locationId)).id : undefined });
+    const staff = staffOf(conversation.locationId);
+    addMessage(data, conversation.id, { kind, direction, at, userId: direction === 'outbound' ? (staff[Math.floor(random() * staff.length)] as EmuUser).id : undefined });
   }
-  return data;
 }
 
 export interface NewMessage {
@@ -246,6 +260,12 @@ export interface NewMessage {
   /** Defaults to a realistic status for the kind and direction. */
   readonly status?: string;
   readonly body?: string;
+  /** An email's HTML as sent (otherwise `body` is wrapped in a paragraph). */
+  readonly html?: string;
+  /** Defaults to a rare random image for texts. */
+  readonly attachments?: readonly string[];
+  /** Who sent an outbound message. @default 'app' */
+  readonly source?: 'app' | 'workflow' | 'api';
 }
 
 /** Stores a message as HighLevel would and makes it its conversation's newest. */
@@ -277,17 +297,17 @@ export function addMessage(data: LeadConnectorData, conversationId: string, spec
     contactId: conversation.contactId,
     conversationId,
     dateAdded: new Date(spec.at).toISOString(),
-    ...(isCall ? {} : { body: kind === 'EMAIL' ? `<div><p>${text}</p></div>` : text }),
+    ...(isCall ? {} : { body: kind === 'EMAIL' ? (spec.html ?? `<div><p>${text}</p></div>`) : text }),
     direction,
     status,
     contentType: kind === 'EMAIL' ? 'text/html' : 'text/plain',
-    attachments: !isCall && random() < 0.05 ? [`https://storage.example.com/sandbox/${id}.jpg`] : [],
+    attachments: spec.attachments ?? (!isCall && random() < 0.05 ? [`https://storage.example.com/sandbox/${id}.jpg`] : []),
     ...(isCall && !outboundDrop
       ? { meta: { callDuration: String(kind === 'VOICEMAIL' ? 10 + Math.floor(random() * 50) : 30 + Math.floor(random() * 600)), callStatus: kind === 'VOICEMAIL' ? 'voicemail' : 'completed' } }
       : kind === 'EMAIL'
         ? { meta: { email: { messageIds: [id] } } }
         : {}),
-    ...(direction === 'outbound' ? { source: 'app' as const, ...(spec.userId ? { userId: spec.userId } : {}) } : {}),
+    ...(direction === 'outbound' ? { source: spec.source ?? 'app', ...(spec.userId ? { userId: spec.userId } : {}) } : {}),
   };
   data.messages.set(id, message);
   ids.unshift(id);

@@ -1,15 +1,20 @@
 // The HighLevel (LeadConnector API v2) emulator: the REST routes the adapter
-// uses, with HighLevel's Bearer auth, per-family Version headers, envelopes,
-// paging and `{statusCode, message, error}` errors, plus Marketplace-app
-// webhook deliveries signed with both x-ghl-signature (Ed25519) and x-wh-signature (RSA).
-import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+// uses (reads and the send endpoint), with HighLevel's Bearer auth, per-family
+// Version headers, envelopes, paging and `{statusCode, message, error}`
+// errors, plus Marketplace-app webhook deliveries signed with both
+// x-ghl-signature (Ed25519) and x-wh-signature (RSA).
 import type { LeadConnectorConfig, LeadConnectorOAuthConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
-import { deliverWebhook, startEmulator, type EmuRequest, type EmuResponse } from '../kit.js';
+import { startEmulator, type Emulator, type EmuRequest, type EmuResponse, type EmuRoute } from '../kit.js';
 import { createOAuthServer, type OAuthServer } from '../oauth.js';
-import type { EmitOptions, EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
-import { addMessage, createLeadConnectorData, type EmuContact, type EmuMessage } from './data.js';
+import { createSendLifecycle, type SendControls } from '../sending.js';
+import type { EmitOptions, ProviderEmulator, WithApi } from '../types.js';
+import { createLeadConnectorData, type LeadConnectorData } from './data.js';
+import { createLeadConnectorWebhooks, emitMessageEvent, messageClock, type LeadConnectorWebhooks } from './events.js';
 import { errorBody, fail, leadConnectorRoutes } from './routes.js';
+import { LEADCONNECTOR_SEND_REQUESTS, leadConnectorSendRoute } from './send.js';
+
+export { LEADCONNECTOR_SEND_REQUESTS } from './send.js';
 
 export interface LeadConnectorEmulatorOptions {
   /** @default 0 (an ephemeral port) */
@@ -27,6 +32,8 @@ export interface LeadConnectorEmulatorOptions {
   readonly flatMessages?: boolean;
   /** Lifetime of OAuth access tokens. @default 86_399 (seconds, HighLevel's) */
   readonly accessTokenTtlSeconds?: number;
+  /** Refuse sends whose message is longer (HighLevel documents no limit). @default none */
+  readonly maxBodyLength?: number;
 }
 
 export interface LeadConnectorEmulator extends ProviderEmulator<WithApi<LeadConnectorConfig>> {
@@ -40,17 +47,13 @@ const SANDBOX_TOKEN = 'pit-0f5a6c1e-sandbox-leadconnector';
 const OAUTH_CLIENT = { id: 'sandbox-leadconnector-client', secret: 'sandbox-leadconnector-client-secret' };
 const LOCATION_NAMES = ['Sandbox Smiles Downtown', 'Sandbox Smiles Uptown'];
 const LOCATIONS_VERSION = '2021-07-28';
-const FRONT_DESK = 'Front Desk <frontdesk@sandbox-location.example.com>';
 
 export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorOptions = {}): Promise<LeadConnectorEmulator> {
   const data = createLeadConnectorData(options.seed ?? 1);
   const [mainLocation = ''] = data.locationIds;
-  const mainConversations = [...data.conversations.values()].filter((c) => c.locationId === mainLocation);
-  const ed25519 = generateKeyPairSync('ed25519');
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const targets = new Set<string>(options.webhookUrl ? [options.webhookUrl] : []);
-  let lastEmittedAt = 0;
-
+  const webhooks = createLeadConnectorWebhooks(data, options.webhookUrl ? [options.webhookUrl] : []);
+  const nextAt = messageClock();
+  const lifecycle = createSendLifecycle();
   const oauth = createOAuthServer({
     client: OAUTH_CLIENT,
     subjects: data.locationIds,
@@ -59,16 +62,8 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
     answerFields: (locationId) => ({ scope: 'conversations.readonly contacts.readonly users.readonly locations.readonly', userType: 'Location', locationId, companyId: data.companyId, userId: data.users[0]?.id ?? null, isBulkInstallation: false }),
     error: (status, error, description) => ({ status, body: { error, error_description: description } }),
   });
-
-  /** An OAuth token reaches its own location only, as HighLevel's location tokens do. */
-  function authorize(req: EmuRequest): EmuResponse | null {
-    if (req.headers.authorization === `Bearer ${SANDBOX_TOKEN}`) return null;
-    const locationId = oauth.authorizeApiCall(req.headers.authorization);
-    if (locationId === null) return fail(401, 'Invalid JWT');
-    const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
-    const asked = req.query.get('locationId') ?? (typeof body.locationId === 'string' ? body.locationId : null) ?? req.params.locationId ?? null;
-    return asked !== null && asked !== locationId ? fail(403, 'The token does not have access to this location') : null;
-  }
+  /** The location a token acts for: the sandbox's private integration token is the first location's. */
+  const locationOf = (authorization: string | undefined): string | null => (authorization === `Bearer ${SANDBOX_TOKEN}` ? mainLocation : oauth.subjectOf(authorization));
 
   const emulator = await startEmulator({
     name: 'leadconnector',
@@ -77,75 +72,69 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
     routes: [
       ...leadConnectorRoutes(data, options.flatMessages ?? false),
       ...oauth.routes({ authorize: '/oauth/chooselocation', token: '/oauth/token' }),
-      {
-        method: 'GET',
-        path: '/locations/:locationId',
-        handler(req) {
-          if (req.headers.version !== LOCATIONS_VERSION) return fail(400, `Version header must be ${LOCATIONS_VERSION}`);
-          const index = data.locationIds.indexOf(req.params.locationId ?? '');
-          if (index < 0) return fail(404, 'Location not found');
-          return { status: 200, body: { location: { id: data.locationIds[index], name: locationName(index), companyId: data.companyId, timezone: 'America/Denver' } } };
-        },
-      },
+      locationRoute(data),
+      leadConnectorSendRoute(data, { lifecycle, webhooks, nextAt, locationOf: (req) => locationOf(req.headers.authorization), options }),
     ],
-    authorize,
+    authorize: (req) => authorize(req, oauth),
     errorBody: (status, message) => errorBody(status, message),
+    // HighLevel's burst limit (its OAuth documentation): 100 requests per 10 seconds per Marketplace app and location.
+    rateLimit: { max: 100, windowMs: 10_000 },
+    accountOf: (headers) => locationOf(headers.authorization) ?? '',
   });
+  const closeServer = emulator.close;
 
-  function signWebhook(rawBody: string): Record<string, string> {
-    const bytes = Buffer.from(rawBody, 'utf8');
-    return {
-      'x-ghl-signature': sign(null, bytes, ed25519.privateKey).toString('base64'),
-      'x-wh-signature': sign('sha256', bytes, rsa.privateKey).toString('base64'),
-    };
-  }
+  return Object.assign(emulator, lifecycle.controls(emulator, LEADCONNECTOR_SEND_REQUESTS, 'failed'), {
+    ...leadConnectorExtras(emulator.url, data, webhooks, oauth),
+    emitMessageEvent: (kind: MessageEventKind, emitOptions?: EmitOptions) => emitMessageEvent(data, { webhooks, nextAt, mainLocation }, kind, emitOptions),
+    async close() {
+      lifecycle.stop();
+      await closeServer();
+    },
+  });
+}
 
-  async function emitMessageEvent(kind: MessageEventKind, emitOptions: EmitOptions = {}): Promise<EmittedEvent> {
-    const locationId = emitOptions.providerAccountId ?? mainLocation;
-    if (!data.locationIds.includes(locationId)) throw new Error(`HighLevel emulator has no location ${locationId}`);
-    const ofLocation = [...data.conversations.values()].filter((c) => c.locationId === locationId);
-    const conversation = emitOptions.conversationId
-      ? data.conversations.get(emitOptions.conversationId)
-      : ofLocation[Math.floor(data.random() * ofLocation.length)];
-    if (!conversation) throw new Error(`HighLevel emulator has no conversation ${emitOptions.conversationId ?? ''}`);
-    const direction = kind === 'RECEIVED' ? 'inbound' : 'outbound';
-    const staff = data.users.filter((u) => u.roles.locationIds.includes(conversation.locationId));
-    lastEmittedAt = Math.max(Date.now(), lastEmittedAt + 1, conversation.lastMessageDate + 1);
-    const message = addMessage(data, conversation.id, {
-      kind: conversation.type === 'TYPE_EMAIL' ? 'EMAIL' : 'SMS',
-      direction,
-      at: lastEmittedAt,
-      status: kind === 'RECEIVED' ? 'delivered' : kind === 'FAILED' ? 'failed' : 'sent',
-      userId: direction === 'outbound' ? staff[Math.floor(data.random() * staff.length)]?.id : undefined,
-    });
-    const rawBody = JSON.stringify(webhookBody(message, kind === 'RECEIVED' ? 'InboundMessage' : 'OutboundMessage', data.contacts.get(message.contactId)));
-    const headers = signWebhook(rawBody);
-    // HighLevel retries only a 429, and not at once: one attempt per target is what a caller observes.
-    const deliveries = await Promise.all(
-      [...targets].map(async (url) => {
-        try {
-          return { url, status: (await deliverWebhook(url, rawBody, headers)).status };
-        } catch {
-          return { url, status: 0 };
-        }
-      }),
-    );
-    return { messageId: message.id, conversationId: conversation.id, rawBody, headers, deliveries };
-  }
+/** An OAuth token reaches its own location only, as HighLevel's location tokens do. */
+function authorize(req: EmuRequest, oauth: OAuthServer): EmuResponse | null {
+  if (req.headers.authorization === `Bearer ${SANDBOX_TOKEN}`) return null;
+  const locationId = oauth.authorizeApiCall(req.headers.authorization);
+  if (locationId === null) return fail(401, 'Invalid JWT');
+  const body = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
+  const asked = req.query.get('locationId') ?? (typeof body.locationId === 'string' ? body.locationId : null) ?? req.params.locationId ?? null;
+  return asked !== null && asked !== locationId ? fail(403, 'The token does not have access to this location') : null;
+}
 
-  function oauthConfig(): LeadConnectorOAuthConfig {
-    return {
-      apiUrl: emulator.url,
-      clientId: OAUTH_CLIENT.id,
-      clientSecret: OAUTH_CLIENT.secret,
-      authorizeUrl: `${emulator.url}/oauth/chooselocation`,
-      tokenUrl: `${emulator.url}/oauth/token`,
-      scopes: ['conversations.readonly', 'contacts.readonly', 'users.readonly', 'locations.readonly'],
-      requestsPer10Seconds: 100,
-    };
-  }
+function locationRoute(data: LeadConnectorData): EmuRoute {
+  return {
+    method: 'GET',
+    path: '/locations/:locationId',
+    handler(req) {
+      if (req.headers.version !== LOCATIONS_VERSION) return fail(400, `Version header must be ${LOCATIONS_VERSION}`);
+      const index = data.locationIds.indexOf(req.params.locationId ?? '');
+      if (index < 0) return fail(404, 'Location not found');
+      return { status: 200, body: { location: { id: data.locationIds[index], name: locationName(index), companyId: data.companyId, timezone: 'America/Denver' } } };
+    },
+  };
+}
 
-  return Object.assign(emulator, {
+/** The ProviderEmulator parts that describe the locations and configure the gateway. */
+function leadConnectorExtras(
+  url: string,
+  data: LeadConnectorData,
+  webhooks: LeadConnectorWebhooks,
+  oauth: OAuthServer,
+): Omit<LeadConnectorEmulator, keyof Emulator | keyof SendControls | 'emitMessageEvent'> {
+  const [mainLocation = ''] = data.locationIds;
+  const mainConversations = [...data.conversations.values()].filter((c) => c.locationId === mainLocation);
+  const oauthConfig = (): LeadConnectorOAuthConfig => ({
+    apiUrl: url,
+    clientId: OAUTH_CLIENT.id,
+    clientSecret: OAUTH_CLIENT.secret,
+    authorizeUrl: `${url}/oauth/chooselocation`,
+    tokenUrl: `${url}/oauth/token`,
+    scopes: ['conversations.readonly', 'contacts.readonly', 'users.readonly', 'locations.readonly'],
+    requestsPer10Seconds: 100,
+  });
+  return {
     provider: 'LEADCONNECTOR' as const,
     accounts: data.locationIds.map((id, index) => ({ providerAccountId: id, name: locationName(index) })),
     fixtures: {
@@ -156,57 +145,22 @@ export async function startLeadConnectorEmulator(options: LeadConnectorEmulatorO
       messageCount: mainConversations.reduce((n, c) => n + (data.conversationMessages.get(c.id)?.length ?? 0), 0),
     },
     providerConfig: () => ({
-      api: { apiUrl: emulator.url, token: SANDBOX_TOKEN, locationId: mainLocation, companyId: data.companyId, requestsPer10Seconds: 100 },
-      webhookPublicKey: rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-      webhookEd25519PublicKey: ed25519.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+      api: { apiUrl: url, token: SANDBOX_TOKEN, locationId: mainLocation, companyId: data.companyId, requestsPer10Seconds: 100 },
+      webhookPublicKey: webhooks.rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      webhookEd25519PublicKey: webhooks.ed25519.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
       webhookToleranceMs: 300_000, // 5 minutes
       oauth: oauthConfig(),
     }),
     oauth,
     oauthConfig,
-    addWebhookTarget: async (url: string) => {
-      targets.add(url);
+    addWebhookTarget: async (target: string) => {
+      webhooks.targets.add(target);
     },
-    emitMessageEvent,
     // HighLevel puts the timestamp in the signed body, so there is no timestamp header to add.
-    signWebhook: (rawBody: string) => signWebhook(rawBody),
-  });
+    signWebhook: (rawBody: string) => webhooks.sign(rawBody),
+  };
 }
 
 function locationName(index: number): string {
   return LOCATION_NAMES[index] ?? `Location ${index + 1}`;
 }
-
-/** An InboundMessage / OutboundMessage body shaped like HighLevel's examples, plus `webhookId` and `timestamp`. */
-function webhookBody(m: EmuMessage, type: 'InboundMessage' | 'OutboundMessage', contact: EmuContact | undefined): Record<string, unknown> {
-  const isEmail = m.messageType === 'TYPE_EMAIL';
-  const contactAddress = `${contact?.firstName ?? ''} ${contact?.lastName ?? ''} <${contact?.email ?? `${m.contactId}@example.net`}>`.trim();
-  return {
-    type,
-    locationId: m.locationId,
-    attachments: m.attachments,
-    body: m.body,
-    contactId: m.contactId,
-    ...(isEmail ? {} : { contentType: m.contentType }),
-    conversationId: m.conversationId,
-    dateAdded: m.dateAdded,
-    direction: m.direction,
-    messageType: isEmail ? 'Email' : 'SMS',
-    status: m.status,
-    messageId: m.id,
-    ...(m.userId ? { userId: m.userId } : {}),
-    ...(type === 'OutboundMessage' ? { source: m.source ?? 'app' } : {}),
-    ...(isEmail
-      ? {
-          emailMessageId: m.id,
-          threadId: m.id,
-          from: m.direction === 'inbound' ? contactAddress : FRONT_DESK,
-          to: [m.direction === 'inbound' ? FRONT_DESK : contactAddress],
-          subject: m.direction === 'inbound' ? 'Appointment request' : 'Re: Appointment request',
-        }
-      : {}),
-    webhookId: randomUUID(),
-    timestamp: new Date().toISOString(),
-  };
-}
-

@@ -1,6 +1,7 @@
 // Seeded sandbox data for the Podium emulator: one organization (an auto-repair
 // business) with 3 locations, 10 users, 50 contacts, 100 conversations (two
-// per contact, across channels) and 1,000 messages, the same on every start.
+// per contact, across channels) and 1,000 messages, the same on every start,
+// one of whose contacts, Lana Landline, has a landline for a phone.
 import type {
   PodiumContact,
   PodiumConversation,
@@ -29,6 +30,8 @@ export interface PodiumSandboxData {
   readonly messageCount: number;
   /** Whose data this is: its templates make the live events too. */
   readonly business: PodiumBusiness;
+  /** Phone numbers that are landlines: texts to them fail. */
+  readonly landlines: Set<string>;
 }
 
 export type Rand = () => number;
@@ -130,20 +133,57 @@ export interface PodiumBusiness {
   /** Message templates its contacts and its staff send ({first}, {location}, {car}, {code} are filled in). */
   readonly inbound: readonly string[];
   readonly outbound: readonly string[];
+  /** Seed Lana Landline (the main sandbox business). */
+  readonly withLandlineContact?: boolean;
 }
 
 export const SANDBOX_BUSINESSES: readonly PodiumBusiness[] = [
-  { name: 'Wasatch Auto Care', cities: ['Lehi', 'Provo', 'Orem'], emailDomain: 'wasatchauto.example', roles: autoRoles, inbound: autoInbound, outbound: autoOutbound },
+  { name: 'Wasatch Auto Care', cities: ['Lehi', 'Provo', 'Orem'], emailDomain: 'wasatchauto.example', roles: autoRoles, inbound: autoInbound, outbound: autoOutbound, withLandlineContact: true },
   { name: 'Bonneville Dental', cities: ['Ogden', 'Layton'], emailDomain: 'bonnevilledental.example', roles: dentalRoles, inbound: dentalInbound, outbound: dentalOutbound },
 ];
 
 export function createPodiumData(seed: number, business: PodiumBusiness = SANDBOX_BUSINESSES[0] as PodiumBusiness): PodiumSandboxData {
   const rand = seededRandom(seed);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
-  const iso = (ms: number): string => new Date(ms).toISOString();
-
   const organization: PodiumOrganization = { uid: seededUuid(rand), businessName: business.name };
-  const locations: PodiumLocation[] = business.cities.map((city, i) => ({
+  // Each step draws from `rand` in turn: their order is what keeps the data the same on every start.
+  const locations = seedLocations(rand, business, organization);
+  const users = seedUsers(rand, business, locations);
+  const landline = business.withLandlineContact ? LANA_INDEX : null;
+  const { contacts, conversations } = seedContacts(rand, organization, locations, users, landline);
+  const messages = seedMessages(rand, { organization, locations, users, contacts, conversations, business });
+  conversations.sort((a, b) => (b.createdAt as string).localeCompare(a.createdAt as string));
+  contacts.sort((a, b) => (b.createdAt as string).localeCompare(a.createdAt as string));
+  const landlines = new Set(landline === null ? [] : [contactPhone(landline)]);
+  const data: PodiumSandboxData = { organization, locations, users, contacts, conversations, messages, messageCount: 1000, business, landlines };
+  failTextsToLandlines(data);
+  return data;
+}
+
+/** The main sandbox business's newest contact: her phone is a landline, so texts to her are accepted, then fail with Podium's "landline". */
+export const LANA_LANDLINE = { name: 'Lana Landline', phone: '+18015551833' } as const;
+const LANA_INDEX = 49; // the contact whose phone is LANA_LANDLINE.phone
+const LANA_NAME = ['Lana', 'Landline'] as const;
+
+/**
+ * Her seeded texts failed the way a new one will: Podium's message.failed
+ * example for a landline reads `failureReason: "landline"`.
+ */
+function failTextsToLandlines(data: PodiumSandboxData): void {
+  for (const conversation of data.conversations) {
+    if (conversation.channel?.type !== 'phone' || !data.landlines.has(conversation.channel.identifier ?? '')) continue;
+    const thread = data.messages.get(conversation.uid) ?? [];
+    thread.forEach((m, i) => {
+      if (m.items?.[0]?.sourceType !== 'outbound') return;
+      thread[i] = { ...m, failureReason: LANDLINE_REASON, items: (m.items ?? []).map((item) => ({ ...item, deliveryStatus: 'failed' })) };
+    });
+  }
+}
+
+/** How Podium words a text that did not reach a landline (its message.failed example). */
+export const LANDLINE_REASON = 'landline';
+
+function seedLocations(rand: Rand, business: PodiumBusiness, organization: PodiumOrganization): PodiumLocation[] {
+  return business.cities.map((city, i) => ({
     uid: seededUuid(rand),
     name: `${business.name} ${city}`,
     displayName: `${business.name} - ${city}`,
@@ -155,8 +195,10 @@ export function createPodiumData(seed: number, business: PodiumBusiness = SANDBO
     createdAt: iso(EPOCH - 900 * DAY + i * 30 * DAY),
     updatedAt: iso(EPOCH - 200 * DAY + i * DAY),
   }));
+}
 
-  const users: PodiumUser[] = Array.from({ length: 10 }, (_, i) => {
+function seedUsers(rand: Rand, business: PodiumBusiness, locations: readonly PodiumLocation[]): PodiumUser[] {
+  return Array.from({ length: 10 }, (_, i) => {
     const firstName = firstNames[(i * 7) % firstNames.length] as string;
     const lastName = lastNames[(i * 3) % lastNames.length] as string;
     const createdAt = EPOCH - 800 * DAY + i * 40 * DAY;
@@ -166,33 +208,47 @@ export function createPodiumData(seed: number, business: PodiumBusiness = SANDBO
       lastName,
       email: `${firstName}.${lastName}@${business.emailDomain}`.toLowerCase(),
       phone: `+1801555${String(200 + i).padStart(4, '0')}`,
-      role: i === 0 ? 'Account Owner' : pick(business.roles.slice(1)),
+      role: i === 0 ? 'Account Owner' : pick(rand, business.roles.slice(1)),
       archived: false,
       locations: i === 0 ? locations.map((l) => ({ uid: l.uid })) : [{ uid: (locations[i % locations.length] as PodiumLocation).uid }],
       createdAt: iso(createdAt),
       updatedAt: iso(createdAt + 10 * DAY),
     };
   });
+}
 
+function contactPhone(i: number): string {
+  return `+1801555${String(1000 + i * 17).padStart(4, '0')}`;
+}
+
+/** 50 contacts, each with a phone conversation and one on a second channel; `landline` is Lana's index. */
+function seedContacts(
+  rand: Rand,
+  organization: PodiumOrganization,
+  locations: readonly PodiumLocation[],
+  users: readonly PodiumUser[],
+  landline: number | null,
+): { contacts: PodiumContact[]; conversations: PodiumConversation[] } {
   const contacts: PodiumContact[] = [];
   const conversations: PodiumConversation[] = [];
   for (let i = 0; i < 50; i++) {
-    const first = pick(firstNames);
-    const last = pick(lastNames);
+    // Lana's name replaces the drawn one; the draws still happen, so the rest of the data stays put.
+    const drawn = [pick(rand, firstNames), pick(rand, lastNames)] as const;
+    const [first, last] = i === landline ? LANA_NAME : drawn;
     const name = `${first} ${last}`;
-    const phone = `+1801555${String(1000 + i * 17).padStart(4, '0')}`;
+    const phone = contactPhone(i);
     const email = `${first}.${last}${i}@example.com`.toLowerCase();
-    const home = pick(locations);
+    const home = pick(rand, locations);
     const createdAt = EPOCH - 150 * DAY + i * 2 * DAY + Math.floor(rand() * DAY);
-    const second = pick(['email', 'email', 'facebook', 'instagram', 'google', 'whatsapp', 'apple', 'iframe'] as const);
+    const second = pick(rand, ['email', 'email', 'facebook', 'instagram', 'google', 'whatsapp', 'apple', 'iframe'] as const);
     const channels = [
       { type: 'phone', identifier: phone },
       { type: second, identifier: channelIdentifier(second, { phone, email }, rand) },
     ];
     const convs = channels.map((channel, c): PodiumConversation => {
-      const location = c === 0 ? home : rand() < 0.8 ? home : pick(locations);
+      const location = c === 0 ? home : rand() < 0.8 ? home : pick(rand, locations);
       const startedAt = createdAt + c * Math.floor(rand() * 20 * DAY);
-      const assignee = rand() < 0.65 ? pick(users.filter((u) => u.locations?.some((l) => l.uid === location.uid))) : null;
+      const assignee = rand() < 0.65 ? pick(rand, users.filter((u) => u.locations?.some((l) => l.uid === location.uid))) : null;
       return {
         uid: seededUuid(rand),
         channel,
@@ -220,8 +276,22 @@ export function createPodiumData(seed: number, business: PodiumBusiness = SANDBO
       updatedAt: iso(createdAt + Math.floor(rand() * 30 * DAY)),
     });
   }
+  return { contacts, conversations };
+}
 
-  // 1,000 messages: at least one per conversation, the rest spread unevenly.
+/** 1,000 messages: at least one per conversation, the rest spread unevenly; conversations get their last item times. */
+function seedMessages(
+  rand: Rand,
+  seeded: {
+    readonly organization: PodiumOrganization;
+    readonly locations: readonly PodiumLocation[];
+    readonly users: readonly PodiumUser[];
+    readonly contacts: readonly PodiumContact[];
+    readonly conversations: PodiumConversation[];
+    readonly business: PodiumBusiness;
+  },
+): Map<string, PodiumMessage[]> {
+  const { organization, locations, users, contacts, conversations, business } = seeded;
   const counts = conversations.map(() => 1);
   for (let n = conversations.length; n < 1000; n++) {
     const c = Math.floor(rand() ** 1.5 * conversations.length);
@@ -243,10 +313,15 @@ export function createPodiumData(seed: number, business: PodiumBusiness = SANDBO
     const last = thread[thread.length - 1]?.createdAt ?? conv.createdAt;
     conversations[c] = { ...conv, lastItemAt: last, updatedAt: last };
   });
+  return messages;
+}
 
-  conversations.sort((a, b) => (b.createdAt as string).localeCompare(a.createdAt as string));
-  contacts.sort((a, b) => (b.createdAt as string).localeCompare(a.createdAt as string));
-  return { organization, locations, users, contacts, conversations, messages, messageCount: 1000, business };
+function pick<T>(rand: Rand, list: readonly T[]): T {
+  return list[Math.floor(rand() * list.length)] as T;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 export interface NewMessage {

@@ -17,6 +17,12 @@ export interface PodiumState {
   /** Contacts by every key Podium finds them by (uid, conversation uid, phone, email), lower-cased. */
   readonly contactIndex: ReadonlyMap<string, PodiumContact>;
   conversation(uid: string): PodiumConversation | undefined;
+  /** Makes `at` the conversation's last item (what reads then show). */
+  touchConversation(uid: string, at: string): void;
+  /** Stores a new conversation as the newest, and its contact (new, or updated) under all its keys. */
+  addConversation(conversation: PodiumConversation, contact: PodiumContact): void;
+  /** Replaces a contact (a new name) everywhere it is found. */
+  replaceContact(contact: PodiumContact): void;
   baseUrl(): string;
   readonly oauth: {
     readonly client: { readonly id: string; readonly secret: string; readonly refreshToken: string };
@@ -200,7 +206,7 @@ function webhookRoutes(s: PodiumState): EmuRoute[] {
   ];
 }
 
-function okIn(s: PodiumState): (req: EmuRequest, payload: unknown, metadata?: Record<string, unknown>) => EmuResponse {
+export function okIn(s: PodiumState): (req: EmuRequest, payload: unknown, metadata?: Record<string, unknown>) => EmuResponse {
   return (req, payload, metadata = {}) => {
     const query = req.query.toString();
     return { status: 200, body: { data: payload, metadata: { url: `${s.baseUrl()}${req.path}${query ? `?${query}` : ''}`, version: VERSION, ...metadata } } };

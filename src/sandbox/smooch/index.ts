@@ -5,11 +5,16 @@
 // as v2 webhooks carrying the webhook's secret in `X-API-Key`.
 import type { SmoochConfig } from '../../config.js';
 import type { MessageEventKind } from '../../model.js';
-import { deliverWebhook, seededRandom, startEmulator } from '../kit.js';
+import { seededRandom, startEmulator } from '../kit.js';
+import { createSendLifecycle } from '../sending.js';
 import type { EmitOptions, EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
 import { deliverSmoochHistory } from './history.js';
 import { createSmoochData, SANDBOX_BUSINESS, type SmoochMessage, type SmoochSandboxData, type SmoochUser } from './data.js';
 import { createCustomIntegration, error, smoochRoutes } from './routes.js';
+import { SMOOCH_SEND_REQUESTS, smoochSendRoute } from './send.js';
+import { deliverSmoochEvent } from './webhooks.js';
+
+export { SEND_LIFECYCLE_TRIGGERS, SMOOCH_SEND_REQUESTS } from './send.js';
 
 export interface SmoochEmulatorOptions {
   /** @default 0 (an ephemeral port) */
@@ -43,16 +48,22 @@ export async function startSmoochEmulator(options: SmoochEmulatorOptions = {}): 
   const expectedAuth = `Basic ${Buffer.from(`${data.keyId}:${data.secret}`).toString('base64')}`;
   let baseUrl = '';
 
+  const lifecycle = createSendLifecycle();
   const emulator = await startEmulator({
     name: 'smooch',
-    routes: smoochRoutes({ data, baseUrl: () => baseUrl }),
+    routes: [...smoochRoutes({ data, baseUrl: () => baseUrl }), smoochSendRoute(data, { lifecycle, webhookSecret })],
     port: options.port,
     authorize: (req) => (req.headers.authorization === expectedAuth ? null : error(401, 'unauthorized', 'Authorization is required')),
     errorBody: (status, message) => ({ errors: [{ code: ERROR_CODES[status] ?? 'internal_server_error', title: message }] }),
   });
   baseUrl = emulator.url;
+  const closeServer = emulator.close;
 
-  return Object.assign(emulator, {
+  return Object.assign(emulator, lifecycle.controls(emulator, SMOOCH_SEND_REQUESTS, 'The channel rejected the message'), {
+    async close() {
+      lifecycle.stop();
+      await closeServer();
+    },
     provider: 'SMOOCH' as const,
     data,
     fixtures: {
@@ -129,25 +140,6 @@ async function emitMessageEvent(
           },
         };
 
-  const targets = data.integrations.flatMap((i) => (i.webhooks ?? []).filter((w) => w.triggers.includes(event.type)));
-  const bodyFor = (webhookId: string): string =>
-    JSON.stringify({ app: { id: data.appId }, webhook: { id: webhookId, version: 'v2' }, events: [event] });
-  const deliveries = await Promise.all(
-    targets.map(async (w) => {
-      const status = await deliverWebhook(w.target, bodyFor(w.id), { 'x-api-key': w.secret }).then(
-        (res) => res.status,
-        () => 0, // unreachable target
-      );
-      return { url: w.target, status };
-    }),
-  );
-  const shown = targets[0];
-  return {
-    messageId: message.id,
-    conversationId: conversation.id,
-    rawBody: bodyFor(shown?.id ?? data.newId(now)),
-    headers: { 'x-api-key': shown?.secret ?? webhookSecret },
-    deliveries,
-  };
+  return { messageId: message.id, conversationId: conversation.id, ...(await deliverSmoochEvent(data, event, webhookSecret)) };
 }
 
