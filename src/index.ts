@@ -8,6 +8,7 @@ import { CONSOLE_PATH, EXPLORER_PATH } from './http/pages.js';
 import { encodeId } from './ids.js';
 import { createLogger } from './logger.js';
 import type { ProviderName } from './model.js';
+import { configOf, descriptorOf } from './providers/index.js';
 import { startSandbox, type ConfigSource, type Sandbox } from './sandbox/index.js';
 import { createGateway, type Gateway } from './server.js';
 import { startTelemetry, type Telemetry } from './telemetry/sdk.js';
@@ -117,10 +118,11 @@ function startedLine(url: string, config: GatewayConfig): string {
  * `account:` arguments take; the environment's account stays the default).
  */
 function describeProviders(config: GatewayConfig, gateway: Gateway, sources: ReadonlyMap<ProviderName, ConfigSource> | null, seeded: readonly Account[]): Record<string, unknown> {
-  const configs = { PODIUM: config.podium, LEADCONNECTOR: config.leadconnector, SMOOCH: config.smooch };
   const described: Record<string, unknown> = {};
   for (const [name, provider] of gateway.providers) {
-    const source = sources?.get(name) ?? { api: configs[name]?.api ? 'configured' : 'none (webhooks only)', webhooks: 'configured' };
+    const descriptor = descriptorOf(name);
+    const hasApi = descriptor.environment(configOf(config, descriptor)) !== null;
+    const source = sources?.get(name) ?? { api: hasApi ? 'configured' : 'none (webhooks only)', webhooks: 'configured' };
     const seededAccounts = seeded.filter((a) => a.provider === name).map((a) => ({ id: encodeId(a.provider, 'Account', a.id), name: a.name }));
     described[name] = { ...source, verification: provider.receiver.verification, ...(seededAccounts.length > 0 ? { seededAccounts } : {}) };
   }

@@ -39,9 +39,10 @@ import { WEBHOOK_PATHS, webhookRoutes } from './http/webhooks.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import type { ProviderName } from './model.js';
-import { createProviders } from './providers/index.js';
+import { configOf, PROVIDER_DESCRIPTORS, type AnyDescriptor } from './providers/index.js';
 import { createRateBudgets } from './providers/rate-budget.js';
 import type { Provider, ProviderDeps } from './providers/provider.js';
+import { eventContext } from './resolvers/event.js';
 import { createSchema } from './schema.js';
 
 /** Pending connections the kernel queues for accept. */
@@ -106,7 +107,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const accounts = createAccounts(config, {
     logger,
     providerDeps,
-    envProviders: deps.providers ?? createProviders(config, providerDeps),
+    envProviders: deps.providers,
     store: deps.accountStore,
     wrap: (name, account, provider) => cache.wrapProvider(name, account, provider),
   });
@@ -184,6 +185,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       metrics,
       admission,
       maxBufferedBytes: config.wsMaxBufferedBytes,
+      eventContext,
       revocations: { onRevoked: keys.onRevoked, revokedAmong: keys.revokedAmong, recheckMs: KEY_CHECK_TTL_MS },
     },
   });
@@ -233,16 +235,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   };
 }
 
-/** One cache namespace per provider credential: the API it talks to and the identity it acts as. */
+/** One cache namespace per environment credential: the API it talks to and the identity it acts as. */
 function cacheScopes(config: GatewayConfig): ReadonlyMap<ProviderName, string> {
-  const identities: Array<[ProviderName, string | null]> = [
-    ['PODIUM', config.podium?.api ? `${config.podium.api.apiUrl} ${config.podium.api.clientId ?? config.podium.api.accessToken}` : null],
-    ['LEADCONNECTOR', config.leadconnector?.api ? `${config.leadconnector.api.apiUrl} ${config.leadconnector.api.locationId}` : null],
-    ['SMOOCH', config.smooch?.api ? `${config.smooch.api.apiUrl} ${config.smooch.api.appId}` : null],
-  ];
   const scopes = new Map<ProviderName, string>();
-  for (const [name, identity] of identities) {
-    if (identity) scopes.set(name, `${name}:${createHash('sha256').update(identity).digest('base64url').slice(0, 12)}`);
+  for (const descriptor of PROVIDER_DESCRIPTORS as readonly AnyDescriptor[]) {
+    const identity = descriptor.environment(configOf(config, descriptor))?.identity;
+    if (identity) scopes.set(descriptor.name, `${descriptor.name}:${createHash('sha256').update(identity).digest('base64url').slice(0, 12)}`);
   }
   return scopes;
 }

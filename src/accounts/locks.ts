@@ -36,3 +36,20 @@ export function redisLocks(url: string, prefix: string): RefreshLocks {
     },
   };
 }
+
+/** Locks of this process only: for an adapter built without a gateway (tests, tools). */
+export function memoryLocks(): RefreshLocks {
+  const held = new Map<string, { owner: string; until: number }>();
+  return {
+    async tryLock(key, owner, ttlMs) {
+      const current = held.get(key);
+      if (current && current.until > Date.now()) return false;
+      held.set(key, { owner, until: Date.now() + ttlMs });
+      return true;
+    },
+    async unlock(key, owner) {
+      if (held.get(key)?.owner === owner) held.delete(key);
+    },
+    async close() {},
+  };
+}

@@ -4,9 +4,11 @@
 // as stored accounts, and (demo) emits a signed message event about once a second.
 import type { Logger } from 'pino';
 import type { AccountsService } from '../accounts/index.js';
-import { providerAccountId, type Account } from '../accounts/types.js';
+import { providerAccountId } from '../accounts/scope.js';
+import type { Account } from '../accounts/types.js';
 import type { GatewayConfig } from '../config.js';
 import type { MessageEventKind, ProviderName } from '../model.js';
+import { descriptorOf } from '../providers/index.js';
 import { startLeadConnectorEmulator } from './leadconnector/index.js';
 import { startPodiumEmulator } from './podium/index.js';
 import { seedAccounts, type OAuthApp } from './seed-accounts.js';
@@ -37,7 +39,6 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-const PATHS: Readonly<Record<ProviderName, string>> = { PODIUM: 'podium', LEADCONNECTOR: 'leadconnector', SMOOCH: 'smooch' };
 const KINDS: readonly MessageEventKind[] = ['RECEIVED', 'SENT', 'RECEIVED', 'SENT', 'FAILED'];
 
 /** Where each part of a provider's config came from, for the start-up log. */
@@ -95,7 +96,7 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
     sources,
     async connect(gatewayUrl) {
       for (const [name, emu] of emulators) {
-        const target = `${gatewayUrl}/webhooks/${PATHS[name]}`;
+        const target = `${gatewayUrl}${descriptorOf(name).webhook.path}`;
         await emu.addWebhookTarget(target);
         // What the API cannot list reaches the gateway the way a real account's traffic would.
         await emu.deliverHistory?.(target);

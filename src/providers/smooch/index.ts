@@ -1,14 +1,13 @@
-// The Smooch / Sunshine Conversations adapter (API v2). A Smooch user is a
+// The Smooch / Sunshine Conversations API of one app (API v2). A Smooch user is a
 // Contact; conversations are listed per user; messages page backwards 100 at a
 // time. Smooch has no staff users (the business side writes as "business"), and
-// its webhooks live in custom integrations, one webhook each.
-import type { SmoochConfig } from '../../config.js';
+// its webhooks live in custom integrations, one webhook each. Also the folder's
+// entry: its descriptor (descriptor.ts) and a stand-alone provider from a config alone.
 import { ProviderError, UnsupportedError, userInputError } from '../../errors.js';
 import type { MessageRecord, WebhookCreateInput, WebhookUpdateInput } from '../../model.js';
 import { lookupEach, lookupGrouped } from '../batch.js';
 import { refuseUnsupported } from '../filters.js';
-import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
-import { receiveOnly } from '../receive-only.js';
+import type { BatchResult, Provider, ProviderApi, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { createSmoochClient, type SmoochClient } from './client.js';
 import {
   normalizeSmoochConversation,
@@ -18,17 +17,18 @@ import {
 } from './normalize.js';
 import { createSmoochSeen, type SmoochSeenLoaders } from './directory.js';
 import { SMOOCH_EVENT_TYPES } from './event-types.js';
-import { createSmoochReceiver } from './webhooks.js';
+import type { SmoochApiConfig } from './config.js';
+import { standaloneProvider } from '../standalone.js';
+import type { SmoochConfig } from './config.js';
+import { smooch } from './descriptor.js';
 
 /** Smooch pages messages by a fixed 100, so a single-message lookup scans at most this many pages. */
 const MESSAGE_SCAN_PAGES = 10;
 const INTEGRATION_NAME = 'Messaging gateway webhook';
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): Provider {
-  const receiver = createSmoochReceiver(config, deps);
-  if (!config.api) return receiveOnly('SMOOCH', receiver, SMOOCH_EVENT_TYPES, 'SMOOCH_APP_ID, SMOOCH_KEY_ID and SMOOCH_SECRET');
-  const client = createSmoochClient(config.api, deps);
+export function createSmoochApi(config: SmoochApiConfig, deps: ProviderDeps): ProviderApi {
+  const client = createSmoochClient(config, deps);
   const { getContact, getConversation } = singleLookups(client);
   // Lists without a filter come from what the gateway has seen (directory.ts).
   const seen = createSmoochSeen(deps, { getContact, getConversation });
@@ -121,7 +121,6 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
     },
 
     webhooks: createWebhookAdmin(client),
-    receiver,
   };
 }
 
@@ -278,4 +277,11 @@ function createWebhookAdmin(client: SmoochClient): WebhookAdmin {
       return normalizeSmoochWebhook(key.integrationId, webhook);
     },
   };
+}
+
+export { smooch } from './descriptor.js';
+
+/** The environment's account and the webhook receiver of a Smooch config, without a gateway (tests and tools). */
+export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): Provider {
+  return standaloneProvider(smooch, config, deps);
 }

@@ -3,7 +3,7 @@
 // page first), custom integrations and their webhooks. Basic auth with the app
 // key; errors as `{ errors: [{ code, title }] }`. Message events are delivered
 // as v2 webhooks carrying the webhook's secret in `X-API-Key`.
-import type { SmoochConfig } from '../../config.js';
+import type { SmoochConfig } from '../../providers/smooch/config.js';
 import type { MessageEventKind } from '../../model.js';
 import { seededRandom, startEmulator } from '../kit.js';
 import { createSendLifecycle } from '../sending.js';
