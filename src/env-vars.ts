@@ -16,9 +16,8 @@ export function int(min: number, max: number): z.ZodType<number, string> {
     .pipe(z.number().min(min, { error: `must be a whole number from ${min} to ${max}` }).max(max, { error: `must be a whole number from ${min} to ${max}` }));
 }
 
-export const bool = z
-  .enum(['true', 'false', '1', '0'], { error: (i) => `must be true, false, 1 or 0, got "${String(i.input)}"` })
-  .transform((v) => v === 'true' || v === '1');
+// Every on/off variable takes the same words (true/false, 1/0, on/off): env-switch.ts.
+export { bool, onOff } from './env-switch.js';
 
 export function url(protocols: readonly string[]): z.ZodType<string, string> {
   return z.string().refine(
@@ -103,7 +102,6 @@ export const ratio = z
   .string()
   .regex(/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/, { error: (i) => `must be a number from 0 to 1, got "${String(i.input)}"` })
   .transform(Number);
-export const onOff = z.enum(['on', 'off'], { error: (i) => `must be on or off, got "${String(i.input)}"` });
 /** 32 bytes as base64 (44 characters) or hex (64 characters); never echoed. */
 export const encryptionKey = z.string().transform((raw, ctx) => {
   const key = /^[0-9a-fA-F]{64}$/.test(raw) ? Buffer.from(raw, 'hex') : /^[A-Za-z0-9+/_-]{43}=?$/.test(raw) ? Buffer.from(raw, 'base64') : null;

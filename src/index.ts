@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import type { Account } from './accounts/types.js';
 import { ConfigError, loadConfig, redactUrl, type GatewayConfig } from './config.js';
+import { CONSOLE_PATH, EXPLORER_PATH } from './http/pages.js';
 import { encodeId } from './ids.js';
 import { createLogger } from './logger.js';
 import type { ProviderName } from './model.js';
@@ -67,6 +68,8 @@ async function main(): Promise<void> {
     },
     'gateway listening',
   );
+  // One plain line a person can read (and click) among the JSON log lines: on stderr, so stdout stays JSON.
+  process.stderr.write(`${startedLine(url, config)}\n`);
   const stopDemo = sandbox && config.demo ? sandbox.startDemo(logger) : null;
 
   let stopping = false;
@@ -97,6 +100,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** `Gateway ready: explorer <url> | console <url> | GraphQL <url>`, naming only the pages that are on. */
+function startedLine(url: string, config: GatewayConfig): string {
+  const parts = [
+    ...(config.explorer ? [`explorer ${url}${EXPLORER_PATH}`] : []),
+    ...(config.console ? [`console ${url}${CONSOLE_PATH}`] : []),
+    `GraphQL ${url}/graphql`,
+  ];
+  return `Gateway ready: ${parts.join(' | ')}`;
 }
 
 /**

@@ -15,6 +15,7 @@ import { createGatewayCache, type GatewayCache } from './cache/index.js';
 import { invalidateOnStored } from './cache/invalidation.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory } from './context.js';
+import { createDirectory, ENV_DIRECTORY_ACCOUNT, recordSeenOnStored, type Directory } from './directory/index.js';
 import { createErrorFormatter } from './errors.js';
 import { createIngest } from './events/ingest.js';
 import { createLiveEvents } from './events/live-events.js';
@@ -64,6 +65,7 @@ export interface Gateway {
   readonly accounts: AccountsService;
   /** CLIENT SETNAME of this gateway's two Redis connections; null without REDIS_URL. */
   readonly redisClientName: string | null;
+  readonly directory: Directory;
 }
 
 /** Test and embedding hooks; everything defaults to what the config says. */
@@ -73,6 +75,8 @@ export interface GatewayDeps {
   readonly providers?: ReadonlyMap<ProviderName, Provider>;
   /** The accounts store. @default MongoDB (the event store's database) when configured, else in process */
   readonly accountStore?: AccountStore;
+  /** What the gateway has seen, per account. @default MongoDB when configured, else in process */
+  readonly directory?: Directory;
   readonly logger?: Logger;
   /** Outbox timing (tests shorten it). @default see OutboxOptions */
   readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
@@ -102,6 +106,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   closers.add('rate budgets', () => rateBudgets.close());
   const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, redis: redis ?? undefined, registry: metrics.registry, logger, scopes: cacheScopes(config) });
   closers.add('cache', () => cache.close());
+  const directory = deps.directory ?? createDirectory(config, clients.db);
+  closers.add('directory', () => directory.close());
   const providerDeps: ProviderDeps = {
     upstream: config.upstream,
     publicUrl: config.publicUrl,
@@ -109,6 +115,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onCall: (call) => metrics.observeUpstream(call),
     rateBudgets,
     onRateBudget: (provider, remaining) => metrics.observeRateBudget(provider, remaining),
+    directory: { store: directory, account: ENV_DIRECTORY_ACCOUNT },
   };
   // The environment's providers are its accounts; stored accounts join them, and each provider answers from its default one.
   const accounts = createAccounts(config, {
@@ -135,7 +142,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     // A delivery naming a connected account's location, organization or app is verified with that account's secrets.
     route: createWebhookRouter(accounts.service.registry),
     // Before the 200: a query that starts after the answer must not see what this delivery changed.
-    afterStored: [invalidateOnStored(cache, accounts.service.registry)],
+    afterStored: [
+      // First, so the lists the invalidation below refreshes already hold what this delivery named.
+      recordSeenOnStored(directory, (name) => providers.get(name)?.receiver.feedsDirectory === true),
+      invalidateOnStored(cache, accounts.service.registry),
+    ],
   });
   const schema = createSchema();
   const limits = createOperationLimits(schema, config.graphql, { introspection: config.introspection });
@@ -211,6 +222,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     cache,
     accounts: accounts.service,
     redisClientName: clients.redis ? clients.redisName : null,
+    directory,
     async listen(port = config.port, host = '::') {
       // Production refuses to start with stored accounts it cannot decrypt.
       await accounts.service.registry.check();

@@ -174,6 +174,11 @@ export interface WebhookReceiver {
   readonly invalidJson: 'reject' | 'store';
   /** The status that makes this provider retry later (Podium, Smooch: 503; HighLevel: 429). */
   readonly retryStatus: number;
+  /**
+   * The provider cannot list what its events name (Smooch users and
+   * conversations): ingest records them in the gateway's directory (src/directory/). @default false
+   */
+  readonly feedsDirectory?: boolean;
 }
 
 /** What the gateway hands every adapter factory besides its own config. */
@@ -197,6 +202,8 @@ export interface ProviderDeps {
    * every call, and `budget` (else `account:<id>`) names its rate budget.
    */
   readonly account?: { readonly id: string; readonly auth: import('./http.js').UpstreamAuth; readonly budget?: string };
+  /** What the gateway has seen, for the adapters that list from it (Smooch), and the account to read and record as. @default none */
+  readonly directory?: { readonly store: import('../directory/types.js').Directory; readonly account: string };
 }
 
 /** ProviderDeps of one account: an API is always built for one. */

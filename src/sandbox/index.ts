@@ -21,7 +21,7 @@ export interface Sandbox {
   readonly emulators: ReadonlyMap<ProviderName, ProviderEmulator<unknown>>;
   /** Which parts of each provider's config are the user's and which the emulators'. */
   readonly sources: ReadonlyMap<ProviderName, ConfigSource>;
-  /** Registers `<gatewayUrl>/webhooks/<provider>` as each emulator's webhook target. */
+  /** Registers `<gatewayUrl>/webhooks/<provider>` as each emulator's webhook target, and delivers the Smooch history to it. */
   connect(gatewayUrl: string): Promise<void>;
   /**
    * Connects every Podium organization and HighLevel location of the emulators
@@ -95,7 +95,12 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
     emulators,
     sources,
     async connect(gatewayUrl) {
-      for (const [name, emu] of emulators) await emu.addWebhookTarget(`${gatewayUrl}${descriptorOf(name).webhook.path}`);
+      for (const [name, emu] of emulators) {
+        const target = `${gatewayUrl}${descriptorOf(name).webhook.path}`;
+        await emu.addWebhookTarget(target);
+        // What the API cannot list reaches the gateway the way a real account's traffic would.
+        await emu.deliverHistory?.(target);
+      }
     },
     async seedAccounts(gatewayUrl, accounts, logger) {
       const connected = await seedAccounts(oauthApps, { gatewayUrl, publicUrl: sandboxConfig.publicUrl, accounts, logger });

@@ -34,7 +34,9 @@ export const smooch: ProviderDescriptor<SmoochConfig, SmoochScope, 'smooch'> = {
   api(account, _config, deps) {
     const { scope, credentials } = account;
     if (!scope || credentials.kind !== 'api-key') throw new ProviderError('SMOOCH', 'NOT_CONFIGURED', `The Smooch account ${account.id} has no API key`);
-    return createSmoochApi({ apiUrl: scope.apiUrl, appId: scope.appId, keyId: credentials.keyId, secret: credentials.secret }, deps);
+    // Each app lists from its own part of the directory: what was seen in this account only.
+    const own = deps.directory ? { ...deps, directory: { ...deps.directory, account: account.id } } : deps;
+    return createSmoochApi({ apiUrl: scope.apiUrl, appId: scope.appId, keyId: credentials.keyId, secret: credentials.secret }, own);
   },
   environment(config) {
     const api = config?.api;

@@ -15,6 +15,7 @@ import {
   normalizeSmoochUser,
   normalizeSmoochWebhook,
 } from './normalize.js';
+import { createSmoochSeen, type SmoochSeenLoaders } from './directory.js';
 import { SMOOCH_EVENT_TYPES } from './event-types.js';
 import type { SmoochApiConfig } from './config.js';
 import { standaloneProvider } from '../standalone.js';
@@ -28,30 +29,34 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export function createSmoochApi(config: SmoochApiConfig, deps: ProviderDeps): ProviderApi {
   const client = createSmoochClient(config, deps);
+  const { getContact, getConversation } = singleLookups(client);
+  // Lists without a filter come from what the gateway has seen (directory.ts).
+  const seen = createSmoochSeen(deps, { getContact, getConversation });
 
   return {
     name: 'SMOOCH',
 
-    async listContacts(_page, filter) {
+    async listContacts(page, filter) {
       refuseUnsupported('SMOOCH', 'contacts', filter, {
         locationId: 'Smooch has no locations',
         updatedAfter: 'Smooch users have no update time to filter on',
       });
       const email = filter.query?.trim() ?? '';
+      if (!email && seen) return seen.listContacts(page);
       if (!EMAIL.test(email)) {
         throw userInputError(
           `Smooch cannot list all users; it only finds users by email identity. Expected an email address as the contact query, got ${JSON.stringify(filter.query ?? null)}`,
         );
       }
-      const users = await client.findUsersByEmail(email);
-      return { items: users.map(normalizeSmoochUser), nextCursor: null };
+      const users = (await client.findUsersByEmail(email)).map(normalizeSmoochUser);
+      await seen?.noteContacts(users);
+      return { items: users, nextCursor: null };
     },
 
-    getContacts(refs) {
-      return lookupEach(refs, async (ref) => {
-        const user = await client.getUser(ref);
-        return user && normalizeSmoochUser(user);
-      });
+    async getContacts(refs) {
+      const found = await lookupEach(refs, getContact);
+      await seen?.noteContacts(found);
+      return found;
     },
 
     async listConversations(page, filter) {
@@ -61,6 +66,7 @@ export function createSmoochApi(config: SmoochApiConfig, deps: ProviderDeps): Pr
         closed: 'Smooch conversations have no closed state',
       });
       const userId = filter.contactId;
+      if (!userId && seen) return seen.listConversations(page);
       if (!userId) throw userInputError('Smooch lists conversations per user only: expected filter.contactId, got none');
       const [res, user] = await Promise.all([
         client.listConversations(userId, { after: page.cursor, size: Math.min(Math.max(page.limit, 1), 100) }),
@@ -68,24 +74,21 @@ export function createSmoochApi(config: SmoochApiConfig, deps: ProviderDeps): Pr
       ]);
       // The conversation object names no channel: its participant's client association does.
       const participants = await Promise.all(res.items.map((c) => client.listParticipants(c.id)));
+      // The user is a participant of every conversation listed for them.
+      const items = res.items.map((c, i) => normalizeSmoochConversation(c, { contactRef: userId, user, participants: participants[i] ?? null }));
+      await seen?.noteConversations(items);
       return {
-        // The user is a participant of every conversation listed for them.
-        items: res.items.map((c, i) => normalizeSmoochConversation(c, { contactRef: userId, user, participants: participants[i] ?? null })),
+        items,
         nextCursor: res.meta.hasMore ? (res.meta.afterCursor ?? null) : null,
         itemCursors: res.items.map((c) => c.id),
         ...(user ? { included: { contacts: [normalizeSmoochUser(user)] } } : {}),
       };
     },
 
-    getConversations(ids) {
-      return lookupEach(ids, async (id) => {
-        // The conversation object names no user: its participant does.
-        const [conversation, participants] = await Promise.all([client.getConversation(id), client.listParticipants(id)]);
-        if (!conversation) return null;
-        const contactRef = conversation.type === 'personal' ? (participants?.[0]?.userId ?? null) : null;
-        const user = contactRef ? await client.getUser(contactRef) : null;
-        return normalizeSmoochConversation(conversation, { contactRef, user, participants });
-      });
+    async getConversations(ids) {
+      const found = await lookupEach(ids, getConversation);
+      await seen?.noteConversations(found);
+      return found;
     },
 
     async listMessages(conversationId, page) {
@@ -118,6 +121,24 @@ export function createSmoochApi(config: SmoochApiConfig, deps: ProviderDeps): Pr
     },
 
     webhooks: createWebhookAdmin(client),
+  };
+}
+
+/** One user or conversation by id, with what its own object does not say. */
+function singleLookups(client: SmoochClient): SmoochSeenLoaders {
+  return {
+    async getContact(ref) {
+      const user = await client.getUser(ref);
+      return user && normalizeSmoochUser(user);
+    },
+    async getConversation(id) {
+      // The conversation object names no user: its participant does.
+      const [conversation, participants] = await Promise.all([client.getConversation(id), client.listParticipants(id)]);
+      if (!conversation) return null;
+      const contactRef = conversation.type === 'personal' ? (participants?.[0]?.userId ?? null) : null;
+      const user = contactRef ? await client.getUser(contactRef) : null;
+      return normalizeSmoochConversation(conversation, { contactRef, user, participants });
+    },
   };
 }
 

@@ -43,6 +43,8 @@ export function createSmoochReceiver(config: Pick<SmoochConfig, 'webhookSecret'>
     },
     // Smooch drops a delivery answered 400, so an authentic non-JSON body is kept.
     invalidJson: 'store',
+    // Smooch cannot list users or conversations: the gateway lists the ones its webhooks named.
+    feedsDirectory: true,
     retryStatus: 503,
   };
 }
