@@ -9,6 +9,7 @@ import type { Role } from './config.js';
 import { ErrorCode } from './errors.js';
 import type { ProviderName } from './model.js';
 import { safeEqual } from './providers/verify.js';
+import type { OperationPlugin, ResolvedOperation } from './graphql/pipeline.js';
 
 /** The accounts a scoped key reaches, by provider. */
 export class AccountSet {
@@ -137,4 +138,12 @@ export function requireUnscoped(accounts: AccountSet | null, what: string): void
  */
 export function authorizeOperation(role: Role | null, operationType: 'query' | 'mutation' | 'subscription'): void {
   requireRole(role, operationType === 'mutation' ? 'agent' : 'viewer');
+}
+
+/** The pipeline step: the caller's role against the operation's type, before any resolver runs. */
+export function authorizationPlugin(): OperationPlugin {
+  const hooks = {
+    onResolved: ({ role, operation }: ResolvedOperation): void => authorizeOperation(role, operation.operation),
+  };
+  return { onOperation: () => hooks };
 }

@@ -36,11 +36,11 @@ interface Position {
   readonly offset: number;
 }
 
-export function encodeCursor(position: Position): string {
+function encodePageCursor(position: Position): string {
   return Buffer.from(JSON.stringify([position.cursor, position.offset]), 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string): Position {
+function decodePageCursor(cursor: string): Position {
   try {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (
@@ -82,7 +82,7 @@ class LazyEdge<T> implements Edge<T> {
     private readonly position: Position,
   ) {}
   get cursor(): string {
-    return (this.#cursor ??= encodeCursor(this.position));
+    return (this.#cursor ??= encodePageCursor(this.position));
   }
 }
 
@@ -92,7 +92,7 @@ export async function paginate<T>(
   options: PaginateOptions<T> = {},
 ): Promise<Connection<T>> {
   const first = pageSize(args.first);
-  const start = args.after ? decodeCursor(args.after) : { cursor: null, offset: 0 };
+  const start = args.after ? decodePageCursor(args.after) : { cursor: null, offset: 0 };
   const edges: Edge<T>[] = [];
   let position: Position = start;
   let hasNextPage = false;
@@ -133,7 +133,7 @@ export async function paginate<T>(
       hasPreviousPage: start.cursor !== null || start.offset > 0,
       startCursor: edges[0]?.cursor ?? null,
       // A sparse filter that stopped the scan with no edge still lets the client resume where it stopped.
-      endCursor: last?.cursor ?? (resumeAt ? encodeCursor(resumeAt) : null),
+      endCursor: last?.cursor ?? (resumeAt ? encodePageCursor(resumeAt) : null),
     },
   };
 }

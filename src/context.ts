@@ -5,6 +5,7 @@ import type { AccountsService } from './accounts/index.js';
 import { scopedAccountProviders, type AccountProviders } from './accounts/routing.js';
 import type { AccountSet, Principal } from './auth.js';
 import type { Role } from './config.js';
+import type { LiveEvents } from './events/live-events.js';
 import type { ReplayFn } from './events/replay.js';
 import type { EventStore, PubSub } from './events/types.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -27,10 +28,14 @@ export interface GatewayContext {
   loaders: Loaders;
   readonly store: EventStore;
   readonly pubsub: PubSub;
+  /** The gateway's live-event dedupe and catch-up, shared by its subscriptions. */
+  readonly liveEvents: LiveEvents;
   readonly logger: Logger;
   readonly metrics: GatewayMetrics;
   /** Tells the ingest pipeline a provider's webhook secrets changed. */
   readonly onWebhooksChanged: (provider: ProviderName) => void;
+  /** Marks a webhook creation in progress until the returned function is called (the ingest waits for its secret). */
+  readonly beginWebhookCreation: (provider: ProviderName) => () => void;
   /** Re-runs a stored event through the ingest pipeline (`replayEvent`). */
   readonly replay: ReplayFn;
   /** Outside production, webhook URLs may be plain http on localhost (sandbox, tests). */

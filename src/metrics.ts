@@ -1,6 +1,7 @@
 // Prometheus metrics of one gateway instance (own registry, so several
 // gateways in one process, as in tests, do not share counters).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { OperationPlugin } from './graphql/pipeline.js';
 import type { UpstreamCall } from './providers/http.js';
 
 export type WebhookOutcome =
@@ -34,6 +35,11 @@ export interface GatewayMetrics {
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'gateway_' });
+  return { registry, ...requestMetrics(registry), ...upstreamMetrics(registry), ...eventMetrics(registry) };
+}
+
+/** HTTP requests and GraphQL operations. */
+function requestMetrics(registry: Registry): Pick<GatewayMetrics, 'observeHttp' | 'observeGraphQL'> {
   const httpRequests = new Counter({
     name: 'gateway_http_requests_total',
     help: 'HTTP requests by route, method and status',
@@ -60,6 +66,20 @@ export function createMetrics(): GatewayMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  return {
+    observeHttp(route, method, status, seconds) {
+      httpRequests.inc({ route, method, status: String(status) });
+      httpDuration.observe({ route }, seconds);
+    },
+    observeGraphQL(operationType, outcome, seconds) {
+      gqlRequests.inc({ operation_type: operationType, outcome });
+      gqlDuration.observe({ operation_type: operationType }, seconds);
+    },
+  };
+}
+
+/** Calls to the providers' APIs and what is left of their rate budgets. */
+function upstreamMetrics(registry: Registry): Pick<GatewayMetrics, 'observeUpstream' | 'observeRateBudget'> {
   const upstream = new Counter({
     name: 'gateway_upstream_requests_total',
     help: 'Provider API calls by provider and status (error = timeout or network failure)',
@@ -73,6 +93,27 @@ export function createMetrics(): GatewayMetrics {
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const rateBudget = new Gauge({
+    name: 'gateway_upstream_rate_budget_remaining',
+    help: "Requests left in the provider credential's rate budget (shared by every instance when REDIS_URL is set)",
+    labelNames: ['provider'],
+    registers: [registry],
+  });
+  return {
+    observeUpstream(call) {
+      upstream.inc({ provider: call.provider, status: String(call.outcome) });
+      upstreamDuration.observe({ provider: call.provider }, call.durationMs / 1000);
+    },
+    observeRateBudget(provider, remaining) {
+      rateBudget.set({ provider }, remaining);
+    },
+  };
+}
+
+type EventMetrics = Pick<GatewayMetrics, 'countWebhook' | 'countPublished' | 'countPublishFailure' | 'countReplayed' | 'countSlowSubscriber' | 'wsConnections' | 'subscriptions'>;
+
+/** Webhooks in, events published, and the sockets and subscriptions they go out on. */
+function eventMetrics(registry: Registry): EventMetrics {
   const webhooks = new Counter({
     name: 'gateway_webhooks_total',
     help: 'Webhook events by provider and outcome (requests for rejected deliveries)',
@@ -87,12 +128,6 @@ export function createMetrics(): GatewayMetrics {
   const subscriptions = new Gauge({
     name: 'gateway_subscriptions',
     help: 'Active GraphQL subscriptions',
-    registers: [registry],
-  });
-  const rateBudget = new Gauge({
-    name: 'gateway_upstream_rate_budget_remaining',
-    help: "Requests left in the provider credential's rate budget (shared by every instance when REDIS_URL is set)",
-    labelNames: ['provider'],
     registers: [registry],
   });
   const published = new Counter({
@@ -118,9 +153,8 @@ export function createMetrics(): GatewayMetrics {
     registers: [registry],
   });
   return {
-    registry,
-    observeRateBudget(provider, remaining) {
-      rateBudget.set({ provider }, remaining);
+    countWebhook(provider, outcome, events = 1) {
+      webhooks.inc({ provider, outcome }, events);
     },
     countPublished(path, events) {
       if (events > 0) published.inc({ path }, events);
@@ -134,22 +168,29 @@ export function createMetrics(): GatewayMetrics {
     countSlowSubscriber() {
       slowSubscribers.inc({ reason: 'slow' });
     },
-    observeHttp(route, method, status, seconds) {
-      httpRequests.inc({ route, method, status: String(status) });
-      httpDuration.observe({ route }, seconds);
-    },
-    observeGraphQL(operationType, outcome, seconds) {
-      gqlRequests.inc({ operation_type: operationType, outcome });
-      gqlDuration.observe({ operation_type: operationType }, seconds);
-    },
-    observeUpstream(call) {
-      upstream.inc({ provider: call.provider, status: String(call.outcome) });
-      upstreamDuration.observe({ provider: call.provider }, call.durationMs / 1000);
-    },
-    countWebhook(provider, outcome, events = 1) {
-      webhooks.inc({ provider, outcome }, events);
-    },
     wsConnections,
     subscriptions,
+  };
+}
+
+/**
+ * The operation pipeline's step: every operation, on either transport, counted
+ * by type and outcome with its duration (to its answer; a subscription's to
+ * its stream being set up).
+ */
+export function graphqlMetricsPlugin(metrics: GatewayMetrics): OperationPlugin {
+  return {
+    onOperation() {
+      const started = performance.now();
+      let operationType = 'unknown';
+      return {
+        onResolved({ operation }) {
+          operationType = operation.operation;
+        },
+        onResult(errors) {
+          metrics.observeGraphQL(operationType, errors?.length ? 'error' : 'ok', (performance.now() - started) / 1000);
+        },
+      };
+    },
   };
 }

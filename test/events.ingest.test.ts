@@ -1,13 +1,13 @@
-// Ingest details that protect what is stored and who may deliver: the onStored
-// hook runs before the answer, a multi-event Smooch delivery keeps its body
+// Ingest details that protect what is stored and who may deliver: the after-stored
+// hooks run before the answer, a multi-event Smooch delivery keeps its body
 // once and is bounded, the webhook admin races do not cost a delivery, and a
 // slow subscriber is cut off without holding back the others.
 import { MongoClient } from 'mongodb';
 import pino from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createIngest } from '../src/events/ingest.js';
+import { createLiveEvents } from '../src/events/live-events.js';
 import { createMemoryPubSub } from '../src/events/pubsub/memory.js';
-import { beginWebhookCreation } from '../src/events/secrets.js';
 import { createMemoryStore, createMongoStore } from '../src/events/store/index.js';
 import { openEventStream } from '../src/events/stream.js';
 import type { PublishedEvent, StoredEvent } from '../src/events/types.js';
@@ -34,7 +34,7 @@ function smoochDelivery(count: number, prefix: string): string {
 }
 
 describe('ingest', () => {
-  it('runs onStored after the events are stored and before the provider gets its answer', async () => {
+  it('runs the after-stored hooks after the events are stored and before the provider gets its answer', async () => {
     const t = await useTestGateway();
     const store = createMemoryStore();
     const order: string[] = [];
@@ -44,9 +44,11 @@ describe('ingest', () => {
       pubsub: createMemoryPubSub(),
       metrics: createMetrics(),
       logger,
-      onStored: async (events: readonly StoredEvent[]) => {
-        order.push(`stored:${(await store.getEvent(events[0]!.id)) ? 'durable' : 'missing'}`);
-      },
+      afterStored: [
+        async ({ events }: { readonly events: readonly StoredEvent[] }) => {
+          order.push(`stored:${(await store.getEvent(events[0]!.id)) ? 'durable' : 'missing'}`);
+        },
+      ],
     });
     const raw = podiumDelivery('hook-1', 'conv-1');
     const answered = ingest.receive('PODIUM', { headers: t.podium.signWebhook(raw), rawBody: Buffer.from(raw), receivedAt: new Date() }).then((r) => {
@@ -57,7 +59,7 @@ describe('ingest', () => {
     expect(order).toEqual(['stored:durable', 'answered:200']);
 
     // A failing hook means no acknowledgement: the provider retries, and the redelivery dedupes.
-    const failing = createIngest({ providers: t.gateway.providers, store, pubsub: createMemoryPubSub(), metrics: createMetrics(), logger, onStored: () => Promise.reject(new Error('cache down')) });
+    const failing = createIngest({ providers: t.gateway.providers, store, pubsub: createMemoryPubSub(), metrics: createMetrics(), logger, afterStored: [() => Promise.reject(new Error('cache down'))] });
     const again = await failing.receive('PODIUM', { headers: t.podium.signWebhook(raw), rawBody: Buffer.from(raw), receivedAt: new Date() });
     expect(again.status).toBe(503);
   });
@@ -114,7 +116,7 @@ describe('ingest', () => {
     let reads = 0;
     const counted = { ...store, listWebhooks: (provider: 'SMOOCH') => ((reads += 1), store.listWebhooks(provider)) };
     const ingest = createIngest({ providers: t.gateway.providers, store: counted, pubsub: createMemoryPubSub(), metrics: createMetrics(), logger });
-    const done = beginWebhookCreation(counted, 'SMOOCH');
+    const done = ingest.beginWebhookCreation('SMOOCH');
     const early = ingest.receive('SMOOCH', { headers: { 'x-api-key': 'secret-c' }, rawBody: Buffer.from(body), receivedAt: new Date() });
     while (reads === 0) await new Promise((r) => setImmediate(r));
     // Verification has failed against the secrets without it; without the wait a 401 would be out by now.
@@ -147,7 +149,8 @@ describe('slow subscribers', () => {
   it('ends the subscription of a client that does not read, counts it, and keeps serving the others', async () => {
     const pubsub = createMemoryPubSub();
     const metrics = createMetrics();
-    const deps = { pubsub, store: createMemoryStore(), metrics, logger };
+    const store = createMemoryStore();
+    const deps = { pubsub, store, liveEvents: createLiveEvents({ pubsub, log: store, logger, metrics }), metrics, logger };
     const slow = openEventStream(deps, { kind: 'RECEIVED' }, { maxBuffered: 3 });
     const fast = openEventStream(deps, { kind: 'RECEIVED' }, { maxBuffered: 3 });
     const received: string[] = [];

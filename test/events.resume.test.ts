@@ -3,7 +3,7 @@
 // no duplicate; on the embedded store, on FerretDB, and across two instances
 // sharing MongoDB and Redis. Bad cursors fail the subscription with BAD_USER_INPUT.
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { encodeCursor } from '../src/events/cursor.js';
+import { encodeEventCursor } from '../src/events/cursor.js';
 import { newEventId } from '../src/events/event-id.js';
 import { createMemoryStore, createMongoStore } from '../src/events/store/index.js';
 import { createRedisPubSub } from '../src/events/pubsub/redis.js';
@@ -79,7 +79,7 @@ describe('resumable subscriptions', () => {
     const store: EventStore = { ...inner, listEventsAfter: async (filter, page) => (await gate, inner.listEventsAfter(filter, page)) };
     const t = await useEventsGateway({ store });
     const stored = await deliverMany(t, 30);
-    const sub = record(t.ws(), encodeCursor(stored[0]!));
+    const sub = record(t.ws(), encodeEventCursor(stored[0]!));
     await untilTrue(listening(t, 1), 'the subscription to listen while its replay waits');
     // Deliveries racing the replay: each must come exactly once, after the replayed ones.
     const racing = await deliverMany(t, 5);
@@ -115,10 +115,10 @@ describe('resumable subscriptions', () => {
     const store = createMemoryStore({ retentionMs: 24 * 60 * 60 * 1000 });
     onTestFinished(() => store.close());
     const t = await useEventsGateway({ store });
-    const expired = encodeCursor('0'.repeat(12) + '0'.repeat(16));
+    const expired = encodeEventCursor('0'.repeat(12) + '0'.repeat(16));
     for (const [after, message] of [
       ['not-a-cursor', /not an event cursor/],
-      [encodeCursor(newEventId()), /names no stored event/],
+      [encodeEventCursor(newEventId()), /names no stored event/],
       [expired, /older than the event retention \(1 days\)/],
     ] as const) {
       const sub = record(t.ws(), after);

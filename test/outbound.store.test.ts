@@ -4,7 +4,7 @@
 // expiry after the key's TTL (reads ignore it at once, the sweep deletes it).
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createMemoryOutboundStore } from '../src/outbound/memory-store.js';
-import { createMongoOutboundStore } from '../src/outbound/mongo-store.js';
+import { openMongoOutboundStore } from '../src/outbound/mongo-store.js';
 import { nextSeq } from '../src/outbound/seq.js';
 import type { OutboundRecord, OutboundStore } from '../src/outbound/types.js';
 import { mongoTestDb } from './helpers/gateway.js';
@@ -23,7 +23,7 @@ function record(id: string, key: string, at: number): OutboundRecord {
 
 const adapters: ReadonlyArray<[string, (now: () => number) => OutboundStore]> = [
   ['memory', (now) => createMemoryOutboundStore(now)],
-  ['mongodb', (now) => createMongoOutboundStore({ url: inject('mongodbUrl'), db: mongoTestDb().db }, now)],
+  ['mongodb', (now) => openMongoOutboundStore(inject('mongodbUrl'), mongoTestDb().db, now)],
 ];
 
 describe.each(adapters)('the outbound store (%s)', (_name, create) => {

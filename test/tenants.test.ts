@@ -9,7 +9,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { MongoClient } from 'mongodb';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
-import { encodeCursor } from '../src/events/cursor.js';
+import { encodeEventCursor } from '../src/events/cursor.js';
 import { encodeId } from '../src/ids.js';
 import { connectAll, deliverPodium as deliver, podiumWebhook, newStore, startAccountsGateway, useAccountsGateway, useEmulators, type AccountsGateway, type Emulators, type StoreRef } from './helpers/accounts.js';
 import { createMongoAccountStore } from '../src/accounts/store/mongo.js';
@@ -229,11 +229,11 @@ describe('tenants: keys scoped to accounts', () => {
     for (const s of [...Object.values(subscriptions), accountOfB, b, everyone, onlyB]) expect(s.failure).toBeNull();
 
     // Resuming from before B's event replays from the store: A's events only, with or without a filter.
-    const resumed = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { after: encodeCursor(first!) });
-    const fromStart = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { f: { provider: 'PODIUM' }, after: encodeCursor(first!) });
+    const resumed = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { after: encodeEventCursor(first!) });
+    const fromStart = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { f: { provider: 'PODIUM' }, after: encodeEventCursor(first!) });
     // B's own cursor is, to A, a cursor of no stored event: it does not even tell A that B's event exists.
     const withCursorOfB = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { after: b.events[0]!.cursor });
-    const withUnknownCursor = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { after: encodeCursor(`${ofB!.slice(0, 12)}${'0'.repeat(16)}`) });
+    const withUnknownCursor = received(wsClient(t, x.viewerA.key), SUBSCRIPTION, { after: encodeEventCursor(`${ofB!.slice(0, 12)}${'0'.repeat(16)}`) });
     await until(() => resumed.events.length >= 2 && fromStart.events.length >= 2 && withCursorOfB.failure !== null && withUnknownCursor.failure !== null, 'the replays', 10_000);
     await new Promise((r) => setTimeout(r, 200));
     expect(resumed.events.map((e) => e.eventId)).toEqual([ofA, lastA]);

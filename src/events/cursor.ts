@@ -5,12 +5,12 @@
 // from the cursor alone, and time bounds on ids are plain string comparisons.
 const ID_PATTERN = /^[0-9a-f]{28}$/;
 
-export function encodeCursor(eventId: string): string {
+export function encodeEventCursor(eventId: string): string {
   return Buffer.from(`e:${eventId}`).toString('base64url');
 }
 
 /** The event id in a cursor, or null when it is not one of ours. */
-export function decodeCursor(cursor: string): string | null {
+export function decodeEventCursor(cursor: string): string | null {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!text.startsWith('e:')) return null;
   const id = text.slice(2);

@@ -1,20 +1,21 @@
 // The outbox: the store is the log, the pubsub only the doorbell. Every stored,
 // processed event reaches the pubsub once: first right after the 200 (the
-// ingest's own publish), and otherwise from the sweep, which runs at start-up
-// and every `intervalMs` on every instance and publishes what is still
-// unpublished: events whose publish failed, and events of a process that died
-// between the 200 and the publish. The claim in the store picks one publisher;
-// a claim older than `leaseMs` on a still-unpublished event is presumed
-// abandoned and taken over by exactly one instance. The sweep also enforces
-// the store's retention.
+// ingest's own publish, which goes through here), and otherwise from the
+// sweep, which runs at start-up and every `intervalMs` on every instance and
+// publishes what is still unpublished: events whose publish failed, and events
+// of a process that died between the 200 and the publish. The claim in the
+// store picks one publisher; a claim older than `leaseMs` on a still-unpublished
+// event is presumed abandoned and taken over by exactly one instance. Every
+// publish in flight is tracked here, and only here.
 import type { Logger } from 'pino';
 import type { GatewayMetrics } from '../metrics.js';
 import { idFloor } from './cursor.js';
-import { enforceRetention } from './store/retention.js';
-import { toPublished, type ClaimOptions, type EventStore, type PubSub, type StoredEvent } from './types.js';
+import { toPublished, type ClaimOptions, type EventLog, type PublishClaims, type PubSub, type StoredEvent } from './types.js';
 
 export interface OutboxOptions {
-  readonly store: EventStore;
+  /** The event log the sweep scans. */
+  readonly log: EventLog;
+  readonly claims: PublishClaims;
   readonly pubsub: PubSub;
   readonly logger: Logger;
   readonly metrics?: GatewayMetrics;
@@ -26,8 +27,6 @@ export interface OutboxOptions {
   readonly leaseMs?: number;
   /** Events per store read in a sweep. @default 100 */
   readonly batchSize?: number;
-  /** Time between retention deletes. @default 60_000 (ms) */
-  readonly retentionIntervalMs?: number;
 }
 
 export interface Outbox {
@@ -39,14 +38,16 @@ export interface Outbox {
   /**
    * A replay's publish: like `publish`, but a claim older than
    * `takeOverAfterMs` on a still-unpublished event is taken over (the sweep
-   * may be past an event that a replay just made processed). Resolves with
-   * the ids this call published.
+   * may be past an event that was just made processed). Resolves with the ids
+   * this call published.
    */
   publishReplayed(events: readonly StoredEvent[], claim: Required<ClaimOptions>): Promise<readonly string[]>;
   /** One pass over the unpublished events; resolves with how many it published. */
   sweep(): Promise<number>;
   /** Sweeps now, then every `intervalMs`, until stop(). */
   start(): void;
+  /** Resolves once every publish started so far has finished. */
+  drain(): Promise<void>;
   /** Stops sweeping and waits for every publish in flight. */
   stop(): Promise<void>;
 }
@@ -59,31 +60,13 @@ function idBefore(id: string): string {
 /** Pages one sweep reads at most, so a backlog cannot hold a sweep forever. */
 const MAX_PAGES_PER_SWEEP = 20;
 
-export function createOutbox(options: OutboxOptions): Outbox {
-  const { store, pubsub, logger, metrics } = options;
-  const intervalMs = options.intervalMs ?? 1_000;
-  const graceMs = options.graceMs ?? 2_000;
-  const leaseMs = options.leaseMs ?? 10_000;
-  const batchSize = options.batchSize ?? 100;
-  const retentionIntervalMs = options.retentionIntervalMs ?? 60_000;
+type Publisher = ReturnType<typeof createPublisher>;
+
+/** Claiming and publishing, shared by the ingest's publish, re-normalizations and the sweep. */
+function createPublisher(options: OutboxOptions) {
+  const { claims, pubsub, logger, metrics } = options;
   /** Claims this instance holds on events it failed to publish: retried without waiting for the lease. */
   const failedHere = new Set<string>();
-  const inFlight = new Set<Promise<unknown>>();
-  let timer: NodeJS.Timeout | null = null;
-  let sweeping: Promise<number> | null = null;
-  let lastRetention = 0;
-  /**
-   * Every processed event below this id is published: sweeps scan from here.
-   * Starts at the retention horizon, so a restarted process looks at
-   * everything still kept once, then only at what is new.
-   */
-  let floor: string | null = idFloor(Date.now() - store.retentionMs);
-
-  const track = <T>(promise: Promise<T>): Promise<T> => {
-    inFlight.add(promise);
-    void promise.finally(() => inFlight.delete(promise)).catch(() => undefined);
-    return promise;
-  };
 
   /** Publishes the events this caller claimed, in order; marks the ones that made it. */
   async function publishClaimed(claimed: readonly StoredEvent[], path: 'ingest' | 'outbox'): Promise<string[]> {
@@ -103,7 +86,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     });
     metrics?.countPublished(path, published.length);
     // If this fails the events stay offered; a second publish is dropped by subscribers' dedupe.
-    await store.markPublished(published).catch((err: unknown) => logger.error({ err }, 'recording published events failed'));
+    await claims.markPublished(published).catch((err: unknown) => logger.error({ err }, 'recording published events failed'));
     return published;
   }
 
@@ -112,7 +95,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const won = await Promise.all(
       candidates.map((e) => {
         const takeOverAfterMs = takeOver(e);
-        return store.claimPublish(e.id, takeOverAfterMs === undefined ? {} : { takeOverAfterMs }).catch((err: unknown) => {
+        return claims.claimPublish(e.id, takeOverAfterMs === undefined ? {} : { takeOverAfterMs }).catch((err: unknown) => {
           logger.error({ err, eventId: e.id }, 'claiming a stored event for publishing failed; the outbox retries it');
           return false;
         });
@@ -121,16 +104,32 @@ export function createOutbox(options: OutboxOptions): Outbox {
     return candidates.filter((_, i) => won[i]);
   }
 
-  async function sweepOnce(): Promise<number> {
+  return { publishClaimed, claimAll, failedHere: (id: string) => failedHere.has(id) };
+}
+
+/** The sweep: scans from a floor below which every processed event is published, and raises it. */
+function createSweep(options: OutboxOptions, publisher: Publisher): () => Promise<number> {
+  const { log } = options;
+  const graceMs = options.graceMs ?? 2_000;
+  const leaseMs = options.leaseMs ?? 10_000;
+  const batchSize = options.batchSize ?? 100;
+  /**
+   * Every processed event below this id is published: sweeps scan from here.
+   * Starts at the retention horizon, so a restarted process looks at
+   * everything still kept once, then only at what is new.
+   */
+  let floor: string | null = idFloor(Date.now() - log.retentionMs);
+
+  return async function sweepOnce() {
     let count = 0;
     const before = idFloor(Date.now() - graceMs);
     let after: string | null = floor;
     /** The first event of this sweep still unpublished: the next sweeps start there. */
     let firstLeft: string | null = null;
     for (let page = 0; page < MAX_PAGES_PER_SWEEP; page += 1) {
-      const scan = await store.scanUnpublished({ limit: batchSize, after, before });
-      const claimed = await claimAll(scan.events, (e) => (failedHere.has(e.id) ? 0 : leaseMs));
-      const done = await publishClaimed(claimed, 'outbox');
+      const scan = await log.scanUnpublished({ limit: batchSize, after, before });
+      const claimed = await publisher.claimAll(scan.events, (e) => (publisher.failedHere(e.id) ? 0 : leaseMs));
+      const done = await publisher.publishClaimed(claimed, 'outbox');
       count += done.length;
       firstLeft ??= scan.events.find((e) => !done.includes(e.id))?.id ?? null;
       if (scan.scannedTo === null) {
@@ -143,39 +142,55 @@ export function createOutbox(options: OutboxOptions): Outbox {
     const reached = after ?? before;
     const next = firstLeft !== null && firstLeft < reached ? idBefore(firstLeft) : reached;
     if (floor === null || next > floor) floor = next;
-    if (Date.now() - lastRetention >= retentionIntervalMs) {
-      lastRetention = Date.now();
-      const deleted = await enforceRetention(store);
-      if (deleted > 0) logger.info({ deleted }, 'deleted events past the retention');
-    }
     return count;
-  }
+  };
+}
+
+export function createOutbox(options: OutboxOptions): Outbox {
+  const { logger } = options;
+  const intervalMs = options.intervalMs ?? 1_000;
+  const publisher = createPublisher(options);
+  const sweepOnce = createSweep(options, publisher);
+  const inFlight = new Set<Promise<unknown>>();
+  let timer: NodeJS.Timeout | null = null;
+  let sweeping: Promise<number> | null = null;
+
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    inFlight.add(promise);
+    void promise.finally(() => inFlight.delete(promise)).catch(() => undefined);
+    return promise;
+  };
+  const drain = async (): Promise<void> => {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  };
+  const sweep = (): Promise<number> => {
+    sweeping ??= track(sweepOnce()).finally(() => (sweeping = null));
+    return sweeping;
+  };
 
   return {
-    async publish(events, options = {}) {
-      const claimed = options.claimed ? Promise.resolve(publishable(events)) : claimAll(events, () => undefined);
-      await track(claimed.then((won) => publishClaimed(won, 'ingest')));
+    async publish(events, publishOptions = {}) {
+      const claimed = publishOptions.claimed ? Promise.resolve(publishable(events)) : publisher.claimAll(events, () => undefined);
+      await track(claimed.then((won) => publisher.publishClaimed(won, 'ingest')));
     },
     publishReplayed(events, claim) {
-      return track(claimAll(events, () => claim.takeOverAfterMs).then((claimed) => publishClaimed(claimed, 'ingest')));
+      return track(publisher.claimAll(events, () => claim.takeOverAfterMs).then((claimed) => publisher.publishClaimed(claimed, 'ingest')));
     },
-    sweep() {
-      sweeping ??= track(sweepOnce()).finally(() => (sweeping = null));
-      return sweeping;
-    },
+    sweep,
     start() {
       if (timer) return;
       const tick = (): void => {
-        this.sweep().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox sweep failed; retrying'));
+        sweep().catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox sweep failed; retrying'));
       };
       tick();
       timer = setInterval(tick, intervalMs);
       timer.unref();
     },
+    drain,
     async stop() {
       if (timer) clearInterval(timer);
       timer = null;
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await drain();
     },
   };
 }

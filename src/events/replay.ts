@@ -1,5 +1,7 @@
-// Replay of a stored webhook event after a fix: its raw body goes through the
-// provider's parser again (normalize), the result is stored (store) and handed
+// Replay of a stored webhook event after a fix (the `replayEvent` mutation; in
+// this code base "replay" means only this): its raw body goes through the
+// provider's parser again (normalize), the result goes through the ingest's
+// persist step (persist.ts: stamp, store, after-stored hooks) and is handed
 // to subscribers (publish), idempotently. An event stored as unprocessable that
 // now normalizes becomes processed in place (same id, key and receivedAt) and is
 // published once, whoever replays it and however often; a processed event is
@@ -12,7 +14,8 @@ import type { Logger } from 'pino';
 import type { ProviderName } from '../model.js';
 import type { ParsedEvent, Provider, WebhookRequest } from '../providers/provider.js';
 import type { Outbox } from './outbox.js';
-import type { EventStore, NewEvent, StoredEvent } from './types.js';
+import type { Persist } from './persist.js';
+import type { EventLog, StoredEvent } from './types.js';
 
 export type ReplayOutcome = 'PROCESSED' | 'ALREADY_PROCESSED' | 'STILL_UNPROCESSABLE';
 
@@ -38,11 +41,11 @@ export class ReplayError extends Error {
 
 export interface ReplayOptions {
   readonly providers: ReadonlyMap<ProviderName, Provider>;
-  readonly store: EventStore;
+  readonly log: EventLog;
+  /** The ingest's persist step: what a replay stores runs the same after-stored hooks. */
+  readonly persist: Persist;
   readonly outbox: Outbox;
   readonly logger: Logger;
-  /** The ingest's invalidation hook: what a replay stores changes what queries may answer. */
-  readonly onStored?: (events: readonly StoredEvent[]) => Promise<void>;
   /** As in the ingest: a delivery with more events stays unprocessable. @default 100 */
   readonly maxEventsPerDelivery?: number;
   /**
@@ -58,7 +61,7 @@ export interface ReplayOptions {
 export type ReplayFn = (provider: ProviderName, id: string) => Promise<ReplayResult>;
 
 export function createReplay(options: ReplayOptions): ReplayFn {
-  const { providers, store, outbox, logger } = options;
+  const { providers, log, persist, outbox, logger } = options;
   const maxEvents = options.maxEventsPerDelivery ?? 100;
   const takeOver = { takeOverAfterMs: options.leaseMs ?? 10_000 };
 
@@ -80,7 +83,7 @@ export function createReplay(options: ReplayOptions): ReplayFn {
   }
 
   return async function replay(name, id) {
-    const stored = await store.getEvent(id);
+    const stored = await log.getEvent(id);
     if (!stored || stored.provider !== name) throw new ReplayError('not_found', `no stored ${name} event with id ${id} (unknown or past the retention)`);
     if (stored.status === 'PROCESSED') {
       const [event] = await publish([stored]);
@@ -91,15 +94,12 @@ export function createReplay(options: ReplayOptions): ReplayFn {
 
     const parsed = reparse(provider, stored, maxEvents);
     if (typeof parsed === 'string') return { outcome: 'STILL_UNPROCESSABLE', event: stored, reason: parsed, events: [] };
-    const account = stored.account ?? (await accountOf(name, stored)) ?? undefined;
+    const account = stored.account ?? (await accountOf(name, stored));
     const own = parsed.find((p) => p.eventKey === stored.eventKey);
     if (own) {
       if (!own.result.ok) return { outcome: 'STILL_UNPROCESSABLE', event: stored, reason: own.result.reason, events: [] };
-      const { kind } = own.result.event;
-      const message = account ? { ...own.result.event.message, account } : own.result.event.message;
-      const updated = await store.markProcessed(id, { kind, message, providerEventType: own.providerEventType, ...(account ? { account } : {}) });
+      const updated = await persist.storeReplayed(stored, own, account);
       if (!updated) throw new ReplayError('not_found', `stored ${name} event ${id} was deleted during the replay (retention)`);
-      await options.onStored?.([updated]);
       const [event] = await publish([updated]);
       logger.info({ provider: name, eventId: id }, 'replayed an unprocessable webhook event: now processed');
       return { outcome: 'PROCESSED', event: event as StoredEvent, reason: null, events: [] };
@@ -110,8 +110,8 @@ export function createReplay(options: ReplayOptions): ReplayFn {
       const first = parsed.find((p) => !p.result.ok)?.result;
       return { outcome: 'STILL_UNPROCESSABLE', event: stored, reason: first && !first.ok ? first.reason : 'the delivery holds no events', events: [] };
     }
-    const results = await store.insertEvents(normalized.map((p) => toNewEvent(name, p, stored, account)));
-    await options.onStored?.(results.map((r) => r.event));
+    const origin = { provider: name, rawBody: stored.rawBody, receivedAt: stored.receivedAt, account };
+    const results = await persist.storeDelivery(origin, normalized, { source: 'replay' });
     const events = await publish(results.map((r) => r.event));
     const inserted = results.some((r) => r.inserted);
     if (inserted) logger.info({ provider: name, eventId: id, events: results.length }, 'replayed an unprocessable webhook delivery: stored its events');
@@ -131,21 +131,4 @@ function reparse(provider: Provider, stored: StoredEvent, maxEvents: number): re
   const parsed = provider.receiver.parse(json, req);
   if (parsed.length > maxEvents) return `the delivery holds ${parsed.length} events; at most ${maxEvents} are processed per delivery`;
   return parsed;
-}
-
-function toNewEvent(provider: ProviderName, parsed: ParsedEvent, from: StoredEvent, account: string | undefined): NewEvent {
-  if (!parsed.result.ok) throw new Error(`expected a normalized event, got one unprocessable: ${parsed.result.reason}`);
-  const message = account ? { ...parsed.result.event.message, account } : parsed.result.event.message;
-  return {
-    provider,
-    ...(account ? { account } : {}),
-    eventKey: parsed.eventKey,
-    providerEventType: parsed.providerEventType,
-    kind: parsed.result.event.kind,
-    status: 'PROCESSED',
-    reason: null,
-    message,
-    rawBody: from.rawBody,
-    receivedAt: from.receivedAt,
-  };
 }

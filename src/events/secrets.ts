@@ -5,34 +5,35 @@
 // secret: a Smooch delivery can arrive before the createWebhook mutation has
 // saved the secret, and Smooch never retries a 401.
 import type { ProviderName, WebhookRecord } from '../model.js';
-import type { EventStore } from './types.js';
+import type { WebhookMirror } from './types.js';
 
-/**
- * Webhook creations in progress, per store (the resolvers and the ingest of
- * one gateway share its store, so no extra wiring is needed).
- */
-const creations = new WeakMap<EventStore, Map<ProviderName, Set<Promise<void>>>>();
-
-/**
- * Marks a webhook creation for `provider` as in progress until the returned
- * function is called (after its secret is stored, or on failure).
- */
-export function beginWebhookCreation(store: EventStore, provider: ProviderName): () => void {
-  let byProvider = creations.get(store);
-  if (!byProvider) creations.set(store, (byProvider = new Map()));
-  let set = byProvider.get(provider);
-  if (!set) byProvider.set(provider, (set = new Set()));
-  let end: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (end = resolve));
-  set.add(done);
-  return () => {
-    set.delete(done);
-    end();
-  };
+/** Webhook creations in progress on this gateway: the resolvers begin them, the ingest waits for them. */
+export interface WebhookCreations {
+  /**
+   * Marks a webhook creation for `provider` as in progress until the returned
+   * function is called (after its secret is stored, or on failure).
+   */
+  begin(provider: ProviderName): () => void;
+  /** The creations of `provider` in progress, each resolving when it ends. */
+  pending(provider: ProviderName): readonly Promise<void>[];
 }
 
-function creationsOf(store: EventStore, provider: ProviderName): readonly Promise<void>[] {
-  return [...(creations.get(store)?.get(provider) ?? [])];
+export function createWebhookCreations(): WebhookCreations {
+  const creations = new Map<ProviderName, Set<Promise<void>>>();
+  return {
+    begin(provider) {
+      let set = creations.get(provider);
+      if (!set) creations.set(provider, (set = new Set()));
+      let end: () => void = () => undefined;
+      const done = new Promise<void>((resolve) => (end = resolve));
+      set.add(done);
+      return () => {
+        set.delete(done);
+        end();
+      };
+    },
+    pending: (provider) => [...(creations.get(provider) ?? [])],
+  };
 }
 
 export interface StoredSecrets {
@@ -63,13 +64,16 @@ function secretsOf(hooks: readonly WebhookRecord[], only: WebhookOwner | undefin
 }
 
 export interface StoredSecretsOptions {
+  /** Creations a failed verification waits for. @default none of this gateway's */
+  readonly creations?: WebhookCreations;
   /** How long secrets are reused. @default 5_000 (ms) */
   readonly ttlMs?: number;
   /** How long a failed verification waits for a webhook creation in progress. @default 5_000 (ms) */
   readonly creationWaitMs?: number;
 }
 
-export function createStoredSecrets(store: EventStore, options: StoredSecretsOptions = {}): StoredSecrets {
+export function createStoredSecrets(mirror: WebhookMirror, options: StoredSecretsOptions = {}): StoredSecrets {
+  const creations = options.creations ?? createWebhookCreations();
   const ttlMs = options.ttlMs ?? 5_000;
   const creationWaitMs = options.creationWaitMs ?? 5_000;
   const cache = new Map<ProviderName, { at: number; secrets: Promise<readonly WebhookRecord[]> }>();
@@ -77,7 +81,7 @@ export function createStoredSecrets(store: EventStore, options: StoredSecretsOpt
   const rereads = new Map<ProviderName, Promise<readonly WebhookRecord[]>>();
 
   const read = (provider: ProviderName): Promise<readonly WebhookRecord[]> => {
-    const secrets = store.listWebhooks(provider);
+    const secrets = mirror.listWebhooks(provider);
     cache.set(provider, { at: Date.now(), secrets });
     secrets.catch(() => cache.delete(provider));
     return secrets;
@@ -93,7 +97,7 @@ export function createStoredSecrets(store: EventStore, options: StoredSecretsOpt
       return cached !== undefined && Date.now() - cached.at < ttlMs;
     },
     async refresh(provider, usedCache, only) {
-      const pending = creationsOf(store, provider);
+      const pending = creations.pending(provider);
       if (pending.length > 0) {
         let timer: NodeJS.Timeout | undefined;
         const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, creationWaitMs)));

@@ -1,25 +1,25 @@
-// The subscription stream: replay from the store after a cursor, then live
+// The subscription stream: resume from the store after a cursor, then live
 // from the pubsub, as one async iterator that graphql-ws drains. The live
-// subscription starts before the replay reads the store, and live events are
-// held until the replay is done, so nothing published in between is missed;
-// ids the replay delivered are skipped when they also arrive live, so nothing
-// comes twice. After a pubsub outage the process catches every stream up from
-// the store (catch-up.ts). graphql-ws calls `return()` when the client
+// subscription starts before the resume reads the store, and live events are
+// held until the resume is done, so nothing published in between is missed;
+// ids the resume delivered are skipped when they also arrive live, so nothing
+// comes twice. After a pubsub outage the gateway catches every stream up from
+// the store (live-events.ts). graphql-ws calls `return()` when the client
 // completes or the socket closes (even abruptly), which unsubscribes.
 import type { Logger } from 'pino';
 import type { AccountSet } from '../auth.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { MessageEventKind, ProviderName } from '../model.js';
-import { sharedEvents } from './catch-up.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
-import { isExpired } from './store/retention.js';
-import { toPublished, type EventFilter, type EventStore, type PublishedEvent, type PubSub, type StoredEvent } from './types.js';
+import { decodeEventCursor, encodeEventCursor } from './cursor.js';
+import type { LiveEvents } from './live-events.js';
+import { isExpired } from './retention.js';
+import { toPublished, type EventFilter, type EventLog, type PublishedEvent, type PubSub, type StoredEvent } from './types.js';
 
 /** Events held for a subscriber that is not reading; past this its subscription ends (slow subscriber). */
 export const MAX_BUFFERED_EVENTS = 1_000;
-const REPLAY_PAGE = 100;
-/** How long replayed ids are remembered against a late live copy (outbox grace + lease, with margin). */
-const REPLAYED_MEMORY_MS = 60_000;
+const RESUME_PAGE = 100;
+/** How long resumed ids are remembered against a late live copy (outbox grace + lease, with margin). */
+const RESUMED_MEMORY_MS = 60_000;
 
 /** What a subscriber asked for, in provider terms (the resolver decodes global ids). */
 export interface EventSelector {
@@ -28,7 +28,7 @@ export interface EventSelector {
   readonly locationId?: string | null;
   readonly conversation?: { readonly provider: ProviderName; readonly providerId: string } | null;
   readonly contact?: { readonly provider: ProviderName; readonly providerId: string } | null;
-  /** The subscriber's key reaches only these accounts (live and replayed events alike); null: every account. */
+  /** The subscriber's key reaches only these accounts (live and resumed events alike); null: every account. */
   readonly accounts?: AccountSet | null;
 }
 
@@ -67,156 +67,172 @@ export class CursorError extends Error {
  * An event the subscriber may not see (another tenant's) is as unknown as one never stored,
  * so a cursor cannot tell a tenant that some other account's event exists.
  */
-export async function checkCursor(store: EventStore, cursor: string, visible: (event: StoredEvent) => boolean = () => true): Promise<string> {
-  const id = decodeCursor(cursor);
+export async function checkCursor(log: EventLog, cursor: string, visible: (event: StoredEvent) => boolean = () => true): Promise<string> {
+  const id = decodeEventCursor(cursor);
   if (id === null) throw new CursorError(`"after" is not an event cursor: "${cursor.slice(0, 80)}"`);
-  const days = Math.round((store.retentionMs / 86_400_000) * 10) / 10;
-  if (isExpired(id, store.retentionMs)) throw new CursorError(`"after" is older than the event retention (${days} days); subscribe without it`);
-  const event = await store.getEvent(id);
+  const days = Math.round((log.retentionMs / 86_400_000) * 10) / 10;
+  if (isExpired(id, log.retentionMs)) throw new CursorError(`"after" is older than the event retention (${days} days); subscribe without it`);
+  const event = await log.getEvent(id);
   if (!event || !visible(event)) throw new CursorError(`"after" names no stored event (unknown or past the ${days}-day retention)`);
   return id;
 }
 
 export interface EventStreamDeps {
   readonly pubsub: PubSub;
-  readonly store: EventStore;
+  readonly store: EventLog;
+  /** The gateway's dedupe and catch-up, shared by all its streams. */
+  readonly liveEvents: LiveEvents;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
 }
 
 export interface EventStreamOptions {
-  /** An event id (checked with checkCursor): replay what was stored after it first. */
+  /** An event id (checked with checkCursor): resume with what was stored after it first. */
   readonly after?: string | null;
-  /** Runs as each event is handed to the subscriber (per-event resolver state). */
-  readonly onEvent?: (event: PublishedEvent) => void;
   /** @default MAX_BUFFERED_EVENTS */
   readonly maxBuffered?: number;
 }
 
-export function openEventStream(deps: EventStreamDeps, selector: EventSelector, options: EventStreamOptions = {}): AsyncIterableIterator<DeliveredEvent> {
-  const { pubsub, store, metrics, logger } = deps;
-  const maxBuffered = options.maxBuffered ?? MAX_BUFFERED_EVENTS;
-  const events = sharedEvents(pubsub, store, logger, metrics);
+type Waiter = { resolve: (r: IteratorResult<DeliveredEvent>) => void; reject: (e: unknown) => void };
+
+/** The subscriber's side: a bounded queue, the cursor, and the end of the stream. */
+function createQueue(deps: EventStreamDeps, maxBuffered: number, after: string, onEnd: () => void) {
+  const { metrics, logger } = deps;
   const queue: PublishedEvent[] = [];
-  let waiting: { resolve: (r: IteratorResult<DeliveredEvent>) => void; reject: (e: unknown) => void } | null = null;
+  let waiting: Waiter | null = null;
   let failure: Error | null = null;
   let done = false;
   /** The largest id delivered: the cursor, so resuming never repeats an event delivered out of id order. */
-  let cursorId = options.after ?? '';
-  let replaying = Boolean(options.after);
-  let held: PublishedEvent[] = [];
-  let replayed: Set<string> | null = null;
+  let cursorId = after;
   let readable: (() => void) | null = null;
 
-  const deliver = (event: PublishedEvent): void => {
-    if (done) return;
-    if (waiting) {
-      const { resolve } = waiting;
-      waiting = null;
-      resolve({ value: hand(event), done: false });
-      return;
-    }
-    if (queue.length >= maxBuffered) {
-      metrics.countSlowSubscriber();
-      logger.warn({ buffered: queue.length }, 'subscriber too slow: subscription ended');
-      fail(new Error(`subscriber too slow: ${queue.length} events unread; resubscribe with after: "${encodeCursor(cursorId || event.eventId)}" to resume`));
-      return;
-    }
-    queue.push(event);
-  };
   const hand = (event: PublishedEvent): DeliveredEvent => {
     if (event.eventId > cursorId) cursorId = event.eventId;
-    options.onEvent?.(event);
-    return { ...event, cursor: encodeCursor(cursorId) };
+    return { ...event, cursor: encodeEventCursor(cursorId) };
   };
-  const onLive = (incoming: PublishedEvent): void => {
-    const event = events.admit(incoming);
-    if (done || !event || !matches(selector, event) || replayed?.has(event.eventId)) return;
-    if (replaying) held.push(event);
-    else deliver(event);
-  };
-
-  const unsubscribe = pubsub.subscribe(onLive);
-  const stopCatchUp = events.onCatchUp(onLive);
-  metrics.subscriptions.inc();
-
-  function fail(error: Error): void {
-    failure = error;
-    queue.length = 0;
-    if (waiting) {
-      const { reject } = waiting;
-      waiting = null;
-      reject(error);
-    }
-    finish();
-  }
   function finish(): IteratorResult<DeliveredEvent> {
     if (!done) {
       done = true;
-      unsubscribe();
-      stopCatchUp();
-      metrics.subscriptions.dec();
+      onEnd();
       waiting?.resolve({ value: undefined, done: true });
       waiting = null;
     }
     return { value: undefined, done: true };
   }
-
-  async function replay(after: string): Promise<void> {
-    const seen = new Set<string>();
-    replayed = seen;
-    let from = after;
-    let count = 0;
-    for (;;) {
-      const page: readonly StoredEvent[] = await store.listEventsAfter(storeFilter(selector), { limit: REPLAY_PAGE, after: from });
-      for (const stored of page) {
-        const event = toPublished(stored);
-        if (!event || !matches(selector, event)) continue;
-        seen.add(event.eventId);
-        count += 1;
-        deliver(event);
-      }
-      if (page.length < REPLAY_PAGE || done) break;
-      from = (page[page.length - 1] as StoredEvent).id;
-      // Read the next page only once the subscriber has taken most of this one.
-      while (queue.length > REPLAY_PAGE / 2 && !done) await new Promise<void>((resolve) => (readable = resolve));
+  function fail(error: Error): void {
+    failure = error;
+    queue.length = 0;
+    const rejecting = waiting;
+    waiting = null;
+    rejecting?.reject(error);
+    finish();
+  }
+  function deliver(event: PublishedEvent): void {
+    if (done) return;
+    if (waiting) {
+      const { resolve } = waiting;
+      waiting = null;
+      resolve({ value: hand(event), done: false });
+    } else if (queue.length >= maxBuffered) {
+      metrics.countSlowSubscriber();
+      logger.warn({ buffered: queue.length }, 'subscriber too slow: subscription ended');
+      fail(new Error(`subscriber too slow: ${queue.length} events unread; resubscribe with after: "${encodeEventCursor(cursorId || event.eventId)}" to resume`));
+    } else {
+      queue.push(event);
     }
-    metrics.countReplayed(count);
-    replaying = false;
+  }
+  function next(): Promise<IteratorResult<DeliveredEvent>> {
+    if (failure) return Promise.reject(failure);
+    const event = queue.shift();
+    if (queue.length <= RESUME_PAGE / 2 && readable) {
+      const wake = readable;
+      readable = null;
+      wake();
+    }
+    if (event) return Promise.resolve({ value: hand(event), done: false });
+    if (done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => (waiting = { resolve, reject }));
+  }
+  /** Resolves once the subscriber has taken most of what is queued (or the stream ended). */
+  async function drained(): Promise<void> {
+    while (queue.length > RESUME_PAGE / 2 && !done) await new Promise<void>((resolve) => (readable = resolve));
+  }
+  const release = (): void => readable?.();
+  return { deliver, fail, finish, next, drained, release, isDone: () => done };
+}
+
+type Queue = ReturnType<typeof createQueue>;
+
+/** Reads what was stored after `after`, delivering the matching events; resolves with their ids. */
+async function resumeFromStore(deps: EventStreamDeps, selector: EventSelector, after: string, queue: Queue, resumed: Set<string>): Promise<void> {
+  let from = after;
+  let count = 0;
+  for (;;) {
+    const page: readonly StoredEvent[] = await deps.store.listEventsAfter(storeFilter(selector), { limit: RESUME_PAGE, after: from });
+    for (const stored of page) {
+      const event = toPublished(stored);
+      if (!event || !matches(selector, event)) continue;
+      resumed.add(event.eventId);
+      count += 1;
+      queue.deliver(event);
+    }
+    if (page.length < RESUME_PAGE || queue.isDone()) break;
+    from = (page[page.length - 1] as StoredEvent).id;
+    // Read the next page only once the subscriber has taken most of this one.
+    await queue.drained();
+  }
+  deps.metrics.countReplayed(count);
+}
+
+export function openEventStream(deps: EventStreamDeps, selector: EventSelector, options: EventStreamOptions = {}): AsyncIterableIterator<DeliveredEvent> {
+  const { pubsub, liveEvents, metrics, logger } = deps;
+  let resuming = Boolean(options.after);
+  let held: PublishedEvent[] = [];
+  let resumed: Set<string> | null = null;
+  const queue = createQueue(deps, options.maxBuffered ?? MAX_BUFFERED_EVENTS, options.after ?? '', () => {
+    unsubscribe();
+    stopCatchUp();
+    metrics.subscriptions.dec();
+  });
+  const onLive = (incoming: PublishedEvent): void => {
+    const event = liveEvents.admit(incoming);
+    if (queue.isDone() || !event || !matches(selector, event) || resumed?.has(event.eventId)) return;
+    if (resuming) held.push(event);
+    else queue.deliver(event);
+  };
+  const unsubscribe = pubsub.subscribe(onLive);
+  const stopCatchUp = liveEvents.onCatchUp(onLive);
+  metrics.subscriptions.inc();
+
+  async function resume(after: string): Promise<void> {
+    const seen = new Set<string>();
+    resumed = seen;
+    await resumeFromStore(deps, selector, after, queue, seen);
+    resuming = false;
     const live = held;
     held = [];
-    for (const event of live) if (!seen.has(event.eventId)) deliver(event);
+    for (const event of live) if (!seen.has(event.eventId)) queue.deliver(event);
     setTimeout(() => {
-      if (replayed === seen) replayed = null;
-    }, REPLAYED_MEMORY_MS).unref();
+      if (resumed === seen) resumed = null;
+    }, RESUMED_MEMORY_MS).unref();
   }
 
   if (options.after) {
-    replay(options.after).catch((err: unknown) => {
-      logger.error({ err }, 'replaying stored events for a subscription failed');
-      fail(new Error('replaying stored events failed: event store unreachable; resubscribe with the same "after" to try again'));
+    resume(options.after).catch((err: unknown) => {
+      logger.error({ err }, 'resuming a subscription from the store failed');
+      // The client-facing wording predates 'resume'; clients may match on it.
+      queue.fail(new Error('replaying stored events failed: event store unreachable; resubscribe with the same "after" to try again'));
     });
   }
 
   return {
-    next() {
-      if (failure) return Promise.reject(failure);
-      const event = queue.shift();
-      if (queue.length <= REPLAY_PAGE / 2 && readable) {
-        const wake = readable;
-        readable = null;
-        wake();
-      }
-      if (event) return Promise.resolve({ value: hand(event), done: false });
-      if (done) return Promise.resolve({ value: undefined, done: true });
-      return new Promise((resolve, reject) => (waiting = { resolve, reject }));
-    },
+    next: () => queue.next(),
     return() {
-      readable?.();
-      return Promise.resolve(finish());
+      queue.release();
+      return Promise.resolve(queue.finish());
     },
     throw(err: unknown) {
-      finish();
+      queue.finish();
       return Promise.reject(err);
     },
     [Symbol.asyncIterator]() {

@@ -1,7 +1,8 @@
-// Contracts of the event store and the pubsub. The ingest pipeline, the outbox,
-// the stream and the resolvers depend on these only; `store/mongo.ts` and
-// `pubsub/redis.ts` adapt the drivers, `store/memory.ts` and `pubsub/memory.ts`
-// serve development.
+// Contracts of the event store and the pubsub. The store is three parts: the
+// event log, the publish claims and the webhook mirror; the ingest pipeline,
+// the outbox, retention, the stream and the resolvers depend on the parts they
+// use, never on a driver. `store/mongo-*.ts` and `pubsub/redis.ts` adapt the
+// drivers, `store/memory-*.ts` and `pubsub/memory.ts` serve development.
 import type { AccountRef } from '../accounts/store/types.js';
 import type { MessageEventKind, MessageRecord, ProviderName, WebhookRecord } from '../model.js';
 
@@ -89,7 +90,11 @@ export interface InsertOptions {
   readonly claimForPublish?: boolean;
 }
 
-export interface EventStore {
+/**
+ * The event log: every webhook event as received (deduplicated on
+ * provider+eventKey, time-ordered ids), what queries, resumes and the outbox read.
+ */
+export interface EventLog {
   /**
    * Stores the events unless one with the same (provider, eventKey) exists; one
    * result per event, in order. Resolves only once every write is durable;
@@ -98,10 +103,6 @@ export interface EventStore {
   insertEvents(events: readonly NewEvent[], options?: InsertOptions): Promise<readonly InsertResult[]>;
   /** insertEvents for one event. */
   insertEvent(event: NewEvent): Promise<InsertResult>;
-  /** Takes the right to publish an unpublished event; true for the one caller that got it. */
-  claimPublish(id: string, options?: ClaimOptions): Promise<boolean>;
-  /** Records that the events reached the pubsub; the outbox stops offering them. */
-  markPublished(ids: readonly string[]): Promise<void>;
   /**
    * The outbox's scan: up to `limit` processed events with ids between `after`
    * and `before` (both exclusive), oldest first, and of those the unpublished
@@ -110,22 +111,37 @@ export interface EventStore {
   scanUnpublished(page: { readonly limit: number; readonly after: string | null; readonly before: string }): Promise<UnpublishedScan>;
   /** Newest first; `before` is an event id (exclusive). */
   listEvents(filter: EventFilter, page: { readonly limit: number; readonly before: string | null }): Promise<readonly StoredEvent[]>;
-  /** Oldest first, in store order; `after` is an event id (exclusive). Replays of subscriptions. */
+  /** Oldest first, in store order; `after` is an event id (exclusive). Subscription resumes and catch-ups read it. */
   listEventsAfter(filter: EventFilter, page: { readonly limit: number; readonly after: string }): Promise<readonly StoredEvent[]>;
   getEvent(id: string): Promise<StoredEvent | null>;
   /**
    * Turns a stored UNPROCESSABLE event into a processed one in place (same id,
-   * key, raw body and receivedAt): the replay of an event a fixed normalizer now
-   * understands. Resolves with the event as stored afterwards (unchanged when it
-   * was already processed), or null when there is no such event.
+   * key, raw body and receivedAt): the re-normalization of an event a fixed
+   * normalizer now understands. Resolves with the event as stored afterwards
+   * (unchanged when it was already processed), or null when there is no such event.
    */
   markProcessed(id: string, processed: ProcessedFields): Promise<StoredEvent | null>;
-  /** Deletes events (and their claims and raw bodies) with ids below `before`; resolves with how many. */
+  /** Deletes events (and their raw bodies) with ids below `before`; resolves with how many. */
   deleteEventsBefore(before: string): Promise<number>;
   /** How long events are kept, in ms; cursors older than this are refused. */
   readonly retentionMs: number;
+}
 
-  /** Mirror of the providers' webhook subscriptions, secrets included. Upserts on (provider, id). */
+/** Who publishes which event: exactly one publisher per event, and the record that it reached the pubsub. */
+export interface PublishClaims {
+  /** Takes the right to publish an unpublished event; true for the one caller that got it. */
+  claimPublish(id: string, options?: ClaimOptions): Promise<boolean>;
+  /** Records that the events reached the pubsub; the outbox stops offering them. */
+  markPublished(ids: readonly string[]): Promise<void>;
+  /** Which of the ids are recorded as published (the event log's `published` field). */
+  publishedAmong(ids: readonly string[]): Promise<ReadonlySet<string>>;
+  /** Forgets the claims and marks of events with ids below `before` (retention). */
+  forgetBefore(before: string): Promise<void>;
+}
+
+/** Mirror of the providers' webhook subscriptions, secrets included. */
+export interface WebhookMirror {
+  /** Upserts on (provider, id). */
   saveWebhook(webhook: WebhookRecord): Promise<void>;
   /**
    * With `savedBefore`, deletes only a mirror last saved before then (a
@@ -134,7 +150,15 @@ export interface EventStore {
   deleteWebhook(provider: ProviderName, id: string, options?: { readonly savedBefore?: Date }): Promise<void>;
   listWebhooks(provider: ProviderName): Promise<readonly WebhookRecord[]>;
   getWebhook(provider: ProviderName, id: string): Promise<WebhookRecord | null>;
+}
 
+/**
+ * The three stores of one database as the gateway wires them: each consumer
+ * depends on the part it uses (the ingest on the log, the outbox on the log and
+ * the claims, webhook secrets on the mirror). `deleteEventsBefore` here also
+ * forgets the claims of the deleted events.
+ */
+export interface EventStore extends EventLog, PublishClaims, WebhookMirror {
   /**
    * Resolves when the store can serve: reachable, its indexes in place, and a
    * durable write accepted; rejects with the reason otherwise (used by /readyz).
@@ -171,7 +195,7 @@ export interface PubSub {
   close(): Promise<void>;
 }
 
-/** The event as subscribers see it, from the pubsub or replayed from the store. */
+/** The event as subscribers see it, from the pubsub or read from the store (resume, catch-up). */
 export function toPublished(event: StoredEvent): PublishedEvent | null {
   if (event.status !== 'PROCESSED' || !event.kind || !event.message) return null;
   return {

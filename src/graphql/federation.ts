@@ -31,9 +31,9 @@ export const noSubgraphSdlRule: ValidationRule = (context) => ({
  * then the header of a caller without the admin role is dropped before
  * Apollo's plugin reads it.
  */
-export function federationTracePlugins(enabled: boolean): ApolloServerPlugin<GatewayContext>[] {
+export function federationTracePlugins<C extends GatewayContext = GatewayContext>(enabled: boolean): ApolloServerPlugin<C>[] {
   if (!enabled) return [ApolloServerPluginInlineTraceDisabled()];
-  const adminOnly: ApolloServerPlugin<GatewayContext> = {
+  const adminOnly: ApolloServerPlugin<C> = {
     async requestDidStart({ request, contextValue }) {
       if (contextValue.role !== 'admin') request.http?.headers.delete(TRACE_HEADER);
     },

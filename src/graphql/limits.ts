@@ -20,6 +20,7 @@ import type { GraphQLLimits } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { estimateUpstreamCalls } from './cost.js';
 import { noSubgraphSdlRule } from './federation.js';
+import type { OperationPlugin, ResolvedOperation } from './pipeline.js';
 
 export interface OperationLimits {
   readonly parseOptions: ParseOptions;
@@ -51,4 +52,12 @@ export function createOperationLimits(schema: GraphQLSchema, limits: GraphQLLimi
       );
     },
   };
+}
+
+/** The pipeline step: the token limit at parse time, depth, aliases and directives at validation, the cost once the operation is known. */
+export function limitsPlugin(limits: OperationLimits): OperationPlugin {
+  const hooks = {
+    onResolved: ({ document, operation, variables }: ResolvedOperation): void => limits.checkCost(document, operation, variables),
+  };
+  return { parseOptions: limits.parseOptions, validationRules: limits.validationRules, onOperation: () => hooks };
 }

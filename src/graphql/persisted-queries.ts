@@ -3,12 +3,12 @@
 // not know it yet. Registered documents live in Redis when REDIS_URL is set,
 // so every instance knows what one instance was told; otherwise in Apollo's
 // bounded in-process LRU. With trusted documents on, the manifest answers first
-// (trustedDocumentsPlugin): unlisted documents never get registered.
-import type { ApolloServerPlugin, PersistedQueryOptions } from '@apollo/server';
-import { Redis } from 'ioredis';
+// (trusted-documents.ts, in the operation pipeline): unlisted documents never
+// get registered.
+import type { PersistedQueryOptions } from '@apollo/server';
+import type { Redis } from 'ioredis';
+import { openRedis } from '../infra/clients.js';
 import type { Logger } from 'pino';
-import type { GatewayContext } from '../context.js';
-import type { TrustedDocuments } from './trusted-documents.js';
 
 type ApqCache = NonNullable<PersistedQueryOptions['cache']>;
 
@@ -21,13 +21,14 @@ export interface PersistedQueries {
   close(): Promise<void>;
 }
 
-export function createPersistedQueries(options: { readonly redisUrl: string | null; readonly prefix: string; readonly logger: Logger }): PersistedQueries {
-  if (!options.redisUrl) {
+/** `redis`: a URL (a connection of its own, closed by close()), the gateway's shared connection (closed by its owner), or none. */
+export function createPersistedQueries(options: { readonly redis: string | Redis | null; readonly prefix: string; readonly logger: Logger }): PersistedQueries {
+  if (!options.redis) {
     // Apollo's default cache: an LRU bounded by size (about 30 MiB).
     return { options: { ttl: APQ_TTL_SECONDS }, close: async () => {} };
   }
-  const redis = new Redis(options.redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
+  const owned = typeof options.redis === 'string';
+  const redis = typeof options.redis === 'string' ? openRedis(options.redis, 'command') : options.redis;
   const key = (k: string): string => `${options.prefix}:${k}`;
   const cache: ApqCache = {
     async get(k) {
@@ -51,40 +52,7 @@ export function createPersistedQueries(options: { readonly redisUrl: string | nu
   return {
     options: { cache, ttl: APQ_TTL_SECONDS },
     async close() {
-      redis.disconnect();
+      if (owned) redis.disconnect();
     },
   };
-}
-
-/**
- * Runs before Apollo looks at the request: a hash-only request of a listed
- * operation gets its document from the manifest (no APQ round trip needed).
- * The HTTP route refuses unlisted operations before Apollo sees them
- * (http/graphql.ts); should one get here all the same, it is refused once its
- * operation is resolved, before it runs or is registered (Apollo answers an
- * error thrown any earlier with a 500).
- */
-export function trustedDocumentsPlugin(documents: TrustedDocuments): ApolloServerPlugin<GatewayContext> {
-  return {
-    async requestDidStart({ request }) {
-      let refused: unknown = null;
-      try {
-        const query = documents.resolve({ query: request.query, sha256Hash: persistedHash(request.extensions) });
-        if (query !== undefined) request.query = query;
-      } catch (err) {
-        refused = err;
-      }
-      return {
-        async didResolveOperation() {
-          if (refused) throw refused;
-        },
-      };
-    },
-  };
-}
-
-/** The hash of Apollo's persisted-query extension, which a client may send instead of a document. */
-export function persistedHash(extensions: Readonly<Record<string, unknown>> | null | undefined): string | null {
-  const persisted = extensions?.persistedQuery as { sha256Hash?: unknown } | undefined;
-  return typeof persisted?.sha256Hash === 'string' ? persisted.sha256Hash : null;
 }

@@ -1,11 +1,14 @@
 // Trusted documents: with GATEWAY_TRUSTED_DOCUMENTS, the gateway runs only the
 // operations a manifest lists, on HTTP and graphql-ws alike. A client may send
 // the full document or only its hash (Apollo's persisted-query extension);
-// either way the SHA-256 of the document must be listed. Read once at start-up.
+// either way the SHA-256 of the document must be listed. Read once at start-up;
+// checked in one place, the operation pipeline's source step (trustedDocumentsPlugin),
+// before anything is parsed or registered as a persisted query.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { GraphQLError } from 'graphql';
 import { ErrorCode } from '../errors.js';
+import { persistedHash, type OperationPlugin } from './pipeline.js';
 
 /** What a request carries: a document, the hash of one, or both. */
 export interface OperationSource {
@@ -100,4 +103,15 @@ function notListed(hash: string): GraphQLError {
   return new GraphQLError(`This gateway runs only the operations listed in its trusted documents; ${hash.slice(0, 80)} is not one of them`, {
     extensions: { code: ErrorCode.PersistedQueryNotListed, http: { status: 400 } },
   });
+}
+
+/**
+ * The pipeline step: a hash-only request of a listed operation gets its
+ * document from the manifest (no APQ round trip needed); anything unlisted is
+ * refused with PERSISTED_QUERY_NOT_LISTED.
+ */
+export function trustedDocumentsPlugin(documents: TrustedDocuments): OperationPlugin {
+  return {
+    onSource: ({ query, extensions }) => documents.resolve({ query, sha256Hash: persistedHash(extensions) }),
+  };
 }

@@ -6,12 +6,13 @@
 // turn of the event loop in between, so a fan-out to thousands of sockets never
 // holds webhooks and health checks behind it. A socket whose client does not
 // read (more than maxSocketBuffer bytes queued) is closed with 4008 and
-// counted; the others are not held back.
+// counted; the others are not held back. Frames go out through ws's public
+// `send`, which frames, queues and compresses as the connection requires.
 //
 // Subscriptions with `after` replay from the store on their own stream
 // (events/stream.ts) and go through graphql-ws as usual.
 import { Gauge, type Registry } from 'prom-client';
-import { subscribe, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, type OperationDefinitionNode } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 
@@ -21,13 +22,13 @@ export const SLOW_SUBSCRIBER_CLOSE_CODE = 4008;
 const SOCKETS_PER_TURN = 256;
 /** A slow socket's close frame waits behind what it did not read: it is cut after this grace. */
 const SLOW_CLOSE_GRACE_MS = 2_000;
+/** ws.send's options for an event: a text frame (made once, not per socket). */
+const TEXT_FRAME = { binary: false } as const;
 
 export interface SharedMember {
   readonly socket: WebSocket;
   /** The graphql-ws subscription id on that socket. */
   readonly id: string;
-  /** The execution context, made only if this member opens the group's stream. */
-  readonly context: () => unknown;
 }
 
 interface Member extends SharedMember {
@@ -37,11 +38,13 @@ interface Member extends SharedMember {
   fail(error: unknown): void;
 }
 
+type Opened = { readonly source: AsyncIterator<ExecutionResult> } | { readonly result: ExecutionResult };
+
 interface Group {
   readonly key: string;
   readonly members: Set<Member>;
   /** Settles once the shared stream is open, or with the result no stream came from (an error). */
-  readonly ready: Promise<{ readonly source: AsyncIterator<ExecutionResult> } | { readonly result: ExecutionResult }>;
+  readonly ready: Promise<Opened>;
   closed: boolean;
 }
 
@@ -53,16 +56,18 @@ export interface SharedSubscriptionsOptions {
   readonly onSlow: () => void;
   /** Bytes queued on a socket past which its client counts as not reading (GATEWAY_WS_MAX_BUFFERED_BYTES). */
   readonly maxSocketBuffer: number;
+  /** Opens a group's one stream (graphql/subscribe.ts: every event with a context of its own). */
+  readonly subscribe: (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
 }
 
 export interface SharedSubscriptions {
   /**
-   * Marks `args` (what onSubscribe answers) as shareable under `key` for this
-   * member; `subscribe` then joins it to its group instead of opening a stream.
+   * graphql-ws's `subscribe` for a shareable operation: joins the group of `key`,
+   * opening its stream with `open()` (the only member that needs a context) when
+   * there is none. Resolves with the member's iterator, or with the result every
+   * member gets when the stream could not be opened.
    */
-  register(args: ExecutionArgs, key: string, member: SharedMember): void;
-  /** graphql-ws's `subscribe`: shared for registered args, graphql's own otherwise. */
-  subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
+  join(key: string, member: SharedMember, open: () => ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
   /** Ends every group (their members complete). */
   close(): void;
 }
@@ -85,68 +90,30 @@ export function shareKey(role: string, operation: OperationDefinitionNode, query
   return JSON.stringify([role, operationName ?? null, query, variables ?? {}]);
 }
 
+/** The groups of one gateway and their gauges: what joining, leaving and ending share. */
+interface Book {
+  readonly groups: Map<string, Group>;
+  readonly groupGauge: Gauge;
+  readonly memberGauge: Gauge;
+}
+
 export function createSharedSubscriptions(options: SharedSubscriptionsOptions): SharedSubscriptions {
-  const { format, logger } = options;
-  const pending = new WeakMap<ExecutionArgs, { key: string; member: SharedMember }>();
-  const groups = new Map<string, Group>();
-  const groupGauge = new Gauge({ name: 'gateway_subscription_groups', help: 'Shared live streams: subscribers of identical operations share one (executed and serialized once per event)', registers: [options.registry] });
-  const memberGauge = new Gauge({ name: 'gateway_subscription_group_members', help: 'Subscribers served by a shared live stream', registers: [options.registry] });
-
-  function leave(group: Group, member: Member): void {
-    if (!group.members.delete(member)) return;
-    memberGauge.dec();
-    if (group.members.size === 0 && !group.closed) {
-      group.closed = true;
-      if (groups.get(group.key) === group) groups.delete(group.key);
-      groupGauge.dec();
-      void group.ready.then((opened) => ('source' in opened ? opened.source.return?.() : undefined)).catch(() => undefined);
-    }
-  }
-
-  function end(group: Group, how: { error?: unknown }): void {
-    if (!group.closed) {
-      group.closed = true;
-      if (groups.get(group.key) === group) groups.delete(group.key);
-      groupGauge.dec();
-    }
-    for (const member of [...group.members]) {
-      group.members.delete(member);
-      memberGauge.dec();
-      if (how.error !== undefined) member.fail(how.error);
-      else member.finish({ value: undefined, done: true });
-    }
-  }
-
-  /** Writes one event to every member, a chunk per turn of the event loop. */
-  async function broadcast(group: Group, payloadText: string): Promise<void> {
-    const payload = Buffer.from(payloadText + '}');
-    let written = 0;
-    for (const member of group.members) {
-      const { socket } = member;
-      if (socket.readyState !== 1) continue; // not OPEN: graphql-ws completes it on close
-      if (socket.bufferedAmount > options.maxSocketBuffer) {
-        options.onSlow();
-        logger.warn({ buffered: socket.bufferedAmount }, 'subscriber too slow: socket closed');
-        leave(group, member);
-        socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, 'subscriber too slow; resubscribe with the last cursor received as after');
-        setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
-        continue;
-      }
-      writeText(socket, member, payload);
-      if (++written % SOCKETS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-  }
+  const book: Book = {
+    groups: new Map(),
+    groupGauge: new Gauge({ name: 'gateway_subscription_groups', help: 'Shared live streams: subscribers of identical operations share one (executed and serialized once per event)', registers: [options.registry] }),
+    memberGauge: new Gauge({ name: 'gateway_subscription_group_members', help: 'Subscribers served by a shared live stream', registers: [options.registry] }),
+  };
 
   async function pump(group: Group, source: AsyncIterator<ExecutionResult>): Promise<void> {
     try {
       for (;;) {
         const next = await source.next();
         if (next.done || group.closed) break;
-        await broadcast(group, JSON.stringify(format(next.value)));
+        await broadcast(book, group, Buffer.from(JSON.stringify(options.format(next.value)) + '}'), options);
       }
-      end(group, {});
+      end(book, group, {});
     } catch (error) {
-      end(group, { error });
+      end(book, group, { error });
     }
   }
 
@@ -155,7 +122,7 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions): 
       key,
       members: new Set(),
       closed: false,
-      ready: Promise.resolve(subscribe(args)).then((result) => {
+      ready: options.subscribe(args).then((result): Opened => {
         if (!(Symbol.asyncIterator in result)) return { result };
         const source = result[Symbol.asyncIterator]();
         if (group.closed) void source.return?.();
@@ -163,66 +130,16 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions): 
         return { source };
       }),
     };
-    groups.set(key, group);
-    groupGauge.inc();
+    book.groups.set(key, group);
+    book.groupGauge.inc();
     return group;
   }
 
-  function join(group: Group, shared: SharedMember): AsyncIterableIterator<ExecutionResult> {
-    let settle: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
-    let reject: ((e: unknown) => void) | null = null;
-    let outcome: { result?: IteratorResult<ExecutionResult>; error?: unknown } | null = null;
-    const member: Member = {
-      ...shared,
-      prefix: Buffer.from(`{"id":${JSON.stringify(shared.id)},"type":"next","payload":`),
-      finish(result) {
-        outcome = { result };
-        settle?.(result);
-      },
-      fail(error) {
-        outcome = { error };
-        reject?.(error);
-      },
-    };
-    group.members.add(member);
-    memberGauge.inc();
-    // Events are written by the group; graphql-ws only waits on this iterator to learn that the stream ended.
-    const iterator: AsyncIterableIterator<ExecutionResult> = {
-      next() {
-        if (outcome) return outcome.result ? Promise.resolve(outcome.result) : Promise.reject(outcome.error);
-        return new Promise((resolve, rej) => {
-          settle = resolve;
-          reject = rej;
-        });
-      },
-      return() {
-        leave(group, member);
-        const done = { value: undefined, done: true } as const;
-        settle?.(done);
-        return Promise.resolve(done);
-      },
-      throw(error: unknown) {
-        leave(group, member);
-        return Promise.reject(error);
-      },
-      [Symbol.asyncIterator]() {
-        return this;
-      },
-    };
-    return iterator;
-  }
-
   return {
-    register(args, key, member) {
-      pending.set(args, { key, member });
-    },
-    async subscribe(args) {
-      const registered = pending.get(args);
-      if (!registered) return subscribe(args) as Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
-      pending.delete(args);
-      let group = groups.get(registered.key);
-      if (!group || group.closed) group = open(registered.key, { ...args, contextValue: registered.member.context() });
-      const iterator = join(group, registered.member);
+    async join(key, member, openArgs) {
+      let group = book.groups.get(key);
+      if (!group || group.closed) group = open(key, openArgs());
+      const iterator = memberIterator(book, group, member);
       const opened = await group.ready;
       if ('result' in opened) {
         // The subscribe resolver refused (a bad filter id, the store down): every member gets that answer.
@@ -232,46 +149,101 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions): 
       return iterator;
     },
     close() {
-      for (const group of [...groups.values()]) end(group, {});
+      for (const group of [...book.groups.values()]) end(book, group, {});
     },
   };
 }
 
-/** What of ws's internals a direct frame write relies on (ws 8: server frames are unmasked; no queue unless compressing). */
-interface WsInternals {
-  readonly _socket?: import('node:net').Socket;
-  readonly _sender?: { readonly _state?: number };
-  readonly _extensions?: Readonly<Record<string, unknown>>;
+function closeGroup(book: Book, group: Group): void {
+  if (group.closed) return;
+  group.closed = true;
+  if (book.groups.get(group.key) === group) book.groups.delete(group.key);
+  book.groupGauge.dec();
+}
+
+function leave(book: Book, group: Group, member: Member): void {
+  if (!group.members.delete(member)) return;
+  book.memberGauge.dec();
+  if (group.members.size === 0 && !group.closed) {
+    closeGroup(book, group);
+    void group.ready.then((opened) => ('source' in opened ? opened.source.return?.() : undefined)).catch(() => undefined);
+  }
+}
+
+function end(book: Book, group: Group, how: { error?: unknown }): void {
+  closeGroup(book, group);
+  for (const member of [...group.members]) {
+    group.members.delete(member);
+    book.memberGauge.dec();
+    if (how.error !== undefined) member.fail(how.error);
+    else member.finish({ value: undefined, done: true });
+  }
+}
+
+/** Writes one event (`payload`, the formatted result and the frame's closing brace) to every member, a chunk per turn of the event loop. */
+async function broadcast(book: Book, group: Group, payload: Buffer, options: SharedSubscriptionsOptions): Promise<void> {
+  let written = 0;
+  for (const member of group.members) {
+    const { socket } = member;
+    if (socket.readyState !== 1) continue; // not OPEN: graphql-ws completes it on close
+    if (socket.bufferedAmount > options.maxSocketBuffer) {
+      options.onSlow();
+      options.logger.warn({ buffered: socket.bufferedAmount }, 'subscriber too slow: socket closed');
+      leave(book, group, member);
+      socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, 'subscriber too slow; resubscribe with the last cursor received as after');
+      setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+      continue;
+    }
+    // The payload bytes are shared by the group; only the prefix (the id) is per socket.
+    socket.send(Buffer.concat([member.prefix, payload]), TEXT_FRAME);
+    if (++written % SOCKETS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 /**
- * Writes one text frame `prefix + payload` to the socket. The payload bytes
- * are shared by every member; only the frame header and the prefix are made
- * per socket, and the frame goes out in one write. When ws could have
- * anything queued (compression negotiated, or its sender busy), ws frames it.
+ * Adds a member to the group and returns what graphql-ws iterates for it.
+ * Events are written by the group; graphql-ws only waits on this iterator to
+ * learn that the stream ended.
  */
-function writeText(socket: WebSocket, member: Member, payload: Buffer): void {
-  const ws = socket as unknown as WsInternals;
-  const raw = ws._socket;
-  if (!raw || ws._sender?._state !== 0 || (ws._extensions && 'permessage-deflate' in ws._extensions)) {
-    socket.send(Buffer.concat([member.prefix, payload]), { binary: false });
-    return;
-  }
-  const length = member.prefix.length + payload.length;
-  const headerLength = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(headerLength + length);
-  frame[0] = 0x81; // FIN + text
-  if (length < 126) {
-    frame[1] = length;
-  } else if (length < 65_536) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
-  }
-  member.prefix.copy(frame, headerLength);
-  payload.copy(frame, headerLength + member.prefix.length);
-  raw.write(frame);
+function memberIterator(book: Book, group: Group, shared: SharedMember): AsyncIterableIterator<ExecutionResult> {
+  let settle: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
+  let reject: ((e: unknown) => void) | null = null;
+  let outcome: { result?: IteratorResult<ExecutionResult>; error?: unknown } | null = null;
+  const member: Member = {
+    socket: shared.socket,
+    id: shared.id,
+    prefix: Buffer.from(`{"id":${JSON.stringify(shared.id)},"type":"next","payload":`),
+    finish(result) {
+      outcome = { result };
+      settle?.(result);
+    },
+    fail(error) {
+      outcome = { error };
+      reject?.(error);
+    },
+  };
+  group.members.add(member);
+  book.memberGauge.inc();
+  return {
+    next() {
+      if (outcome) return outcome.result ? Promise.resolve(outcome.result) : Promise.reject(outcome.error);
+      return new Promise((resolve, rej) => {
+        settle = resolve;
+        reject = rej;
+      });
+    },
+    return() {
+      leave(book, group, member);
+      const done = { value: undefined, done: true } as const;
+      settle?.(done);
+      return Promise.resolve(done);
+    },
+    throw(error: unknown) {
+      leave(book, group, member);
+      return Promise.reject(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }

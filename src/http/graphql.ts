@@ -3,19 +3,20 @@
 // errors for bodies Apollo never sees (413, 415, 400) live here.
 import fastifyCors from '@fastify/cors';
 import type { ApolloServer } from '@apollo/server';
-import { fastifyApolloHandler } from '@as-integrations/fastify';
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
-import { persistedHash } from '../graphql/persisted-queries.js';
-import type { TrustedDocuments } from '../graphql/trusted-documents.js';
-import { traceHttpOperations } from '../telemetry/graphql.js';
+import type { HttpOperationContext } from '../graphql/apollo.js';
+import type { OperationPipeline } from '../graphql/pipeline.js';
+import { apolloHandler } from './apollo-handler.js';
 import { attachGraphQLWs, type GraphQLWsOptions } from './graphql-ws.js';
 import { graphqlErrorBody, sendError } from './reply.js';
 
 export interface GraphQLRouteOptions {
-  readonly apollo: ApolloServer<GatewayContext>;
+  readonly apollo: ApolloServer<HttpOperationContext>;
+  /** The steps every operation goes through, on HTTP and graphql-ws (graphql/gateway-pipeline.ts). */
+  readonly pipeline: OperationPipeline;
   readonly auth: Authenticator;
   readonly contextFor: (principal: GatewayContext['principal']) => GatewayContext;
   /** null = any origin (development only). */
@@ -24,37 +25,10 @@ export interface GraphQLRouteOptions {
   readonly maxBytes: number;
   /** Where a browser opening /graphql is sent (the explorer), or null when it is off. */
   readonly explorerPath: string | null;
-  readonly ws: Omit<GraphQLWsOptions, 'auth' | 'contextFor' | 'maxPayload' | 'path'>;
-  /** Only these operations run; others are answered 400 PERSISTED_QUERY_NOT_LISTED. @default null (any) */
-  readonly trustedDocuments?: TrustedDocuments | null;
+  readonly ws: Omit<GraphQLWsOptions, 'auth' | 'contextFor' | 'maxPayload' | 'path' | 'pipeline'>;
 }
 
 export const GRAPHQL_PATH = '/graphql';
-
-/**
- * Trusted documents on HTTP: an unlisted operation is answered before Apollo
- * parses it. A request with neither a document nor a hash, or a batch, is left
- * to Apollo, which refuses it.
- */
-function refuseUnlisted(documents: TrustedDocuments): preHandlerAsyncHookHandler {
-  return async (request, reply) => {
-    const params = (request.method === 'GET' ? request.query : request.body) as Record<string, unknown> | null | undefined;
-    if (!params || typeof params !== 'object' || Array.isArray(params)) return;
-    let extensions = params.extensions as Record<string, unknown> | string | undefined;
-    if (typeof extensions === 'string') {
-      try {
-        extensions = JSON.parse(extensions) as Record<string, unknown>;
-      } catch {
-        return; // Apollo answers malformed extensions with 400
-      }
-    }
-    try {
-      documents.resolve({ query: typeof params.query === 'string' ? params.query : null, sha256Hash: persistedHash(typeof extensions === 'object' ? extensions : null) });
-    } catch (err) {
-      return reply.code(400).send(graphqlErrorBody((err as Error).message, ErrorCode.PersistedQueryNotListed));
-    }
-  };
-}
 
 class OriginNotAllowed extends Error {}
 
@@ -126,17 +100,16 @@ export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app
     method: ['GET', 'POST'],
     url: GRAPHQL_PATH,
     bodyLimit: maxBytes,
-    ...(options.trustedDocuments ? { preHandler: refuseUnlisted(options.trustedDocuments) } : {}),
     // A browser opening /graphql gets the explorer; Apollo's own landing page loads from a CDN, so it is never shown.
     onRequest: async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
       if (request.method !== 'GET' || !prefersHtml(request.headers.accept)) return;
       if (options.explorerPath) await reply.redirect(options.explorerPath, 302);
       else await sendError(reply, 404, 'explorer_disabled', 'the explorer is off on this gateway (GATEWAY_EXPLORER=on serves it at /explorer); POST GraphQL requests to /graphql');
     },
-    handler: traceHttpOperations(fastifyApolloHandler(apollo, { context: async (request) => contextFor(await auth.authenticate(request.headers.authorization)) })),
+    handler: apolloHandler({ apollo, pipeline: options.pipeline, auth, contextFor }),
   });
 
-  const ws = attachGraphQLWs(app.server, { ...options.ws, auth, contextFor, maxPayload: maxBytes, path: GRAPHQL_PATH });
+  const ws = attachGraphQLWs(app.server, { ...options.ws, pipeline: options.pipeline, auth, contextFor, maxPayload: maxBytes, path: GRAPHQL_PATH });
   // Before the HTTP server stops: upgraded sockets are not HTTP connections it would wait for.
   app.addHook('preClose', () => ws.dispose());
 };

@@ -3,14 +3,23 @@
 // request, on any instance, wins. Records expire after the key's TTL: through a
 // TTL index where the server has them, and through the worker's sweep always
 // (FerretDB lacks TTL indexes); reads ignore expired ones meanwhile.
-import { MongoClient, MongoServerError, type Collection, type Filter } from 'mongodb';
+import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
+import { openMongoDatabase } from '../infra/clients.js';
 import { ensureIndexes } from '../events/store/mongo-indexes.js';
 import { nextSeq } from './seq.js';
 import type { ClaimResult, Observation, OutboundFilter, OutboundRecord, OutboundStore } from './types.js';
 
 export interface MongoOutboundStoreOptions {
-  readonly url: string;
-  readonly db: string;
+  /** The gateway's shared database (infra/shared.ts). */
+  readonly db: Db;
+  /** Closes what the store opened itself (openMongoOutboundStore); the shared client is closed by its owner. */
+  readonly close?: () => Promise<void>;
+}
+
+/** A store on a client of its own (tests, tools). */
+export function openMongoOutboundStore(url: string, dbName: string, now: () => number = Date.now): OutboundStore {
+  const database = openMongoDatabase(url, dbName);
+  return createMongoOutboundStore({ db: database.db, close: () => database.close() }, now);
 }
 
 /** `expireAt` is `expiresAt` as a date, for a TTL index (adapter-only). */
@@ -44,8 +53,7 @@ async function ttlIndex(collection: Collection<RecordDoc>): Promise<boolean> {
 }
 
 export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now: () => number = Date.now): OutboundStore {
-  const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
-  const db = client.db(options.db);
+  const { db } = options;
   const durable = { writeConcern: { w: 'majority' as const } };
   const records: Collection<RecordDoc> = db.collection('outbound_messages');
   const observations: Collection<ObservationDoc> = db.collection('outbound_observations');
@@ -146,7 +154,7 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
     },
     ...observationsAndUpkeep(records, observations, init, now),
     async close() {
-      await client.close();
+      await options.close?.();
     },
   };
 }

@@ -1,5 +1,5 @@
 // Live message events (graphql-ws subscriptions, streamed by events/stream.ts:
-// replay after a cursor, then live) and the stored events list.
+// resumed from the store after a cursor, then live) and the stored events list.
 import { GraphQLError } from 'graphql';
 import { AccountSet, requireRole } from '../auth.js';
 import type { AccountId } from '../accounts/types.js';
@@ -7,7 +7,7 @@ import { pageSize } from '../connections.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode, userInputError } from '../errors.js';
 import type { MessageEventFilter, Resolvers, StoredEventFilter } from '../generated/graphql.js';
-import { encodeCursor, decodeCursor } from '../events/cursor.js';
+import { decodeEventCursor, encodeEventCursor } from '../events/cursor.js';
 import { ReplayError } from '../events/replay.js';
 import { checkCursor, CursorError, openEventStream, type DeliveredEvent } from '../events/stream.js';
 import type { PublishedEvent, StoredEvent } from '../events/types.js';
@@ -19,19 +19,21 @@ import { inScope } from './shared.js';
 
 /**
  * Loaders shared by every subscription delivering the same event object: the
- * conversation, contact and sender of an event are fetched once per process,
+ * conversation, contact and sender of an event are fetched once per gateway,
  * not once per subscriber, and once per set of accounts keys reach (a loader
  * answers from what its subscriber's key can see).
  */
-const eventLoaders = new WeakMap<PublishedEvent, Map<string, Loaders>>();
-
 function loadersFor(event: PublishedEvent, ctx: GatewayContext): Loaders {
-  let byScope = eventLoaders.get(event);
-  if (!byScope) eventLoaders.set(event, (byScope = new Map()));
-  const scope = ctx.scope?.key ?? '*';
-  let loaders = byScope.get(scope);
-  if (!loaders) byScope.set(scope, (loaders = createLoaders((name, account) => ctx.accountProviders.forAccount(name, account))));
-  return loaders;
+  return ctx.liveEvents.perEvent(event, ctx.scope?.key ?? '*', () => createLoaders((name, account) => ctx.accountProviders.forAccount(name, account)));
+}
+
+/**
+ * The context one event of a subscription executes with (graphql/subscribe.ts): the operation's,
+ * with loaders of that event, so a long-lived subscription never answers from data loaded for an
+ * earlier event and the operation's context is never written to.
+ */
+export function eventContext(ctx: GatewayContext, event: unknown): GatewayContext {
+  return { ...ctx, loaders: loadersFor(event as PublishedEvent, ctx) };
 }
 
 function subscription(kind: MessageEventKind) {
@@ -58,14 +60,14 @@ function subscription(kind: MessageEventKind) {
           });
         }
       }
-      return openEventStream(ctx, selector, { after: afterId, onEvent: (event) => (ctx.loaders = loadersFor(event, ctx)) });
+      return openEventStream(ctx, selector, { after: afterId });
     },
     resolve: (event: DeliveredEvent) => event,
   };
 }
 
-function decodeEventCursor(after: string): string {
-  const id = decodeCursor(after);
+function eventsPageAfter(after: string): string {
+  const id = decodeEventCursor(after);
   if (id === null) throw userInputError(`"after" is not a cursor of messageEvents: "${after.slice(0, 80)}"`);
   return id;
 }
@@ -88,7 +90,7 @@ export const eventResolvers: Resolvers = {
       const limit = pageSize(first);
       const storeFilter = { ...toStoreFilter(filter), accounts: eventAccounts(ctx, filter?.account, filter?.provider)?.refs() ?? null };
       // Decoded outside the try: a malformed cursor is the caller's error, not the store's.
-      const before = after ? decodeEventCursor(after) : null;
+      const before = after ? eventsPageAfter(after) : null;
       let events;
       try {
         events = await ctx.store.listEvents(storeFilter, { limit: limit + 1, before });
@@ -99,7 +101,7 @@ export const eventResolvers: Resolvers = {
         });
       }
       const page = events.slice(0, limit);
-      const edges = page.map((e) => ({ node: e, cursor: encodeCursor(e.id) }));
+      const edges = page.map((e) => ({ node: e, cursor: encodeEventCursor(e.id) }));
       return {
         edges,
         pageInfo: {

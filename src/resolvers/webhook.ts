@@ -9,7 +9,6 @@ import type { Resolvers } from '../generated/graphql.js';
 import { decodeId, encodeId } from '../ids.js';
 import type { ProviderName, WebhookRecord } from '../model.js';
 import type { WebhookAdmin } from '../providers/provider.js';
-import { beginWebhookCreation } from '../events/secrets.js';
 import { httpsUrlProblem } from '../urls.js';
 import { accountArg, providerFor } from './shared.js';
 
@@ -86,7 +85,7 @@ export const webhookResolvers: Resolvers = {
       const urlProblem = httpsUrlProblem('url', input.url, ctx.allowLocalHttpWebhooks);
       reject([...(urlProblem ? [urlProblem] : []), ...checkEventTypes(input.eventTypes, admin, input.provider), ...admin.validateCreate(input)]);
       // Deliveries failing verification meanwhile wait for this secret (events/secrets.ts).
-      const creationDone = beginWebhookCreation(ctx.store, input.provider);
+      const creationDone = ctx.beginWebhookCreation(input.provider);
       try {
         const created = await admin.create(input);
         try {

@@ -4,9 +4,11 @@
 // as stored accounts, and (demo) emits a signed message event about once a second.
 import type { Logger } from 'pino';
 import type { AccountsService } from '../accounts/index.js';
-import { providerAccountId, type Account } from '../accounts/types.js';
+import { providerAccountId } from '../accounts/scope.js';
+import type { Account } from '../accounts/types.js';
 import type { GatewayConfig } from '../config.js';
 import type { MessageEventKind, ProviderName } from '../model.js';
+import { descriptorOf } from '../providers/index.js';
 import { startLeadConnectorEmulator } from './leadconnector/index.js';
 import { startPodiumEmulator } from './podium/index.js';
 import { seedAccounts, type OAuthApp } from './seed-accounts.js';
@@ -19,7 +21,7 @@ export interface Sandbox {
   readonly emulators: ReadonlyMap<ProviderName, ProviderEmulator<unknown>>;
   /** Which parts of each provider's config are the user's and which the emulators'. */
   readonly sources: ReadonlyMap<ProviderName, ConfigSource>;
-  /** Registers `<gatewayUrl>/webhooks/<provider>` as each emulator's webhook target. */
+  /** Registers `<gatewayUrl>/webhooks/<provider>` as each emulator's webhook target, and delivers the Smooch history to it. */
   connect(gatewayUrl: string): Promise<void>;
   /**
    * Connects every Podium organization and HighLevel location of the emulators
@@ -37,7 +39,6 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-const PATHS: Readonly<Record<ProviderName, string>> = { PODIUM: 'podium', LEADCONNECTOR: 'leadconnector', SMOOCH: 'smooch' };
 const KINDS: readonly MessageEventKind[] = ['RECEIVED', 'SENT', 'RECEIVED', 'SENT', 'FAILED'];
 
 /** Where each part of a provider's config came from, for the start-up log. */
@@ -94,7 +95,12 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
     emulators,
     sources,
     async connect(gatewayUrl) {
-      for (const [name, emu] of emulators) await emu.addWebhookTarget(`${gatewayUrl}/webhooks/${PATHS[name]}`);
+      for (const [name, emu] of emulators) {
+        const target = `${gatewayUrl}${descriptorOf(name).webhook.path}`;
+        await emu.addWebhookTarget(target);
+        // What the API cannot list reaches the gateway the way a real account's traffic would.
+        await emu.deliverHistory?.(target);
+      }
     },
     async seedAccounts(gatewayUrl, accounts, logger) {
       const connected = await seedAccounts(oauthApps, { gatewayUrl, publicUrl: sandboxConfig.publicUrl, accounts, logger });

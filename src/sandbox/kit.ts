@@ -298,14 +298,3 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-
-/** Opaque cursor for emulators whose real API uses opaque cursors: base64url of an offset. */
-export function offsetCursor(offset: number): string {
-  return Buffer.from(`o:${offset}`).toString('base64url');
-}
-
-export function parseOffsetCursor(cursor: string | null): number | null {
-  if (!cursor) return 0;
-  const m = /^o:(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return m ? Number(m[1]) : null;
-}

@@ -4,8 +4,10 @@
 //
 // A published event reaches this instance's own listeners through Redis like
 // everyone else's, never directly, so each listener sees it exactly once.
-// Both connections are opened on first use, so start-up does not wait for Redis.
-import { Redis } from 'ioredis';
+// Connections made here are opened on first use, so start-up does not wait for
+// Redis; shared ones (RedisConnections) are the caller's to open and close.
+import type { Redis } from 'ioredis';
+import { openRedis } from '../../infra/clients.js';
 import type { PubSub, PublishedEvent } from '../types.js';
 import { createListenerSet, reportToProcess, type PubSubOptions } from './memory.js';
 
@@ -20,28 +22,30 @@ export interface RedisPubSubOptions extends PubSubOptions {
   readonly connectTimeoutMs?: number;
 }
 
-export function createRedisPubSub(url: string, options: RedisPubSubOptions = {}): PubSub {
-  const onError = options.onError ?? reportToProcess;
-  const connectTimeout = options.connectTimeoutMs ?? 2_000;
-  // Failing fast lets the ingest release its claim and the provider redeliver.
-  const publisher = new Redis(url, { lazyConnect: true, connectTimeout, maxRetriesPerRequest: 2 });
-  // The SUBSCRIBE waits in the offline queue however long Redis is away, and the
-  // client re-subscribes by itself after every reconnect.
-  const subscriber = new Redis(url, { lazyConnect: true, connectTimeout, maxRetriesPerRequest: null });
-  // Connection failures surface as rejected publish/ping calls (and /readyz);
-  // without a handler the client would also print each reconnect attempt.
-  publisher.on('error', () => {});
-  subscriber.on('error', () => {});
+/** A command connection and a subscriber connection owned by someone else (closed by its owner, not by the pubsub). */
+export interface RedisConnections {
+  readonly publisher: Redis;
+  readonly subscriber: Redis;
+}
 
-  const listeners = createListenerSet(onError);
-  let subscription: Promise<void> | null = null;
+/** The two connections of a pubsub of its own, opened on first use. */
+function openConnections(url: string, connectTimeoutMs: number): RedisConnections {
+  // Failing fast lets the ingest release its claim and the provider redeliver; the
+  // SUBSCRIBE waits however long Redis is away (infra/clients.ts).
+  return { publisher: openRedis(url, 'command', { connectTimeoutMs }), subscriber: openRedis(url, 'subscriber', { connectTimeoutMs }) };
+}
+
+/**
+ * Watches the subscriber connection for a lost subscription: messages published
+ * while it was down are gone for good (Redis pubsub keeps nothing), so once it
+ * is in effect again the `resubscribed` listeners catch up from the store.
+ */
+function watchSubscription(subscriber: Redis, onError: (error: unknown) => void) {
   let subscribed = false;
   /** When the established subscription was lost; null while it is in effect (or was never made). */
   let lostAt: number | null = null;
   const resubscribed = new Set<(lostAt: number) => void>();
 
-  // Messages published while the connection was down are gone for good (Redis
-  // pubsub keeps nothing), so after a reconnect listeners catch up from the store.
   subscriber.on('close', () => {
     if (subscribed) lostAt ??= Date.now();
   });
@@ -66,6 +70,33 @@ export function createRedisPubSub(url: string, options: RedisPubSubOptions = {})
     );
   });
 
+  return {
+    isSubscribed: () => subscribed,
+    markSubscribed() {
+      subscribed = true;
+    },
+    onResubscribed(listener: (lostAt: number) => void): () => void {
+      const entry = (at: number): void => listener(at);
+      resubscribed.add(entry);
+      return () => {
+        resubscribed.delete(entry);
+      };
+    },
+  };
+}
+
+/**
+ * A pubsub over Redis at `url` (two connections of its own, closed by close()),
+ * or over connections the caller shares and closes.
+ */
+export function createRedisPubSub(target: string | RedisConnections, options: RedisPubSubOptions = {}): PubSub {
+  const onError = options.onError ?? reportToProcess;
+  const owned = typeof target === 'string';
+  const { publisher, subscriber } = owned ? openConnections(target, options.connectTimeoutMs ?? 2_000) : target;
+  const listeners = createListenerSet(onError);
+  const watch = watchSubscription(subscriber, onError);
+  let subscription: Promise<void> | null = null;
+
   subscriber.on('message', (channel: string, payload: string) => {
     if (channel !== MESSAGE_EVENTS_CHANNEL) return;
     let event: PublishedEvent;
@@ -80,9 +111,7 @@ export function createRedisPubSub(url: string, options: RedisPubSubOptions = {})
 
   const subscribeChannel = (): Promise<void> => {
     subscription ??= subscriber.subscribe(MESSAGE_EVENTS_CHANNEL).then(
-      () => {
-        subscribed = true;
-      },
+      () => watch.markSubscribed(),
       (error: unknown) => {
         // Refused (e.g. an ACL) or closed: the next subscribe/publish/ping asks again.
         subscription = null;
@@ -96,7 +125,7 @@ export function createRedisPubSub(url: string, options: RedisPubSubOptions = {})
   // effect before the PUBLISH. The PING bounds the wait: it rejects when Redis
   // is unreachable, where the queued SUBSCRIBE alone would wait forever.
   const untilSubscribed = async (): Promise<void> => {
-    if (subscribed || listeners.size === 0) return;
+    if (watch.isSubscribed() || listeners.size === 0) return;
     await Promise.all([subscribeChannel(), publisher.ping()]);
   };
 
@@ -105,33 +134,20 @@ export function createRedisPubSub(url: string, options: RedisPubSubOptions = {})
       await untilSubscribed();
       await publisher.publish(MESSAGE_EVENTS_CHANNEL, JSON.stringify(event));
     },
-
     subscribe(listener: (event: PublishedEvent) => void): () => void {
       const unsubscribe = listeners.add(listener);
       // Failures show on publish/ping; this only starts the subscription.
       subscribeChannel().catch(() => {});
       return unsubscribe;
     },
-
-    onResubscribed(listener: (lostAt: number) => void): () => void {
-      const entry = (at: number): void => listener(at);
-      resubscribed.add(entry);
-      return () => {
-        resubscribed.delete(entry);
-      };
-    },
-
-    listenerCount(): number {
-      return listeners.size;
-    },
-
+    onResubscribed: watch.onResubscribed,
+    listenerCount: () => listeners.size,
     async ping(): Promise<void> {
       await publisher.ping();
       await untilSubscribed();
     },
-
     async close(): Promise<void> {
-      await Promise.all([quit(publisher), quit(subscriber)]);
+      if (owned) await Promise.all([quit(publisher), quit(subscriber)]);
     },
   };
 }

@@ -7,6 +7,16 @@ import { createHash } from 'node:crypto';
 import type { MessageEventKind, MessageRecord, ProviderName, WebhookRecord } from '../../model.js';
 import type { EventStatus, NewEvent, StoredEvent } from '../types.js';
 
+/** Collection names of the MongoDB stores, in one place since the log and the claims both read `events`. */
+export const EVENT_COLLECTIONS = {
+  events: 'events',
+  deliveries: 'deliveries',
+  claims: 'publish_claims',
+  published: 'published_events',
+  webhooks: 'webhooks',
+  probes: 'readiness_probes',
+} as const;
+
 export interface EventDocument {
   _id: string;
   provider: ProviderName;
