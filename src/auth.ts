@@ -80,6 +80,7 @@ export function createAuthenticator(keys: ReadonlyMap<string, Role>, stored: Sto
   const entries = [...keys.entries()];
   const principals = new Map<Role, Principal>([
     ['viewer', { role: 'viewer', keyId: null, accounts: null }],
+    ['agent', { role: 'agent', keyId: null, accounts: null }],
     ['admin', OPEN],
   ]);
   return {
@@ -106,7 +107,7 @@ export function createAuthenticator(keys: ReadonlyMap<string, Role>, stored: Sto
   };
 }
 
-const rank: Record<Role, number> = { viewer: 1, admin: 2 };
+const rank: Record<Role, number> = { viewer: 1, agent: 2, admin: 3 };
 
 /** Throws UNAUTHENTICATED without a valid key, FORBIDDEN when the role is too low. */
 export function requireRole(role: Role | null, needed: Role): void {
@@ -131,9 +132,12 @@ export function requireUnscoped(accounts: AccountSet | null, what: string): void
   }
 }
 
-/** Queries and subscriptions need a viewer key, mutations an admin key; the same on HTTP and graphql-ws. */
+/**
+ * Queries and subscriptions need a viewer key, mutations an agent key (each
+ * mutation but `sendMessage` then asks for admin itself); the same on HTTP and graphql-ws.
+ */
 export function authorizeOperation(role: Role | null, operationType: 'query' | 'mutation' | 'subscription'): void {
-  requireRole(role, operationType === 'mutation' ? 'admin' : 'viewer');
+  requireRole(role, operationType === 'mutation' ? 'agent' : 'viewer');
 }
 
 /** The pipeline step: the caller's role against the operation's type, before any resolver runs. */

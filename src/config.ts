@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { CacheConfig } from './cache/index.js';
 import { defaultMaxConnections, type AdmissionConfig } from './http/admission.js';
 
-export type Role = 'viewer' | 'admin';
+export type Role = 'viewer' | 'agent' | 'admin';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -191,6 +191,8 @@ export interface GatewayConfig {
   readonly eventRetentionMs: number;
   readonly cache: CacheConfig;
   readonly upstream: UpstreamConfig;
+  /** Sending (src/outbound/). */
+  readonly outbound: OutboundConfig;
   readonly podium: PodiumConfig | null;
   readonly leadconnector: LeadConnectorConfig | null;
   readonly smooch: SmoochConfig | null;
@@ -201,6 +203,13 @@ export interface GatewayConfig {
   readonly demo: boolean;
   /** null = tracing off (no OTLP endpoint set, or OTEL_SDK_DISABLED). */
   readonly telemetry: TelemetryConfig | null;
+}
+
+export interface OutboundConfig {
+  /** How long a send and its idempotency key are kept. @default 86_400_000 (24 hours) */
+  readonly keyTtlMs: number;
+  /** How long a send may wait for rate budget before it fails PROVIDER_RATE_LIMITED. @default 600_000 (10 minutes) */
+  readonly queueMaxMs: number;
 }
 
 export class ConfigError extends Error {
@@ -215,6 +224,10 @@ export const HIGHLEVEL_ED25519_PUBLIC_KEY = 'MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7g
 
 export const defaults = {
   port: 4000,
+  outbound: {
+    keyTtlSeconds: 86_400, // 24 hours: how long a send and its idempotency key are kept
+    queueMaxSeconds: 600, // 10 minutes: a send still queued after this fails PROVIDER_RATE_LIMITED
+  },
   wsMaxBufferedBytes: 4 * 1024 * 1024,
   eventRetentionDays: 7,
   mongodbDb: 'gateway',
@@ -304,9 +317,9 @@ const apiKeys = z.string().transform((raw, ctx) => {
     const idx = pair.indexOf(':');
     const role = pair.slice(0, Math.max(idx, 0));
     const key = pair.slice(idx + 1);
-    if (idx < 1 || !key || (role !== 'viewer' && role !== 'admin')) {
+    if (idx < 1 || !key || (role !== 'viewer' && role !== 'agent' && role !== 'admin')) {
       // Never echo any part of a key: the entry is named by its position only.
-      ctx.addIssue({ code: 'custom', message: `entry ${index + 1} must be role:key with role viewer or admin` });
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1} must be role:key with role viewer, agent or admin` });
       return;
     }
     keys.set(key, role);
@@ -405,6 +418,8 @@ const envSchema = z.object({
   GATEWAY_EXPLORER: onOff.optional(),
   GATEWAY_CONSOLE: onOff.optional(),
   GATEWAY_CACHE_TTL_SECONDS: int(1, 3_600).optional(),
+  GATEWAY_SEND_KEY_TTL_SECONDS: int(60, 30 * 86_400).optional(),
+  GATEWAY_SEND_QUEUE_MAX_SECONDS: int(1, 86_400).optional(),
   GATEWAY_CACHE_UNCOVERED_TTL_SECONDS: int(1, 3_600).optional(),
   GATEWAY_CACHE_USERS_TTL_SECONDS: int(1, 3_600).optional(),
   GATEWAY_CACHE_MAX_ENTRIES: int(100, 10_000_000).optional(),
@@ -526,6 +541,10 @@ function build(e: ParsedEnv, problems: string[]): GatewayConfig {
       usersTtlMs: (e.GATEWAY_CACHE_USERS_TTL_SECONDS ?? defaults.cache.usersTtlSeconds) * 1000,
       maxEntries: e.GATEWAY_CACHE_MAX_ENTRIES ?? defaults.cache.maxEntries,
       prefix: e.GATEWAY_CACHE_PREFIX ?? 'gw',
+    }),
+    outbound: Object.freeze({
+      keyTtlMs: (e.GATEWAY_SEND_KEY_TTL_SECONDS ?? defaults.outbound.keyTtlSeconds) * 1000,
+      queueMaxMs: (e.GATEWAY_SEND_QUEUE_MAX_SECONDS ?? defaults.outbound.queueMaxSeconds) * 1000,
     }),
     upstream: Object.freeze({
       timeoutMs: e.GATEWAY_UPSTREAM_TIMEOUT_MS ?? defaults.upstreamTimeoutMs,

@@ -12,6 +12,7 @@ import { createLoaders, type Loaders } from './loaders.js';
 import type { ProviderName } from './model.js';
 import type { Provider } from './providers/provider.js';
 import type { GatewayMetrics } from './metrics.js';
+import type { Outbound } from './outbound/index.js';
 
 export interface GatewayContext {
   /** The key's role; null when no valid key was presented (and keys are required). */
@@ -41,6 +42,8 @@ export interface GatewayContext {
   readonly allowLocalHttpWebhooks: boolean;
   /** Stored and environment accounts, and connecting them. */
   readonly accounts: AccountsService;
+  /** Sending (sendMessage, outbound messages). */
+  readonly outbound: Outbound;
 }
 
 export type ContextDeps = Omit<GatewayContext, 'role' | 'principal' | 'scope' | 'loaders'>;

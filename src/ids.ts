@@ -12,7 +12,7 @@ import { LEADCONNECTOR_IDS } from './providers/leadconnector/ids.js';
 import { PODIUM_IDS } from './providers/podium/ids.js';
 import { SMOOCH_IDS } from './providers/smooch/ids.js';
 
-export const NODE_TYPES = ['Contact', 'Conversation', 'Message', 'User', 'Webhook', 'StoredEvent', 'Account'] as const;
+export const NODE_TYPES = ['Contact', 'Conversation', 'Message', 'User', 'Webhook', 'StoredEvent', 'Account', 'OutboundMessage'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
 /** Longer than any id this gateway issues (the longest, a Smooch pair, encodes to ~90 characters). */
@@ -77,6 +77,7 @@ export function idRulesOf(provider: ProviderName): IdRules {
 function providerIdProblem(provider: ProviderName, type: NodeType, providerId: string): string | null {
   const shown = JSON.stringify(providerId.slice(0, 80));
   if (type === 'StoredEvent') return STORED_EVENT_ID.test(providerId) ? null : `expected a stored event id of 28 hex digits, got ${shown}`;
+  if (type === 'OutboundMessage') return /^[0-9a-f]{24}$/.test(providerId) ? null : `expected an outbound message id of 24 hex digits, got ${shown}`;
   if (type === 'Account') return ACCOUNT_ID.test(providerId) ? null : `expected an account id (env or 24 hex digits), got ${shown}`;
   if (type === 'Message' && UNIDENTIFIED_MESSAGE.test(providerId)) return null;
   const rule = ID_RULES[provider][type];

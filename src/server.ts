@@ -42,6 +42,8 @@ import { createProviders } from './providers/index.js';
 import { createRateBudgets } from './providers/rate-budget.js';
 import type { Provider, ProviderDeps } from './providers/provider.js';
 import { createSchema } from './schema.js';
+import { createOutbound, type Outbound } from './outbound/index.js';
+import type { AccountId } from './accounts/types.js';
 
 /** Pending connections the kernel queues for accept. */
 const LISTEN_BACKLOG = 4_096;
@@ -59,6 +61,7 @@ export interface Gateway {
   readonly logger: Logger;
   readonly cache: GatewayCache;
   readonly accounts: AccountsService;
+  readonly outbound: Outbound;
 }
 
 /** Test and embedding hooks; everything defaults to what the config says. */
@@ -71,6 +74,8 @@ export interface GatewayDeps {
   readonly logger?: Logger;
   /** Outbox timing (tests shorten it). @default see OutboxOptions */
   readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
+  /** Send worker pace and attempt lease (tests shorten them). */
+  readonly outbound?: { readonly intervalMs?: number; readonly leaseMs?: number };
 }
 
 /** How often the providers are asked whether a webhook points at this gateway. */
@@ -107,6 +112,15 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const providers = accounts.providers;
   const keys = accounts.service.keys;
   const auth = createAuthenticator(config.apiKeys, keys);
+  const outbound = createOutbound({
+    config: { ...config.outbound, mongodbUrl: config.mongodbUrl, mongodbDb: config.mongodbDb, redisUrl: config.redisUrl, prefix: config.cache.prefix },
+    logger,
+    registry: metrics.registry,
+    senderFor: async (provider, account) => (await accounts.service.registry.apiFor(provider, account as AccountId)).sender ?? null,
+    invalidate: (provider, account, conversationId) =>
+      cache.invalidate(provider, conversationId ? { conversationIds: [conversationId] } : { conversations: true }, 'send', account === 'env' ? null : account),
+    timing: deps.outbound,
+  });
   const outbox = createOutbox({ log: store, claims: store, pubsub, logger, metrics, ...deps.outbox });
   const retention = createRetention({ log: store, claims: store, logger });
   const ingest = createIngest({
@@ -119,7 +133,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     // A delivery naming a connected account's location, organization or app is verified with that account's secrets.
     route: createWebhookRouter(accounts.service.registry),
     // Before the 200: a query that starts after the answer must not see what this delivery changed.
-    afterStored: [invalidateOnStored(cache, accounts.service.registry)],
+    afterStored: [
+      invalidateOnStored(cache, accounts.service.registry),
+      // Sends move forward by their provider's webhooks before the delivery is acknowledged.
+      ({ events }) => outbound.observe(events),
+    ],
   });
   const schema = createSchema();
   const limits = createOperationLimits(schema, config.graphql, { introspection: config.introspection });
@@ -137,6 +155,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     replay: ingest.replay,
     allowLocalHttpWebhooks: config.env !== 'production',
     accounts: accounts.service,
+    outbound,
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
   const persistedQueries = createPersistedQueries({ redisUrl: config.redisUrl, prefix: config.cache.prefix, logger });
@@ -192,6 +211,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     logger,
     cache,
     accounts: accounts.service,
+    outbound,
     async listen(port = config.port, host = '::') {
       // Production refuses to start with stored accounts it cannot decrypt.
       await accounts.service.registry.check();
@@ -204,6 +224,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       // Publishes what an earlier process stored but never published, then keeps sweeping.
       outbox.start();
       retention.start();
+      // Sends a stopped process left queued or mid-attempt go on here.
+      outbound.worker.start();
       const address = app.server.address() as AddressInfo;
       const shownHost = host && host !== '0.0.0.0' && host !== '::' ? host : 'localhost';
       url = `http://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${address.port}`;
@@ -215,6 +237,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         await app.close();
         await retention.stop();
         await outbox.stop();
+        await outbound.close();
         await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close(), persistedQueries.close(), accounts.close()]);
       })();
       return closing;

@@ -50,7 +50,7 @@ describe('loadConfig', () => {
 
   it('names a malformed API key entry by position without echoing any part of it', () => {
     const problems = problemsOf({ GATEWAY_API_KEYS: 'viewer:fine,rooot:supersecretkey123' });
-    expect(problems).toEqual(['GATEWAY_API_KEYS entry 2 must be role:key with role viewer or admin']);
+    expect(problems).toEqual(['GATEWAY_API_KEYS entry 2 must be role:key with role viewer, agent or admin']);
   });
 
   it('enables a provider from its webhook secret alone, with no API part, and starts the sandbox only for missing API parts', () => {

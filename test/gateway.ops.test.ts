@@ -65,7 +65,7 @@ describe('operations', () => {
     const message = (error as Error).message;
     expect(message).toContain('MONGODB_URL is required');
     expect(message).toContain('GATEWAY_API_KEYS is required');
-    expect(() => loadConfig({ PORT: 'abc', GATEWAY_API_KEYS: 'root:x' })).toThrow(/PORT must be a whole number[\s\S]*role viewer or admin/);
+    expect(() => loadConfig({ PORT: 'abc', GATEWAY_API_KEYS: 'root:x' })).toThrow(/PORT must be a whole number[\s\S]*role viewer, agent or admin/);
     // Production CORS: no origin unless listed.
     const prod = loadConfig({ NODE_ENV: 'production', MONGODB_URL: 'mongodb://db/', GATEWAY_API_KEYS: 'admin:k' });
     expect(prod.corsOrigins).toEqual([]);

@@ -5,6 +5,9 @@ import type { Account as AccountRecord } from '../accounts/types.js';
 import type { ApiKey as ApiKeyRecord, CreatedApiKey as CreatedApiKeyRecord } from '../accounts/api-keys.js';
 import type { BusinessAuthorParent, SenderParent } from '../resolvers/parents.js';
 import type { PublishedEvent, StoredEvent as StoredEventRecord } from '../events/types.js';
+import type { OutboundRecord, OutboundEvent } from '../outbound/types.js';
+import type { SendResult } from '../outbound/service.js';
+import type { SendUserError } from '../outbound/validate.js';
 import type { Connection, Edge } from '../connections.js';
 import type { GatewayContext } from '../context.js';
 export type Maybe<T> = T | null;
@@ -192,6 +195,14 @@ export type ContactFilter = {
   updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
+/** A contact and the channel to message them on. */
+export type ContactRecipientInput = {
+  /** The channel; the contact needs an address for it (a phone for SMS and WhatsApp, an email for EMAIL). */
+  channel: Channel;
+  /** A `Contact.id`. */
+  contactId: Scalars['ID']['input'];
+};
+
 /** A thread of messages between the business and one contact. */
 export type Conversation = Node & {
   __typename?: 'Conversation';
@@ -364,6 +375,8 @@ export type Message = Node & {
   failureReason?: Maybe<Scalars['String']['output']>;
   /** Global opaque id (for a message the provider sent without an id, one that `node` answers with null). */
   id: Scalars['ID']['output'];
+  /** The gateway send that made this message, when it was one (kept 24 hours). */
+  outboundMessage?: Maybe<OutboundMessage>;
   /** The provider that carried the message. */
   provider: Provider;
   /** The provider's own message id; null when the provider sent none. */
@@ -372,6 +385,12 @@ export type Message = Node & {
   sender?: Maybe<MessageSender>;
   /** Delivery status. */
   status: MessageStatus;
+};
+
+/** A file to attach, by a URL the provider can fetch. */
+export type MessageAttachmentInput = {
+  /** A public http(s) URL. */
+  url: Scalars['String']['input'];
 };
 
 /** A page of messages, newest first. */
@@ -414,6 +433,8 @@ export type MessageEvent = {
   id: Scalars['ID']['output'];
   /** The normalized message; its conversation, contact and sender resolve like in queries. */
   message: Message;
+  /** The gateway send that made this event's message, when it was one: an optimistic UI swaps its bubble for it. */
+  outboundMessage?: Maybe<OutboundMessage>;
   /** The provider that delivered the webhook. */
   provider: Provider;
   /** The provider's own event name, for example `message.sent`, `InboundMessage` or `conversation:message`. */
@@ -446,6 +467,13 @@ export type MessageEventType =
   | 'RECEIVED'
   /** The business sent a message. */
   | 'SENT';
+
+/** Who receives a message: exactly one of a conversation (a reply) or a contact on a channel (the provider picks or opens the conversation). */
+export type MessageRecipientInput =
+  /** A contact and the channel to reach them on. */
+  { contact: ContactRecipientInput; conversationId?: never; }
+  |  /** A `Conversation.id`: reply in it, on its channel. */
+  { contact?: never; conversationId: Scalars['ID']['input']; };
 
 /** Who wrote a message: a staff user, the contact, or the business itself. */
 export type MessageSender = BusinessAuthor | Contact | User;
@@ -490,6 +518,12 @@ export type Mutation = {
   replayEvent: ReplayEventPayload;
   /** Revokes a key at once on this instance and within 5 seconds on the others, closing its WebSocket connections; false when there was no such usable key (admin only). */
   revokeApiKey: Scalars['Boolean']['output'];
+  /**
+   * Sends a message (agent or admin role; a viewer key gets FORBIDDEN). Exactly
+   * once per (account, idempotencyKey). Refusals are `userErrors`; a send that
+   * finds no rate budget is QUEUED, not refused.
+   */
+  sendMessage: SendMessagePayload;
   /** Changes a webhook subscription at the provider (admin only). */
   updateWebhook: Webhook;
 };
@@ -532,6 +566,11 @@ export type MutationRevokeApiKeyArgs = {
 };
 
 
+export type MutationSendMessageArgs = {
+  input: SendMessageInput;
+};
+
+
 export type MutationUpdateWebhookArgs = {
   id: Scalars['ID']['input'];
   input: UpdateWebhookInput;
@@ -542,6 +581,78 @@ export type Node = {
   /** Global opaque id: encodes the provider, the type and the provider's own id. */
   id: Scalars['ID']['output'];
 };
+
+/**
+ * One send through a provider, followed from the mutation to delivered or failed
+ * by the provider's own webhooks. Kept 24 hours (GATEWAY_SEND_KEY_TTL_SECONDS).
+ */
+export type OutboundMessage = Node & {
+  __typename?: 'OutboundMessage';
+  /** The account it is sent from (the recipient's). */
+  account: Account;
+  /** The text sent. */
+  body?: Maybe<Scalars['String']['output']>;
+  /** The channel it is sent on. */
+  channel?: Maybe<Channel>;
+  /** The contact it is for, when known. */
+  contact?: Maybe<Contact>;
+  /** The conversation it went into; for a contact recipient, known once the provider answered. */
+  conversation?: Maybe<Conversation>;
+  /** When the send was first asked for. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Why it failed (FAILED), or why it cannot be known whether it was sent (UNCERTAIN), in the provider's words where it gave any. */
+  failureReason?: Maybe<Scalars['String']['output']>;
+  /** Global opaque id. */
+  id: Scalars['ID']['output'];
+  /** The client's key for the send. */
+  idempotencyKey: Scalars['String']['output'];
+  /** The provider's message, once it has one. */
+  message?: Maybe<Message>;
+  /** The provider that sends it. */
+  provider: Provider;
+  /** While QUEUED: when it expects to go. */
+  queuedUntil?: Maybe<Scalars['DateTime']['output']>;
+  /** Where it stands. */
+  status: OutboundStatus;
+  /** When its status last changed. */
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+/** A change of an outbound message's status. */
+export type OutboundMessageEvent = {
+  __typename?: 'OutboundMessageEvent';
+  /** Pass as `after` to resume after this change. */
+  cursor: Scalars['String']['output'];
+  /** The outbound message as it is after the change. */
+  outboundMessage: OutboundMessage;
+};
+
+/** Narrows `outboundMessageUpdated`. */
+export type OutboundMessageFilter = {
+  /** Only this account's sends (an `Account.id`). */
+  account?: InputMaybe<Scalars['ID']['input']>;
+  /** Only sends into this conversation. */
+  conversationId?: InputMaybe<Scalars['ID']['input']>;
+  /** Only this provider's sends. */
+  provider?: InputMaybe<Provider>;
+};
+
+/** Where an outbound message stands. Moves forward only: QUEUED -> SENDING -> SENT -> DELIVERED -> READ, or FAILED / UNCERTAIN. May grow. */
+export type OutboundStatus =
+  /** The provider reported it delivered to the contact. */
+  | 'DELIVERED'
+  /** The provider refused it or reported it failed; `failureReason` says why, in the provider's words. */
+  | 'FAILED'
+  /** Stored and waiting for the account's rate budget; `queuedUntil` says when it expects to go. */
+  | 'QUEUED'
+  /** The provider reported it read (where the provider says so). */
+  | 'READ'
+  /** Handed to the provider; its answer is awaited (or, after an interruption, is being looked up at the provider). */
+  | 'SENDING'
+  /** The provider accepted it (`message` is the provider's message). */
+  | 'SENT'
+  /** Interrupted after the provider may have taken it, and the provider offers no way to tell: it may or may not have been sent. */
+  | 'UNCERTAIN';
 
 /**
  * Relay page information. Connections page forward only (`first`/`after`); to go
@@ -722,10 +833,72 @@ export type ReplayOutcome =
 
 /** What an API key may do. */
 export type Role =
-  /** Also mutations, stored events and the accounts admin. */
+  /** Also the other mutations, stored events and the accounts admin. */
   | 'ADMIN'
+  /** Everything VIEWER may, plus sending messages (`sendMessage`). */
+  | 'AGENT'
   /** Queries and subscriptions. */
   | 'VIEWER';
+
+/** Why a send was refused. May grow. */
+export type SendMessageErrorCode =
+  /** The account's credentials no longer work; an admin has to connect it again. */
+  | 'ACCOUNT_NEEDS_RECONNECTION'
+  /** The provider or channel cannot carry attachments (or a subject). */
+  | 'ATTACHMENTS_UNSUPPORTED'
+  /** The body is empty or whitespace and there are no attachments. */
+  | 'BODY_EMPTY'
+  /** The body is longer than the provider accepts. */
+  | 'BODY_TOO_LONG'
+  /** The provider cannot send on that channel. */
+  | 'CHANNEL_UNSUPPORTED'
+  /** The contact has no address for that channel (no phone for SMS, no email for EMAIL). */
+  | 'CONTACT_HAS_NO_ADDRESS'
+  /** The idempotency key was used for another input within its 24 hours. */
+  | 'IDEMPOTENCY_KEY_REUSED'
+  /** The idempotency key is empty or longer than 255 characters. */
+  | 'INVALID_IDEMPOTENCY_KEY'
+  /** The recipient id is malformed, of the wrong type, unknown, or of an account the key does not reach. */
+  | 'INVALID_RECIPIENT';
+
+/**
+ * A message to send. The account is the recipient id's own; the key is scoped to
+ * that account and kept 24 hours (GATEWAY_SEND_KEY_TTL_SECONDS): the same key with the
+ * same input answers the same OutboundMessage, on any gateway instance, without a
+ * second send; with another input it is the IDEMPOTENCY_KEY_REUSED user error.
+ */
+export type SendMessageInput = {
+  /** Files to attach, where the provider and channel carry them (HighLevel; not Podium's JSON send, not Smooch text messages). */
+  attachments?: InputMaybe<Array<MessageAttachmentInput>>;
+  /** The text. Required unless there are attachments; at most the provider's limit (Podium and HighLevel: 1,600 characters on SMS; Smooch: 4,096). */
+  body?: InputMaybe<Scalars['String']['input']>;
+  /** The client's key for this send, 1 to 255 characters: retrying with it never sends twice. */
+  idempotencyKey: Scalars['String']['input'];
+  /** Subject line, for EMAIL only. */
+  subject?: InputMaybe<Scalars['String']['input']>;
+  /** Who receives it. */
+  to: MessageRecipientInput;
+};
+
+/** The answer of `sendMessage`: the outbound message, or why it was refused. */
+export type SendMessagePayload = {
+  __typename?: 'SendMessagePayload';
+  /** The send, in its current state; null when refused. */
+  outboundMessage?: Maybe<OutboundMessage>;
+  /** Empty when the send was accepted. */
+  userErrors: Array<SendMessageUserError>;
+};
+
+/** An expected refusal of a send: nothing was sent or stored pending. */
+export type SendMessageUserError = {
+  __typename?: 'SendMessageUserError';
+  /** What was wrong. */
+  code: SendMessageErrorCode;
+  /** The path of the input field at fault, e.g. ["input", "body"]. */
+  field?: Maybe<Array<Scalars['String']['output']>>;
+  /** A plain sentence for people. */
+  message: Scalars['String']['output'];
+};
 
 /** A webhook event as stored by the gateway (admin only). */
 export type StoredEvent = Node & {
@@ -803,6 +976,12 @@ export type Subscription = {
   messageReceived: MessageEvent;
   /** Messages the business sent. With `after`, first every stored event after that cursor, in store order. */
   messageSent: MessageEvent;
+  /**
+   * Every status change of outbound messages. With `ids`, first each one's current
+   * state; with `after` (an `OutboundMessageEvent.cursor`), first every outbound
+   * message changed after it, in its current state, then live.
+   */
+  outboundMessageUpdated: OutboundMessageEvent;
 };
 
 
@@ -821,6 +1000,13 @@ export type SubscriptionMessageReceivedArgs = {
 export type SubscriptionMessageSentArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<MessageEventFilter>;
+};
+
+
+export type SubscriptionOutboundMessageUpdatedArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<OutboundMessageFilter>;
+  ids?: InputMaybe<Array<Scalars['ID']['input']>>;
 };
 
 /** Changes to a webhook subscription; omitted fields stay as they are. */
@@ -1040,6 +1226,7 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
     | ( ContactRecord )
     | ( ConversationRecord )
     | ( MessageRecord )
+    | ( OutboundRecord )
     | ( StoredEventRecord )
     | ( UserRecord )
     | ( WebhookRecord )
@@ -1062,6 +1249,7 @@ export type ResolversTypes = ResolversObject<{
   ContactConnection: ResolverTypeWrapper<Connection<ContactRecord>>;
   ContactEdge: ResolverTypeWrapper<Edge<ContactRecord>>;
   ContactFilter: ContactFilter;
+  ContactRecipientInput: ContactRecipientInput;
   Conversation: ResolverTypeWrapper<ConversationRecord>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ConversationConnection: ResolverTypeWrapper<Connection<ConversationRecord>>;
@@ -1073,22 +1261,32 @@ export type ResolversTypes = ResolversObject<{
   EmailDetails: ResolverTypeWrapper<EmailDetailsRecord>;
   Location: ResolverTypeWrapper<LocationRecord>;
   Message: ResolverTypeWrapper<MessageRecord>;
+  MessageAttachmentInput: MessageAttachmentInput;
   MessageConnection: ResolverTypeWrapper<Connection<MessageRecord>>;
   MessageDirection: MessageDirection;
   MessageEdge: ResolverTypeWrapper<Edge<MessageRecord>>;
   MessageEvent: ResolverTypeWrapper<PublishedEvent>;
   MessageEventFilter: MessageEventFilter;
   MessageEventType: MessageEventType;
+  MessageRecipientInput: MessageRecipientInput;
   MessageSender: ResolverTypeWrapper<SenderParent>;
   MessageStatus: MessageStatus;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
+  OutboundMessage: ResolverTypeWrapper<OutboundRecord>;
+  OutboundMessageEvent: ResolverTypeWrapper<OutboundEvent>;
+  OutboundMessageFilter: OutboundMessageFilter;
+  OutboundStatus: OutboundStatus;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Provider: Provider;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReplayEventPayload: ResolverTypeWrapper<Omit<ReplayEventPayload, 'event' | 'events'> & { event: ResolversTypes['StoredEvent'], events: Array<ResolversTypes['StoredEvent']> }>;
   ReplayOutcome: ReplayOutcome;
   Role: Role;
+  SendMessageErrorCode: SendMessageErrorCode;
+  SendMessageInput: SendMessageInput;
+  SendMessagePayload: ResolverTypeWrapper<SendResult>;
+  SendMessageUserError: ResolverTypeWrapper<SendUserError>;
   StoredEvent: ResolverTypeWrapper<StoredEventRecord>;
   StoredEventConnection: ResolverTypeWrapper<Connection<StoredEventRecord>>;
   StoredEventEdge: ResolverTypeWrapper<Edge<StoredEventRecord>>;
@@ -1117,6 +1315,7 @@ export type ResolversParentTypes = ResolversObject<{
   ContactConnection: Connection<ContactRecord>;
   ContactEdge: Edge<ContactRecord>;
   ContactFilter: ContactFilter;
+  ContactRecipientInput: ContactRecipientInput;
   Conversation: ConversationRecord;
   Int: Scalars['Int']['output'];
   ConversationConnection: Connection<ConversationRecord>;
@@ -1128,16 +1327,24 @@ export type ResolversParentTypes = ResolversObject<{
   EmailDetails: EmailDetailsRecord;
   Location: LocationRecord;
   Message: MessageRecord;
+  MessageAttachmentInput: MessageAttachmentInput;
   MessageConnection: Connection<MessageRecord>;
   MessageEdge: Edge<MessageRecord>;
   MessageEvent: PublishedEvent;
   MessageEventFilter: MessageEventFilter;
+  MessageRecipientInput: MessageRecipientInput;
   MessageSender: SenderParent;
   Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
+  OutboundMessage: OutboundRecord;
+  OutboundMessageEvent: OutboundEvent;
+  OutboundMessageFilter: OutboundMessageFilter;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
   ReplayEventPayload: Omit<ReplayEventPayload, 'event' | 'events'> & { event: ResolversParentTypes['StoredEvent'], events: Array<ResolversParentTypes['StoredEvent']> };
+  SendMessageInput: SendMessageInput;
+  SendMessagePayload: SendResult;
+  SendMessageUserError: SendUserError;
   StoredEvent: StoredEventRecord;
   StoredEventConnection: Connection<StoredEventRecord>;
   StoredEventEdge: Edge<StoredEventRecord>;
@@ -1283,6 +1490,7 @@ export type MessageResolvers<ContextType = GatewayContext, ParentType extends Re
   email?: Resolver<Maybe<ResolversTypes['EmailDetails']>, ParentType, ContextType>;
   failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  outboundMessage?: Resolver<Maybe<ResolversTypes['OutboundMessage']>, ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['Provider'], ParentType, ContextType>;
   providerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   sender?: Resolver<Maybe<ResolversTypes['MessageSender']>, ParentType, ContextType>;
@@ -1305,6 +1513,7 @@ export type MessageEventResolvers<ContextType = GatewayContext, ParentType exten
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  outboundMessage?: Resolver<Maybe<ResolversTypes['OutboundMessage']>, ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['Provider'], ParentType, ContextType>;
   providerEventType?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1323,11 +1532,35 @@ export type MutationResolvers<ContextType = GatewayContext, ParentType extends R
   disconnectAccount?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDisconnectAccountArgs, 'id'>>;
   replayEvent?: Resolver<ResolversTypes['ReplayEventPayload'], ParentType, ContextType, RequireFields<MutationReplayEventArgs, 'id'>>;
   revokeApiKey?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRevokeApiKeyArgs, 'id'>>;
+  sendMessage?: Resolver<ResolversTypes['SendMessagePayload'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'input'>>;
   updateWebhook?: Resolver<ResolversTypes['Webhook'], ParentType, ContextType, RequireFields<MutationUpdateWebhookArgs, 'id' | 'input'>>;
 }>;
 
 export type NodeResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = ResolversObject<{
-  __resolveType: TypeResolveFn<'Account' | 'Contact' | 'Conversation' | 'Message' | 'StoredEvent' | 'User' | 'Webhook', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'Account' | 'Contact' | 'Conversation' | 'Message' | 'OutboundMessage' | 'StoredEvent' | 'User' | 'Webhook', ParentType, ContextType>;
+}>;
+
+export type OutboundMessageResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['OutboundMessage'] = ResolversParentTypes['OutboundMessage']> = ResolversObject<{
+  account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
+  body?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  channel?: Resolver<Maybe<ResolversTypes['Channel']>, ParentType, ContextType>;
+  contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType>;
+  conversation?: Resolver<Maybe<ResolversTypes['Conversation']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
+  provider?: Resolver<ResolversTypes['Provider'], ParentType, ContextType>;
+  queuedUntil?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['OutboundStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type OutboundMessageEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['OutboundMessageEvent'] = ResolversParentTypes['OutboundMessageEvent']> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  outboundMessage?: Resolver<ResolversTypes['OutboundMessage'], ParentType, ContextType>;
 }>;
 
 export type PageInfoResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -1363,6 +1596,17 @@ export type ReplayEventPayloadResolvers<ContextType = GatewayContext, ParentType
   reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type SendMessagePayloadResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SendMessagePayload'] = ResolversParentTypes['SendMessagePayload']> = ResolversObject<{
+  outboundMessage?: Resolver<Maybe<ResolversTypes['OutboundMessage']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['SendMessageUserError']>, ParentType, ContextType>;
+}>;
+
+export type SendMessageUserErrorResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['SendMessageUserError'] = ResolversParentTypes['SendMessageUserError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['SendMessageErrorCode'], ParentType, ContextType>;
+  field?: Resolver<Maybe<Array<ResolversTypes['String']>>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type StoredEventResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['StoredEvent'] = ResolversParentTypes['StoredEvent']> = ResolversObject<{
   account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
   eventKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1393,6 +1637,7 @@ export type SubscriptionResolvers<ContextType = GatewayContext, ParentType exten
   messageFailed?: SubscriptionResolver<ResolversTypes['MessageEvent'], "messageFailed", ParentType, ContextType, Partial<SubscriptionMessageFailedArgs>>;
   messageReceived?: SubscriptionResolver<ResolversTypes['MessageEvent'], "messageReceived", ParentType, ContextType, Partial<SubscriptionMessageReceivedArgs>>;
   messageSent?: SubscriptionResolver<ResolversTypes['MessageEvent'], "messageSent", ParentType, ContextType, Partial<SubscriptionMessageSentArgs>>;
+  outboundMessageUpdated?: SubscriptionResolver<ResolversTypes['OutboundMessageEvent'], "outboundMessageUpdated", ParentType, ContextType, Partial<SubscriptionOutboundMessageUpdatedArgs>>;
 }>;
 
 export type UserResolvers<ContextType = GatewayContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
@@ -1462,9 +1707,13 @@ export type Resolvers<ContextType = GatewayContext> = ResolversObject<{
   MessageSender?: MessageSenderResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
+  OutboundMessage?: OutboundMessageResolvers<ContextType>;
+  OutboundMessageEvent?: OutboundMessageEventResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReplayEventPayload?: ReplayEventPayloadResolvers<ContextType>;
+  SendMessagePayload?: SendMessagePayloadResolvers<ContextType>;
+  SendMessageUserError?: SendMessageUserErrorResolvers<ContextType>;
   StoredEvent?: StoredEventResolvers<ContextType>;
   StoredEventConnection?: StoredEventConnectionResolvers<ContextType>;
   StoredEventEdge?: StoredEventEdgeResolvers<ContextType>;

@@ -68,6 +68,12 @@ export interface RequestOptions {
    * has no idempotency keys). 429 is always retried: nothing was done.
    */
   readonly idempotent?: boolean;
+  /**
+   * How long this request may wait for a slot of the rate budget before it fails
+   * RATE_LIMITED (with the wait as retryAfterMs). Sends wait little: they queue
+   * durably instead. @default maxRetryAfterMs
+   */
+  readonly budgetWaitMs?: number;
 }
 
 export interface UpstreamResponse<T = unknown> {
@@ -104,7 +110,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   /** The body is read under the same timeout as the headers: a body that stalls is a timeout too. */
   async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>, span: UpstreamTrace | null): Promise<Attempt> {
     if (options.budget) {
-      const slot = await options.budget.take(opts.maxRetryAfterMs);
+      const slot = await options.budget.take(req.budgetWaitMs ?? opts.maxRetryAfterMs);
       try {
         options.onBudget?.(slot.remaining);
       } catch {

@@ -73,6 +73,8 @@ export interface Provider {
 
   readonly webhooks: WebhookAdmin;
   readonly receiver: WebhookReceiver;
+  /** Sending (sendMessage); absent where the provider cannot send with the credentials given. */
+  readonly sender?: import('./sender.js').MessageSender;
 }
 
 export interface WebhookAdmin {

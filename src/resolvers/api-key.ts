@@ -52,8 +52,8 @@ async function resolveAccounts(ctx: GatewayContext, refs: readonly AccountRef[] 
   return found.filter((a): a is Account => a !== null);
 }
 
-const toRole = (role: SchemaRole): Role => (role === 'ADMIN' ? 'admin' : 'viewer');
-const fromRole = (role: Role): SchemaRole => (role === 'admin' ? 'ADMIN' : 'VIEWER');
+const toRole = (role: SchemaRole): Role => (role === 'ADMIN' ? 'admin' : role === 'AGENT' ? 'agent' : 'viewer');
+const fromRole = (role: Role): SchemaRole => (role === 'admin' ? 'ADMIN' : role === 'agent' ? 'AGENT' : 'VIEWER');
 
 export const apiKeyResolvers: Resolvers = {
   ApiKey: {

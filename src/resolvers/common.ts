@@ -8,6 +8,7 @@ import { UNIDENTIFIED } from './message.js';
 import { visibleEvent } from './event.js';
 import { inScope, providerFor } from './shared.js';
 import type { AccountId } from '../accounts/types.js';
+import { outboundById } from '../outbound/resolvers.js';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -58,6 +59,8 @@ export const commonResolvers: Resolvers = {
           requireRole(ctx.role, 'admin');
           if (!inScope(ctx, provider, providerId)) return null;
           return tag(await ctx.accounts.registry.get(provider, providerId as AccountId), 'Account');
+        case 'OutboundMessage':
+          return tag(await outboundById(ctx, id), 'OutboundMessage');
         default:
           throw new UnreachableCaseError(type);
       }

@@ -7,6 +7,7 @@ import { contactResolvers } from './contact.js';
 import { conversationResolvers } from './conversation.js';
 import { eventResolvers } from './event.js';
 import { messageResolvers } from './message.js';
+import { outboundResolvers } from '../outbound/resolvers.js';
 import { userResolvers } from './user.js';
 import { webhookResolvers } from './webhook.js';
 
@@ -20,4 +21,5 @@ export const resolvers: Resolvers[] = [
   eventResolvers,
   accountResolvers,
   apiKeyResolvers,
+  outboundResolvers,
 ];

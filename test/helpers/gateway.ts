@@ -56,6 +56,8 @@ export interface TestGatewayOptions {
   readonly pubsub?: PubSub;
   /** Talk to this Podium emulator (another harness owns and closes it) instead of starting one. */
   readonly podium?: PodiumEmulator;
+  /** Send worker pace and attempt lease (GatewayDeps.outbound). */
+  readonly outbound?: { readonly intervalMs?: number; readonly leaseMs?: number };
 }
 
 /** A POST /graphql client for the gateway at `url`, with the admin key unless told otherwise (null: no key). */
@@ -104,6 +106,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     store: options.store ?? (mongo ? createMongoStore({ url: mongo.url, db: mongo.db }) : undefined),
     pubsub: options.pubsub ?? (options.redis ? createRedisPubSub(inject('redisUrl')) : undefined),
     accountStore: options.accountStore,
+    outbound: options.outbound,
   });
   const url = await gateway.listen(0, '127.0.0.1');
   const clients = new Set<Client>();

@@ -54,7 +54,7 @@ export interface ApiKeyDocument {
   /** 24 hex digits, also the key's visible prefix (`mgw_<id>_<secret>`). */
   readonly _id: string;
   readonly name: string | null;
-  readonly role: 'viewer' | 'admin';
+  readonly role: 'viewer' | 'agent' | 'admin';
   /** null: every account, present and future. */
   readonly accounts: readonly AccountRef[] | null;
   /** Hex SHA-256 of the secret part. */

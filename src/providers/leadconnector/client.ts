@@ -152,6 +152,8 @@ export interface UserSearch {
 }
 
 export interface LeadConnectorClient {
+  /** The upstream client itself, for calls kept beside their capability (send.ts). */
+  readonly http: UpstreamClient;
   searchContacts(search: ContactSearch): Promise<{ readonly contacts: readonly RawContact[]; readonly searchAfter: readonly unknown[] | null }>;
   getContact(id: string): Promise<RawContact | null>;
   searchConversations(search: ConversationSearch): Promise<{ readonly conversations: readonly RawConversation[] }>;
@@ -206,6 +208,7 @@ export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: 
   const seg = segment;
 
   return {
+    http: http,
     async searchContacts(search) {
       const body = await post(v.contacts, '/contacts/search', search);
       const answer = readBody<{ contacts: RawContact[]; searchAfter?: unknown[] | null }>('LEADCONNECTOR', 'POST /contacts/search', contactSearchAnswer, body);

@@ -21,6 +21,7 @@ import {
 import { LEADCONNECTOR_EVENT_TYPES } from './event-types.js';
 import { LEADCONNECTOR_IDS } from './ids.js';
 import { createLeadConnectorReceiver } from './webhooks.js';
+import { createLeadConnectorSender } from './send.js';
 
 /** Largest page each search serves (`pageLimit`, `limit`). */
 const CONTACT_PAGE_LIMIT = 500;
@@ -134,6 +135,7 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
 
     webhooks: createMarketplaceWebhookAdmin(deps.publicUrl),
     receiver,
+    sender: createLeadConnectorSender(client.http),
   };
 }
 

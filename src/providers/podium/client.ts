@@ -3,7 +3,7 @@
 // renews tokens). Nothing here knows the unified model.
 import type { PodiumApiConfig } from '../../config.js';
 import { z } from 'zod';
-import { createUpstreamClient, orNull, segment } from '../http.js';
+import { createUpstreamClient, orNull, segment, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
 import { budgetFor, budgetKey } from '../rate-budget.js';
 import { readBody } from '../validate.js';
@@ -144,6 +144,8 @@ export interface PodiumPageQuery {
 }
 
 export interface PodiumClient {
+  /** The upstream client itself, for calls kept beside their capability (send.ts). */
+  readonly http: UpstreamClient;
   listContacts(page: PodiumPageQuery, filter: { readonly updatedAt?: string | null }): Promise<PodiumList<PodiumContact>>;
   /** `identifier` is a contact uid, a conversation uid, an E.164 phone or an email. Null on 404. */
   getContact(identifier: string): Promise<PodiumContact | null>;
@@ -213,6 +215,7 @@ export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps):
 
   const seg = segment;
   return {
+    http: upstream,
     listContacts: (page, filter) => list('/v4/contacts', '/v4/contacts', uidEnvelopes, page, { updated_at: filter.updatedAt }),
     getContact: (identifier) => get('/v4/contacts/{identifier}', `/v4/contacts/${seg(identifier)}`, uidEnvelopes),
     listConversations: (page, filter) => list('/v4/conversations', '/v4/conversations', uidEnvelopes, page, { locationUid: filter.locationUid }),

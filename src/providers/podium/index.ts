@@ -20,6 +20,7 @@ import {
 import { PODIUM_EVENT_TYPES } from './event-types.js';
 import { PODIUM_IDS } from './ids.js';
 import { createPodiumReceiver } from './webhooks.js';
+import { createPodiumSender } from './send.js';
 
 /** GET /v4/contacts filters by `updated_at` only (the spec's parameters). */
 const CONTACT_FILTERS_UNSUPPORTED: Unsupported<ContactFilter> = {
@@ -80,6 +81,7 @@ export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): 
 
     webhooks: createPodiumWebhookAdmin(client),
     receiver,
+    sender: createPodiumSender(client.http),
   };
 }
 

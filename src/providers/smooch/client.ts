@@ -143,6 +143,8 @@ export interface RawList<T> {
 }
 
 export interface SmoochClient {
+  /** The upstream client itself, for calls kept beside their capability (send.ts). */
+  readonly http: UpstreamClient;
   getUser(userIdOrExternalId: string): Promise<RawUser | null>;
   /** `GET users?filter[identities.email]=`: the only user listing v2 offers (not paginated). */
   findUsersByEmail(email: string): Promise<readonly RawUser[]>;
@@ -202,6 +204,7 @@ export function createSmoochClient(config: SmoochApiConfig, deps: ProviderDeps):
   const list = (body: { meta?: RawMeta | null }): RawMeta => body.meta ?? {};
 
   return {
+    http: http,
     async getUser(id) {
       return (await orNull(call<{ user: RawUser }>(shapes.user, '/users/{id}', { path: `/users/${seg(id)}` })))?.user ?? null;
     },

@@ -18,6 +18,7 @@ import {
 } from './normalize.js';
 import { SMOOCH_EVENT_TYPES } from './event-types.js';
 import { createSmoochReceiver } from './webhooks.js';
+import { createSmoochSender } from './send.js';
 
 /** Smooch pages messages by a fixed 100, so a single-message lookup scans at most this many pages. */
 const MESSAGE_SCAN_PAGES = 10;
@@ -119,6 +120,7 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
 
     webhooks: createWebhookAdmin(client),
     receiver,
+    sender: createSmoochSender(client.http, config.api.appId),
   };
 }
 

@@ -1,0 +1,145 @@
+// One upstream attempt of a send, under a lease, and what its outcome does to
+// the record. The exactly-once rule lives here: an attempt that may have
+// reached the provider (timeout, 5xx, a crash mid-call) is never repeated
+// before `findSent` says the provider does not have it.
+import type { Logger } from 'pino';
+import { ProviderError } from '../errors.js';
+import type { ProviderName } from '../model.js';
+import type { MessageSender, OutgoingMessage, SendOptions, SentMessage } from '../providers/sender.js';
+import type { OutboundBus } from './bus.js';
+import { canMove, movableFrom } from './state.js';
+import type { OutboundPatch, OutboundRecord, OutboundStatus, OutboundStore } from './types.js';
+
+export interface DispatchDeps {
+  readonly store: OutboundStore;
+  readonly bus: OutboundBus;
+  readonly logger: Logger;
+  /** The sender of one account (`env` or a stored account's id); null when it cannot send. */
+  senderFor(provider: ProviderName, account: string): Promise<MessageSender | null>;
+  /** Drops the conversation's cached messages and list pages. */
+  invalidate(record: OutboundRecord): Promise<void>;
+  /** Counts outcomes (metrics). */
+  onOutcome?(provider: ProviderName, outcome: string): void;
+  /** How long a send may wait for budget before it fails PROVIDER_RATE_LIMITED. */
+  readonly queueMaxMs: number;
+  /** How long an attempt holds its send before another worker presumes it interrupted. */
+  readonly leaseMs: number;
+  readonly now?: () => number;
+}
+
+export interface Dispatcher {
+  /** Makes (or settles) one attempt; answers the record as it stands afterwards. */
+  attempt(record: OutboundRecord, options?: SendOptions): Promise<OutboundRecord>;
+  /** Moves a record forward to `to` when the lifecycle allows it (webhooks). */
+  advance(record: OutboundRecord, to: OutboundStatus, reason: string | null): Promise<OutboundRecord>;
+}
+
+/** A retry after a failure that may have reached the provider waits at least this long. */
+const RETRY_MS = 2_000;
+
+const outgoing = (r: OutboundRecord): OutgoingMessage => ({ outboundId: r.id, body: r.body, subject: r.subject, attachments: r.attachments });
+
+export function createDispatcher(deps: DispatchDeps): Dispatcher {
+  const now = deps.now ?? Date.now;
+  const iso = (ms: number): string => new Date(ms).toISOString();
+
+  async function changed(before: OutboundRecord, after: OutboundRecord | null): Promise<OutboundRecord> {
+    if (!after) return (await deps.store.get(before.id)) ?? before;
+    if (after.status !== before.status) {
+      deps.onOutcome?.(after.provider, after.status);
+      await deps.bus.publish(after).catch((err: unknown) => deps.logger.warn({ err, outbound: after.id }, 'outbound update not published; subscribers resume from the store'));
+    }
+    return after;
+  }
+
+  async function move(record: OutboundRecord, from: readonly OutboundStatus[], patch: OutboundPatch): Promise<OutboundRecord> {
+    return changed(record, await deps.store.update(record.id, from, patch));
+  }
+
+  async function advance(record: OutboundRecord, to: OutboundStatus, reason: string | null): Promise<OutboundRecord> {
+    if (!canMove(record.status, to)) return record;
+    const patch: OutboundPatch = { status: to, dueAt: null, queuedUntil: null, ...(to === 'FAILED' ? { failureReason: reason } : {}) };
+    return move(record, movableFrom(to), patch);
+  }
+
+  async function sent(record: OutboundRecord, res: SentMessage): Promise<OutboundRecord> {
+    let current = await move(record, ['QUEUED', 'SENDING', 'UNCERTAIN'], {
+      status: 'SENT',
+      messageId: res.messageId,
+      conversationId: res.conversationId ?? record.target.conversationId,
+      dueAt: null,
+      queuedUntil: null,
+      failureReason: null,
+    });
+    await deps.invalidate(current).catch((err: unknown) => deps.logger.warn({ err, outbound: current.id }, 'cache not invalidated after a send'));
+    // Webhooks about this message that came before its answer.
+    for (const o of await deps.store.observations(current.provider, current.account, res.messageId)) current = await advance(current, o.status, o.failureReason);
+    return current;
+  }
+
+  async function failed(record: OutboundRecord, err: unknown): Promise<OutboundRecord> {
+    const t = now();
+    const provider = err instanceof ProviderError ? err : null;
+    const reason = provider ? `${provider.message}${provider.detail ? `: ${provider.detail}` : ''}` : String(err);
+    if (provider?.failure === 'RATE_LIMITED') {
+      // A 429 (or no budget) means the provider took nothing: this attempt does not count.
+      const attempts = record.attempts - 1;
+      const patch = { attempts, firstAttemptAt: attempts > 0 ? record.firstAttemptAt : null };
+      const at = t + Math.max(provider.retryAfterMs ?? 1_000, 100);
+      // A slot past the bound will not come in time: say so now rather than after waiting for nothing.
+      if (at - Date.parse(record.createdAt) > deps.queueMaxMs) {
+        return move(record, ['SENDING'], { ...patch, status: 'FAILED', failureReason: `PROVIDER_RATE_LIMITED: no rate budget within ${Math.round(deps.queueMaxMs / 1000)} s (${reason})`, dueAt: null });
+      }
+      return move(record, ['SENDING'], { ...patch, status: 'QUEUED', queuedUntil: iso(at), dueAt: at });
+    }
+    if (provider && (provider.failure === 'BAD_REQUEST' || provider.failure === 'NOT_FOUND')) {
+      return move(record, ['SENDING'], { status: 'FAILED', failureReason: reason, dueAt: null });
+    }
+    if (provider?.failure === 'UNAUTHORIZED') {
+      return move(record, ['SENDING'], { status: 'FAILED', failureReason: `ACCOUNT_NEEDS_RECONNECTION: ${reason}`, dueAt: null });
+    }
+    // Timeout, 5xx, an unreadable answer: it may have reached the provider. Look before sending again.
+    deps.logger.warn({ outbound: record.id, reason }, 'send interrupted; it is looked up at the provider before any retry');
+    const at = t + Math.max(provider?.retryAfterMs ?? 0, RETRY_MS * record.attempts);
+    return changed(record, await deps.store.update(record.id, ['SENDING'], { dueAt: at }));
+  }
+
+  /** An earlier attempt may have reached the provider: settle it from what the provider has. Null: send again. */
+  async function settle(record: OutboundRecord, sender: MessageSender): Promise<OutboundRecord | null> {
+    if (record.attempts === 0 || !record.firstAttemptAt) return null;
+    const found = await sender.findSent(record.target, outgoing(record), record.firstAttemptAt);
+    if (found === 'unknown') {
+      return move(record, ['SENDING', 'QUEUED'], { status: 'UNCERTAIN', failureReason: 'Interrupted after the provider may have taken it; the provider offers no way to tell', dueAt: null });
+    }
+    if (found) return sent(record, found);
+    if (now() - Date.parse(record.createdAt) >= deps.queueMaxMs) {
+      return move(record, ['SENDING', 'QUEUED'], { status: 'FAILED', failureReason: 'The provider did not take it within the send bound', dueAt: null });
+    }
+    return null;
+  }
+
+  async function attempt(record: OutboundRecord, options: SendOptions = {}): Promise<OutboundRecord> {
+    const sender = await deps.senderFor(record.provider, record.account);
+    if (!sender) return move(record, ['QUEUED', 'SENDING'], { status: 'FAILED', failureReason: 'The account can no longer send', dueAt: null });
+    let settled: OutboundRecord | null;
+    try {
+      settled = await settle(record, sender);
+    } catch (err) {
+      deps.logger.warn({ err, outbound: record.id }, 'interrupted send could not be looked up; trying later');
+      return changed(record, await deps.store.update(record.id, ['SENDING', 'QUEUED'], { dueAt: now() + RETRY_MS }, { dueAt: record.dueAt }));
+    }
+    if (settled) return settled;
+    const t = now();
+    const lease = { status: 'SENDING' as const, dueAt: t + deps.leaseMs, attempts: record.attempts + 1, firstAttemptAt: record.firstAttemptAt ?? iso(t), queuedUntil: null };
+    const leased = await deps.store.update(record.id, ['QUEUED', 'SENDING'], lease, { dueAt: record.dueAt });
+    if (!leased) return (await deps.store.get(record.id)) ?? record;
+    await changed(record, leased);
+    try {
+      return await sent(leased, await sender.send(leased.target, outgoing(leased), options));
+    } catch (err) {
+      return failed(leased, err);
+    }
+  }
+
+  return { attempt, advance };
+}

@@ -1,0 +1,76 @@
+// Sending (issue 19), wired from its parts: the store (MongoDB or in
+// process), the bus, the dispatcher, the mutation's service, the webhook
+// observer and the worker. The composition root builds one per gateway.
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { OutboundConfig } from '../config.js';
+import type { StoredEvent } from '../events/types.js';
+import type { ProviderName } from '../model.js';
+import type { MessageSender } from '../providers/sender.js';
+import { createOutboundBus, type OutboundBus } from './bus.js';
+import { createDispatcher } from './dispatch.js';
+import { createOutboundMetrics } from './metrics.js';
+import { createMemoryOutboundStore } from './memory-store.js';
+import { createMongoOutboundStore } from './mongo-store.js';
+import { createObserver } from './observe.js';
+import { createSendService, type SendService } from './service.js';
+import type { OutboundRecord, OutboundStore } from './types.js';
+import { createOutboundWorker, type OutboundWorker } from './worker.js';
+
+export type { OutboundRecord, OutboundStore } from './types.js';
+
+export interface OutboundDeps {
+  readonly config: OutboundConfig & { readonly mongodbUrl: string | null; readonly mongodbDb: string; readonly redisUrl: string | null; readonly prefix: string };
+  readonly logger: Logger;
+  readonly registry: Registry;
+  senderFor(provider: ProviderName, account: string): Promise<MessageSender | null>;
+  /** Drops a conversation's cached messages and list pages (before the mutation answers). */
+  invalidate(provider: ProviderName, account: string, conversationId: string | null): Promise<void>;
+  /** Tests shorten the worker's pace and the lease. */
+  readonly timing?: { readonly intervalMs?: number; readonly leaseMs?: number };
+}
+
+export interface Outbound {
+  readonly store: OutboundStore;
+  readonly bus: OutboundBus;
+  readonly service: SendService;
+  readonly worker: OutboundWorker;
+  /** The ingest's "after stored, before acknowledgement" hook: moves sends forward by their webhooks. */
+  observe(events: readonly StoredEvent[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** An attempt holds its send this long before another instance presumes it interrupted (above the upstream timeout). */
+const LEASE_MS = 30_000;
+
+export function createOutbound(deps: OutboundDeps): Outbound {
+  const { config } = deps;
+  const store = config.mongodbUrl ? createMongoOutboundStore({ url: config.mongodbUrl, db: config.mongodbDb }) : createMemoryOutboundStore();
+  const bus = createOutboundBus(config.redisUrl, config.prefix);
+  const metrics = createOutboundMetrics(deps.registry);
+  const leaseMs = deps.timing?.leaseMs ?? LEASE_MS;
+  const dispatcher = createDispatcher({
+    store,
+    bus,
+    logger: deps.logger,
+    senderFor: deps.senderFor,
+    invalidate: (r: OutboundRecord) => deps.invalidate(r.provider, r.account, r.conversationId ?? r.target.conversationId),
+    onOutcome: metrics.countOutcome,
+    queueMaxMs: config.queueMaxMs,
+    leaseMs,
+  });
+  const service = createSendService({ store, dispatcher, senderFor: deps.senderFor, keyTtlMs: config.keyTtlMs, leaseMs });
+  const worker = createOutboundWorker(store, dispatcher, deps.logger, { intervalMs: deps.timing?.intervalMs, onQueue: metrics.observeQueue });
+  const observer = createObserver(store, dispatcher, deps.senderFor);
+  return {
+    store,
+    bus,
+    service,
+    worker,
+    observe: observer,
+    async close() {
+      await worker.stop();
+      await Promise.allSettled([store.close(), bus.close()]);
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// The outbound store of the embedded (development) mode: everything in
+// process, nothing survives a restart, exactly the semantics of the MongoDB adapter.
+import type { ProviderName } from '../model.js';
+import { nextSeq } from './seq.js';
+import type { ClaimResult, Observation, OutboundFilter, OutboundPatch, OutboundRecord, OutboundStatus, OutboundStore } from './types.js';
+
+export function matchesFilter(r: OutboundRecord, f: OutboundFilter): boolean {
+  return (
+    (!f.provider || r.provider === f.provider) &&
+    (!f.scopes || f.scopes.includes(r.scope)) &&
+    (!f.conversationId || r.conversationId === f.conversationId || r.target.conversationId === f.conversationId) &&
+    (!f.ids || f.ids.includes(r.id))
+  );
+}
+
+export function createMemoryOutboundStore(now: () => number = Date.now): OutboundStore {
+  const records = new Map<string, OutboundRecord>();
+  const byKey = new Map<string, string>();
+  const observed: Observation[] = [];
+  const live = (r: OutboundRecord | undefined): OutboundRecord | null => (r && r.expiresAt > now() ? r : null);
+
+  return {
+    async claim(record): Promise<ClaimResult> {
+      const existing = live(records.get(byKey.get(`${record.scope}\u0000${record.idempotencyKey}`) ?? ''));
+      if (existing) return { inserted: false, record: existing };
+      records.set(record.id, record);
+      byKey.set(`${record.scope}\u0000${record.idempotencyKey}`, record.id);
+      return { inserted: true, record };
+    },
+    get: async (id) => live(records.get(id)),
+    getMany: async (ids) => ids.map((id) => live(records.get(id))).filter((r): r is OutboundRecord => r !== null),
+    findByKey: async (scope, key) => live(records.get(byKey.get(`${scope}\u0000${key}`) ?? '')),
+    findByMessage: async (provider, account, messageId) =>
+      [...records.values()].find((r) => r.provider === provider && r.account === account && r.messageId === messageId && live(r)) ?? null,
+    async update(id, from: readonly OutboundStatus[], patch: OutboundPatch, guard) {
+      const r = live(records.get(id));
+      if (!r || !from.includes(r.status) || (guard && r.dueAt !== guard.dueAt)) return null;
+      const updated: OutboundRecord = { ...r, ...patch, seq: nextSeq(now()), updatedAt: new Date(now()).toISOString() };
+      records.set(id, updated);
+      return updated;
+    },
+    async due(at, limit) {
+      return [...records.values()]
+        .filter((r) => (r.status === 'QUEUED' || r.status === 'SENDING') && r.dueAt !== null && r.dueAt <= at && live(r))
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+        .slice(0, limit);
+    },
+    async changedAfter(seq, filter, limit) {
+      return [...records.values()]
+        .filter((r) => r.seq > seq && matchesFilter(r, filter) && live(r))
+        .sort((a, b) => a.seq.localeCompare(b.seq))
+        .slice(0, limit);
+    },
+    async queuedBefore(record) {
+      const conversation = record.target.conversationId;
+      return [...records.values()].filter((r) => r.status === 'QUEUED' && r.scope === record.scope && r.target.conversationId === conversation && r.createdAt < record.createdAt).length;
+    },
+    async observe(observation) {
+      observed.push(observation);
+      if (observed.length > 10_000) observed.splice(0, observed.length - 10_000);
+    },
+    observations: async (provider: ProviderName, account, messageId) =>
+      observed.filter((o) => o.provider === provider && o.account === account && o.messageId === messageId),
+    async queueStats() {
+      const queued = [...records.values()].filter((r) => r.status === 'QUEUED');
+      const oldest = queued.reduce<number | null>((min, r) => Math.min(min ?? Infinity, Date.parse(r.createdAt)), null);
+      return { depth: queued.length, oldest };
+    },
+    async sweep(at) {
+      let deleted = 0;
+      for (const [id, r] of records) {
+        if (r.expiresAt <= at) {
+          records.delete(id);
+          byKey.delete(`${r.scope}\u0000${r.idempotencyKey}`);
+          deleted++;
+        }
+      }
+      return deleted;
+    },
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,144 @@
+// The outbound store on MongoDB (or FerretDB): the unique index on (scope,
+// idempotencyKey) is what makes a send's intent a claim that exactly one
+// request, on any instance, wins. Records expire after the key's TTL through a
+// periodic sweep (FerretDB has no TTL indexes), and reads ignore expired ones meanwhile.
+import { MongoClient, MongoServerError, type Collection, type Filter } from 'mongodb';
+import { ensureIndexes } from '../events/store/mongo-indexes.js';
+import { nextSeq } from './seq.js';
+import type { ClaimResult, Observation, OutboundFilter, OutboundRecord, OutboundStore } from './types.js';
+
+export interface MongoOutboundStoreOptions {
+  readonly url: string;
+  readonly db: string;
+}
+
+type RecordDoc = Omit<OutboundRecord, 'id'> & { _id: string };
+type ObservationDoc = Observation & { expiresAt: number };
+
+const DUPLICATE_KEY = 11000;
+/** How long a webhook about a not-yet-known message waits for its send's answer. */
+const OBSERVATION_TTL_MS = 3_600_000; // 1 hour
+
+const toRecord = ({ _id, ...rest }: RecordDoc): OutboundRecord => ({ id: _id, ...rest });
+const toDoc = ({ id, ...rest }: OutboundRecord): RecordDoc => ({ _id: id, ...rest });
+
+function filterOf(f: OutboundFilter): Filter<RecordDoc> {
+  const q: Record<string, unknown> = {};
+  if (f.provider) q.provider = f.provider;
+  if (f.scopes) q.scope = { $in: [...f.scopes] };
+  if (f.ids) q._id = { $in: [...f.ids] };
+  if (f.conversationId) q.$or = [{ conversationId: f.conversationId }, { 'target.conversationId': f.conversationId }];
+  return q as Filter<RecordDoc>;
+}
+
+export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now: () => number = Date.now): OutboundStore {
+  const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
+  const db = client.db(options.db);
+  const durable = { writeConcern: { w: 'majority' as const } };
+  const records: Collection<RecordDoc> = db.collection('outbound_messages');
+  const observations: Collection<ObservationDoc> = db.collection('outbound_observations');
+  let ready: Promise<void> | null = null;
+
+  function init(): Promise<void> {
+    ready ??= (async () => {
+      await ensureIndexes(records, [
+        { name: 'scope_key', key: { scope: 1, idempotencyKey: 1 }, unique: true },
+        { name: 'message', key: { provider: 1, account: 1, messageId: 1 } },
+        { name: 'due', key: { dueAt: 1 } },
+        { name: 'seq', key: { seq: 1 } },
+      ]);
+      await ensureIndexes(observations, [{ name: 'message', key: { provider: 1, account: 1, messageId: 1 } }]);
+    })().catch((err: unknown) => {
+      ready = null;
+      throw err;
+    });
+    return ready;
+  }
+
+  const live = (): Filter<RecordDoc> => ({ expiresAt: { $gt: now() } });
+
+  async function insertOrExisting(record: OutboundRecord): Promise<ClaimResult> {
+    try {
+      await records.insertOne(toDoc(record), durable);
+      return { inserted: true, record };
+    } catch (err) {
+      if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
+    }
+    const existing = await records.findOne({ scope: record.scope, idempotencyKey: record.idempotencyKey });
+    if (!existing) return insertOrExisting(record);
+    return { inserted: false, record: toRecord(existing) };
+  }
+
+  return {
+    async claim(record) {
+      await init();
+      // An expired record the sweep has not reached yet frees its key.
+      await records.deleteOne({ scope: record.scope, idempotencyKey: record.idempotencyKey, expiresAt: { $lte: now() } }, durable);
+      return insertOrExisting(record);
+    },
+    async get(id) {
+      await init();
+      const doc = await records.findOne({ _id: id, ...live() });
+      return doc && toRecord(doc);
+    },
+    async getMany(ids) {
+      await init();
+      return (await records.find({ _id: { $in: [...ids] }, ...live() }).toArray()).map(toRecord);
+    },
+    async findByKey(scope, idempotencyKey) {
+      await init();
+      const doc = await records.findOne({ scope, idempotencyKey, ...live() });
+      return doc && toRecord(doc);
+    },
+    async findByMessage(provider, account, messageId) {
+      await init();
+      const doc = await records.findOne({ provider, account, messageId, ...live() });
+      return doc && toRecord(doc);
+    },
+    async update(id, from, patch, guard) {
+      await init();
+      const q: Record<string, unknown> = { _id: id, status: { $in: [...from] } };
+      if (guard) q.dueAt = guard.dueAt;
+      const set = { ...patch, seq: nextSeq(now()), updatedAt: new Date(now()).toISOString() };
+      const doc = await records.findOneAndUpdate(q as Filter<RecordDoc>, { $set: set }, { returnDocument: 'after', ...durable });
+      return doc && toRecord(doc);
+    },
+    async due(at, limit) {
+      await init();
+      const docs = await records.find({ status: { $in: ['QUEUED', 'SENDING'] }, dueAt: { $lte: at }, ...live() }).sort({ createdAt: 1 }).limit(limit).toArray();
+      return docs.map(toRecord);
+    },
+    async changedAfter(seq, filter, limit) {
+      await init();
+      const docs = await records.find({ ...filterOf(filter), seq: { $gt: seq }, ...live() }).sort({ seq: 1 }).limit(limit).toArray();
+      return docs.map(toRecord);
+    },
+    async queuedBefore(record) {
+      await init();
+      return records.countDocuments({ status: 'QUEUED', scope: record.scope, 'target.conversationId': record.target.conversationId, createdAt: { $lt: record.createdAt } });
+    },
+    async observe(observation) {
+      await init();
+      await observations.insertOne({ ...observation, expiresAt: now() + OBSERVATION_TTL_MS }, durable);
+    },
+    async observations(provider, account, messageId) {
+      await init();
+      const docs = await observations.find({ provider, account, messageId }).toArray();
+      return docs.map(({ provider: p, account: a, messageId: m, status, failureReason, at }) => ({ provider: p, account: a, messageId: m, status, failureReason, at }));
+    },
+    async queueStats() {
+      await init();
+      const depth = await records.countDocuments({ status: 'QUEUED', ...live() });
+      const oldest = depth > 0 ? await records.find({ status: 'QUEUED', ...live() }).sort({ createdAt: 1 }).limit(1).next() : null;
+      return { depth, oldest: oldest ? Date.parse(oldest.createdAt) : null };
+    },
+    async sweep(at) {
+      await init();
+      const [a] = await Promise.all([records.deleteMany({ expiresAt: { $lte: at } }), observations.deleteMany({ expiresAt: { $lte: at } })]);
+      return a.deletedCount;
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// sendMessage refusals through the real gateway: every bad input is a user
+// error naming its field, with nothing sent upstream (the emulator counts the
+// POSTs) and nothing stored; a viewer key is FORBIDDEN; a tenant's key cannot
+// reach another account's conversation; a key replays, never sends twice.
+import { describe, expect, it } from 'vitest';
+import { encodeId } from '../src/ids.js';
+import { useTestGateway, VIEWER_KEY, type TestGateway } from './helpers/gateway.js';
+import { contactId, conversationOn, KEYS_ENV, send } from './helpers/outbound.js';
+
+const posts = (t: TestGateway): number => t.podium.requestCount({ method: 'POST', pathPrefix: '/v4/messages' });
+
+async function refused(t: TestGateway, input: Record<string, unknown>, code: string, field: string[]): Promise<void> {
+  const before = posts(t);
+  const res = await send(t, input);
+  expect(res.errors).toBeUndefined();
+  expect(res.data?.sendMessage.outboundMessage).toBeNull();
+  expect(res.data?.sendMessage.userErrors).toEqual([{ code, field, message: expect.any(String) }]);
+  expect(posts(t)).toBe(before);
+  const key = String(input.idempotencyKey ?? '');
+  if (key) expect(await t.gateway.outbound.store.findByKey('PODIUM:env', key)).toBeNull();
+}
+
+describe('sendMessage input', () => {
+  it('refuses every bad input as a user error naming the field, sending and storing nothing', async () => {
+    const t = await useTestGateway({ env: KEYS_ENV });
+    const sms = await conversationOn(t, 'PODIUM', 'SMS');
+    const facebook = await conversationOn(t, 'PODIUM', 'FACEBOOK');
+    const to = { conversationId: sms.id };
+    await refused(t, { to, body: '', idempotencyKey: 'k-empty' }, 'BODY_EMPTY', ['input', 'body']);
+    await refused(t, { to, body: '  \n\t ', idempotencyKey: 'k-blank' }, 'BODY_EMPTY', ['input', 'body']);
+    await refused(t, { to, idempotencyKey: 'k-none' }, 'BODY_EMPTY', ['input', 'body']);
+    await refused(t, { to, body: 'x'.repeat(1_601), idempotencyKey: 'k-long' }, 'BODY_TOO_LONG', ['input', 'body']);
+    await refused(t, { to, body: 'hi', attachments: [{ url: 'https://example.com/a.png' }], idempotencyKey: 'k-att' }, 'ATTACHMENTS_UNSUPPORTED', ['input', 'attachments']);
+    await refused(t, { to, body: 'hi', subject: 'Re: your car', idempotencyKey: 'k-subj' }, 'ATTACHMENTS_UNSUPPORTED', ['input', 'subject']);
+    await refused(t, { to: { conversationId: facebook.id }, body: 'hi', idempotencyKey: 'k-fb' }, 'CHANNEL_UNSUPPORTED', ['input', 'to', 'conversationId']);
+    await refused(t, { to: { contact: { contactId: sms.contactId, channel: 'WHATSAPP' } }, body: 'hi', idempotencyKey: 'k-wa' }, 'CHANNEL_UNSUPPORTED', ['input', 'to', 'contact', 'channel']);
+    await refused(t, { to: { conversationId: 'not-an-id' }, body: 'hi', idempotencyKey: 'k-bad' }, 'INVALID_RECIPIENT', ['input', 'to', 'conversationId']);
+    await refused(t, { to: { conversationId: sms.contactId }, body: 'hi', idempotencyKey: 'k-type' }, 'INVALID_RECIPIENT', ['input', 'to', 'conversationId']);
+    const unknown = encodeId('PODIUM', 'Conversation', '00000000-0000-4000-8000-000000000000');
+    await refused(t, { to: { conversationId: unknown }, body: 'hi', idempotencyKey: 'k-unknown' }, 'INVALID_RECIPIENT', ['input', 'to', 'conversationId']);
+    await refused(t, { to: { contact: { contactId: contactId('PODIUM', '00000000-0000-4000-8000-000000000000'), channel: 'SMS' } }, body: 'hi', idempotencyKey: 'k-c' }, 'INVALID_RECIPIENT', ['input', 'to', 'contact', 'contactId']);
+    const smooch = encodeId('SMOOCH', 'Conversation', 'a'.repeat(24));
+    await refused(t, { to: { conversationId: smooch }, body: 'hi', idempotencyKey: 'k-smooch' }, 'INVALID_RECIPIENT', ['input', 'to', 'conversationId']);
+    await refused(t, { to, body: 'hi', idempotencyKey: '' }, 'INVALID_IDEMPOTENCY_KEY', ['input', 'idempotencyKey']);
+    await refused(t, { to, body: 'hi', idempotencyKey: 'k'.repeat(256) }, 'INVALID_IDEMPOTENCY_KEY', ['input', 'idempotencyKey']);
+  });
+
+  it('refuses both and neither recipients in GraphQL validation (@oneOf), before any resolver', async () => {
+    const t = await useTestGateway({ env: KEYS_ENV });
+    const sms = await conversationOn(t, 'PODIUM', 'SMS');
+    const both = await send(t, { to: { conversationId: sms.id, contact: { contactId: sms.contactId, channel: 'SMS' } }, body: 'hi', idempotencyKey: 'k1' });
+    const neither = await send(t, { to: {}, body: 'hi', idempotencyKey: 'k2' });
+    for (const res of [both, neither]) {
+      expect(res.data).toBeNull();
+      expect(res.errors?.[0]?.message).toMatch(/exactly one key/i);
+    }
+    expect(posts(t)).toBe(0);
+  });
+
+  it('answers a viewer key FORBIDDEN at the top level, sending nothing', async () => {
+    const t = await useTestGateway({ env: KEYS_ENV });
+    const sms = await conversationOn(t, 'PODIUM', 'SMS');
+    const res = await send(t, { to: { conversationId: sms.id }, body: 'hi', idempotencyKey: 'k-viewer' }, VIEWER_KEY);
+    expect(res.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(res.data).toBeNull();
+    expect(posts(t)).toBe(0);
+  });
+
+  it("refuses a tenant's key sending into another account's conversation exactly like an unknown one", async () => {
+    const t = await useTestGateway({ env: KEYS_ENV, providers: ['PODIUM', 'LEADCONNECTOR'] });
+    const sms = await conversationOn(t, 'PODIUM', 'SMS');
+    const created = await t.gql<{ createApiKey: { key: string } }>('mutation($a: [ID!]) { createApiKey(role: AGENT, accounts: $a) { key role } }', {
+      a: [encodeId('LEADCONNECTOR', 'Account', 'env')],
+    });
+    const key = created.data!.createApiKey.key;
+    const foreign = await send(t, { to: { conversationId: sms.id }, body: 'hi', idempotencyKey: 'k-tenant' }, key);
+    const unknown = await send(t, { to: { conversationId: encodeId('PODIUM', 'Conversation', '00000000-0000-4000-8000-000000000000') }, body: 'hi', idempotencyKey: 'k-tenant' }, key);
+    expect(foreign.data?.sendMessage).toEqual(unknown.data?.sendMessage);
+    expect(foreign.data?.sendMessage.userErrors[0]?.code).toBe('INVALID_RECIPIENT');
+    expect(posts(t)).toBe(0);
+  });
+});

@@ -1,0 +1,85 @@
+// sendMessage through the real gateway against every emulator: a reply in a
+// conversation and a message to a contact reach the provider once, and the
+// provider's own webhooks carry the OutboundMessage to DELIVERED (or FAILED
+// with the provider's reason); the same key replays without a second upstream
+// send, and another input under it is IDEMPOTENCY_KEY_REUSED.
+import { describe, expect, it } from 'vitest';
+import type { ProviderName } from '../src/model.js';
+import { LANA_LANDLINE } from '../src/sandbox/podium/data.js';
+import { SEND_LIFECYCLE_TRIGGERS, type SmoochEmulator } from '../src/sandbox/smooch/index.js';
+import { createCustomIntegration } from '../src/sandbox/smooch/routes.js';
+import { until, useTestGateway, type TestGateway } from './helpers/gateway.js';
+import { conversationOn, KEYS_ENV, send, type Outbound } from './helpers/outbound.js';
+
+const WEBHOOK_PATH: Record<ProviderName, string> = { PODIUM: 'podium', LEADCONNECTOR: 'leadconnector', SMOOCH: 'smooch' };
+
+async function gateway(provider: ProviderName): Promise<TestGateway> {
+  const t = await useTestGateway({ env: KEYS_ENV, providers: [provider] });
+  const target = `${t.url}/webhooks/${WEBHOOK_PATH[provider]}`;
+  // Smooch delivers a send's delivery triggers only to webhooks subscribed to them.
+  if (provider === 'SMOOCH') createCustomIntegration((t.emulators.SMOOCH as SmoochEmulator).data, 'Sends', { target, triggers: [...SEND_LIFECYCLE_TRIGGERS] }, 'sandbox-smooch-secret');
+  else await t.emulators[provider]!.addWebhookTarget(target);
+  return t;
+}
+
+const sendCount = (t: TestGateway, provider: ProviderName): number => t.emulators[provider]!.sendCount();
+
+async function statusOf(t: TestGateway, id: string): Promise<Outbound> {
+  const res = await t.gql<{ node: Outbound }>('query($id: ID!) { node(id: $id) { ... on OutboundMessage { id status failureReason message { id direction body } } } }', { id });
+  return res.data!.node;
+}
+
+/** Podium publishes no delivered event (a delivered item only reads so when fetched): its sends end SENT. */
+const CASES: ReadonlyArray<{ provider: ProviderName; channel?: string; settles: string }> = [
+  { provider: 'PODIUM', channel: 'SMS', settles: 'SENT' },
+  { provider: 'LEADCONNECTOR', channel: 'SMS', settles: 'DELIVERED' },
+  { provider: 'SMOOCH', settles: 'DELIVERED' },
+];
+
+describe.each(CASES)('sendMessage through $provider', ({ provider, channel, settles }) => {
+  it('replies in a conversation once, and follows the provider webhooks to where they end', async () => {
+    const t = await gateway(provider);
+    const conversation = await conversationOn(t, provider, channel);
+    const res = await send(t, { to: { conversationId: conversation.id }, body: `Your car is ready (${provider})`, idempotencyKey: 'reply-1' });
+    expect(res.errors).toBeUndefined();
+    const sent = res.data!.sendMessage.outboundMessage!;
+    expect(res.data!.sendMessage.userErrors).toEqual([]);
+    expect(sent).toMatchObject({ provider, status: 'SENT', idempotencyKey: 'reply-1', body: `Your car is ready (${provider})`, conversation: { id: conversation.id } });
+    expect(sent.message).toMatchObject({ direction: 'OUTBOUND', body: `Your car is ready (${provider})` });
+    expect(sendCount(t, provider)).toBe(1);
+    await t.emulators[provider]!.sendsSettled();
+    await until(async () => (await statusOf(t, sent.id)).status === settles, `${provider} send ${settles}`);
+    // The same key and input, later: the same OutboundMessage, no second send.
+    const again = await send(t, { to: { conversationId: conversation.id }, body: `Your car is ready (${provider})`, idempotencyKey: 'reply-1' });
+    expect(again.data!.sendMessage.outboundMessage).toMatchObject({ id: sent.id, status: settles });
+    const reused = await send(t, { to: { conversationId: conversation.id }, body: 'Something else', idempotencyKey: 'reply-1' });
+    expect(reused.data!.sendMessage).toEqual({ outboundMessage: null, userErrors: [{ code: 'IDEMPOTENCY_KEY_REUSED', field: ['input', 'idempotencyKey'], message: expect.any(String) }] });
+    expect(sendCount(t, provider)).toBe(1);
+  });
+
+  it('messages a contact on a channel, the provider picking the conversation', async () => {
+    const t = await gateway(provider);
+    const conversation = await conversationOn(t, provider, channel);
+    const res = await send(t, { to: { contact: { contactId: conversation.contactId, channel: conversation.channel } }, body: 'A new message', idempotencyKey: 'contact-1' });
+    expect(res.errors).toBeUndefined();
+    expect(res.data!.sendMessage.userErrors).toEqual([]);
+    const sent = res.data!.sendMessage.outboundMessage!;
+    expect(sent).toMatchObject({ status: 'SENT', channel: conversation.channel, contact: { id: conversation.contactId } });
+    expect(sent.conversation?.id).toEqual(expect.any(String));
+    expect(sendCount(t, provider)).toBe(1);
+  });
+});
+
+describe('sendMessage lifecycle', () => {
+  it("ends a text to a landline FAILED with Podium's reason", async () => {
+    const t = await gateway('PODIUM');
+    const contacts = await t.gql<{ contacts: { edges: Array<{ node: { id: string; phones: string[] } }> } }>('{ contacts(provider: PODIUM, first: 100) { edges { node { id phones } } } }');
+    const lana = contacts.data!.contacts.edges.map((e) => e.node).find((c) => c.phones.includes(LANA_LANDLINE.phone));
+    expect(lana).toBeDefined();
+    const res = await send(t, { to: { contact: { contactId: lana!.id, channel: 'SMS' } }, body: 'Your appointment is tomorrow', idempotencyKey: 'lana-1' });
+    const sent = res.data!.sendMessage.outboundMessage!;
+    await t.podium.sendsSettled();
+    await until(async () => (await statusOf(t, sent.id)).status === 'FAILED', 'landline send FAILED');
+    expect((await statusOf(t, sent.id)).failureReason).toMatch(/landline/i);
+  });
+});
