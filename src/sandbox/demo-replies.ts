@@ -5,6 +5,7 @@
 // DELIVERED from the provider's webhooks. Every few replies it texts Podium's
 // Lana Landline instead, whose landline makes the send end FAILED "landline".
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import type { Logger } from 'pino';
 import type { Role } from '../config.js';
 import { encodeId } from '../ids.js';
@@ -14,6 +15,12 @@ import { LANA_LANDLINE } from './podium/index.js';
 export interface DemoReplies {
   /** Replies in the conversation of a message a contact just sent (of the provider's environment account). */
   replyTo(provider: ProviderName, conversationId: string): void;
+  /**
+   * Stops replying and aborts the replies in flight, so none of their
+   * keep-alive connections to the gateway outlives the demo (a connection that
+   * turns idle while the gateway closes would hold its close for the keep-alive timeout).
+   */
+  stop(): void;
 }
 
 export interface DemoRepliesOptions {
@@ -49,16 +56,27 @@ export function createDemoReplies(options: DemoRepliesOptions): DemoReplies {
   const landlineEvery = options.landlineEvery ?? 4;
   let count = 0;
   let lana: Promise<string | null> | null = null;
+  const stopped = new AbortController();
   if (key === 'none') logger.warn('demo replies are off: GATEWAY_API_KEYS has no agent or admin key to send with');
 
   async function post<T>(query: string, variables: Record<string, unknown> = {}): Promise<GraphQLAnswer<T>> {
-    const res = await fetch(`${options.gatewayUrl}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(key && key !== 'none' ? { authorization: `Bearer ${key}` } : {}) },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+    stopped.signal.throwIfAborted();
+    const body = JSON.stringify({ query, variables });
+    const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...(key && key !== 'none' ? { authorization: `Bearer ${key}` } : {}) };
+    // One connection per reply, closed after it (agent: false): a pooled keep-alive connection, even one
+    // opened and never used, would hold the gateway's close until its headers timeout.
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request(`${options.gatewayUrl}/graphql`, { method: 'POST', headers, agent: false, signal: AbortSignal.any([stopped.signal, AbortSignal.timeout(TIMEOUT_MS)]) }, (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (data += chunk));
+        res.on('end', () => resolve(data));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
     });
-    return (await res.json()) as GraphQLAnswer<T>;
+    return JSON.parse(text) as GraphQLAnswer<T>;
   }
 
   /** Lana's contact id, looked up once through the gateway like any client would. */
@@ -85,7 +103,7 @@ export function createDemoReplies(options: DemoRepliesOptions): DemoReplies {
 
   return {
     replyTo(provider, conversationId) {
-      if (key === 'none') return;
+      if (key === 'none' || stopped.signal.aborted) return;
       const n = count++;
       const text = REPLIES[n % REPLIES.length] ?? 'Thanks!';
       const landline = n % landlineEvery === landlineEvery - 1;
@@ -94,7 +112,12 @@ export function createDemoReplies(options: DemoRepliesOptions): DemoReplies {
         if (lanaContact) return send('PODIUM', { contact: { contactId: lanaContact, channel: 'SMS' } }, `Hi Lana, ${text.toLowerCase()}`);
         return send(provider, { conversationId: encodeId(provider, 'Conversation', conversationId) }, text);
       };
-      reply().catch((err: unknown) => logger.warn({ err, provider }, 'demo reply failed'));
+      reply().catch((err: unknown) => {
+        if (!stopped.signal.aborted) logger.warn({ err, provider }, 'demo reply failed');
+      });
+    },
+    stop() {
+      stopped.abort();
     },
   };
 }

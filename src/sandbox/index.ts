@@ -132,6 +132,7 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
       return () => {
         clearInterval(timer);
         timers.delete(timer);
+        replies?.stop();
       };
     },
     async close() {
