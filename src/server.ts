@@ -113,7 +113,14 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const keys = accounts.service.keys;
   const auth = createAuthenticator(config.apiKeys, keys);
   const outbound = createOutbound({
-    config: { ...config.outbound, mongodbUrl: config.mongodbUrl, mongodbDb: config.mongodbDb, redisUrl: config.redisUrl, prefix: config.cache.prefix },
+    config: {
+      ...config.outbound,
+      mongodbUrl: config.mongodbUrl,
+      mongodbDb: config.mongodbDb,
+      redisUrl: config.redisUrl,
+      prefix: config.cache.prefix,
+      upstreamTimeoutMs: config.upstream.timeoutMs,
+    },
     logger,
     registry: metrics.registry,
     senderFor: async (provider, account) => (await accounts.service.registry.apiFor(provider, account as AccountId)).sender ?? null,

@@ -2,7 +2,9 @@
 // QUEUED at once (queuedUntil says when its slot comes) instead of holding the
 // mutation or surfacing a rate-limit error, and /metrics shows the sends by
 // outcome and the queue.
-import { afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { createLocalBudget, createRateBudgets, type RateBudget } from '../src/providers/rate-budget.js';
 import { startPodiumEmulator, type PodiumEmulator } from '../src/sandbox/podium/index.js';
 import { until, useTestGateway } from './helpers/gateway.js';
 import { AGENT_KEY, conversationOn, KEYS_ENV, type SendAnswer } from './helpers/outbound.js';
@@ -56,5 +58,31 @@ describe('sending within the rate budget', () => {
     expect(late.data!.sendMessage.outboundMessage.status).toBe('FAILED');
     expect(late.data!.sendMessage.outboundMessage.failureReason).toMatch(/^PROVIDER_RATE_LIMITED/);
     expect(podium.sendCount()).toBe(1);
+  });
+});
+
+describe('sends ahead of reads in the rate budget', () => {
+  async function readsThenSend(budget: RateBudget): Promise<{ reads: number[]; tenthRead: number; send: number }> {
+    const reads: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const r = await budget.take(0, { leaveReserve: true });
+      reads.push(r.ok ? r.waitMs : -1);
+    }
+    const tenth = await budget.take(0, { leaveReserve: true });
+    const send = await budget.take(0);
+    return { reads, tenthRead: tenth.ok ? -1 : tenth.retryAfterMs, send: send.ok ? send.waitMs : -1 };
+  }
+
+  it('leaves the last tenth of the bucket to sends, in process and in Redis', async () => {
+    const limit = { requests: 10, perMs: 60_000 };
+    const budgets = createRateBudgets(inject('redisUrl'), `rb${randomUUID().slice(0, 8)}`);
+    onTestFinished(() => budgets.close());
+    for (const budget of [createLocalBudget(limit), budgets.budget('reserve', limit)]) {
+      const { reads, tenthRead, send } = await readsThenSend(budget);
+      expect(reads).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0]);
+      // The tenth read would wait for the bucket to refill past the reserve (a slot is 6 s); the send takes the reserve now.
+      expect(tenthRead).toBeGreaterThan(5_000);
+      expect(send).toBe(0);
+    }
   });
 });

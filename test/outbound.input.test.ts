@@ -4,7 +4,7 @@
 // reach another account's conversation; a key replays, never sends twice.
 import { describe, expect, it } from 'vitest';
 import { encodeId } from '../src/ids.js';
-import { useTestGateway, VIEWER_KEY, type TestGateway } from './helpers/gateway.js';
+import { collect, until, useTestGateway, VIEWER_KEY, type TestGateway } from './helpers/gateway.js';
 import { contactId, conversationOn, KEYS_ENV, send } from './helpers/outbound.js';
 
 const posts = (t: TestGateway): number => t.podium.requestCount({ method: 'POST', pathPrefix: '/v4/messages' });
@@ -78,5 +78,23 @@ describe('sendMessage input', () => {
     expect(foreign.data?.sendMessage).toEqual(unknown.data?.sendMessage);
     expect(foreign.data?.sendMessage.userErrors[0]?.code).toBe('INVALID_RECIPIENT');
     expect(posts(t)).toBe(0);
+  });
+
+  it("shows a tenant's key only its own accounts' sends in outboundMessageUpdated", async () => {
+    const t = await useTestGateway({ env: KEYS_ENV, providers: ['PODIUM', 'LEADCONNECTOR'] });
+    const podium = await conversationOn(t, 'PODIUM', 'SMS');
+    const lc = await conversationOn(t, 'LEADCONNECTOR', 'SMS');
+    const created = await t.gql<{ createApiKey: { key: string } }>('mutation($a: [ID!]) { createApiKey(role: VIEWER, accounts: $a) { key } }', {
+      a: [encodeId('LEADCONNECTOR', 'Account', 'env')],
+    });
+    const updates = collect<{ outboundMessageUpdated: { outboundMessage: { provider: string; body: string } } }>(
+      t.ws(created.data!.createApiKey.key),
+      'subscription { outboundMessageUpdated { outboundMessage { provider body } } }',
+    );
+    await until(() => t.gateway.outbound.bus.listenerCount() > 0, 'the outboundMessageUpdated subscription');
+    await send(t, { to: { conversationId: podium.id }, body: 'For Podium only', idempotencyKey: 'iso-1' });
+    await send(t, { to: { conversationId: lc.id }, body: 'For HighLevel', idempotencyKey: 'iso-2' });
+    const [first] = await updates.done;
+    expect(first!.outboundMessageUpdated.outboundMessage).toEqual({ provider: 'LEADCONNECTOR', body: 'For HighLevel' });
   });
 });

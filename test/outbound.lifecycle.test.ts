@@ -93,4 +93,35 @@ describe('outbound lifecycle', () => {
     const messages = await t.gql<{ conversation: { messages: { edges: Array<{ node: { body: string } }> } } }>('query($id: ID!) { conversation(id: $id) { messages(first: 20) { edges { node { body } } } } }', { id: conversation.id });
     expect(messages.data!.conversation.messages.edges.filter((e) => e.node.body === 'Second try')).toHaveLength(1);
   });
+
+  it('retries a 503 after its Retry-After, looking the send up first: one message', async () => {
+    const t = await podiumGateway({}, { intervalMs: 50 });
+    const conversation = await conversationOn(t, 'PODIUM', 'SMS');
+    t.podium.injectFault({ ...t.podium.sendRequests, status: 503, retryAfterSeconds: 3 });
+    const started = Date.now();
+    const res = await send(t, { to: { conversationId: conversation.id }, body: 'After the outage', idempotencyKey: 'outage-1' });
+    const sent = res.data!.sendMessage.outboundMessage!;
+    expect(sent.status).toBe('SENDING');
+    await until(async () => (await status(t, sent.id)).status !== 'SENDING', 'the send retried', 10_000);
+    // Podium's Retry-After (3 s), not the gateway's own pause (2 s).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3_000);
+    expect((await status(t, sent.id)).status).toMatch(/^(SENT|DELIVERED)$/);
+    expect(t.podium.sendCount()).toBe(2);
+    // The lookup before the retry read the conversation's messages.
+    expect(t.podium.requestCount({ method: 'GET', pathPattern: /^\/v4\/conversations\/[^/]+\/messages$/ })).toBeGreaterThanOrEqual(1);
+  });
+
+  it("queues a send Podium answered 429 until its Retry-After instead of retrying in the mutation, then sends it once", async () => {
+    const t = await podiumGateway({}, { intervalMs: 50 });
+    const conversation = await conversationOn(t, 'PODIUM', 'SMS');
+    t.podium.injectFault({ ...t.podium.sendRequests, status: 429, retryAfterSeconds: 1 });
+    const started = Date.now();
+    const res = await send(t, { to: { conversationId: conversation.id }, body: 'Slow down', idempotencyKey: 'limited-1' });
+    const queued = res.data!.sendMessage.outboundMessage!;
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(queued.status).toBe('QUEUED');
+    expect(Date.parse(queued.queuedUntil!)).toBeGreaterThan(started + 900);
+    await until(async () => /^(SENT|DELIVERED)$/.test((await status(t, queued.id)).status), 'the queued send sent', 10_000);
+    expect(t.podium.sendCount()).toBe(2);
+  });
 });

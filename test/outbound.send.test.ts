@@ -9,7 +9,7 @@ import { LANA_LANDLINE } from '../src/sandbox/podium/data.js';
 import { SEND_LIFECYCLE_TRIGGERS, type SmoochEmulator } from '../src/sandbox/smooch/index.js';
 import { createCustomIntegration } from '../src/sandbox/smooch/routes.js';
 import { until, useTestGateway, type TestGateway } from './helpers/gateway.js';
-import { conversationOn, KEYS_ENV, send, type Outbound } from './helpers/outbound.js';
+import { AGENT_KEY, conversationOn, KEYS_ENV, send, type Outbound } from './helpers/outbound.js';
 
 const WEBHOOK_PATH: Record<ProviderName, string> = { PODIUM: 'podium', LEADCONNECTOR: 'leadconnector', SMOOCH: 'smooch' };
 
@@ -81,5 +81,38 @@ describe('sendMessage lifecycle', () => {
     await t.podium.sendsSettled();
     await until(async () => (await statusOf(t, sent.id)).status === 'FAILED', 'landline send FAILED');
     expect((await statusOf(t, sent.id)).failureReason).toMatch(/landline/i);
+  });
+
+  it("drops the conversation's cached messages before the mutation answers, without waiting for a webhook", async () => {
+    // No webhook target: only the send itself can make the cached list stale.
+    const t = await useTestGateway({ env: { ...KEYS_ENV, GATEWAY_CACHE: 'on' } });
+    const conversation = await conversationOn(t, 'PODIUM', 'SMS');
+    const LIST = 'query($id: ID!) { conversation(id: $id) { messages(first: 5) { edges { node { body outboundMessage { id status } } } } } }';
+    type List = { conversation: { messages: { edges: Array<{ node: { body: string; outboundMessage: { id: string; status: string } | null } }> } } };
+    await t.gql<List>(LIST, { id: conversation.id });
+    t.podium.resetRequests();
+    await t.gql<List>(LIST, { id: conversation.id });
+    expect(t.podium.requestCount({ method: 'GET' })).toBe(0);
+    const res = await send(t, { to: { conversationId: conversation.id }, body: 'Fresh from the cache', idempotencyKey: 'cache-1' });
+    const sent = res.data!.sendMessage.outboundMessage!;
+    const after = await t.gql<List>(LIST, { id: conversation.id });
+    expect(after.data!.conversation.messages.edges[0]!.node).toEqual({ body: 'Fresh from the cache', outboundMessage: { id: sent.id, status: 'SENT' } });
+  });
+
+  it('carries attachments where the provider does (HighLevel) and a subject on email (Podium)', async () => {
+    const lc = await gateway('LEADCONNECTOR');
+    const sms = await conversationOn(lc, 'LEADCONNECTOR', 'SMS');
+    const withFile = await lc.gql<{ sendMessage: { outboundMessage: { status: string; message: { attachments: Array<{ url: string }> } | null } } }>(
+      'mutation($i: SendMessageInput!) { sendMessage(input: $i) { outboundMessage { status message { attachments { url } } } } }',
+      { i: { to: { conversationId: sms.id }, body: 'Your invoice', attachments: [{ url: 'https://files.example.com/invoice.pdf' }], idempotencyKey: 'file-1' } },
+      AGENT_KEY,
+    );
+    expect(withFile.data!.sendMessage.outboundMessage).toEqual({ status: 'SENT', message: { attachments: [{ url: 'https://files.example.com/invoice.pdf' }] } });
+
+    const podium = await gateway('PODIUM');
+    const email = await conversationOn(podium, 'PODIUM', 'EMAIL');
+    const mailed = await send(podium, { to: { conversationId: email.id }, subject: 'Your appointment', body: 'See you at 9', idempotencyKey: 'mail-1' });
+    expect(mailed.data!.sendMessage.userErrors).toEqual([]);
+    expect(mailed.data!.sendMessage.outboundMessage).toMatchObject({ status: 'SENT', channel: 'EMAIL' });
   });
 });

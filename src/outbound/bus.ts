@@ -9,16 +9,19 @@ export interface OutboundBus {
   publish(record: OutboundRecord): Promise<void>;
   /** Returns the unsubscribe function. */
   subscribe(listener: (record: OutboundRecord) => void): () => void;
+  /** Local subscribers (tests wait for a subscription to be in place). */
+  listenerCount(): number;
   close(): Promise<void>;
 }
 
-function listenerSet(): { add(l: (r: OutboundRecord) => void): () => void; emit(r: OutboundRecord): void } {
+function listenerSet(): { add(l: (r: OutboundRecord) => void): () => void; emit(r: OutboundRecord): void; size(): number } {
   const listeners = new Set<(r: OutboundRecord) => void>();
   return {
     add(l) {
       listeners.add(l);
       return () => listeners.delete(l);
     },
+    size: () => listeners.size,
     emit(r) {
       for (const l of listeners) {
         try {
@@ -37,6 +40,7 @@ export function createOutboundBus(redisUrl: string | null, prefix = 'gw'): Outbo
     return {
       publish: async (record) => listeners.emit(record),
       subscribe: (l) => listeners.add(l),
+      listenerCount: () => listeners.size(),
       close: async () => undefined,
     };
   }
@@ -63,6 +67,7 @@ export function createOutboundBus(redisUrl: string | null, prefix = 'gw'): Outbo
       });
       return listeners.add(l);
     },
+    listenerCount: () => listeners.size(),
     async close() {
       publisher.disconnect();
       subscriber.disconnect();

@@ -78,30 +78,11 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
   }
 
   async function failed(record: OutboundRecord, err: unknown): Promise<OutboundRecord> {
-    const t = now();
-    const provider = err instanceof ProviderError ? err : null;
-    const reason = provider ? `${provider.message}${provider.detail ? `: ${provider.detail}` : ''}` : String(err);
-    if (provider?.failure === 'RATE_LIMITED') {
-      // A 429 (or no budget) means the provider took nothing: this attempt does not count.
-      const attempts = record.attempts - 1;
-      const patch = { attempts, firstAttemptAt: attempts > 0 ? record.firstAttemptAt : null };
-      const at = t + Math.max(provider.retryAfterMs ?? 1_000, 100);
-      // A slot past the bound will not come in time: say so now rather than after waiting for nothing.
-      if (at - Date.parse(record.createdAt) > deps.queueMaxMs) {
-        return move(record, ['SENDING'], { ...patch, status: 'FAILED', failureReason: `PROVIDER_RATE_LIMITED: no rate budget within ${Math.round(deps.queueMaxMs / 1000)} s (${reason})`, dueAt: null });
-      }
-      return move(record, ['SENDING'], { ...patch, status: 'QUEUED', queuedUntil: iso(at), dueAt: at });
+    const patch = failurePatch(record, err, now(), deps.queueMaxMs);
+    if (patch.status === 'SENDING') {
+      deps.logger.warn({ outbound: record.id, reason: reasonOf(err) }, 'send interrupted; it is looked up at the provider before any retry');
     }
-    if (provider && (provider.failure === 'BAD_REQUEST' || provider.failure === 'NOT_FOUND')) {
-      return move(record, ['SENDING'], { status: 'FAILED', failureReason: reason, dueAt: null });
-    }
-    if (provider?.failure === 'UNAUTHORIZED') {
-      return move(record, ['SENDING'], { status: 'FAILED', failureReason: `ACCOUNT_NEEDS_RECONNECTION: ${reason}`, dueAt: null });
-    }
-    // Timeout, 5xx, an unreadable answer: it may have reached the provider. Look before sending again.
-    deps.logger.warn({ outbound: record.id, reason }, 'send interrupted; it is looked up at the provider before any retry');
-    const at = t + Math.max(provider?.retryAfterMs ?? 0, RETRY_MS * record.attempts);
-    return changed(record, await deps.store.update(record.id, ['SENDING'], { dueAt: at }));
+    return changed(record, await deps.store.update(record.id, ['SENDING'], patch));
   }
 
   /** An earlier attempt may have reached the provider: settle it from what the provider has. Null: send again. */
@@ -142,4 +123,31 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
   }
 
   return { attempt, advance };
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof ProviderError ? `${err.message}${err.detail ? `: ${err.detail}` : ''}` : String(err);
+}
+
+/**
+ * What a failed attempt does to its send. A 429 or a spent budget took nothing:
+ * queue it for its slot (or fail it when that is past the bound). A refusal is
+ * final. A timeout, 5xx or unreadable answer may have reached the provider: it
+ * stays SENDING and is looked up before any retry, after the provider's Retry-After.
+ */
+export function failurePatch(record: OutboundRecord, err: unknown, t: number, queueMaxMs: number): OutboundPatch {
+  const provider = err instanceof ProviderError ? err : null;
+  const reason = reasonOf(err);
+  if (provider?.failure === 'RATE_LIMITED') {
+    const attempts = record.attempts - 1;
+    const undo = { attempts, firstAttemptAt: attempts > 0 ? record.firstAttemptAt : null };
+    const at = t + Math.max(provider.retryAfterMs ?? 1_000, 100);
+    if (at - Date.parse(record.createdAt) > queueMaxMs) {
+      return { ...undo, status: 'FAILED', failureReason: `PROVIDER_RATE_LIMITED: no rate budget within ${Math.round(queueMaxMs / 1000)} s (${reason})`, dueAt: null };
+    }
+    return { ...undo, status: 'QUEUED', queuedUntil: new Date(at).toISOString(), dueAt: at };
+  }
+  if (provider?.failure === 'BAD_REQUEST' || provider?.failure === 'NOT_FOUND') return { status: 'FAILED', failureReason: reason, dueAt: null };
+  if (provider?.failure === 'UNAUTHORIZED') return { status: 'FAILED', failureReason: `ACCOUNT_NEEDS_RECONNECTION: ${reason}`, dueAt: null };
+  return { status: 'SENDING', dueAt: t + Math.max(provider?.retryAfterMs ?? 0, RETRY_MS * record.attempts) };
 }

@@ -15,12 +15,19 @@ import { createMongoOutboundStore } from './mongo-store.js';
 import { createObserver } from './observe.js';
 import { createSendService, type SendService } from './service.js';
 import type { OutboundRecord, OutboundStore } from './types.js';
-import { createOutboundWorker, type OutboundWorker } from './worker.js';
+import { createOutboundWorker, WORKER_BUDGET_WAIT_MS, type OutboundWorker } from './worker.js';
 
 export type { OutboundRecord, OutboundStore } from './types.js';
 
 export interface OutboundDeps {
-  readonly config: OutboundConfig & { readonly mongodbUrl: string | null; readonly mongodbDb: string; readonly redisUrl: string | null; readonly prefix: string };
+  readonly config: OutboundConfig & {
+    readonly mongodbUrl: string | null;
+    readonly mongodbDb: string;
+    readonly redisUrl: string | null;
+    readonly prefix: string;
+    /** GATEWAY_UPSTREAM_TIMEOUT_MS: the lease outlasts the longest attempt. */
+    readonly upstreamTimeoutMs: number;
+  };
   readonly logger: Logger;
   readonly registry: Registry;
   senderFor(provider: ProviderName, account: string): Promise<MessageSender | null>;
@@ -40,15 +47,21 @@ export interface Outbound {
   close(): Promise<void>;
 }
 
-/** An attempt holds its send this long before another instance presumes it interrupted (above the upstream timeout). */
-const LEASE_MS = 30_000;
+/**
+ * How long an attempt holds its send before another instance presumes it
+ * interrupted: longer than any attempt can last (the worker's budget wait and
+ * the upstream timeout, twice over), so a live attempt is never taken over.
+ */
+export function leaseFor(upstreamTimeoutMs: number): number {
+  return WORKER_BUDGET_WAIT_MS + 2 * upstreamTimeoutMs;
+}
 
 export function createOutbound(deps: OutboundDeps): Outbound {
   const { config } = deps;
   const store = config.mongodbUrl ? createMongoOutboundStore({ url: config.mongodbUrl, db: config.mongodbDb }) : createMemoryOutboundStore();
   const bus = createOutboundBus(config.redisUrl, config.prefix);
   const metrics = createOutboundMetrics(deps.registry);
-  const leaseMs = deps.timing?.leaseMs ?? LEASE_MS;
+  const leaseMs = deps.timing?.leaseMs ?? leaseFor(config.upstreamTimeoutMs);
   const dispatcher = createDispatcher({
     store,
     bus,

@@ -32,6 +32,8 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
     findByKey: async (scope, key) => live(records.get(byKey.get(`${scope}\u0000${key}`) ?? '')),
     findByMessage: async (provider, account, messageId) =>
       [...records.values()].find((r) => r.provider === provider && r.account === account && r.messageId === messageId && live(r)) ?? null,
+    findByMessages: async (provider, account, messageIds) =>
+      [...records.values()].filter((r) => r.provider === provider && r.account === account && r.messageId !== null && messageIds.includes(r.messageId) && live(r)),
     async update(id, from: readonly OutboundStatus[], patch: OutboundPatch, guard) {
       const r = live(records.get(id));
       if (!r || !from.includes(r.status) || (guard && r.dueAt !== guard.dueAt)) return null;

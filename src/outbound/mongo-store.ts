@@ -1,7 +1,8 @@
 // The outbound store on MongoDB (or FerretDB): the unique index on (scope,
 // idempotencyKey) is what makes a send's intent a claim that exactly one
-// request, on any instance, wins. Records expire after the key's TTL through a
-// periodic sweep (FerretDB has no TTL indexes), and reads ignore expired ones meanwhile.
+// request, on any instance, wins. Records expire after the key's TTL: through a
+// TTL index where the server has them, and through the worker's sweep always
+// (FerretDB lacks TTL indexes); reads ignore expired ones meanwhile.
 import { MongoClient, MongoServerError, type Collection, type Filter } from 'mongodb';
 import { ensureIndexes } from '../events/store/mongo-indexes.js';
 import { nextSeq } from './seq.js';
@@ -12,15 +13,16 @@ export interface MongoOutboundStoreOptions {
   readonly db: string;
 }
 
-type RecordDoc = Omit<OutboundRecord, 'id'> & { _id: string };
+/** `expireAt` is `expiresAt` as a date, for a TTL index (adapter-only). */
+type RecordDoc = Omit<OutboundRecord, 'id'> & { _id: string; expireAt?: Date };
 type ObservationDoc = Observation & { expiresAt: number };
 
 const DUPLICATE_KEY = 11000;
 /** How long a webhook about a not-yet-known message waits for its send's answer. */
 const OBSERVATION_TTL_MS = 3_600_000; // 1 hour
 
-const toRecord = ({ _id, ...rest }: RecordDoc): OutboundRecord => ({ id: _id, ...rest });
-const toDoc = ({ id, ...rest }: OutboundRecord): RecordDoc => ({ _id: id, ...rest });
+const toRecord = ({ _id, expireAt: _expireAt, ...rest }: RecordDoc): OutboundRecord => ({ id: _id, ...rest });
+const toDoc = ({ id, ...rest }: OutboundRecord): RecordDoc => ({ _id: id, ...rest, expireAt: new Date(rest.expiresAt) });
 
 function filterOf(f: OutboundFilter): Filter<RecordDoc> {
   const q: Record<string, unknown> = {};
@@ -29,6 +31,16 @@ function filterOf(f: OutboundFilter): Filter<RecordDoc> {
   if (f.ids) q._id = { $in: [...f.ids] };
   if (f.conversationId) q.$or = [{ conversationId: f.conversationId }, { 'target.conversationId': f.conversationId }];
   return q as Filter<RecordDoc>;
+}
+
+/** A TTL index where the server supports them; where it refuses, the sweep alone expires records. */
+async function ttlIndex(collection: Collection<RecordDoc>): Promise<boolean> {
+  try {
+    await collection.createIndex({ expireAt: 1 }, { name: 'expire', expireAfterSeconds: 0 });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now: () => number = Date.now): OutboundStore {
@@ -48,6 +60,7 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
         { name: 'seq', key: { seq: 1 } },
       ]);
       await ensureIndexes(observations, [{ name: 'message', key: { provider: 1, account: 1, messageId: 1 } }]);
+      await ttlIndex(records);
     })().catch((err: unknown) => {
       ready = null;
       throw err;
@@ -95,6 +108,10 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       const doc = await records.findOne({ provider, account, messageId, ...live() });
       return doc && toRecord(doc);
     },
+    async findByMessages(provider, account, messageIds) {
+      await init();
+      return (await records.find({ provider, account, messageId: { $in: [...messageIds] }, ...live() }).toArray()).map(toRecord);
+    },
     async update(id, from, patch, guard) {
       await init();
       const q: Record<string, unknown> = { _id: id, status: { $in: [...from] } };
@@ -117,6 +134,23 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       await init();
       return records.countDocuments({ status: 'QUEUED', scope: record.scope, 'target.conversationId': record.target.conversationId, createdAt: { $lt: record.createdAt } });
     },
+    ...observationsAndUpkeep(records, observations, init, now),
+    async close() {
+      await client.close();
+    },
+  };
+}
+
+/** The store's side tables and upkeep: early webhook observations, queue figures for metrics, the expiry sweep. */
+function observationsAndUpkeep(
+  records: Collection<RecordDoc>,
+  observations: Collection<ObservationDoc>,
+  init: () => Promise<void>,
+  now: () => number,
+): Pick<OutboundStore, 'observe' | 'observations' | 'queueStats' | 'sweep'> {
+  const durable = { writeConcern: { w: 'majority' as const } };
+  const live = (): Filter<RecordDoc> => ({ expiresAt: { $gt: now() } });
+  return {
     async observe(observation) {
       await init();
       await observations.insertOne({ ...observation, expiresAt: now() + OBSERVATION_TTL_MS }, durable);
@@ -136,9 +170,6 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       await init();
       const [a] = await Promise.all([records.deleteMany({ expiresAt: { $lte: at } }), observations.deleteMany({ expiresAt: { $lte: at } })]);
       return a.deletedCount;
-    },
-    async close() {
-      await client.close();
     },
   };
 }

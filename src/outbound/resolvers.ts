@@ -1,6 +1,7 @@
 // GraphQL of sending: the sendMessage mutation (agent role), OutboundMessage,
 // the links from provider messages and message events to the sends that made
 // them, and the outboundMessageUpdated subscription.
+import DataLoader from 'dataloader';
 import { requireRole } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { userInputError } from '../errors.js';
@@ -21,10 +22,38 @@ export async function outboundById(ctx: GatewayContext, id: string): Promise<Out
   return visible(ctx, await ctx.outbound.store.get(providerId));
 }
 
+type MessageKey = readonly [ProviderName, string, string];
+
+/** One store read per request for every message of a list (keyed by the request's loaders). */
+const bySendLoaders = new WeakMap<object, DataLoader<MessageKey, OutboundRecord | null, string>>();
+
+function sendLoader(ctx: GatewayContext): DataLoader<MessageKey, OutboundRecord | null, string> {
+  let loader = bySendLoaders.get(ctx.loaders);
+  if (!loader) {
+    loader = new DataLoader(
+      async (keys) => {
+        const groups = new Map<string, string[]>();
+        for (const [provider, account, id] of keys) groups.set(`${provider}\u0000${account}`, [...(groups.get(`${provider}\u0000${account}`) ?? []), id]);
+        const found = await Promise.all(
+          [...groups].map(([group, ids]) => {
+            const [provider, account] = group.split('\u0000') as [ProviderName, string];
+            return ctx.outbound.store.findByMessages(provider, account, ids);
+          }),
+        );
+        const byKey = new Map(found.flat().map((r) => [`${r.provider}\u0000${r.account}\u0000${r.messageId}`, r]));
+        return keys.map((k) => byKey.get(k.join('\u0000')) ?? null);
+      },
+      { cacheKeyFn: (k) => k.join('\u0000') },
+    );
+    bySendLoaders.set(ctx.loaders, loader);
+  }
+  return loader;
+}
+
 /** The send that made a provider message, if the gateway made it. */
 async function outboundOfMessage(ctx: GatewayContext, m: MessageRecord): Promise<OutboundRecord | null> {
   if (!m.id || m.direction !== 'OUTBOUND') return null;
-  return visible(ctx, await ctx.outbound.store.findByMessage(m.provider, m.account ?? 'env', m.id));
+  return visible(ctx, await sendLoader(ctx).load([m.provider, m.account ?? 'env', m.id]));
 }
 
 const accountPart = (account: string): string | null => (account === 'env' ? null : account);

@@ -83,6 +83,8 @@ export interface OutboundStore {
   getMany(ids: readonly string[]): Promise<readonly OutboundRecord[]>;
   findByKey(scope: string, idempotencyKey: string): Promise<OutboundRecord | null>;
   findByMessage(provider: ProviderName, account: string, messageId: string): Promise<OutboundRecord | null>;
+  /** findByMessage for many messages of one account at once (a list's messages), in no particular order. */
+  findByMessages(provider: ProviderName, account: string, messageIds: readonly string[]): Promise<readonly OutboundRecord[]>;
   /**
    * Applies the patch only while the record's status is one of `from` (and, if
    * given, its `dueAt` is still `dueAt`: a lease); answers the updated record,

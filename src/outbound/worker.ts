@@ -24,7 +24,7 @@ export interface OutboundWorker {
 
 const BATCH = 50;
 /** No client waits on the worker: a queued send may wait this long for its budget slot. */
-const WORKER_BUDGET_WAIT_MS = 5_000;
+export const WORKER_BUDGET_WAIT_MS = 5_000;
 
 export function createOutboundWorker(store: OutboundStore, dispatcher: Dispatcher, logger: Logger, options: OutboundWorkerOptions = {}): OutboundWorker {
   const intervalMs = options.intervalMs ?? 500;

@@ -74,6 +74,13 @@ export interface RequestOptions {
    * durably instead. @default maxRetryAfterMs
    */
   readonly budgetWaitMs?: number;
+  /**
+   * `send`: a message send, which may use the tenth of the budget reads leave
+   * unspent (rate-budget.ts SEND_RESERVE), so sends go ahead of cache fills. @default 'read'
+   */
+  readonly priority?: 'read' | 'send';
+  /** Retries of this request, instead of the client's maxRetries (a send retries nothing in place: it queues). */
+  readonly maxRetries?: number;
 }
 
 export interface UpstreamResponse<T = unknown> {
@@ -110,7 +117,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   /** The body is read under the same timeout as the headers: a body that stalls is a timeout too. */
   async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>, span: UpstreamTrace | null): Promise<Attempt> {
     if (options.budget) {
-      const slot = await options.budget.take(req.budgetWaitMs ?? opts.maxRetryAfterMs);
+      const slot = await options.budget.take(req.budgetWaitMs ?? opts.maxRetryAfterMs, { leaveReserve: req.priority !== 'send' });
       try {
         options.onBudget?.(slot.remaining);
       } catch {
@@ -174,7 +181,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     for (let retry = 0; ; retry++) {
       const authHeaders = options.auth ? await options.auth.headers() : {};
       const outcome = await attempt(req, url, authHeaders, span);
-      const canRetry = retry < opts.maxRetries;
+      const canRetry = retry < (req.maxRetries ?? opts.maxRetries);
       if (outcome instanceof Error) {
         if (canRetry && idempotent) {
           await sleep(backoff(retry));
@@ -202,7 +209,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           continue;
         }
       }
-      const retryAfter = status === 429 ? parseRetryAfter(outcome.retryAfter) : null;
+      const retryAfter = status === 429 || status >= 500 ? parseRetryAfter(outcome.retryAfter) : null;
       throw fail(failureOf(status), `${label} answered ${status}`, status, detail, retryAfter);
     }
   }

@@ -2,6 +2,7 @@
 // per 10 seconds), as a token bucket whose balance may go negative: each call
 // takes a slot and waits its turn, so bursts queue in order instead of failing,
 // and a call that would wait longer than it may is refused without taking one.
+// Reads leave the last tenth to message sends, so a send goes ahead of cache fills.
 // In process by default; in Redis (one atomic script) when REDIS_URL is set, so
 // every instance spends the same budget and N instances together stay inside it.
 import { createHash } from 'node:crypto';
@@ -16,9 +17,25 @@ export type Reservation =
   | { readonly ok: true; readonly waitMs: number; readonly remaining: number }
   | { readonly ok: false; readonly retryAfterMs: number; readonly remaining: number };
 
+export interface TakeOptions {
+  /**
+   * Leave the last tenth of the bucket to takers that do not: reads wait for
+   * it to refill while sends (which queue durably instead of waiting) go first.
+   * @default false
+   */
+  readonly leaveReserve?: boolean;
+}
+
+/** The share of a bucket reads leave to sends (floored: a bucket under 10 keeps none). */
+export const SEND_RESERVE = 0.1;
+
 export interface RateBudget {
   /** Takes a slot to use after `waitMs`, or refuses (taking nothing) when that would be past `maxWaitMs`. */
-  take(maxWaitMs: number): Promise<Reservation>;
+  take(maxWaitMs: number, options?: TakeOptions): Promise<Reservation>;
+}
+
+function reserveOf(limit: RateLimit, options: TakeOptions | undefined): number {
+  return options?.leaveReserve ? Math.floor(limit.requests * SEND_RESERVE) : 0;
 }
 
 /** Budgets by credential key; one instance per gateway, shared by its adapters. */
@@ -42,11 +59,12 @@ export function createLocalBudget(limit: RateLimit, now: () => number = Date.now
   let tokens = limit.requests;
   let last = now();
   return {
-    async take(maxWaitMs) {
+    async take(maxWaitMs, options) {
       const t = now();
       tokens = Math.min(limit.requests, tokens + (t - last) / msPerToken);
       last = t;
-      const waitMs = tokens >= 1 ? 0 : Math.ceil((1 - tokens) * msPerToken);
+      const need = 1 + reserveOf(limit, options);
+      const waitMs = tokens >= need ? 0 : Math.ceil((need - tokens) * msPerToken);
       if (waitMs > maxWaitMs) return { ok: false, retryAfterMs: waitMs, remaining: 0 };
       tokens -= 1;
       return { ok: true, waitMs, remaining: Math.max(0, Math.floor(tokens)) };
@@ -54,12 +72,13 @@ export function createLocalBudget(limit: RateLimit, now: () => number = Date.now
   };
 }
 
-// KEYS[1] the bucket; ARGV: capacity, ms per token, largest wait. Time comes from Redis, so
+// KEYS[1] the bucket; ARGV: capacity, ms per token, largest wait, tokens to leave in reserve. Time comes from Redis, so
 // instances with skewed clocks still share one bucket. Returns {ok (1/0), wait or retry-after ms, tokens left}.
 const TAKE = `
 local capacity = tonumber(ARGV[1])
 local msPerToken = tonumber(ARGV[2])
 local maxWait = tonumber(ARGV[3])
+local need = 1 + (tonumber(ARGV[4]) or 0)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -67,7 +86,7 @@ local tokens = tonumber(state[1]) or capacity
 local at = tonumber(state[2]) or now
 tokens = math.min(capacity, tokens + (now - at) / msPerToken)
 local wait = 0
-if tokens < 1 then wait = math.ceil((1 - tokens) * msPerToken) end
+if tokens < need then wait = math.ceil((need - tokens) * msPerToken) end
 if wait > maxWait then
   redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
   redis.call('PEXPIRE', KEYS[1], math.ceil(capacity * msPerToken * 2))
@@ -79,7 +98,7 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(capacity * msPerToken * 2))
 return {1, wait, math.max(0, math.floor(tokens))}
 `;
 
-type TakeCommand = (key: string, capacity: number, msPerToken: number, maxWaitMs: number) => Promise<[number, number, number]>;
+type TakeCommand = (key: string, capacity: number, msPerToken: number, maxWaitMs: number, reserve: number) => Promise<[number, number, number]>;
 
 export function createRateBudgets(redisUrl: string | null, prefix = 'gw'): RateBudgets {
   if (!redisUrl) {
@@ -99,12 +118,12 @@ export function createRateBudgets(redisUrl: string | null, prefix = 'gw'): RateB
       // Redis unreachable: spend a budget of this instance's own rather than fail every call.
       const fallback = createLocalBudget(limit);
       return {
-        async take(maxWaitMs) {
+        async take(maxWaitMs, options) {
           let answer: [number, number, number];
           try {
-            answer = await take(`${prefix}:rate:${key}`, limit.requests, msPerToken, maxWaitMs);
+            answer = await take(`${prefix}:rate:${key}`, limit.requests, msPerToken, maxWaitMs, reserveOf(limit, options));
           } catch {
-            return fallback.take(maxWaitMs);
+            return fallback.take(maxWaitMs, options);
           }
           const [ok, ms, remaining] = answer;
           return ok === 1 ? { ok: true, waitMs: Number(ms), remaining: Number(remaining) } : { ok: false, retryAfterMs: Number(ms), remaining: 0 };

@@ -51,9 +51,11 @@ export interface MessageSender {
   carriesAttachments(channel: Channel): boolean;
   carriesSubject(channel: Channel): boolean;
   /**
-   * One upstream send, never retried on a 5xx or a timeout (it may have taken
-   * effect). Throws ProviderError; RATE_LIMITED when the account's rate budget
-   * has no slot within `options.budgetWaitMs` or the provider answered 429.
+   * One upstream attempt, never retried in place: not on a 5xx or a timeout (it
+   * may have taken effect), and not on a 429 either (the send queues durably for
+   * the Retry-After instead of holding its lease). Throws ProviderError;
+   * RATE_LIMITED when the account's rate budget has no slot within
+   * `options.budgetWaitMs` or the provider answered 429.
    */
   send(target: SendTarget, message: OutgoingMessage, options?: SendOptions): Promise<SentMessage>;
   /**

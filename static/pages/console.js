@@ -1,7 +1,8 @@
 // The event console: the live event stream through the same graphql-ws
 // subscriptions a client uses (resuming after the last cursor it saw), the
 // stored deliveries of `messageEvents` with status, reason and raw body, and a
-// Replay button per delivery (`replayEvent`). Every call carries the admin key
+// Replay button per delivery (`replayEvent`), and outbound messages (sends) with
+// their status and reason as `outboundMessageUpdated` reports them. Every call carries the admin key
 // typed into the page; nothing here is readable without it. Provider data is
 // put in the page as text only (textContent), never as HTML.
 /* global graphqlWs */
@@ -11,6 +12,7 @@
   const CURSOR_STORAGE = 'gateway.console.after.';
   const KINDS = ['messageSent', 'messageReceived', 'messageFailed'];
   const LIVE_FIELDS = 'id provider account { name } type providerEventType receivedAt cursor message { body }';
+  const OUTBOUND_FIELDS = 'cursor outboundMessage { id provider account { name } channel body status failureReason queuedUntil createdAt updatedAt }';
   const LIST = `query Deliveries($filter: StoredEventFilter) { messageEvents(filter: $filter, first: 50) { edges { node {
     id provider account { name } providerEventType type status reason receivedAt published rawBody message { body } } } } }`;
   const REPLAY = 'mutation Replay($id: ID!) { replayEvent(id: $id) { outcome reason event { id status published } events { id } } }';
@@ -60,13 +62,32 @@
     void loadDeliveries();
   }
 
-  function subscribe(field) {
+  // One row per send, updated in place as its status moves.
+  function showOutbound(field, event) {
+    localStorage.setItem(CURSOR_STORAGE + field, event.cursor);
+    const m = event.outboundMessage;
+    const row = document.createElement('tr');
+    row.dataset.id = m.id;
+    cell(row, m.createdAt);
+    cell(row, m.provider);
+    cell(row, m.account.name);
+    cell(row, m.channel);
+    cell(row, m.body);
+    cell(row, m.status, `status status-${m.status}`);
+    cell(row, m.failureReason || (m.queuedUntil ? `queued until ${m.queuedUntil}` : ''));
+    cell(row, m.updatedAt, 'muted');
+    const old = [...$('outbound').children].find((r) => r.dataset.id === m.id);
+    if (old) old.replaceWith(row);
+    else $('outbound').prepend(row);
+  }
+
+  function subscribe(field, fields = LIVE_FIELDS, show = showLive) {
     let stopped = false;
     let stop = () => undefined;
     const start = () => {
       const after = localStorage.getItem(CURSOR_STORAGE + field);
       stop = ws.subscribe(
-        { query: `subscription Live($after: String) { ${field}(after: $after) { ${LIVE_FIELDS} } }`, variables: { after } },
+        { query: `subscription Live($after: String) { ${field}(after: $after) { ${fields} } }`, variables: { after } },
         {
           next: (result) => {
             if (result.errors) {
@@ -78,7 +99,7 @@
               } else status.textContent = `${field}: ${result.errors.map((e) => e.message).join('; ')}`;
               return;
             }
-            showLive(field, result.data[field]);
+            show(field, result.data[field]);
           },
           error: (err) => {
             status.textContent = `disconnected (${(err && (err.reason || err.message)) || 'socket closed'}); reconnecting…`;
@@ -108,7 +129,7 @@
       retryAttempts: 0,
       on: { connected: () => (status.textContent = 'Connected: live') },
     });
-    stops = KINDS.map(subscribe);
+    stops = [...KINDS.map((kind) => subscribe(kind)), subscribe('outboundMessageUpdated', OUTBOUND_FIELDS, showOutbound)];
     void loadDeliveries();
   }
 

@@ -36,9 +36,9 @@ export function send(t: TestGateway, input: Record<string, unknown>, key: string
 }
 
 /** The first conversation of a provider (on `channel` when given), through the gateway's own list. */
-export async function conversationOn(t: TestGateway, provider: ProviderName, channel?: string): Promise<{ id: string; contactId: string | null; channel: string }> {
+export async function conversationOn(t: Pick<TestGateway, 'gql'> & Partial<Pick<TestGateway, 'emulators'>>, provider: ProviderName, channel?: string): Promise<{ id: string; contactId: string | null; channel: string }> {
   // Smooch lists conversations per user only, and users only once seen: its seeded first user's.
-  const seeded = t.emulators.SMOOCH?.fixtures.contactIds[0];
+  const seeded = t.emulators?.SMOOCH?.fixtures.contactIds[0];
   const contact = provider === 'SMOOCH' && seeded ? contactId('SMOOCH', seeded) : null;
   const res = await t.gql<{ conversations: { edges: Array<{ node: { id: string; channel: string; contactName: string | null; contact: { id: string } | null } }> } }>(
     'query($p: Provider!, $f: ConversationFilter) { conversations(provider: $p, first: 50, filter: $f) { edges { node { id channel contactName contact { id } } } } }',

@@ -56,7 +56,7 @@ export function createLeadConnectorSender(http: UpstreamClient): MessageSender {
         ...(message.subject ? { subject: message.subject } : {}),
         ...(message.attachments.length > 0 ? { attachments: message.attachments } : {}),
       };
-      const res = await http.request<unknown>({ method: 'POST', path: '/conversations/messages', route: '/conversations/messages', body, headers, idempotent: false, budgetWaitMs: options.budgetWaitMs });
+      const res = await http.request<unknown>({ method: 'POST', path: '/conversations/messages', route: '/conversations/messages', body, headers, idempotent: false, budgetWaitMs: options.budgetWaitMs, priority: 'send', maxRetries: 0 });
       const answer = isRecord(res.body) ? res.body : {};
       const messageId = str(answer.messageId);
       if (!messageId) throw new ProviderError('LEADCONNECTOR', 'BAD_RESPONSE', 'HighLevel POST /conversations/messages returned a body without messageId');

@@ -52,7 +52,7 @@ export function createPodiumSender(http: UpstreamClient): MessageSender {
         ...(message.subject ? { subject: message.subject } : {}),
         ...(target.contactName ? { contactName: target.contactName } : {}),
       };
-      const res = await http.request<unknown>({ method: 'POST', path: '/v4/messages', route: '/v4/messages', body, idempotent: false, budgetWaitMs: options.budgetWaitMs });
+      const res = await http.request<unknown>({ method: 'POST', path: '/v4/messages', route: '/v4/messages', body, idempotent: false, budgetWaitMs: options.budgetWaitMs, priority: 'send', maxRetries: 0 });
       return sentFrom(res.body, target);
     },
     async findSent(target, message, since) {

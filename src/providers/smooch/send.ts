@@ -47,7 +47,7 @@ export function createSmoochSender(http: UpstreamClient, appId: string): Message
         metadata: { [OUTBOUND_METADATA_KEY]: message.outboundId },
       };
       const path = `${app}/conversations/${segment(conversation)}/messages`;
-      const res = await http.request<unknown>({ method: 'POST', path, route: '/v2/apps/{appId}/conversations/{conversationId}/messages', body, idempotent: false, budgetWaitMs: options.budgetWaitMs });
+      const res = await http.request<unknown>({ method: 'POST', path, route: '/v2/apps/{appId}/conversations/{conversationId}/messages', body, idempotent: false, budgetWaitMs: options.budgetWaitMs, priority: 'send', maxRetries: 0 });
       const first = isRecord(res.body) && Array.isArray(res.body.messages) && isRecord(res.body.messages[0]) ? res.body.messages[0] : null;
       const id = first ? str(first.id) : null;
       if (!id) throw new ProviderError('SMOOCH', 'BAD_RESPONSE', 'Smooch POST /v2/apps/{appId}/conversations/{conversationId}/messages returned a body without messages[0].id');
