@@ -4,11 +4,11 @@
 //   1. latency: mutation p50/p99 while budget is available, next to a direct POST
 //      /v4/messages to the emulator; mutation to SENT (outboundMessageUpdated);
 //      Podium's message.failed webhook to the FAILED update.
-//   2. rate: the emulator's sliding-window limit on (N in any W s, 429 past it),
+//   2. exactly once: distinct sends, a share retried with the same key (half at
+//      once on the other instance); the emulator's upstream send count.
+//   3. rate: the emulator's sliding-window limit on (N in any W s, 429 past it),
 //      the gateways' shared budget set to the same rate; more sends offered than
 //      fit, plus reads; share of the limit used, upstream 429s, duplicates.
-//   3. exactly once: distinct sends, a share retried with the same key (half at
-//      once on the other instance); the emulator's upstream send count.
 // Run: npm run bench:send -- --help
 import { createServer, type Server } from 'node:http';
 import { createClient, type Client } from 'graphql-ws';
@@ -28,15 +28,15 @@ const flags = parseFlags('npm run bench:send --', {
   'latency-sends': { default: 200, description: 'measured sends one at a time (phase 1), and as many direct emulator sends' },
   warmup: { default: 20, description: 'unmeasured sends before phase 1' },
   'webhook-sends': { default: 50, description: 'sends whose delivery the emulator fails, for webhook -> outboundMessageUpdated (phase 1)' },
-  limit: { default: 300, description: "the emulator's limit N (and the gateways' budget) per window (phase 2)" },
-  'window-seconds': { default: 60, description: 'the sliding window W of the limit, in seconds (phase 2)' },
-  windows: { default: 2, description: 'windows of offered load (phase 2)' },
-  'offered-percent': { default: 150, description: 'sends offered per window, in % of N (phase 2)' },
-  'reads-per-window': { default: 30, min: 0, description: 'conversation reads through the gateways per window, counted against N too (phase 2)' },
-  'drain-seconds': { default: 300, description: 'time bound on waiting for the queued sends after the offered load (phase 2)' },
-  sends: { default: 1_000, description: 'distinct sends (phase 3)' },
-  'retry-percent': { default: 10, min: 0, description: 'of them retried with the same key, half at once on the other instance (phase 3)' },
-  concurrency: { default: 8, description: 'mutations in flight at once (phase 3)' },
+  limit: { default: 300, description: "the emulator's limit N (and the gateways' budget) per window (phase 3)" },
+  'window-seconds': { default: 60, description: 'the sliding window W of the limit, in seconds (phase 3)' },
+  windows: { default: 2, description: 'windows of offered load (phase 3)' },
+  'offered-percent': { default: 150, description: 'sends offered per window, in % of N (phase 3)' },
+  'reads-per-window': { default: 30, min: 0, description: 'conversation reads through the gateways per window, counted against N too (phase 3)' },
+  'drain-seconds': { default: 300, description: 'time bound on waiting for the queued sends after the offered load (phase 3)' },
+  sends: { default: 1_000, description: 'distinct sends (phase 2)' },
+  'retry-percent': { default: 10, min: 0, description: 'of them retried with the same key, half at once on the other instance (phase 2)' },
+  concurrency: { default: 8, description: 'mutations in flight at once (phase 2)' },
   'max-seconds': { default: 300, description: 'time bound of each loop' },
 });
 
@@ -216,7 +216,7 @@ function row(s: Summary): number[] {
   return [s.p50, s.p99, s.max, s.mean];
 }
 
-// ---------------------------------------------------------------- phase 2
+// ---------------------------------------------------------------- phase 3
 
 /** Admitted requests in each full window [first + kW, first + (k + 1)W) that ends before `until`, and the most in any window. */
 function windowCounts(times: readonly number[], windowMs: number, until: number): { perWindow: number[]; maxInAnyWindow: number } {
@@ -295,7 +295,7 @@ async function ratePhase(cleanup: Cleanup, pair: readonly BenchGateway[], podium
   }
   const usedPercent = perWindow.map((c) => round((c / N) * 100, 1));
   printTable(
-    `Phase 2: ${N} requests in any ${flags['window-seconds']} s enforced by the emulator; ${offered} sends and ${reads} reads offered over ${round(offeredMs / 1000, 1)} s`,
+    `Phase 3: ${N} requests in any ${flags['window-seconds']} s enforced by the emulator; ${offered} sends and ${reads} reads offered over ${round(offeredMs / 1000, 1)} s`,
     ['full window', 'admitted upstream requests', '% of the limit'],
     perWindow.map((c, k) => [`#${k + 1}`, c, usedPercent[k] as number]),
   );
@@ -331,7 +331,7 @@ function gatewayPerMinute(): number {
   return Math.round((flags.limit * 60) / flags['window-seconds']);
 }
 
-// ---------------------------------------------------------------- phase 3
+// ---------------------------------------------------------------- phase 2
 
 async function exactlyOncePhase(pair: readonly BenchGateway[], podium: PodiumEmulator, targets: readonly Target[]): Promise<Record<string, unknown>> {
   const [a, b] = pair as [BenchGateway, BenchGateway];
@@ -372,7 +372,7 @@ async function exactlyOncePhase(pair: readonly BenchGateway[], podium: PodiumEmu
   const upstream = podium.sendCount() - before;
   const split = [...ids.values()].filter((s) => s.size > 1).length;
   printTable(
-    `Phase 3: ${pool.completed} sends, ${concurrent + later} retried with the same key (${concurrent} at once on instance B, ${later} after the answer on B)`,
+    `Phase 2: ${pool.completed} sends, ${concurrent + later} retried with the same key (${concurrent} at once on instance B, ${later} after the answer on B)`,
     ['upstream sends (emulator)', 'expected', 'keys answered with 2 ids', 'refused or errors', 'sends/s'],
     [[upstream, pool.completed, split, errors.length, round(pool.completed / (elapsed / 1000), 1)]],
   );
@@ -403,7 +403,7 @@ runBenchmark(async (cleanup) => {
   printHeader('bench:send - sendMessage through two gateways on one MongoDB and one Redis, Podium emulator', machine, { ...flags, gatewayRequestsPerMinute: gatewayPerMinute() }, [
     'everything in this process: both gateways (createGateway with loadConfig, NODE_ENV=test, cache as configured by default), the Podium emulator, the webhook tap and the load generator (fetch, keep-alive); MongoDB is FerretDB (or MONGODB_URL), Redis redis-server (or REDIS_URL)',
     'sends: sendMessage with an agent key to one of the emulator organization\'s phone conversations (Lana Landline left out), body "bench <key>"; Podium\'s webhooks reach the gateway through a tap that notes when each arrived',
-    "phase 2: the gateways' budget is a token bucket per minute (PODIUM_REQUESTS_PER_MINUTE, shared in Redis); its window cannot be shortened, so with --window-seconds other than 60 it is set to the same rate (N x 60 / W a minute) and holds more than N: a short run is a smoke run, the reading the issue asks for is --window-seconds 60",
+    "phase 3: the gateways' budget is a token bucket per minute (PODIUM_REQUESTS_PER_MINUTE, shared in Redis); its window cannot be shortened, so with --window-seconds other than 60 it is set to the same rate (N x 60 / W a minute) and holds more than N: a short run is a smoke run, the reading the issue asks for is --window-seconds 60",
     'percentiles: nearest rank over the sorted samples; latencies from the monotonic clock; event times across the subscription from performance.timeOrigin + performance.now()',
   ]);
   const db = `bench_send_${Date.now()}`;
@@ -429,12 +429,12 @@ runBenchmark(async (cleanup) => {
   const latency = await latencyPhase(a, podium, targets, updates, tap);
   await updates.client.dispose();
 
-  console.log('\nphase 3: exactly once (before phase 2, which takes longest)');
+  console.log('\nphase 2: exactly once');
   const once = await exactlyOncePhase([a, b], podium, targets);
   // A stays up until the end: closing it would close the emulator it started.
   await b.close();
 
-  console.log(`\nphase 2: rate limit, ${flags.windows} windows of ${flags['window-seconds']} s`);
+  console.log(`\nphase 3: rate limit, ${flags.windows} windows of ${flags['window-seconds']} s`);
   const limited = { ...shared, MONGODB_DB: `${db}_rate` };
   const a2 = await startBenchGateway(cleanup, { env: limited, emulator: a.emulator, podiumRequestsPerMinute: gatewayPerMinute() });
   const b2 = await startBenchGateway(cleanup, { env: limited, emulator: a.emulator, podiumRequestsPerMinute: gatewayPerMinute() });
