@@ -273,8 +273,9 @@ async function ratePhase(cleanup: Cleanup, pair: readonly BenchGateway[], podium
       }),
     );
   }
-  await Promise.all(jobs);
   const offeredMs = nowMs() - started;
+  await Promise.all(jobs);
+  const answeredMs = nowMs() - started;
   const settled = (k: string): boolean => ['SENT', 'DELIVERED', 'FAILED', 'UNCERTAIN'].some((s) => updates.seen.get(k)?.has(s));
   const drainEnd = nowMs() + flags['drain-seconds'] * 1000;
   while (keys.some((k) => !settled(k)) && nowMs() < drainEnd) await new Promise((r) => setTimeout(r, 250));
@@ -295,7 +296,7 @@ async function ratePhase(cleanup: Cleanup, pair: readonly BenchGateway[], podium
   }
   const usedPercent = perWindow.map((c) => round((c / N) * 100, 1));
   printTable(
-    `Phase 3: ${N} requests in any ${flags['window-seconds']} s enforced by the emulator; ${offered} sends and ${reads} reads offered over ${round(offeredMs / 1000, 1)} s`,
+    `Phase 3: ${N} requests in any ${flags['window-seconds']} s enforced by the emulator; ${offered} sends and ${reads} reads offered over ${round(offeredMs / 1000, 1)} s, answered by ${round(answeredMs / 1000, 1)} s`,
     ['full window', 'admitted upstream requests', '% of the limit'],
     perWindow.map((c, k) => [`#${k + 1}`, c, usedPercent[k] as number]),
   );
