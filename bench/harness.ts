@@ -10,7 +10,8 @@ import { availableParallelism, cpus, loadavg, platform, arch, totalmem } from 'n
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig, type GatewayConfig, type PodiumConfig } from '../src/config.js';
+import { loadConfig, type GatewayConfig } from '../src/config.js';
+import type { PodiumConfig } from '../src/providers/podium/config.js';
 import type { WithApi } from '../src/sandbox/types.js';
 import type { MessageEventKind } from '../src/model.js';
 import type { LoggedRequest } from '../src/sandbox/kit.js';

@@ -4,6 +4,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import type { ProviderName } from './model.js';
+import { withProviderEnumHint } from './providers/aliases.js';
 
 export const ErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
@@ -156,7 +157,9 @@ export function createErrorFormatter(options: ErrorFormatterOptions): (formatted
       logger.error({ err: original }, 'resolver failed');
       return { message: 'Internal server error', ...where, extensions: { code } };
     }
-    const message = hideSuggestions ? formatted.message.replace(/\s*Did you mean .*\?$/, '') : formatted.message;
+    const stripped = hideSuggestions ? formatted.message.replace(/\s*Did you mean .*\?$/, '') : formatted.message;
+    // Names the documentation uses for a provider (HIGHLEVEL) point at the enum value, even where suggestions are hidden.
+    const message = withProviderEnumHint(stripped);
     return { ...formatted, message, extensions: { ...extensions, code } };
   };
 }

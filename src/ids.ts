@@ -7,18 +7,14 @@
 // provider could never have issued reaches an upstream path.
 import { userInputError } from './errors.js';
 import { PROVIDERS, type ProviderName } from './model.js';
-import type { IdRules } from './providers/id-rules.js';
-import { LEADCONNECTOR_IDS } from './providers/leadconnector/ids.js';
-import { PODIUM_IDS } from './providers/podium/ids.js';
-import { SMOOCH_IDS } from './providers/smooch/ids.js';
+import { descriptorOf } from './providers/index.js';
 
 export const NODE_TYPES = ['Contact', 'Conversation', 'Message', 'User', 'Webhook', 'StoredEvent', 'Account', 'OutboundMessage'] as const;
 export type NodeType = (typeof NODE_TYPES)[number];
 
-/** Longer than any id this gateway issues (the longest, a Smooch pair, encodes to ~90 characters). */
+/** Longer than any id this gateway issues (the longest, a pair of provider ids, encodes to ~90 characters). */
 export const MAX_GLOBAL_ID_LENGTH = 512;
 
-const ID_RULES: Readonly<Record<ProviderName, IdRules>> = { PODIUM: PODIUM_IDS, LEADCONNECTOR: LEADCONNECTOR_IDS, SMOOCH: SMOOCH_IDS };
 /** Stored events are the gateway's own (see events/event-id.ts). */
 const STORED_EVENT_ID = /^[0-9a-f]{28}$/;
 /** Accounts are the gateway's own (see accounts/types.ts). */
@@ -68,11 +64,6 @@ export function decodeId(id: string, expected?: NodeType): GlobalId {
   return { provider, account, type, providerId };
 }
 
-/** The id rules of a provider, for adapters checking filter arguments that carry provider ids. */
-export function idRulesOf(provider: ProviderName): IdRules {
-  return ID_RULES[provider];
-}
-
 /** What is wrong with the provider id part, or null when it is one the gateway could have issued. */
 function providerIdProblem(provider: ProviderName, type: NodeType, providerId: string): string | null {
   const shown = JSON.stringify(providerId.slice(0, 80));
@@ -80,7 +71,7 @@ function providerIdProblem(provider: ProviderName, type: NodeType, providerId: s
   if (type === 'OutboundMessage') return /^[0-9a-f]{24}$/.test(providerId) ? null : `expected an outbound message id of 24 hex digits, got ${shown}`;
   if (type === 'Account') return ACCOUNT_ID.test(providerId) ? null : `expected an account id (env or 24 hex digits), got ${shown}`;
   if (type === 'Message' && UNIDENTIFIED_MESSAGE.test(providerId)) return null;
-  const rule = ID_RULES[provider][type];
+  const rule = descriptorOf(provider).ids[type];
   return rule.pattern.test(providerId) ? null : `expected a ${provider} ${type} id of ${rule.expected}, got ${shown}`;
 }
 

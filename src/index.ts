@@ -4,9 +4,11 @@
 import { existsSync } from 'node:fs';
 import type { Account } from './accounts/types.js';
 import { ConfigError, loadConfig, redactUrl, type GatewayConfig } from './config.js';
+import { CONSOLE_PATH, EXPLORER_PATH } from './http/pages.js';
 import { encodeId } from './ids.js';
 import { createLogger } from './logger.js';
 import type { ProviderName } from './model.js';
+import { configOf, descriptorOf } from './providers/index.js';
 import { startSandbox, type ConfigSource, type Sandbox } from './sandbox/index.js';
 import { createGateway, type Gateway } from './server.js';
 import { startTelemetry, type Telemetry } from './telemetry/sdk.js';
@@ -66,6 +68,8 @@ async function main(): Promise<void> {
     },
     'gateway listening',
   );
+  // One plain line a person can read (and click) among the JSON log lines: on stderr, so stdout stays JSON.
+  process.stderr.write(`${startedLine(url, config)}\n`);
   const stopDemo = sandbox && config.demo ? sandbox.startDemo(logger) : null;
 
   let stopping = false;
@@ -98,16 +102,27 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
+/** `Gateway ready: explorer <url> | console <url> | GraphQL <url>`, naming only the pages that are on. */
+function startedLine(url: string, config: GatewayConfig): string {
+  const parts = [
+    ...(config.explorer ? [`explorer ${url}${EXPLORER_PATH}`] : []),
+    ...(config.console ? [`console ${url}${CONSOLE_PATH}`] : []),
+    `GraphQL ${url}/graphql`,
+  ];
+  return `Gateway ready: ${parts.join(' | ')}`;
+}
+
 /**
  * Per provider: which parts are real and which emulated, the webhook
  * verification in force, and the accounts the sandbox connected (with the id
  * `account:` arguments take; the environment's account stays the default).
  */
 function describeProviders(config: GatewayConfig, gateway: Gateway, sources: ReadonlyMap<ProviderName, ConfigSource> | null, seeded: readonly Account[]): Record<string, unknown> {
-  const configs = { PODIUM: config.podium, LEADCONNECTOR: config.leadconnector, SMOOCH: config.smooch };
   const described: Record<string, unknown> = {};
   for (const [name, provider] of gateway.providers) {
-    const source = sources?.get(name) ?? { api: configs[name]?.api ? 'configured' : 'none (webhooks only)', webhooks: 'configured' };
+    const descriptor = descriptorOf(name);
+    const hasApi = descriptor.environment(configOf(config, descriptor)) !== null;
+    const source = sources?.get(name) ?? { api: hasApi ? 'configured' : 'none (webhooks only)', webhooks: 'configured' };
     const seededAccounts = seeded.filter((a) => a.provider === name).map((a) => ({ id: encodeId(a.provider, 'Account', a.id), name: a.name }));
     described[name] = { ...source, verification: provider.receiver.verification, ...(seededAccounts.length > 0 ? { seededAccounts } : {}) };
   }

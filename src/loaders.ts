@@ -16,7 +16,8 @@ export interface ProviderLoaders {
 export interface Loaders {
   /** Throws PROVIDER_NOT_CONFIGURED for a provider this gateway has no credentials for. `account` null or omitted: the default account. */
   forProvider(name: ProviderName, account?: string | null): ProviderLoaders;
-  prime(name: ProviderName, included: Included): void;
+  /** Entities a list carried along; each names its own provider and account. */
+  prime(included: Included): void;
   primeContact(contact: ContactRecord): void;
   primeConversation(conversation: ConversationRecord): void;
   primeMessage(message: MessageRecord): void;
@@ -67,7 +68,7 @@ export function createLoaders(providerOf: ProviderOf): Loaders {
 
   return {
     forProvider,
-    prime(_name, included) {
+    prime(included) {
       included.contacts?.forEach(primeContact);
       included.conversations?.forEach(primeConversation);
       included.users?.forEach(primeUser);

@@ -5,9 +5,12 @@
 export const PROVIDERS = ['PODIUM', 'LEADCONNECTOR', 'SMOOCH'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
+/** How each provider is named in messages people read. */
+export const PROVIDER_LABELS: Readonly<Record<ProviderName, string>> = { PODIUM: 'Podium', LEADCONNECTOR: 'HighLevel', SMOOCH: 'Smooch' };
+
 export type MessageDirection = 'INBOUND' | 'OUTBOUND';
 
-/** One status vocabulary for every provider (providers.md §4, rule 2). */
+/** One status vocabulary for every provider (each provider's normalize.ts maps its own statuses onto it). */
 export type MessageStatus = 'QUEUED' | 'SENT' | 'DELIVERED' | 'READ' | 'FAILED' | 'RECEIVED';
 
 export type Channel =

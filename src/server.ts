@@ -15,6 +15,9 @@ import { createGatewayCache, type GatewayCache } from './cache/index.js';
 import { invalidateOnStored } from './cache/invalidation.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory } from './context.js';
+import { createOutbound, type Outbound } from './outbound/index.js';
+import type { AccountId } from './accounts/types.js';
+import { createDirectory, ENV_DIRECTORY_ACCOUNT, recordSeenOnStored, type Directory } from './directory/index.js';
 import { createErrorFormatter } from './errors.js';
 import { createIngest } from './events/ingest.js';
 import { createLiveEvents } from './events/live-events.js';
@@ -38,12 +41,13 @@ import { WEBHOOK_PATHS, webhookRoutes } from './http/webhooks.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type GatewayMetrics } from './metrics.js';
 import type { ProviderName } from './model.js';
-import { createProviders } from './providers/index.js';
+import { configOf, PROVIDER_DESCRIPTORS, type AnyDescriptor } from './providers/index.js';
 import { createRateBudgets } from './providers/rate-budget.js';
 import type { Provider, ProviderDeps } from './providers/provider.js';
+import { eventContext } from './resolvers/event.js';
 import { createSchema } from './schema.js';
-import { createOutbound, type Outbound } from './outbound/index.js';
-import type { AccountId } from './accounts/types.js';
+import { createCloseStack } from './infra/close-stack.js';
+import { openSharedClients } from './infra/shared.js';
 
 /** Pending connections the kernel queues for accept. */
 const LISTEN_BACKLOG = 4_096;
@@ -61,6 +65,10 @@ export interface Gateway {
   readonly logger: Logger;
   readonly cache: GatewayCache;
   readonly accounts: AccountsService;
+  /** CLIENT SETNAME of this gateway's two Redis connections; null without REDIS_URL. */
+  readonly redisClientName: string | null;
+  readonly directory: Directory;
+  /** Sending: the intent store, the status bus, the worker. */
   readonly outbound: Outbound;
 }
 
@@ -71,6 +79,8 @@ export interface GatewayDeps {
   readonly providers?: ReadonlyMap<ProviderName, Provider>;
   /** The accounts store. @default MongoDB (the event store's database) when configured, else in process */
   readonly accountStore?: AccountStore;
+  /** What the gateway has seen, per account. @default MongoDB when configured, else in process */
+  readonly directory?: Directory;
   readonly logger?: Logger;
   /** Outbox timing (tests shorten it). @default see OutboxOptions */
   readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
@@ -89,10 +99,21 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
   const trustedDocuments = config.trustedDocuments ? loadTrustedDocuments(config.trustedDocuments) : null;
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = createMetrics();
-  const store = deps.store ?? createStore(config);
-  const pubsub = deps.pubsub ?? createPubSub(config);
-  const rateBudgets = createRateBudgets(config.redisUrl, config.cache.prefix);
-  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, registry: metrics.registry, logger, scopes: cacheScopes(config) });
+  // One MongoClient and one Redis pair for every part; closed last, after every part that uses them.
+  const clients = openSharedClients(config);
+  const closers = createCloseStack(logger);
+  closers.add('shared clients', () => clients.close());
+  const redis = clients.redis?.command ?? null;
+  const store = deps.store ?? createStore(config, clients.db);
+  closers.add('event store', () => store.close());
+  const pubsub = deps.pubsub ?? createPubSub(config, clients.redis);
+  closers.add('pubsub', () => pubsub.close());
+  const rateBudgets = createRateBudgets(redis, config.cache.prefix);
+  closers.add('rate budgets', () => rateBudgets.close());
+  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, redis: redis ?? undefined, registry: metrics.registry, logger, scopes: cacheScopes(config) });
+  closers.add('cache', () => cache.close());
+  const directory = deps.directory ?? createDirectory(config, clients.db);
+  closers.add('directory', () => directory.close());
   const providerDeps: ProviderDeps = {
     upstream: config.upstream,
     publicUrl: config.publicUrl,
@@ -100,27 +121,23 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     onCall: (call) => metrics.observeUpstream(call),
     rateBudgets,
     onRateBudget: (provider, remaining) => metrics.observeRateBudget(provider, remaining),
+    directory: { store: directory, account: ENV_DIRECTORY_ACCOUNT },
   };
   // The environment's providers are its accounts; stored accounts join them, and each provider answers from its default one.
   const accounts = createAccounts(config, {
     logger,
     providerDeps,
-    envProviders: deps.providers ?? createProviders(config, providerDeps),
+    envProviders: deps.providers,
     store: deps.accountStore,
+    clients: { db: clients.db, redis },
     wrap: (name, account, provider) => cache.wrapProvider(name, account, provider),
   });
+  closers.add('accounts', () => accounts.close());
   const providers = accounts.providers;
   const keys = accounts.service.keys;
   const auth = createAuthenticator(config.apiKeys, keys);
   const outbound = createOutbound({
-    config: {
-      ...config.outbound,
-      mongodbUrl: config.mongodbUrl,
-      mongodbDb: config.mongodbDb,
-      redisUrl: config.redisUrl,
-      prefix: config.cache.prefix,
-      upstreamTimeoutMs: config.upstream.timeoutMs,
-    },
+    config: { ...config.outbound, db: clients.db, redis: clients.redis, prefix: config.cache.prefix, upstreamTimeoutMs: config.upstream.timeoutMs },
     logger,
     registry: metrics.registry,
     senderFor: async (provider, account) => (await accounts.service.registry.apiFor(provider, account as AccountId)).sender ?? null,
@@ -128,6 +145,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       cache.invalidate(provider, conversationId ? { conversationIds: [conversationId] } : { conversations: true }, 'send', account === 'env' ? null : account),
     timing: deps.outbound,
   });
+  closers.add('outbound', () => outbound.close());
   const outbox = createOutbox({ log: store, claims: store, pubsub, logger, metrics, ...deps.outbox });
   const retention = createRetention({ log: store, claims: store, logger });
   const ingest = createIngest({
@@ -141,9 +159,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     route: createWebhookRouter(accounts.service.registry),
     // Before the 200: a query that starts after the answer must not see what this delivery changed.
     afterStored: [
+      // First, so the lists the invalidation below refreshes already hold what this delivery named.
+      recordSeenOnStored(directory, (name) => providers.get(name)?.receiver.feedsDirectory === true),
       invalidateOnStored(cache, accounts.service.registry),
       // Sends move forward by their provider's webhooks before the delivery is acknowledged.
-      ({ events }) => outbound.observe(events),
+      outbound.afterStored,
     ],
   });
   const schema = createSchema();
@@ -165,7 +185,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     outbound,
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
-  const persistedQueries = createPersistedQueries({ redisUrl: config.redisUrl, prefix: config.cache.prefix, logger });
+  const persistedQueries = createPersistedQueries({ redis, prefix: config.cache.prefix, logger });
+  closers.add('persisted queries', () => persistedQueries.close());
   const pipeline = createGatewayPipeline({ limits, metrics, trustedDocuments });
   const apollo = createApollo({
     schema,
@@ -200,6 +221,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       metrics,
       admission,
       maxBufferedBytes: config.wsMaxBufferedBytes,
+      eventContext,
       revocations: { onRevoked: keys.onRevoked, revokedAmong: keys.revokedAmong, recheckMs: KEY_CHECK_TTL_MS },
     },
   });
@@ -218,6 +240,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
     logger,
     cache,
     accounts: accounts.service,
+    redisClientName: clients.redis ? clients.redisName : null,
+    directory,
     outbound,
     async listen(port = config.port, host = '::') {
       // Production refuses to start with stored accounts it cannot decrypt.
@@ -244,24 +268,20 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
         await app.close();
         await retention.stop();
         await outbox.stop();
-        await outbound.close();
-        await Promise.allSettled([store.close(), pubsub.close(), cache.close(), rateBudgets.close(), persistedQueries.close(), accounts.close()]);
+        await outbound.worker.stop();
+        await closers.closeAll();
       })();
       return closing;
     },
   };
 }
 
-/** One cache namespace per provider credential: the API it talks to and the identity it acts as. */
+/** One cache namespace per environment credential: the API it talks to and the identity it acts as. */
 function cacheScopes(config: GatewayConfig): ReadonlyMap<ProviderName, string> {
-  const identities: Array<[ProviderName, string | null]> = [
-    ['PODIUM', config.podium?.api ? `${config.podium.api.apiUrl} ${config.podium.api.clientId ?? config.podium.api.accessToken}` : null],
-    ['LEADCONNECTOR', config.leadconnector?.api ? `${config.leadconnector.api.apiUrl} ${config.leadconnector.api.locationId}` : null],
-    ['SMOOCH', config.smooch?.api ? `${config.smooch.api.apiUrl} ${config.smooch.api.appId}` : null],
-  ];
   const scopes = new Map<ProviderName, string>();
-  for (const [name, identity] of identities) {
-    if (identity) scopes.set(name, `${name}:${createHash('sha256').update(identity).digest('base64url').slice(0, 12)}`);
+  for (const descriptor of PROVIDER_DESCRIPTORS as readonly AnyDescriptor[]) {
+    const identity = descriptor.environment(configOf(config, descriptor))?.identity;
+    if (identity) scopes.set(descriptor.name, `${descriptor.name}:${createHash('sha256').update(identity).digest('base64url').slice(0, 12)}`);
   }
   return scopes;
 }

@@ -35,7 +35,7 @@ describe('the event console', () => {
     await page.waitForFunction(() => document.querySelectorAll('#outbound tr')[0]?.textContent?.includes('Carrier rejected the message'), { timeout: 15_000 });
     const shown = await rows();
     expect(shown).toHaveLength(1);
-    expect(shown[0]!.slice(1, 7)).toEqual(['PODIUM', 'Podium (environment)', 'SMS', 'Shown in the console', 'FAILED', 'Carrier rejected the message']);
+    expect(shown[0]!.slice(1, 7)).toEqual(['PODIUM', 'Wasatch Auto Care', 'SMS', 'Shown in the console', 'FAILED', 'Carrier rejected the message']);
     expect(offsite).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();

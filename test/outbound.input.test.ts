@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeId } from '../src/ids.js';
 import { collect, until, useTestGateway, VIEWER_KEY, type TestGateway } from './helpers/gateway.js';
-import { contactId, conversationOn, KEYS_ENV, send } from './helpers/outbound.js';
+import { AGENT_KEY, contactId, conversationOn, KEYS_ENV, send } from './helpers/outbound.js';
 
 const posts = (t: TestGateway): number => t.podium.requestCount({ method: 'POST', pathPrefix: '/v4/messages' });
 
@@ -45,6 +45,17 @@ describe('sendMessage input', () => {
     await refused(t, { to, body: 'hi', idempotencyKey: 'k'.repeat(256) }, 'INVALID_IDEMPOTENCY_KEY', ['input', 'idempotencyKey']);
   });
 
+  it('refuses a channel the contact has no address for (CONTACT_HAS_NO_ADDRESS), sending nothing', async () => {
+    const t = await useTestGateway({ env: KEYS_ENV, providers: ['LEADCONNECTOR'] });
+    const res = await t.gql<{ contacts: { edges: Array<{ node: { id: string; emails: string[] } }> } }>('{ contacts(provider: LEADCONNECTOR, first: 100) { edges { node { id emails } } } }');
+    const noEmail = res.data!.contacts.edges.map((e) => e.node).find((c) => c.emails.length === 0);
+    expect(noEmail).toBeDefined();
+    const answer = await send(t, { to: { contact: { contactId: noEmail!.id, channel: 'EMAIL' } }, subject: 'Hello', body: 'hi', idempotencyKey: 'no-address' });
+    expect(answer.data?.sendMessage).toEqual({ outboundMessage: null, userErrors: [{ code: 'CONTACT_HAS_NO_ADDRESS', field: ['input', 'to', 'contact', 'channel'], message: expect.any(String) }] });
+    expect(t.emulators.LEADCONNECTOR!.sendCount()).toBe(0);
+    expect(await t.gateway.outbound.store.findByKey('LEADCONNECTOR:env', 'no-address')).toBeNull();
+  });
+
   it('refuses both and neither recipients in GraphQL validation (@oneOf), before any resolver', async () => {
     const t = await useTestGateway({ env: KEYS_ENV });
     const sms = await conversationOn(t, 'PODIUM', 'SMS');
@@ -55,6 +66,16 @@ describe('sendMessage input', () => {
       expect(res.errors?.[0]?.message).toMatch(/exactly one key/i);
     }
     expect(posts(t)).toBe(0);
+  });
+
+  it('lets an agent key read and send but nothing an admin alone may do', async () => {
+    const t = await useTestGateway({ env: KEYS_ENV });
+    const read = await t.gql('{ conversations(provider: PODIUM, first: 1) { edges { node { id } } } }', {}, AGENT_KEY);
+    expect(read.errors).toBeUndefined();
+    const admin = await t.gql('mutation { createApiKey(role: VIEWER) { id } }', {}, AGENT_KEY);
+    expect(admin.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const events = await t.gql('{ messageEvents(first: 1) { edges { node { id } } } }', {}, AGENT_KEY);
+    expect(events.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });
 
   it('answers a viewer key FORBIDDEN at the top level, sending nothing', async () => {

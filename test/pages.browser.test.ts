@@ -120,9 +120,11 @@ describe('the event console', () => {
     expect((await t.deliver(fresh)).body).toMatchObject({ unprocessable: 0 });
     await page.waitForFunction((text) => document.querySelector('#live')?.textContent?.includes(text), { timeout: 15_000 }, `hello ${fresh}`);
     const live = await page.$$eval('#live tr', (rows) => rows.map((r) => [r.children[2]?.textContent, r.children[5]?.textContent]));
+    // The environment's account carries the provider's own name of it: the organization's.
+    const organization = podium.organizations[0]!.name;
     expect(live).toEqual([
-      ['Podium (environment)', `hello ${fresh}`],
-      ['Podium (environment)', `hello ${broken}`],
+      [organization, `hello ${fresh}`],
+      [organization, `hello ${broken}`],
     ]);
 
     expect(offsite).toEqual([]);

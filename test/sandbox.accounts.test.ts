@@ -53,8 +53,9 @@ describe('the sandbox seeds several accounts per provider', () => {
     const [app] = emulated(t.sandbox, 'SMOOCH');
     const rows = await t.accounts();
     expect(rows.map(({ provider, name, providerAccountId, fromEnvironment }) => ({ provider, name, providerAccountId, fromEnvironment }))).toEqual([
-      { provider: 'PODIUM', name: 'Podium (environment)', providerAccountId: '', fromEnvironment: true },
-      { provider: 'LEADCONNECTOR', name: `HighLevel location ${lcA!.providerAccountId} (environment)`, providerAccountId: lcA!.providerAccountId, fromEnvironment: true },
+      // The environment's accounts carry the provider's own name of what they reach, as stored ones do.
+      { provider: 'PODIUM', name: 'Wasatch Auto Care', providerAccountId: '', fromEnvironment: true },
+      { provider: 'LEADCONNECTOR', name: 'Sandbox Smiles Downtown', providerAccountId: lcA!.providerAccountId, fromEnvironment: true },
       { provider: 'SMOOCH', name: `Smooch app ${app!.providerAccountId} (environment)`, providerAccountId: app!.providerAccountId, fromEnvironment: true },
       { provider: 'PODIUM', name: 'Bonneville Dental', providerAccountId: orgB!.providerAccountId, fromEnvironment: false },
       { provider: 'LEADCONNECTOR', name: 'Sandbox Smiles Uptown', providerAccountId: lcB!.providerAccountId, fromEnvironment: false },
@@ -125,7 +126,7 @@ describe('the sandbox seeds several accounts per provider', () => {
     expect(decodeId(podiumB.conversation!.id).account).toBe(storedId('PODIUM'));
     expect(highLevelB.account.name).toBe('Sandbox Smiles Uptown');
     expect(decodeId(highLevelB.conversation!.id).account).toBe(storedId('LEADCONNECTOR'));
-    expect(ofAccount('PODIUM', null)!.messageReceived.message.account.name).toBe('Podium (environment)');
+    expect(ofAccount('PODIUM', null)!.messageReceived.message.account.name).toBe('Wasatch Auto Care');
     expect(errors).toEqual([]);
   });
 

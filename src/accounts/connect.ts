@@ -7,14 +7,25 @@
 import type { Logger } from 'pino';
 import { ProviderError } from '../errors.js';
 import type { ProviderName } from '../model.js';
+import { PROVIDER_DESCRIPTORS, type AnyDescriptor } from '../providers/index.js';
 import { PROVIDER_LABELS } from '../providers/labels.js';
 import type { AccountRegistry } from './registry.js';
 import { EncryptionKeyRequiredError } from './registry.js';
+import { describeScope } from './scope.js';
 import type { TokenSigner } from './signed-token.js';
 import type { Account, OAuthFlow } from './types.js';
 
-export const OAUTH_PATHS: Readonly<Record<string, ProviderName>> = { podium: 'PODIUM', leadconnector: 'LEADCONNECTOR' };
-const SEGMENTS: Readonly<Partial<Record<ProviderName, string>>> = { PODIUM: 'podium', LEADCONNECTOR: 'leadconnector' };
+const DESCRIPTORS = PROVIDER_DESCRIPTORS as readonly AnyDescriptor[];
+/** `/oauth/<segment>/…` of each provider with an OAuth flow. */
+const OAUTH_PATHS: ReadonlyMap<string, AnyDescriptor> = new Map(DESCRIPTORS.flatMap((d) => (d.oauth ? [[d.oauth.segment, d] as const] : [])));
+const SEGMENTS: ReadonlyMap<ProviderName, string> = new Map(DESCRIPTORS.flatMap((d) => (d.oauth ? [[d.name, d.oauth.segment] as const] : [])));
+
+/** Why a provider without an OAuth flow cannot be connected through one. */
+function noOAuthReason(descriptor: AnyDescriptor | undefined): string {
+  const label = descriptor ? PROVIDER_LABELS[descriptor.name] : 'These';
+  const mutation = descriptor?.keyConnect?.mutation;
+  return mutation ? `${label} accounts are connected with their API key: use the ${mutation} mutation` : `${label} accounts are not connected by OAuth`;
+}
 
 /** How long an admin's start link and a consent round trip may take. */
 const START_TTL_MS = 600_000; // 10 minutes
@@ -50,19 +61,20 @@ const text = (value: unknown): string | null => (typeof value === 'string' && va
 
 export function createOAuthConnector(options: OAuthConnectorOptions): OAuthConnector {
   const base = options.publicUrl.replace(/\/+$/, '');
-  const redirectUri = (provider: ProviderName): string => `${base}/oauth/${SEGMENTS[provider] ?? ''}/callback`;
+  const redirectUri = (provider: ProviderName): string => `${base}/oauth/${SEGMENTS.get(provider) ?? ''}/callback`;
 
   function flowOf(segment: string): { provider: ProviderName; flow: OAuthFlow } | OAuthFailure {
-    const provider = OAUTH_PATHS[segment];
-    if (!provider) {
-      return segment === 'smooch'
-        ? fail(404, 'Not an OAuth provider', 'Smooch apps are connected with their API key: use the connectSmoochAccount mutation')
-        : fail(404, 'Unknown provider', `There is no OAuth flow for "${segment.slice(0, 40)}": expected podium or leadconnector`);
+    const descriptor = OAUTH_PATHS.get(segment);
+    if (!descriptor?.oauth) {
+      const other = DESCRIPTORS.find((d) => d.configKey === segment);
+      return other
+        ? fail(404, 'Not an OAuth provider', noOAuthReason(other))
+        : fail(404, 'Unknown provider', `There is no OAuth flow for "${segment.slice(0, 40)}": expected ${[...OAUTH_PATHS.keys()].join(' or ')}`);
     }
+    const provider = descriptor.name;
     const flow = options.flows.get(provider);
     if (!flow) {
-      const vars = provider === 'PODIUM' ? 'PODIUM_CLIENT_ID and PODIUM_CLIENT_SECRET' : 'LEADCONNECTOR_CLIENT_ID and LEADCONNECTOR_CLIENT_SECRET';
-      return fail(404, `${PROVIDER_LABELS[provider]} OAuth is not configured`, `This gateway has no ${PROVIDER_LABELS[provider]} OAuth app: set ${vars}`);
+      return fail(404, `${PROVIDER_LABELS[provider]} OAuth is not configured`, `This gateway has no ${PROVIDER_LABELS[provider]} OAuth app: set ${descriptor.oauth.variables}`);
     }
     return { provider, flow };
   }
@@ -70,11 +82,11 @@ export function createOAuthConnector(options: OAuthConnectorOptions): OAuthConne
   return {
     redirectUri,
     startUrl(provider) {
-      const segment = SEGMENTS[provider];
+      const segment = SEGMENTS.get(provider);
       const found = segment ? flowOf(segment) : null;
       if (!segment || !found || 'ok' in found) {
-        const reason = found && 'ok' in found ? found.reason : `${PROVIDER_LABELS[provider]} accounts are not connected by OAuth: use connectSmoochAccount`;
-        throw new ProviderError(provider, provider === 'SMOOCH' ? 'BAD_REQUEST' : 'NOT_CONFIGURED', reason);
+        const reason = found && 'ok' in found ? found.reason : noOAuthReason(DESCRIPTORS.find((d) => d.name === provider));
+        throw new ProviderError(provider, segment ? 'NOT_CONFIGURED' : 'BAD_REQUEST', reason);
       }
       const { token } = options.signer.issue('oauth-start', segment, START_TTL_MS);
       return `${base}/oauth/${segment}/start?grant=${encodeURIComponent(token)}`;
@@ -126,15 +138,7 @@ export function createOAuthConnector(options: OAuthConnectorOptions): OAuthConne
           scope,
           credentials: { kind: 'oauth', accessToken: tokens.accessToken, refreshToken: tokens.refreshToken, expiresAt: tokens.expiresAt },
         });
-        const detail =
-          scope.provider === 'PODIUM'
-            ? `organization ${scope.organizationUid} with ${scope.locationUids.length} location${scope.locationUids.length === 1 ? '' : 's'}`
-            : scope.provider === 'LEADCONNECTOR'
-              ? scope.locationId
-                ? `location ${scope.locationId}`
-                : `company ${scope.companyId ?? ''}`
-              : '';
-        return { ok: true, account, detail };
+        return { ok: true, account, detail: describeScope(scope) };
       } catch (err) {
         if (err instanceof EncryptionKeyRequiredError) return fail(503, 'Cannot store accounts', err.message);
         if (err instanceof ProviderError) {

@@ -1,46 +1,39 @@
-// Builds the accounts part of the gateway from the config: the sealer, the
-// accounts store and refresh locks, the OAuth flows, one adapter factory per
-// provider, the environment's accounts, the registry, the OAuth connector, and
-// the providers the rest of the gateway sees (per account, and each provider's default).
+// Builds the accounts part of the gateway from the config and the provider
+// registry (providers/index.ts): the sealer, the accounts store and refresh
+// locks, each provider's OAuth flow, API factory and receiver, the
+// environment's accounts (served by the same token source as stored ones), the
+// registry, the OAuth connector, and the providers the rest of the gateway
+// sees (per account, and each provider's default).
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
-import { defaults, type GatewayConfig } from '../config.js';
-import { ProviderError, userInputError } from '../errors.js';
+import type { GatewayConfig } from '../config.js';
+import { userInputError } from '../errors.js';
 import type { ProviderName } from '../model.js';
-import { createLeadConnectorOAuth } from '../providers/leadconnector/auth.js';
-import { createLeadConnectorProvider } from '../providers/leadconnector/index.js';
-import { LEADCONNECTOR_EVENT_TYPES } from '../providers/leadconnector/event-types.js';
-import { createPodiumOAuth } from '../providers/podium/auth.js';
-import { createPodiumProvider } from '../providers/podium/index.js';
-import { PODIUM_EVENT_TYPES } from '../providers/podium/event-types.js';
-import type { Provider, ProviderDeps } from '../providers/provider.js';
-import { createSmoochProvider } from '../providers/smooch/index.js';
-import { SMOOCH_EVENT_TYPES } from '../providers/smooch/event-types.js';
+import { configOf, descriptorOf, PROVIDER_DESCRIPTORS, type AnyDescriptor } from '../providers/index.js';
+import type { Provider, ProviderDeps, WebhookReceiver } from '../providers/provider.js';
 import { createApiKeys, type ApiKeys } from './api-keys.js';
 import { createOAuthConnector, type OAuthConnector } from './connect.js';
 import { createSealer } from './crypto.js';
-import { redisLocks, storeLocks } from './locks.js';
-import { createAccountRegistry, type AccountApi, type AccountApiFactory, type AccountRegistry, type EnvAccount } from './registry.js';
+import { environmentAuth, type EnvironmentPersistence } from './environment.js';
+import { redisLocks, storeLocks, type RefreshLocks } from './locks.js';
+import { createAccountRegistry, type AccountApiFactory, type AccountRegistry, type EnvAccount } from './registry.js';
 import { createAccountProviders, type AccountProviders, type AccountProvidersOptions } from './routing.js';
 import { createTokenSigner } from './signed-token.js';
 import { createAccountStore, type AccountStore } from './store/index.js';
-import { ENV_ACCOUNT_ID, type Account, type OAuthFlow, type StoredAccount } from './types.js';
-import { httpsUrlProblem } from '../urls.js';
-
-export interface ConnectSmoochInput {
-  readonly appId: string;
-  readonly keyId: string;
-  readonly secret: string;
-  readonly name?: string | null;
-  readonly apiUrl?: string | null;
-}
+import { ENV_ACCOUNT_ID, type Account, type OAuthFlow } from './types.js';
 
 export interface AccountsService {
   readonly registry: AccountRegistry;
   readonly connector: OAuthConnector;
   /** Keys created at run time, possibly scoped to accounts. */
   readonly keys: ApiKeys;
-  /** Checks the key with Smooch (BAD_USER_INPUT when refused), then stores the app as an account. */
-  connectSmooch(input: ConnectSmoochInput): Promise<Account>;
+  /**
+   * Checks an API key with its provider (BAD_USER_INPUT when refused), then
+   * stores the account (the provider's keyConnect mutation).
+   */
+  connectWithKey(provider: ProviderName, input: Readonly<Record<string, unknown>>): Promise<Account>;
 }
 
 export interface Accounts {
@@ -55,105 +48,77 @@ export interface Accounts {
 export interface AccountsDeps {
   readonly logger: Logger;
   readonly providerDeps: ProviderDeps;
-  /** The environment's providers (createProviders): their receivers, and their APIs as the environment's accounts. */
-  readonly envProviders: ReadonlyMap<ProviderName, Provider>;
+  /** Adapters that replace the environment's accounts' APIs and the receivers (tests). @default built from the config */
+  readonly envProviders?: ReadonlyMap<ProviderName, Provider>;
   readonly store?: AccountStore;
+  /** The gateway's shared clients (infra/shared.ts): the accounts store and the refresh locks use them. @default clients of their own */
+  readonly clients?: { readonly db: Db | null; readonly redis: Redis | null };
   /** Puts the cross-request cache in front of each account's Provider. @default none */
   readonly wrap?: AccountProvidersOptions['wrap'];
 }
 
-const SMOOCH_APP_ID = /^[A-Za-z0-9_-]{1,64}$/;
+/** What the accounts need of each provider, built once from its descriptor and config. */
+interface Parts {
+  readonly flows: Map<ProviderName, OAuthFlow>;
+  readonly factories: Map<ProviderName, AccountApiFactory>;
+  readonly envAccounts: Map<ProviderName, EnvAccount>;
+  readonly receivers: Map<ProviderName, WebhookReceiver>;
+}
+
+interface PartsContext {
+  readonly config: GatewayConfig;
+  readonly deps: AccountsDeps;
+  readonly locks: RefreshLocks;
+  readonly owner: string;
+  /** Where the environment's renewed tokens are kept; null: in this process. */
+  readonly persistence: EnvironmentPersistence | null;
+}
+
+function providerParts(context: PartsContext): Parts {
+  const parts: Parts = { flows: new Map(), factories: new Map(), envAccounts: new Map(), receivers: new Map() };
+  for (const descriptor of PROVIDER_DESCRIPTORS as readonly AnyDescriptor[]) addProvider(parts, descriptor, context);
+  return parts;
+}
+
+function addProvider(parts: Parts, descriptor: AnyDescriptor, { config, deps, locks, owner, persistence }: PartsContext): void {
+  const { name } = descriptor;
+  const own = configOf(config, descriptor);
+  const providerDeps = deps.providerDeps;
+  const app = descriptor.oauth?.app(own) ?? null;
+  if (descriptor.oauth && app) parts.flows.set(name, descriptor.oauth.flow(app, providerDeps));
+  parts.factories.set(name, (account, auth) => descriptor.api({ ...account, auth, identity: `account:${account.id}` }, own, providerDeps));
+  const given = deps.envProviders?.get(name);
+  const receiver = given?.receiver ?? descriptor.webhook.receiver(own, providerDeps);
+  if (receiver) parts.receivers.set(name, receiver);
+  const env = descriptor.environment(own);
+  if (!env) return;
+  const auth = environmentAuth(descriptor, env, providerDeps, {
+    locks,
+    owner,
+    persistence,
+    refreshAheadMs: config.accounts.refreshAheadMs,
+    onRefresh: () => deps.logger.info({ provider: name }, 'environment token renewed'),
+  });
+  const apiAccount = { id: ENV_ACCOUNT_ID, scope: env.scope, credentials: env.credentials, auth, identity: env.identity };
+  const account: Account = { id: ENV_ACCOUNT_ID, provider: name, name: env.fallbackName, scope: env.scope, status: 'ACTIVE', lastError: null, source: 'environment', connectedAt: null };
+  const displayName = descriptor.displayName;
+  parts.envAccounts.set(name, {
+    account,
+    api: given ?? descriptor.api(apiAccount, own, providerDeps),
+    ...(displayName ? { displayName: () => displayName(apiAccount, own, providerDeps) } : {}),
+  });
+}
 
 export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accounts {
-  const { logger, providerDeps } = deps;
+  const { logger } = deps;
   const production = config.env === 'production';
   const key = config.accounts.encryptionKey;
   const sealer = createSealer(key);
-  const store = deps.store ?? createAccountStore(config);
-  const locks = config.redisUrl ? redisLocks(config.redisUrl, config.cache.prefix) : storeLocks(store);
-
-  const flows = new Map<ProviderName, OAuthFlow>();
-  const podiumOAuth = config.podium?.oauth ?? null;
-  const leadconnectorOAuth = config.leadconnector?.oauth ?? null;
-  if (podiumOAuth) flows.set('PODIUM', createPodiumOAuth(podiumOAuth, providerDeps));
-  if (leadconnectorOAuth) flows.set('LEADCONNECTOR', createLeadConnectorOAuth(leadconnectorOAuth, providerDeps));
-
-  const apiOnly = (provider: Provider): AccountApi => {
-    const { receiver: _receiver, ...api } = provider;
-    return api;
-  };
-  const withAccount = (account: StoredAccount, auth: Parameters<AccountApiFactory>[1]): ProviderDeps => ({ ...providerDeps, ...(auth ? { account: { id: account.id, auth } } : {}) });
-  const factories = new Map<ProviderName, AccountApiFactory>([
-    [
-      'PODIUM',
-      (account, auth) =>
-        apiOnly(
-          createPodiumProvider(
-            {
-              api: {
-                apiUrl: podiumOAuth?.apiUrl ?? config.podium?.api?.apiUrl ?? defaults.podiumApiUrl,
-                accessToken: '',
-                refreshToken: null,
-                clientId: null,
-                clientSecret: null,
-                tokenUrl: podiumOAuth?.tokenUrl ?? defaults.podiumTokenUrl,
-                requestsPerMinute: podiumOAuth?.requestsPerMinute ?? defaults.podiumRequestsPerMinute,
-              },
-              webhookSecret: null,
-              webhookToleranceMs: defaults.webhookToleranceMs,
-            },
-            withAccount(account, auth),
-          ),
-        ),
-    ],
-    [
-      'LEADCONNECTOR',
-      (account, auth) => {
-        const scope = account.scope.provider === 'LEADCONNECTOR' ? account.scope : null;
-        return apiOnly(
-          createLeadConnectorProvider(
-            {
-              api: {
-                apiUrl: leadconnectorOAuth?.apiUrl ?? config.leadconnector?.api?.apiUrl ?? defaults.leadconnectorApiUrl,
-                token: '',
-                locationId: scope?.locationId ?? '',
-                companyId: scope?.companyId ?? null,
-                requestsPer10Seconds: leadconnectorOAuth?.requestsPer10Seconds ?? defaults.leadconnectorRequestsPer10Seconds,
-              },
-              webhookPublicKey: config.leadconnector?.webhookPublicKey ?? '',
-              webhookEd25519PublicKey: config.leadconnector?.webhookEd25519PublicKey ?? '',
-              webhookToleranceMs: defaults.webhookToleranceMs,
-            },
-            withAccount(account, auth),
-          ),
-        );
-      },
-    ],
-    [
-      'SMOOCH',
-      (account) => {
-        const scope = account.scope.provider === 'SMOOCH' ? account.scope : null;
-        const credentials = account.credentials.kind === 'api-key' ? account.credentials : null;
-        if (!scope || !credentials) throw new ProviderError('SMOOCH', 'NOT_CONFIGURED', `The stored Smooch account ${account.id} has no API key`);
-        return apiOnly(createSmoochProvider({ api: { apiUrl: scope.apiUrl, appId: scope.appId, keyId: credentials.keyId, secret: credentials.secret }, webhookSecret: null }, providerDeps));
-      },
-    ],
-  ]);
-
-  const envAccounts = new Map<ProviderName, EnvAccount>();
-  const env = (provider: ProviderName, name: string, scope: Account['scope']): void => {
-    const envProvider = deps.envProviders.get(provider);
-    if (!envProvider) return;
-    envAccounts.set(provider, {
-      account: { id: ENV_ACCOUNT_ID, provider, name, scope, status: 'ACTIVE', lastError: null, source: 'environment', connectedAt: null },
-      api: apiOnly(envProvider),
-    });
-  };
-  if (config.podium?.api) env('PODIUM', 'Podium (environment)', null);
-  const lc = config.leadconnector?.api;
-  if (lc) env('LEADCONNECTOR', `HighLevel location ${lc.locationId} (environment)`, { provider: 'LEADCONNECTOR', userType: 'Location', locationId: lc.locationId, companyId: lc.companyId });
-  const sm = config.smooch?.api;
-  if (sm) env('SMOOCH', `Smooch app ${sm.appId} (environment)`, { provider: 'SMOOCH', appId: sm.appId, apiUrl: sm.apiUrl });
+  const store = deps.store ?? createAccountStore(config, deps.clients?.db ?? null);
+  const locks = config.redisUrl ? redisLocks(deps.clients?.redis ?? config.redisUrl, config.cache.prefix) : storeLocks(store);
+  // Production without the encryption key keeps the environment's renewed tokens in process, as it stores no account.
+  const persistence = production && key === null ? null : { store, sealer, logger };
+  const { flows, factories, envAccounts, receivers } = providerParts({ config, deps, locks, owner: randomUUID(), persistence });
 
   const registry = createAccountRegistry({
     store,
@@ -177,53 +142,29 @@ export function createAccounts(config: GatewayConfig, deps: AccountsDeps): Accou
     logger,
   });
 
-  // Smooch is always served: its accounts can be connected at run time, and
-  // without a secret known its receiver refuses every delivery.
-  const eventTypes: Record<ProviderName, readonly string[]> = { PODIUM: PODIUM_EVENT_TYPES, LEADCONNECTOR: LEADCONNECTOR_EVENT_TYPES, SMOOCH: SMOOCH_EVENT_TYPES };
-  const served = new Map<ProviderName, { env: Provider | null; receiver: Provider['receiver']; eventTypes: readonly string[] }>();
-  for (const name of ['PODIUM', 'LEADCONNECTOR', 'SMOOCH'] as const) {
-    const envProvider = deps.envProviders.get(name) ?? (name === 'SMOOCH' ? createSmoochProvider({ api: null, webhookSecret: null }, providerDeps) : null);
-    if (!envProvider) continue;
-    // The environment's own adapter answers when configured (as before accounts), so nothing changes for it.
-    served.set(name, { env: envAccounts.has(name) ? envProvider : null, receiver: envProvider.receiver, eventTypes: eventTypes[name] });
+  // The environment's own adapter answers where there is one; a provider with none answers from its stored accounts.
+  const served = new Map<ProviderName, { env: Provider | null; receiver: WebhookReceiver; eventTypes: readonly string[] }>();
+  for (const [name, receiver] of receivers) {
+    const env = envAccounts.get(name);
+    served.set(name, { env: env ? { ...env.api, receiver } : null, receiver, eventTypes: descriptorOf(name).eventTypes });
   }
   const routes = createAccountProviders({ registry, served, wrap: deps.wrap });
 
-  async function connectSmooch(input: ConnectSmoochInput): Promise<Account> {
-    const problems: string[] = [];
-    if (!SMOOCH_APP_ID.test(input.appId)) problems.push(`appId must be a Smooch app id (letters, digits, _ or -), got "${input.appId.slice(0, 80)}"`);
-    if (!input.keyId.trim()) problems.push('keyId must not be empty');
-    if (!input.secret.trim()) problems.push('secret must not be empty');
-    const apiUrl = (input.apiUrl ?? config.accounts.smoochApiUrl).replace(/\/+$/, '');
-    const urlProblem = httpsUrlProblem('apiUrl', apiUrl, !production);
-    if (urlProblem) problems.push(urlProblem);
-    if (problems.length > 0) throw userInputError(`Invalid Smooch account input: ${problems.join('; ')}`, { problems });
-    const candidate: StoredAccount = {
-      id: ENV_ACCOUNT_ID,
-      provider: 'SMOOCH',
-      name: input.name?.trim() || `Smooch app ${input.appId}`,
-      scope: { provider: 'SMOOCH', appId: input.appId, apiUrl },
-      status: 'ACTIVE',
-      lastError: null,
-      source: 'stored',
-      connectedAt: null,
-      credentials: { kind: 'api-key', keyId: input.keyId, secret: input.secret },
-      version: 0,
-    };
-    try {
-      // Any authenticated read proves the key and the app: listing its integrations is the cheapest.
-      await (factories.get('SMOOCH') as AccountApiFactory)(candidate, null).webhooks.list();
-    } catch (err) {
-      if (err instanceof ProviderError && (err.failure === 'UNAUTHORIZED' || err.failure === 'NOT_FOUND' || err.failure === 'BAD_REQUEST')) {
-        throw userInputError(`Smooch refused the key ${input.keyId.slice(0, 40)} for app ${input.appId} (${err.status ?? err.failure}): check appId, keyId and secret`);
-      }
-      throw err;
-    }
-    return registry.connect({ provider: 'SMOOCH', name: candidate.name, scope: candidate.scope, credentials: candidate.credentials });
+  async function connectWithKey(provider: ProviderName, input: Readonly<Record<string, unknown>>): Promise<Account> {
+    const descriptor = descriptorOf(provider);
+    if (!descriptor.keyConnect) throw userInputError(`${provider} accounts are not connected with an API key`);
+    const apiUrl = config.accounts.connectApiUrls[provider] ?? '';
+    const account = await descriptor.keyConnect.check(input, { config: configOf(config, descriptor), production, apiUrl, deps: deps.providerDeps });
+    return registry.connect(account);
   }
 
   return {
-    service: { registry, connector, keys: createApiKeys(store, { onError: (err, keyId) => logger.warn({ err, keyId }, 'API key use not recorded: accounts store unreachable') }), connectSmooch },
+    service: {
+      registry,
+      connector,
+      keys: createApiKeys(store, { onError: (err, keyId) => logger.warn({ err, keyId }, 'API key use not recorded: accounts store unreachable') }),
+      connectWithKey,
+    },
     providers: routes.defaults,
     routes,
     close: () => registry.close(),

@@ -2,7 +2,8 @@
 // spends a refresh token and the others wait for what it persisted: Redis
 // `SET NX PX` when the gateway has Redis, else a lock document in the accounts
 // store. Either way the lock expires, so a holder that died frees it.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedis } from '../infra/clients.js';
 import type { AccountStore } from './store/types.js';
 
 export interface RefreshLocks {
@@ -20,9 +21,10 @@ export function storeLocks(store: AccountStore): RefreshLocks {
 // Deletes the key only while it still names this owner, in one step.
 const UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 
-export function redisLocks(url: string, prefix: string): RefreshLocks {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
+/** Over a connection of its own at a URL (closed by close()), or the gateway's shared one (closed by its owner). */
+export function redisLocks(target: string | Redis, prefix: string): RefreshLocks {
+  const owned = typeof target === 'string';
+  const redis = owned ? openRedis(target, 'command') : target;
   const name = (key: string): string => `${prefix}:account-lock:${key}`;
   return {
     async tryLock(key, owner, ttlMs) {
@@ -32,7 +34,24 @@ export function redisLocks(url: string, prefix: string): RefreshLocks {
       await redis.eval(UNLOCK, 1, name(key), owner);
     },
     async close() {
-      redis.disconnect();
+      if (owned) redis.disconnect();
     },
+  };
+}
+
+/** Locks of this process only: for an adapter built without a gateway (tests, tools). */
+export function memoryLocks(): RefreshLocks {
+  const held = new Map<string, { owner: string; until: number }>();
+  return {
+    async tryLock(key, owner, ttlMs) {
+      const current = held.get(key);
+      if (current && current.until > Date.now()) return false;
+      held.set(key, { owner, until: Date.now() + ttlMs });
+      return true;
+    },
+    async unlock(key, owner) {
+      if (held.get(key)?.owner === owner) held.delete(key);
+    },
+    async close() {},
   };
 }

@@ -4,59 +4,21 @@
 // account per provider; the others are stored, their credentials encrypted.
 import { randomBytes } from 'node:crypto';
 import type { ProviderName } from '../model.js';
+import type { AccountScope } from '../providers/index.js';
+
+export type { AccountScope } from '../providers/index.js';
 
 declare const accountIdBrand: unique symbol;
 /** The gateway's own id of an account: `env` for the environment's, 24 hex digits for stored ones. */
 export type AccountId = string & { readonly [accountIdBrand]: true };
 
 export const ENV_ACCOUNT_ID = 'env' as AccountId;
-const ACCOUNT_ID = /^(?:env|[0-9a-f]{24})$/;
 
 export function newAccountId(): AccountId {
   return randomBytes(12).toString('hex') as AccountId;
 }
 
-export function isAccountId(value: string): value is AccountId {
-  return ACCOUNT_ID.test(value);
-}
-
 export type AccountStatus = 'ACTIVE' | 'NEEDS_RECONNECTION';
-
-/** Where at the provider an account's credentials reach. */
-export type AccountScope =
-  | { readonly provider: 'PODIUM'; readonly organizationUid: string; readonly locationUids: readonly string[] }
-  | {
-      readonly provider: 'LEADCONNECTOR';
-      /** HighLevel's `userType` of the token. */
-      readonly userType: 'Location' | 'Company';
-      readonly locationId: string | null;
-      readonly companyId: string | null;
-    }
-  | { readonly provider: 'SMOOCH'; readonly appId: string; readonly apiUrl: string };
-
-/** One key per provider-side account: connecting the same organization, location or app again replaces its credentials. */
-export function scopeKey(scope: AccountScope): string {
-  switch (scope.provider) {
-    case 'PODIUM':
-      return `PODIUM:organization:${scope.organizationUid}`;
-    case 'LEADCONNECTOR':
-      return scope.locationId ? `LEADCONNECTOR:location:${scope.locationId}` : `LEADCONNECTOR:company:${scope.companyId ?? ''}`;
-    case 'SMOOCH':
-      return `SMOOCH:app:${scope.appId}`;
-  }
-}
-
-/** The provider's own id of what the account reaches, for display. */
-export function providerAccountId(scope: AccountScope): string {
-  switch (scope.provider) {
-    case 'PODIUM':
-      return scope.organizationUid;
-    case 'LEADCONNECTOR':
-      return scope.locationId ?? scope.companyId ?? '';
-    case 'SMOOCH':
-      return scope.appId;
-  }
-}
 
 export interface OAuthCredentials {
   readonly kind: 'oauth';
@@ -97,6 +59,11 @@ export interface StoredAccount extends Account {
   readonly version: number;
 }
 
+/** What a token source reads and renews: the environment's account has no stored scope or document. */
+export type TokenAccount = Pick<StoredAccount, 'id' | 'provider' | 'name' | 'status' | 'lastError' | 'credentials' | 'version'> & {
+  readonly scope: AccountScope | null;
+};
+
 /** What a finished OAuth exchange or a Smooch key check hands the registry. */
 export interface NewAccount {
   readonly provider: ProviderName;
@@ -133,7 +100,7 @@ export interface OAuthFlow {
   authorizeUrl(params: { readonly state: string; readonly redirectUri: string }): string;
   exchangeCode(code: string, redirectUri: string): Promise<TokenSet & { readonly hints: Readonly<Record<string, string | null>> }>;
   /** Throws GrantRejectedError when the refresh token is no good any more. */
-  refresh(refreshToken: string, scope: AccountScope): Promise<TokenSet>;
+  refresh(refreshToken: string, scope: AccountScope | null): Promise<TokenSet>;
   /** The display name and scope the new tokens reach (calls the API with them). */
   describe(tokens: TokenSet, hints: Readonly<Record<string, string | null>>): Promise<{ readonly name: string; readonly scope: AccountScope }>;
 }

@@ -70,7 +70,8 @@ export function cacheProvider(inner: Provider, cache: EntityCache, scope: string
     getConversations: (ids) => byId('conversation', ids, (id) => [c.conversation(id)], (list) => inner.getConversations(list), () => ttls().entityMs),
     getMessages: (ids) => byId('message', ids, () => [c.messages], (list) => inner.getMessages(list), () => ttls().entityMs),
     getUsers: (ids) => byId('user', ids, () => [c.users], (list) => inner.getUsers(list), () => ttls().usersMs),
-    listContacts: (request, filter) => page('contact-page', [request, filter], [c.contacts], () => inner.listContacts(request, filter), ttls().entityMs),
+    // A list can be ordered by activity (Smooch's, from the directory), which every message changes.
+    listContacts: (request, filter) => page('contact-page', [request, filter], [c.contacts, c.conversations], () => inner.listContacts(request, filter), ttls().entityMs),
     listConversations: (request, filter) =>
       page('conversation-page', [request, filter], [c.conversations], () => inner.listConversations(request, filter), ttls().entityMs),
     listMessages: (conversationId: string, request: PageRequest) =>

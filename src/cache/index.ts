@@ -5,6 +5,7 @@
 // and before answering 200, so a query that starts after the 200 never sees data
 // older than the webhook, on any instance. Where no webhook of this gateway
 // covers a provider, entries only live a short TTL.
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ProviderName } from '../model.js';
@@ -58,6 +59,8 @@ export interface GatewayCache {
 export interface GatewayCacheOptions {
   readonly config: CacheConfig;
   readonly redisUrl: string | null;
+  /** The gateway's shared command connection to `redisUrl`. @default one of the cache's own */
+  readonly redis?: Redis;
   readonly registry: Registry;
   readonly logger: Logger;
   /** Cache namespace of each provider's credential, so two credentials never share entries. */
@@ -74,7 +77,7 @@ export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
   const clock = options.clock ?? performance;
   const deliveryWindowMs = options.deliveryWindowMs ?? 3_600_000;
   const backend =
-    options.backend ?? (options.redisUrl ? createRedisBackend(options.redisUrl) : createMemoryBackend({ maxEntries: config.maxEntries, clock }));
+    options.backend ?? (options.redisUrl ? createRedisBackend(options.redis ?? options.redisUrl) : createMemoryBackend({ maxEntries: config.maxEntries, clock }));
   const metrics = cacheMetrics(registry);
   const lastDelivery = new Map<ProviderName, number>();
   const listed = new Set<ProviderName>();

@@ -2,7 +2,8 @@
 // INCR keys that outlive every entry (so an expired counter reading 0 again can
 // only meet entries that expired before it). The only cache module that imports
 // the Redis client.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedis } from '../infra/clients.js';
 import type { CacheBackend, StoredEntry } from './backend.js';
 
 /** Longer than the longest entry TTL config allows (1 hour). */
@@ -13,10 +14,11 @@ export interface RedisBackendOptions {
   readonly connectTimeoutMs?: number;
 }
 
-export function createRedisBackend(url: string, options: RedisBackendOptions = {}): CacheBackend {
+/** Over a connection of its own at a URL (closed by close()), or the gateway's shared one (closed by its owner). */
+export function createRedisBackend(target: string | Redis, options: RedisBackendOptions = {}): CacheBackend {
   // Fail fast: a cache that cannot be read is a miss, one that cannot be invalidated fails the webhook.
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: options.connectTimeoutMs ?? 2_000, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
+  const owned = typeof target === 'string';
+  const redis = owned ? openRedis(target, 'command', { connectTimeoutMs: options.connectTimeoutMs }) : target;
   return {
     kind: 'redis',
     async read(keys, counters) {
@@ -41,7 +43,7 @@ export function createRedisBackend(url: string, options: RedisBackendOptions = {
       if (failed?.[0]) throw failed[0];
     },
     async close() {
-      redis.disconnect();
+      if (owned) redis.disconnect();
     },
   };
 }

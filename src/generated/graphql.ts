@@ -189,7 +189,7 @@ export type ContactEdge = {
 export type ContactFilter = {
   /** The provider's location id (HighLevel: overrides LEADCONNECTOR_LOCATION_ID). */
   locationId?: InputMaybe<Scalars['String']['input']>;
-  /** Free-text search (HighLevel) or an email address (Smooch). */
+  /** Free-text search (HighLevel) or an email address (Smooch: found through its API, including users the gateway has not seen). */
   query?: InputMaybe<Scalars['String']['input']>;
   /** Only contacts updated after this time (Podium). */
   updatedAfter?: InputMaybe<Scalars['DateTime']['input']>;
@@ -269,7 +269,7 @@ export type ConversationFilter = {
   assignedUserId?: InputMaybe<Scalars['ID']['input']>;
   /** Only closed (true) or open (false) conversations. */
   closed?: InputMaybe<Scalars['Boolean']['input']>;
-  /** Global id of a contact of the same provider (required for SMOOCH). */
+  /** Global id of a contact of the same provider (SMOOCH: that user's conversations, through Smooch's API). */
   contactId?: InputMaybe<Scalars['ID']['input']>;
   /** The provider's location id. */
   locationId?: InputMaybe<Scalars['String']['input']>;
@@ -689,11 +689,21 @@ export type Query = {
   apiKeys: Array<ApiKey>;
   /** One contact by global id; null when the provider does not know it. */
   contact?: Maybe<Contact>;
-  /** Contacts of one provider account, a page at a time (`first` from 1 to 100, default 20; `account` omitted: the provider's default account, see `locations`). */
+  /**
+   * Contacts of one provider account, a page at a time (`first` from 1 to 100, default 20; `account` omitted: the provider's default account, see `locations`).
+   * SMOOCH without `filter.query`: Smooch's API cannot list its users, so they come from the gateway's directory of what it has seen in the account
+   * (users named by a webhook, a lookup or a send since the account was connected to this gateway), newest activity first; cursors keep their place
+   * when new activity arrives at the front. Each contact's fields are still read from Smooch.
+   */
   contacts: ContactConnection;
   /** One conversation by global id; null when the provider does not know it. */
   conversation?: Maybe<Conversation>;
-  /** Conversations of one provider account (`first` from 1 to 100, default 20; `account` omitted: the provider's default account, see `locations`). */
+  /**
+   * Conversations of one provider account (`first` from 1 to 100, default 20; `account` omitted: the provider's default account, see `locations`).
+   * SMOOCH without `filter.contactId`: Smooch's API lists conversations per user only, so they come from the gateway's directory of what it has seen
+   * in the account (conversations named by a webhook, a lookup or a send since the account was connected to this gateway), newest activity first;
+   * cursors keep their place when new activity arrives at the front. Each conversation's fields are still read from Smooch.
+   */
   conversations: ConversationConnection;
   /**
    * The locations one account of a provider reaches (one upstream call per page

@@ -6,7 +6,8 @@
 // (trusted-documents.ts, in the operation pipeline): unlisted documents never
 // get registered.
 import type { PersistedQueryOptions } from '@apollo/server';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedis } from '../infra/clients.js';
 import type { Logger } from 'pino';
 
 type ApqCache = NonNullable<PersistedQueryOptions['cache']>;
@@ -20,13 +21,14 @@ export interface PersistedQueries {
   close(): Promise<void>;
 }
 
-export function createPersistedQueries(options: { readonly redisUrl: string | null; readonly prefix: string; readonly logger: Logger }): PersistedQueries {
-  if (!options.redisUrl) {
+/** `redis`: a URL (a connection of its own, closed by close()), the gateway's shared connection (closed by its owner), or none. */
+export function createPersistedQueries(options: { readonly redis: string | Redis | null; readonly prefix: string; readonly logger: Logger }): PersistedQueries {
+  if (!options.redis) {
     // Apollo's default cache: an LRU bounded by size (about 30 MiB).
     return { options: { ttl: APQ_TTL_SECONDS }, close: async () => {} };
   }
-  const redis = new Redis(options.redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
+  const owned = typeof options.redis === 'string';
+  const redis = typeof options.redis === 'string' ? openRedis(options.redis, 'command') : options.redis;
   const key = (k: string): string => `${options.prefix}:${k}`;
   const cache: ApqCache = {
     async get(k) {
@@ -50,7 +52,7 @@ export function createPersistedQueries(options: { readonly redisUrl: string | nu
   return {
     options: { cache, ttl: APQ_TTL_SECONDS },
     async close() {
-      redis.disconnect();
+      if (owned) redis.disconnect();
     },
   };
 }

@@ -12,7 +12,7 @@
 // Subscriptions with `after` replay from the store on their own stream
 // (events/stream.ts) and go through graphql-ws as usual.
 import { Gauge, type Registry } from 'prom-client';
-import { subscribe, type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, type OperationDefinitionNode } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, type FormattedExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 
@@ -56,6 +56,8 @@ export interface SharedSubscriptionsOptions {
   readonly onSlow: () => void;
   /** Bytes queued on a socket past which its client counts as not reading (GATEWAY_WS_MAX_BUFFERED_BYTES). */
   readonly maxSocketBuffer: number;
+  /** Opens a group's one stream (graphql/subscribe.ts: every event with a context of its own). */
+  readonly subscribe: (args: ExecutionArgs) => Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult>;
 }
 
 export interface SharedSubscriptions {
@@ -120,7 +122,7 @@ export function createSharedSubscriptions(options: SharedSubscriptionsOptions): 
       key,
       members: new Set(),
       closed: false,
-      ready: Promise.resolve(subscribe(args)).then((result): Opened => {
+      ready: options.subscribe(args).then((result): Opened => {
         if (!(Symbol.asyncIterator in result)) return { result };
         const source = result[Symbol.asyncIterator]();
         if (group.closed) void source.return?.();

@@ -17,7 +17,6 @@ import {
   GraphQLError,
   parse,
   specifiedRules,
-  subscribe,
   validate,
   type DocumentNode,
   type ExecutionArgs,
@@ -32,6 +31,7 @@ import type { Authenticator, Principal } from '../auth.js';
 import type { GatewayContext } from '../context.js';
 import { ErrorCode } from '../errors.js';
 import type { OperationPipeline, OperationRun } from '../graphql/pipeline.js';
+import { subscribeWithEventContext, type EventContext } from '../graphql/subscribe.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { Admission } from './admission.js';
 import { createSharedSubscriptions, shareKey, type SharedMember, type SharedSubscriptions } from './fanout.js';
@@ -52,6 +52,8 @@ export interface GraphQLWsOptions {
   readonly maxBufferedBytes: number;
   /** Stored keys that can be revoked while their sockets are open. @default none */
   readonly revocations?: Revocations | null;
+  /** The context each event of a subscription executes with (fresh loaders per event). */
+  readonly eventContext: EventContext<GatewayContext>;
 }
 
 /** RFC 6455 "Try Again Later". */
@@ -91,12 +93,14 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
   });
 
   const format = (error: GraphQLError): GraphQLFormattedError => options.formatError(error.toJSON(), error);
+  const subscribeEach = (args: ExecutionArgs): ReturnType<typeof subscribeWithEventContext> => subscribeWithEventContext(args, options.eventContext);
   const shared = createSharedSubscriptions({
     format: (result) => formatResult(result, format),
     registry: metrics.registry,
     logger: options.contextFor(null).logger,
     onSlow: () => metrics.countSlowSubscriber(),
     maxSocketBuffer: options.maxBufferedBytes,
+    subscribe: subscribeEach,
   });
   const keyConnections = createKeyConnections(options.revocations ?? null);
   const prepare = operationPreparer(options);
@@ -121,7 +125,7 @@ export function attachGraphQLWs(server: Server, options: GraphQLWsOptions): Grap
         return prepared;
       },
       execute: (args) => runOperation(args, execute),
-      subscribe: (args) => runOperation(args, (a) => (a.share ? joinShared(shared, a, a.share) : subscribe(a))),
+      subscribe: (args) => runOperation(args, (a) => (a.share ? joinShared(shared, a, a.share) : subscribeEach(a))),
       onNext: (_ctx, _id, _payload, _args, result) => formatResult(result, format),
       onError: (_ctx, _id, _payload, errors) => errors.map(format),
     },

@@ -10,7 +10,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { GRAPHQL_PATH } from './graphql.js';
 import { sendError } from './reply.js';
+import { WEBHOOK_PATHS } from './webhooks.js';
 
 export interface PagesRouteOptions {
   /** Serve /explorer (config GATEWAY_EXPLORER). */
@@ -72,7 +74,23 @@ function send(reply: FastifyReply, file: LoadedFile, headers: Record<string, str
     .send(file.body);
 }
 
+/** What `GET /` answers when there is no explorer to send a browser to (production): where things are. */
+function routeIndex(options: PagesRouteOptions): Record<string, unknown> {
+  return {
+    name: 'messaging-gateway',
+    graphql: GRAPHQL_PATH,
+    ...(options.explorer ? { explorer: EXPLORER_PATH } : {}),
+    ...(options.console ? { console: CONSOLE_PATH } : {}),
+    webhooks: Object.keys(WEBHOOK_PATHS),
+    health: '/healthz',
+    readiness: '/readyz',
+    metrics: '/metrics',
+  };
+}
+
 export const pageRoutes: FastifyPluginAsync<PagesRouteOptions> = async (app, options) => {
+  // A browser opening the gateway's address lands in the explorer (development: it is on by default).
+  app.get('/', (_request, reply) => (options.explorer ? reply.redirect(EXPLORER_PATH, 302) : reply.header('cache-control', 'no-cache').send(routeIndex(options))));
   if (!options.explorer && !options.console) return;
   const assets = new Map(Object.entries(ASSETS).map(([name, { path, type }]) => [name, load(path, type)]));
   const html = (name: string): LoadedFile => load(join(PAGES_DIR, name), 'text/html');

@@ -9,13 +9,11 @@ import type { Ingest } from '../events/ingest.js';
 import { traceDelivery } from '../events/ingest-spans.js';
 import type { GatewayMetrics } from '../metrics.js';
 import type { ProviderName } from '../model.js';
+import { PROVIDER_DESCRIPTORS } from '../providers/index.js';
 import { sendError } from './reply.js';
 
-export const WEBHOOK_PATHS: Readonly<Record<string, ProviderName>> = {
-  '/webhooks/podium': 'PODIUM',
-  '/webhooks/leadconnector': 'LEADCONNECTOR',
-  '/webhooks/smooch': 'SMOOCH',
-};
+/** Each provider's webhook route (its descriptor's webhook.path). */
+export const WEBHOOK_PATHS: Readonly<Record<string, ProviderName>> = Object.fromEntries(PROVIDER_DESCRIPTORS.map((d) => [d.webhook.path, d.name]));
 
 export interface WebhookRouteOptions {
   readonly ingest: Ingest;
@@ -44,7 +42,7 @@ class WebhookBodyError extends Error {
 
 export const webhookRoutes: FastifyPluginAsync<WebhookRouteOptions> = async (app, options) => {
   const { ingest, metrics, maxBytes } = options;
-  // Every content type arrives as bytes: the signature covers them exactly, and Smooch keeps non-JSON bodies.
+  // Every content type arrives as bytes: the signature covers them exactly, and some providers' receivers keep non-JSON bodies.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_request, body, done) => done(null, body));
 

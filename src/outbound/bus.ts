@@ -2,7 +2,7 @@
 // every instance: in process without Redis, over one Redis channel with it.
 // Only the doorbell: the store is the log, and a subscriber that resumes with
 // `after` reads what it missed from there.
-import { Redis } from 'ioredis';
+import type { RedisPair } from '../infra/clients.js';
 import type { OutboundRecord } from './types.js';
 
 export interface OutboundBus {
@@ -34,9 +34,9 @@ function listenerSet(): { add(l: (r: OutboundRecord) => void): () => void; emit(
   };
 }
 
-export function createOutboundBus(redisUrl: string | null, prefix = 'gw'): OutboundBus {
+export function createOutboundBus(redis: RedisPair | null, prefix = 'gw'): OutboundBus {
   const listeners = listenerSet();
-  if (!redisUrl) {
+  if (!redis) {
     return {
       publish: async (record) => listeners.emit(record),
       subscribe: (l) => listeners.add(l),
@@ -44,33 +44,33 @@ export function createOutboundBus(redisUrl: string | null, prefix = 'gw'): Outbo
       close: async () => undefined,
     };
   }
+  // The gateway's shared pair: commands publish, the subscriber connection (shared with the
+  // message-event pubsub, each taking only its own channel) listens.
   const channel = `${prefix}:outbound-updates`;
-  const publisher = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 2 });
-  const subscriber = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: null });
-  publisher.on('error', () => {});
-  subscriber.on('error', () => {});
-  subscriber.on('message', (_channel: string, text: string) => {
+  const onMessage = (from: string, text: string): void => {
+    if (from !== channel) return;
     try {
       listeners.emit(JSON.parse(text) as OutboundRecord);
     } catch {
       // not one of ours
     }
-  });
+  };
+  redis.subscriber.on('message', onMessage);
   let subscribing: Promise<unknown> | null = null;
   return {
     async publish(record) {
-      await publisher.publish(channel, JSON.stringify(record));
+      await redis.command.publish(channel, JSON.stringify(record));
     },
     subscribe(l) {
-      subscribing ??= subscriber.subscribe(channel).catch(() => {
+      subscribing ??= redis.subscriber.subscribe(channel).catch(() => {
         subscribing = null;
       });
       return listeners.add(l);
     },
     listenerCount: () => listeners.size(),
     async close() {
-      publisher.disconnect();
-      subscriber.disconnect();
+      redis.subscriber.off('message', onMessage);
+      if (subscribing) await redis.subscriber.unsubscribe(channel).catch(() => undefined);
     },
   };
 }

@@ -47,7 +47,8 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     if (!after) return (await deps.store.get(before.id)) ?? before;
     if (after.status !== before.status) {
       deps.onOutcome?.(after.provider, after.status);
-      await deps.bus.publish(after).catch((err: unknown) => deps.logger.warn({ err, outbound: after.id }, 'outbound update not published; subscribers resume from the store'));
+      // Not awaited: publishes leave in order on one connection, and the store is the log a subscriber resumes from.
+      void deps.bus.publish(after).catch((err: unknown) => deps.logger.warn({ err, outbound: after.id }, 'outbound update not published; subscribers resume from the store'));
     }
     return after;
   }
@@ -71,9 +72,12 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
       queuedUntil: null,
       failureReason: null,
     });
-    await deps.invalidate(current).catch((err: unknown) => deps.logger.warn({ err, outbound: current.id }, 'cache not invalidated after a send'));
-    // Webhooks about this message that came before its answer.
-    for (const o of await deps.store.observations(current.provider, current.account, res.messageId)) current = await advance(current, o.status, o.failureReason);
+    const [, early] = await Promise.all([
+      deps.invalidate(current).catch((err: unknown) => deps.logger.warn({ err, outbound: current.id }, 'cache not invalidated after a send')),
+      // Webhooks about this message that came before its answer.
+      deps.store.observations(current.provider, current.account, res.messageId),
+    ]);
+    for (const o of early) current = await advance(current, o.status, o.failureReason);
     return current;
   }
 

@@ -1,10 +1,13 @@
 // Sending (issue 19), wired from its parts: the store (MongoDB or in
 // process), the bus, the dispatcher, the mutation's service, the webhook
 // observer and the worker. The composition root builds one per gateway.
+import type { Db } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { OutboundConfig } from '../config.js';
+import type { AfterStoredHook } from '../events/persist.js';
 import type { StoredEvent } from '../events/types.js';
+import type { RedisPair } from '../infra/clients.js';
 import type { ProviderName } from '../model.js';
 import type { MessageSender } from '../providers/sender.js';
 import { createOutboundBus, type OutboundBus } from './bus.js';
@@ -21,9 +24,10 @@ export type { OutboundRecord, OutboundStore } from './types.js';
 
 export interface OutboundDeps {
   readonly config: OutboundConfig & {
-    readonly mongodbUrl: string | null;
-    readonly mongodbDb: string;
-    readonly redisUrl: string | null;
+    /** The gateway's shared database; null: the embedded (in-memory) store. */
+    readonly db: Db | null;
+    /** The gateway's shared Redis pair; null: updates stay in this process. */
+    readonly redis: RedisPair | null;
     readonly prefix: string;
     /** GATEWAY_UPSTREAM_TIMEOUT_MS: the lease outlasts the longest attempt. */
     readonly upstreamTimeoutMs: number;
@@ -42,8 +46,10 @@ export interface Outbound {
   readonly bus: OutboundBus;
   readonly service: SendService;
   readonly worker: OutboundWorker;
-  /** The ingest's "after stored, before acknowledgement" hook: moves sends forward by their webhooks. */
+  /** Moves sends forward by the provider webhooks among stored events. */
   observe(events: readonly StoredEvent[]): Promise<void>;
+  /** The same as the ingest's after-stored hook (before the acknowledgement), duplicates of earlier deliveries included. */
+  readonly afterStored: AfterStoredHook;
   close(): Promise<void>;
 }
 
@@ -58,8 +64,8 @@ export function leaseFor(upstreamTimeoutMs: number): number {
 
 export function createOutbound(deps: OutboundDeps): Outbound {
   const { config } = deps;
-  const store = config.mongodbUrl ? createMongoOutboundStore({ url: config.mongodbUrl, db: config.mongodbDb }) : createMemoryOutboundStore();
-  const bus = createOutboundBus(config.redisUrl, config.prefix);
+  const store = config.db ? createMongoOutboundStore({ db: config.db }) : createMemoryOutboundStore();
+  const bus = createOutboundBus(config.redis, config.prefix);
   const metrics = createOutboundMetrics(deps.registry);
   const leaseMs = deps.timing?.leaseMs ?? leaseFor(config.upstreamTimeoutMs);
   const dispatcher = createDispatcher({
@@ -81,6 +87,7 @@ export function createOutbound(deps: OutboundDeps): Outbound {
     service,
     worker,
     observe: observer,
+    afterStored: ({ events }) => observer(events),
     async close() {
       await worker.stop();
       await Promise.allSettled([store.close(), bus.close()]);

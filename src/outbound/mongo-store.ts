@@ -3,14 +3,23 @@
 // request, on any instance, wins. Records expire after the key's TTL: through a
 // TTL index where the server has them, and through the worker's sweep always
 // (FerretDB lacks TTL indexes); reads ignore expired ones meanwhile.
-import { MongoClient, MongoServerError, type Collection, type Filter } from 'mongodb';
+import { MongoServerError, type Collection, type Db, type Filter } from 'mongodb';
+import { openMongoDatabase } from '../infra/clients.js';
 import { ensureIndexes } from '../events/store/mongo-indexes.js';
 import { nextSeq } from './seq.js';
 import type { ClaimResult, Observation, OutboundFilter, OutboundRecord, OutboundStore } from './types.js';
 
 export interface MongoOutboundStoreOptions {
-  readonly url: string;
-  readonly db: string;
+  /** The gateway's shared database (infra/shared.ts). */
+  readonly db: Db;
+  /** Closes what the store opened itself (openMongoOutboundStore); the shared client is closed by its owner. */
+  readonly close?: () => Promise<void>;
+}
+
+/** A store on a client of its own (tests, tools). */
+export function openMongoOutboundStore(url: string, dbName: string, now: () => number = Date.now): OutboundStore {
+  const database = openMongoDatabase(url, dbName);
+  return createMongoOutboundStore({ db: database.db, close: () => database.close() }, now);
 }
 
 /** `expireAt` is `expiresAt` as a date, for a TTL index (adapter-only). */
@@ -44,8 +53,7 @@ async function ttlIndex(collection: Collection<RecordDoc>): Promise<boolean> {
 }
 
 export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now: () => number = Date.now): OutboundStore {
-  const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 5_000, connectTimeoutMS: 5_000 });
-  const db = client.db(options.db);
+  const { db } = options;
   const durable = { writeConcern: { w: 'majority' as const } };
   const records: Collection<RecordDoc> = db.collection('outbound_messages');
   const observations: Collection<ObservationDoc> = db.collection('outbound_observations');
@@ -58,6 +66,7 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
         { name: 'message', key: { provider: 1, account: 1, messageId: 1 } },
         { name: 'due', key: { dueAt: 1 } },
         { name: 'seq', key: { seq: 1 } },
+        { name: 'queued', key: { status: 1, scope: 1, 'target.conversationId': 1, createdAt: 1 } },
       ]);
       await ensureIndexes(observations, [{ name: 'message', key: { provider: 1, account: 1, messageId: 1 } }]);
       await ttlIndex(records);
@@ -70,7 +79,7 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
 
   const live = (): Filter<RecordDoc> => ({ expiresAt: { $gt: now() } });
 
-  async function insertOrExisting(record: OutboundRecord): Promise<ClaimResult> {
+  async function insertOrExisting(record: OutboundRecord, retried = false): Promise<ClaimResult> {
     try {
       await records.insertOne(toDoc(record), durable);
       return { inserted: true, record };
@@ -78,15 +87,19 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
     }
     const existing = await records.findOne({ scope: record.scope, idempotencyKey: record.idempotencyKey });
-    if (!existing) return insertOrExisting(record);
+    if (!existing && !retried) return insertOrExisting(record, true);
+    if (existing && existing.expiresAt <= now() && !retried) {
+      // An expired record the sweep has not reached yet frees its key (only one claimer deletes it).
+      await records.deleteOne({ _id: existing._id, expiresAt: { $lte: now() } }, durable);
+      return insertOrExisting(record, true);
+    }
+    if (!existing) throw new Error(`Expected the send of key ${record.idempotencyKey} to be stored or insertable, found neither twice`);
     return { inserted: false, record: toRecord(existing) };
   }
 
   return {
     async claim(record) {
       await init();
-      // An expired record the sweep has not reached yet frees its key.
-      await records.deleteOne({ scope: record.scope, idempotencyKey: record.idempotencyKey, expiresAt: { $lte: now() } }, durable);
       return insertOrExisting(record);
     },
     async get(id) {
@@ -132,11 +145,16 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
     },
     async queuedBefore(record) {
       await init();
-      return records.countDocuments({ status: 'QUEUED', scope: record.scope, 'target.conversationId': record.target.conversationId, createdAt: { $lt: record.createdAt } });
+      // Whether any is, not how many: one indexed lookup instead of a count.
+      const earlier = await records.findOne(
+        { status: 'QUEUED', scope: record.scope, 'target.conversationId': record.target.conversationId, createdAt: { $lt: record.createdAt } },
+        { projection: { _id: 1 } },
+      );
+      return earlier ? 1 : 0;
     },
     ...observationsAndUpkeep(records, observations, init, now),
     async close() {
-      await client.close();
+      await options.close?.();
     },
   };
 }

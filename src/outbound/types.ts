@@ -95,7 +95,7 @@ export interface OutboundStore {
   due(now: number, limit: number): Promise<readonly OutboundRecord[]>;
   /** Records changed after `seq`, in seq order. */
   changedAfter(seq: string, filter: OutboundFilter, limit: number): Promise<readonly OutboundRecord[]>;
-  /** Earlier QUEUED records of the same conversation (sends go in order per conversation). */
+  /** Earlier QUEUED records of the same conversation (sends go in order per conversation); adapters may answer 1 for "some". */
   queuedBefore(record: OutboundRecord): Promise<number>;
   observe(observation: Observation): Promise<void>;
   observations(provider: ProviderName, account: string, messageId: string): Promise<readonly Observation[]>;

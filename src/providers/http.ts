@@ -21,6 +21,12 @@ export interface UpstreamAuth {
   refresh?(sentHeaders: Readonly<Record<string, string>>): Promise<boolean>;
 }
 
+/** A fixed bearer token (none: no authorization header), never renewed. */
+export function bearerAuth(token: string | null): UpstreamAuth {
+  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  return { headers: async () => ({ ...headers }) };
+}
+
 export interface UpstreamCall {
   readonly provider: ProviderName;
   readonly method: string;
@@ -105,33 +111,40 @@ const UNNAMED_ROUTE = '(unnamed route)';
 /** An attempt's outcome: the response with its whole body read, or why there was none. */
 type Attempt = { readonly status: number; readonly retryAfter: string | null; readonly text: string } | Error;
 
-export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
-  const opts = { ...defaults, ...options };
-  const base = options.baseUrl.replace(/\/+$/, '');
+type Fail = (failure: ProviderFailure, message: string, status: number | null, detail: string, retryAfterMs?: number | null) => ProviderError;
+
+/** One attempt of a call: the budget slot it waits for, then the request, its whole body read under the same timeout. */
+function createAttempt(options: UpstreamClientOptions, timeoutMs: number, maxRetryAfterMs: number, fail: Fail) {
   const label = PROVIDER_LABELS[options.provider];
 
-  function fail(failure: ProviderFailure, message: string, status: number | null, detail: string, retryAfterMs: number | null = null): ProviderError {
-    return new ProviderError(options.provider, failure, message, status, detail, retryAfterMs);
+  async function spendBudget(budget: RateBudget, req: RequestOptions, span: UpstreamTrace | null): Promise<void> {
+    const slot = await budget.take(req.budgetWaitMs ?? maxRetryAfterMs, { leaveReserve: req.priority !== 'send' });
+    try {
+      options.onBudget?.(slot.remaining);
+    } catch {
+      // metrics must never break a call
+    }
+    if (!slot.ok) {
+      const seconds = Math.ceil(slot.retryAfterMs / 1000);
+      throw fail('RATE_LIMITED', `${label} request budget is spent for now; retry in ${seconds} s`, null, `${req.method ?? 'GET'} ${req.path}`, slot.retryAfterMs);
+    }
+    if (slot.waitMs > 0) {
+      span?.budgetWait(slot.waitMs);
+      await sleep(slot.waitMs);
+    }
+  }
+
+  function observe(req: RequestOptions, outcome: number | 'error', started: number): void {
+    try {
+      options.onCall?.({ provider: options.provider, method: req.method ?? 'GET', outcome, durationMs: performance.now() - started });
+    } catch {
+      // metrics must never break a call
+    }
   }
 
   /** The body is read under the same timeout as the headers: a body that stalls is a timeout too. */
-  async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>, span: UpstreamTrace | null): Promise<Attempt> {
-    if (options.budget) {
-      const slot = await options.budget.take(req.budgetWaitMs ?? opts.maxRetryAfterMs, { leaveReserve: req.priority !== 'send' });
-      try {
-        options.onBudget?.(slot.remaining);
-      } catch {
-        // metrics must never break a call
-      }
-      if (!slot.ok) {
-        const seconds = Math.ceil(slot.retryAfterMs / 1000);
-        throw fail('RATE_LIMITED', `${label} request budget is spent for now; retry in ${seconds} s`, null, `${req.method ?? 'GET'} ${req.path}`, slot.retryAfterMs);
-      }
-      if (slot.waitMs > 0) {
-        span?.budgetWait(slot.waitMs);
-        await sleep(slot.waitMs);
-      }
-    }
+  return async function attempt(req: RequestOptions, url: string, authHeaders: Record<string, string>, span: UpstreamTrace | null): Promise<Attempt> {
+    if (options.budget) await spendBudget(options.budget, req, span);
     const started = performance.now();
     const headers: Record<string, string> = { accept: 'application/json', ...options.defaultHeaders, ...authHeaders, ...req.headers };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
@@ -144,7 +157,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         method: req.method ?? 'GET',
         headers,
         body: req.body === undefined ? undefined : JSON.stringify(req.body),
-        signal: AbortSignal.timeout(opts.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       status = res.statusCode;
       const retryAfter = res.headers['retry-after'];
@@ -156,15 +169,16 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       observe(req, status, started);
       span?.attempt(status);
     }
-  }
+  };
+}
 
-  function observe(req: RequestOptions, outcome: number | 'error', started: number): void {
-    try {
-      options.onCall?.({ provider: options.provider, method: req.method ?? 'GET', outcome, durationMs: performance.now() - started });
-    } catch {
-      // metrics must never break a call
-    }
-  }
+export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
+  const opts = { ...defaults, ...options };
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const label = PROVIDER_LABELS[options.provider];
+
+  const fail: Fail = (failure, message, status, detail, retryAfterMs = null) => new ProviderError(options.provider, failure, message, status, detail, retryAfterMs);
+  const attempt = createAttempt(options, opts.timeoutMs, opts.maxRetryAfterMs, fail);
 
   /** With tracing off, the call itself; with it on, inside the call's span. */
   function request<T>(req: RequestOptions): Promise<UpstreamResponse<T>> {

@@ -1,8 +1,2 @@
-// How each provider is named in messages people read.
-import type { ProviderName } from '../model.js';
-
-export const PROVIDER_LABELS: Readonly<Record<ProviderName, string>> = {
-  PODIUM: 'Podium',
-  LEADCONNECTOR: 'HighLevel',
-  SMOOCH: 'Smooch',
-};
+// How each provider is named in messages people read (the model's vocabulary).
+export { PROVIDER_LABELS } from '../model.js';

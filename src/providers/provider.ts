@@ -16,6 +16,11 @@ import type {
   WebhookRecord,
   WebhookUpdateInput,
 } from '../model.js';
+import type { z } from 'zod';
+import type { AccountId, Credentials, NewAccount, OAuthFlow } from '../accounts/types.js';
+import type { UpstreamAuth } from './http.js';
+import type { IdRules } from './id-rules.js';
+import type { RateLimit } from './rate-budget.js';
 
 /**
  * A batch lookup's answer: exactly one entry per requested key, in key order.
@@ -42,7 +47,8 @@ export interface ProviderPage<T> extends Page<T> {
   readonly itemCursors?: ReadonlyArray<string | null>;
 }
 
-export interface Provider {
+/** What one account's credentials serve: the API, without the (per-provider) webhook receiver. */
+export interface ProviderApi {
   readonly name: ProviderName;
 
   /** Applies every filter upstream, or refuses the ones it cannot with BAD_USER_INPUT naming them (the gateway re-applies none). */
@@ -72,9 +78,16 @@ export interface Provider {
   listLocations(): Promise<readonly LocationRecord[]>;
 
   readonly webhooks: WebhookAdmin;
-  readonly receiver: WebhookReceiver;
-  /** Sending (sendMessage); absent where the provider cannot send with the credentials given. */
+  /**
+   * Sending (sendMessage), an optional capability built by the descriptor's
+   * `api` factory; absent where the provider cannot send with the credentials given.
+   */
   readonly sender?: import('./sender.js').MessageSender;
+}
+
+/** A provider as the gateway serves it: an API (of its default account, or of one account) and its webhook receiver. */
+export interface Provider extends ProviderApi {
+  readonly receiver: WebhookReceiver;
 }
 
 export interface WebhookAdmin {
@@ -110,24 +123,38 @@ export interface VerifyContext {
 
 /** One event out of a delivery: either normalized, or authentic but unprocessable. */
 export interface ParsedEvent {
-  /** Dedupe key, unique per provider (providers.md §4 "Event dedupe key"). */
+  /** Dedupe key, unique per provider (each provider's event id, or a hash where its reference gives none). */
   readonly eventKey: string;
   readonly providerEventType: string | null;
   readonly result: { readonly ok: true; readonly event: MessageEvent } | { readonly ok: false; readonly reason: string };
 }
 
-/** The provider-side ids a delivery names itself by, which route it to its account. Unverified: only a hint until verification passes. */
-export interface PayloadScope {
-  /** Podium location uids, HighLevel locationIds. */
+/**
+ * The account-matching keys a delivery names itself by (`location:<id>`,
+ * `organization:<id>`, `app:<id>`…, each provider its own), which route it to
+ * the account whose keys (ProviderDescriptor.accounts.matchKeys) share one.
+ * Unverified: only a hint until verification passes.
+ */
+export type PayloadScope = readonly string[];
+
+/** The provider-side ids a delivery names (each receiver's `<provider>PayloadScope` helper reads them). */
+export interface PayloadIds {
   readonly locationIds: readonly string[];
-  /** Podium organization uids, HighLevel companyIds. */
   readonly organizationIds: readonly string[];
-  /** Smooch app ids. */
   readonly appIds: readonly string[];
 }
 
+/** The account-matching keys of payload ids: `location:<id>`, `organization:<id>`, `app:<id>`. */
+export function payloadKeys(ids: Partial<PayloadIds>): PayloadScope {
+  return [
+    ...(ids.locationIds ?? []).map((id) => `location:${id}`),
+    ...(ids.organizationIds ?? []).map((id) => `organization:${id}`),
+    ...(ids.appIds ?? []).map((id) => `app:${id}`),
+  ];
+}
+
 export interface WebhookReceiver {
-  /** The ids of a parsed JSON body that name its location, organization or app; never throws. */
+  /** The account-matching keys of a parsed JSON body; never throws. */
   scope(body: unknown): PayloadScope;
   /** Checks the delivery is authentic before anything is parsed or stored (the policy of verify.ts). */
   verify(req: WebhookRequest, ctx: VerifyContext): Promise<VerifyResult>;
@@ -149,6 +176,11 @@ export interface WebhookReceiver {
   readonly invalidJson: 'reject' | 'store';
   /** The status that makes this provider retry later (Podium, Smooch: 503; HighLevel: 429). */
   readonly retryStatus: number;
+  /**
+   * The provider cannot list what its events name (Smooch users and
+   * conversations): ingest records them in the gateway's directory (src/directory/). @default false
+   */
+  readonly feedsDirectory?: boolean;
 }
 
 /** What the gateway hands every adapter factory besides its own config. */
@@ -168,8 +200,168 @@ export interface ProviderDeps {
   /** Slots left in a credential's budget after each call, for metrics. */
   readonly onRateBudget?: (provider: import('../model.js').ProviderName, remaining: number) => void;
   /**
-   * A stored account's credentials (src/accounts/): its token source replaces
-   * the config's token, and its id names its rate budget.
+   * The account's credentials (src/accounts/): its token source authenticates
+   * every call, and `budget` (else `account:<id>`) names its rate budget.
    */
-  readonly account?: { readonly id: string; readonly auth: import('./http.js').UpstreamAuth };
+  readonly account?: { readonly id: string; readonly auth: import('./http.js').UpstreamAuth; readonly budget?: string };
+  /** What the gateway has seen, for the adapters that list from it (Smooch), and the account to read and record as. @default none */
+  readonly directory?: { readonly store: import('../directory/types.js').Directory; readonly account: string };
+}
+
+/** ProviderDeps of one account: an API is always built for one. */
+export interface AccountDeps extends ProviderDeps {
+  readonly account: NonNullable<ProviderDeps['account']>;
+}
+
+// --- the descriptor: everything the gateway knows about one provider -----------------------------
+
+/** What every provider's config fragment gets besides its own variables. */
+export interface SharedEnv {
+  readonly production: boolean;
+  /** GATEWAY_WEBHOOK_TOLERANCE_SECONDS, in ms. @default 300_000 (5 minutes) */
+  readonly webhookToleranceMs: number;
+}
+
+/**
+ * An OAuth app (authorization-code flow) that connects stored accounts. The
+ * redirect URI is `<GATEWAY_PUBLIC_URL>/oauth/<provider>/callback`.
+ */
+export interface OAuthClientConfig {
+  /** The API that connected accounts call. */
+  readonly apiUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The provider's consent page. */
+  readonly authorizeUrl: string;
+  /** Code exchange and refresh. */
+  readonly tokenUrl: string;
+  /** Space-separated on the consent URL. */
+  readonly scopes: readonly string[];
+}
+
+/** A provider's environment variables and what they parse into. */
+export interface ProviderEnv<C> {
+  /** One optional zod type per variable; src/config.ts composes them into its one schema. */
+  readonly variables: z.ZodRawShape;
+  /** Cross-variable rules, pushing one message per problem; null: the provider is not configured. */
+  parse(env: Readonly<Record<string, unknown>>, shared: SharedEnv, problems: string[]): C | null;
+  /** Whether the config reaches an API (its own credentials or an OAuth app), which turns the sandbox off by default. */
+  hasApi(config: C): boolean;
+  /** The API URL accounts connected with an API key default to, when the provider has such accounts. */
+  connectApiUrl?(env: Readonly<Record<string, unknown>>): string;
+}
+
+/** Where at the provider an account's credentials reach; each provider adds its own fields. */
+export interface ScopeBase {
+  readonly provider: ProviderName;
+}
+
+/** The credentials an API is built with, of the environment's account or of a stored one. */
+export interface ApiAccount<S extends ScopeBase> {
+  readonly id: AccountId;
+  readonly scope: S | null;
+  readonly credentials: Credentials;
+  /** The token source of OAuth credentials (accounts/token-source.ts); null for API keys. */
+  readonly auth: UpstreamAuth | null;
+  /** Names the account's rate budget and cache namespace. */
+  readonly identity: string;
+}
+
+/** The environment's account of a provider: an account like any other, its credentials from the config. */
+export interface EnvironmentAccount<S extends ScopeBase> {
+  readonly scope: S | null;
+  readonly credentials: Credentials;
+  /** Shown until the provider's own name of the account is known (and when it cannot be read). */
+  readonly fallbackName: string;
+  /** The API URL and the credential it acts as: one cache namespace and one rate budget per pair. */
+  readonly identity: string;
+  /** Where the token is renewed, for the logs of a refused renewal. */
+  readonly tokenUrl: string | null;
+  /** The OAuth app that renews the token (ProviderOAuth.flow); null: the token is used as it is until refused. */
+  readonly oauthApp: OAuthClientConfig | null;
+}
+
+/** How a provider's accounts are told apart and matched to deliveries. */
+export interface AccountRules<S extends ScopeBase> {
+  /** One key per provider-side account: connecting the same one again replaces its credentials. */
+  key(scope: S): string;
+  /** The provider's own id of what the account reaches, for display. */
+  providerAccountId(scope: S): string;
+  locationIds(scope: S): readonly string[];
+  /** The keys a delivery's PayloadScope must share one of to be this account's. */
+  matchKeys(scope: S): readonly string[];
+  /** What the account reaches, in a few words, for the OAuth callback page. */
+  describe(scope: S): string;
+  /** Whether a mirrored webhook subscription made before accounts existed is this account's. */
+  ownsLegacyWebhook?(scope: S, webhook: WebhookRecord): boolean;
+}
+
+/** A provider whose stored accounts are connected by OAuth at `/oauth/<segment>/…`. */
+export interface ProviderOAuth<C> {
+  readonly segment: string;
+  /** What to set to configure the app, for error messages. */
+  readonly variables: string;
+  /** The app stored accounts are connected with; null: none can be. */
+  app(config: C | null): OAuthClientConfig | null;
+  flow(app: OAuthClientConfig, deps: Pick<ProviderDeps, 'upstream' | 'onCall'>): OAuthFlow;
+}
+
+/** A provider whose stored accounts are connected with an API key, by its own GraphQL mutation. */
+export interface ProviderKeyConnect<C> {
+  /** The Mutation field that connects one (the schema's). */
+  readonly mutation: string;
+  /** Checks the input (BAD_USER_INPUT naming each problem) and the key with the provider, and returns the account to store. */
+  check(input: Readonly<Record<string, unknown>>, context: KeyConnectContext<C>): Promise<NewAccount>;
+}
+
+export interface KeyConnectContext<C> {
+  readonly config: C | null;
+  readonly production: boolean;
+  /** The default API URL (ProviderEnv.connectApiUrl). */
+  readonly apiUrl: string;
+  readonly deps: ProviderDeps;
+}
+
+/** Which cache entries a provider's events touch (src/cache/touched.ts applies them). */
+export interface TouchRules {
+  /** Event types that change a contact. */
+  readonly contactEvent: RegExp;
+  /** Event types that change a conversation without carrying a message; null: none. */
+  readonly conversationEvent: RegExp | null;
+}
+
+/**
+ * One provider, whole: a folder `src/providers/<name>/` exports one of these
+ * and `src/providers/index.ts` lists it. Nothing outside the folder names the
+ * provider. Optional capabilities (OAuth, API-key accounts, sending) are
+ * optional fields.
+ */
+export interface ProviderDescriptor<C = unknown, S extends ScopeBase = ScopeBase, K extends string = string> {
+  readonly name: ProviderName;
+  /** Its key in GatewayConfig: `podium`. */
+  readonly configKey: K;
+  readonly env: ProviderEnv<C>;
+  /** The variables that give it API credentials, for "set …" messages. */
+  readonly apiVariables: string;
+  readonly ids: IdRules;
+  /** The event types its webhook subscriptions take. */
+  readonly eventTypes: readonly string[];
+  /** The client-side limit per account; null: none (the provider's 429s are still retried). */
+  readonly rateLimit: (config: C | null) => RateLimit | null;
+  readonly touches: TouchRules;
+  readonly webhook: {
+    /** `POST <path>` receives its deliveries. */
+    readonly path: string;
+    /** null: its webhooks are not received (not configured). */
+    receiver(config: C | null, deps: Pick<ProviderDeps, 'allowUnsignedWebhooks'>): WebhookReceiver | null;
+  };
+  /** The API of one account, the environment's or a stored one. */
+  api(account: ApiAccount<S>, config: C | null, deps: ProviderDeps): ProviderApi;
+  /** The environment's account; null when the config has no API credentials. */
+  environment(config: C | null): EnvironmentAccount<S> | null;
+  /** The provider's own name of an account (its organization, location or app), read with the account's API credentials. */
+  displayName?(account: ApiAccount<S>, config: C | null, deps: ProviderDeps): Promise<string | null>;
+  readonly accounts: AccountRules<S>;
+  readonly oauth?: ProviderOAuth<C>;
+  readonly keyConnect?: ProviderKeyConnect<C>;
 }

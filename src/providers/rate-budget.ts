@@ -6,7 +6,8 @@
 // In process by default; in Redis (one atomic script) when REDIS_URL is set, so
 // every instance spends the same budget and N instances together stay inside it.
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedis } from '../infra/clients.js';
 
 export interface RateLimit {
   readonly requests: number;
@@ -100,16 +101,17 @@ return {1, wait, math.max(0, math.floor(tokens))}
 
 type TakeCommand = (key: string, capacity: number, msPerToken: number, maxWaitMs: number, reserve: number) => Promise<[number, number, number]>;
 
-export function createRateBudgets(redisUrl: string | null, prefix = 'gw'): RateBudgets {
-  if (!redisUrl) {
+/** Over Redis (a connection of its own at a URL, or the gateway's shared one, which its owner closes), else in process. */
+export function createRateBudgets(target: string | Redis | null, prefix = 'gw'): RateBudgets {
+  if (!target) {
     const budgets = new Map<string, RateBudget>();
     return {
       budget: (key, limit) => budgets.get(key) ?? budgets.set(key, createLocalBudget(limit)).get(key)!,
       close: async () => undefined,
     };
   }
-  const redis = new Redis(redisUrl, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 1 });
-  redis.on('error', () => {});
+  const owned = typeof target === 'string';
+  const redis = owned ? openRedis(target, 'command') : target;
   redis.defineCommand('gatewayTakeSlot', { numberOfKeys: 1, lua: TAKE });
   const take = (redis as unknown as { gatewayTakeSlot: TakeCommand }).gatewayTakeSlot.bind(redis);
   return {
@@ -131,7 +133,7 @@ export function createRateBudgets(redisUrl: string | null, prefix = 'gw'): RateB
       };
     },
     async close() {
-      redis.disconnect();
+      if (owned) redis.disconnect();
     },
   };
 }

@@ -1,13 +1,17 @@
-// Accounts admin: list and fetch accounts, the OAuth start link for Podium and
-// HighLevel, Smooch API keys, disconnecting. Admin only; credentials never leave.
+// Accounts admin: list and fetch accounts, the OAuth start link of providers
+// with an OAuth app, the API-key mutation of providers whose accounts are
+// connected by key (each descriptor's keyConnect), disconnecting. Admin only;
+// credentials never leave.
 import { GraphQLError } from 'graphql';
 import { requireRole, requireUnscoped } from '../auth.js';
 import { ErrorCode, ProviderError, toGraphQLError } from '../errors.js';
-import type { Resolvers } from '../generated/graphql.js';
+import type { MutationResolvers, Resolvers } from '../generated/graphql.js';
 import { decodeId, encodeId } from '../ids.js';
-import { providerAccountId, type Account, type AccountId } from '../accounts/types.js';
+import { providerAccountId, scopeLocationIds } from '../accounts/scope.js';
+import type { Account, AccountId } from '../accounts/types.js';
 import type { GatewayContext } from '../context.js';
-import type { ProviderName } from '../model.js';
+import { PROVIDER_LABELS, type ProviderName } from '../model.js';
+import { PROVIDER_DESCRIPTORS, type AnyDescriptor } from '../providers/index.js';
 import { accountArg, inScope, providerFor } from './shared.js';
 
 /** Store outages surface as STORE_UNAVAILABLE rather than an internal error. */
@@ -37,11 +41,27 @@ export async function accountOf(ctx: GatewayContext, provider: ProviderName, acc
   return found;
 }
 
+/** One mutation per provider whose accounts are connected with an API key, named by its descriptor. */
+function keyConnectMutations(): MutationResolvers {
+  const mutations: Record<string, MutationResolvers[keyof MutationResolvers]> = {};
+  for (const descriptor of PROVIDER_DESCRIPTORS as readonly AnyDescriptor[]) {
+    if (!descriptor.keyConnect) continue;
+    const provider = descriptor.name;
+    const resolve = async (_: unknown, args: { input: Readonly<Record<string, unknown>> }, ctx: GatewayContext): Promise<Account> => {
+      requireRole(ctx.role, 'admin');
+      requireUnscoped(ctx.scope, 'connect accounts');
+      return stored(`The ${PROVIDER_LABELS[provider]} account could not be stored`, () => ctx.accounts.connectWithKey(provider, args.input));
+    };
+    mutations[descriptor.keyConnect.mutation] = resolve as MutationResolvers[keyof MutationResolvers];
+  }
+  return mutations as MutationResolvers;
+}
+
 export const accountResolvers: Resolvers = {
   Account: {
     id: (a) => encodeId(a.provider, 'Account', a.id),
     providerAccountId: (a) => (a.scope ? providerAccountId(a.scope) : ''),
-    locationIds: (a) => (a.scope?.provider === 'PODIUM' ? [...a.scope.locationUids] : a.scope?.provider === 'LEADCONNECTOR' && a.scope.locationId ? [a.scope.locationId] : []),
+    locationIds: (a) => (a.scope ? [...scopeLocationIds(a.scope)] : []),
     fromEnvironment: (a) => a.source === 'environment',
   },
   Location: {
@@ -83,11 +103,7 @@ export const accountResolvers: Resolvers = {
     },
   },
   Mutation: {
-    async connectSmoochAccount(_, { input }, ctx) {
-      requireRole(ctx.role, 'admin');
-      requireUnscoped(ctx.scope, 'connect accounts');
-      return stored('The Smooch account could not be stored', () => ctx.accounts.connectSmooch(input));
-    },
+    ...keyConnectMutations(),
     async disconnectAccount(_, { id }, ctx) {
       requireRole(ctx.role, 'admin');
       const { provider, providerId } = decodeId(id, 'Account');

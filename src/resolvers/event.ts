@@ -27,6 +27,15 @@ function loadersFor(event: PublishedEvent, ctx: GatewayContext): Loaders {
   return ctx.liveEvents.perEvent(event, ctx.scope?.key ?? '*', () => createLoaders((name, account) => ctx.accountProviders.forAccount(name, account)));
 }
 
+/**
+ * The context one event of a subscription executes with (graphql/subscribe.ts): the operation's,
+ * with loaders of that event, so a long-lived subscription never answers from data loaded for an
+ * earlier event and the operation's context is never written to.
+ */
+export function eventContext(ctx: GatewayContext, event: unknown): GatewayContext {
+  return { ...ctx, loaders: loadersFor(event as PublishedEvent, ctx) };
+}
+
 function subscription(kind: MessageEventKind) {
   return {
     subscribe: async (_: unknown, args: { filter?: MessageEventFilter | null; after?: string | null }, ctx: GatewayContext) => {
@@ -53,13 +62,7 @@ function subscription(kind: MessageEventKind) {
       }
       return openEventStream(ctx, selector, { after: afterId });
     },
-    // graphql-js executes every event of a subscription with the operation's one context, one event
-    // at a time: the event's resolvers read the loaders this sets. Fresh per event, so a long-lived
-    // subscription never answers from data loaded for an earlier event.
-    resolve: (event: DeliveredEvent, _: unknown, ctx: GatewayContext) => {
-      ctx.loaders = loadersFor(event, ctx);
-      return event;
-    },
+    resolve: (event: DeliveredEvent) => event,
   };
 }
 

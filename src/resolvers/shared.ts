@@ -57,5 +57,5 @@ export function inScope(ctx: GatewayContext, provider: ProviderName, account: st
 
 /** Primes the request's loaders with everything an upstream page carried. */
 export function primeFrom(ctx: GatewayContext, provider: ProviderName, page: ProviderPage<unknown>): void {
-  if (page.included) ctx.loaders.prime(provider, page.included);
+  if (page.included) ctx.loaders.prime(page.included);
 }

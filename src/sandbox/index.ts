@@ -5,9 +5,11 @@
 // and now and then replies through the gateway's own sendMessage (demo-replies.ts).
 import type { Logger } from 'pino';
 import type { AccountsService } from '../accounts/index.js';
-import { providerAccountId, type Account } from '../accounts/types.js';
+import { providerAccountId } from '../accounts/scope.js';
+import type { Account } from '../accounts/types.js';
 import type { GatewayConfig } from '../config.js';
 import type { MessageEventKind, ProviderName } from '../model.js';
+import { descriptorOf } from '../providers/index.js';
 import { createDemoReplies } from './demo-replies.js';
 import { startLeadConnectorEmulator } from './leadconnector/index.js';
 import { startPodiumEmulator } from './podium/index.js';
@@ -21,7 +23,7 @@ export interface Sandbox {
   readonly emulators: ReadonlyMap<ProviderName, ProviderEmulator<unknown>>;
   /** Which parts of each provider's config are the user's and which the emulators'. */
   readonly sources: ReadonlyMap<ProviderName, ConfigSource>;
-  /** Registers `<gatewayUrl>/webhooks/<provider>` as each emulator's webhook target. */
+  /** Registers `<gatewayUrl>/webhooks/<provider>` as each emulator's webhook target, and delivers the Smooch history to it. */
   connect(gatewayUrl: string): Promise<void>;
   /**
    * Connects every Podium organization and HighLevel location of the emulators
@@ -41,7 +43,6 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-const PATHS: Readonly<Record<ProviderName, string>> = { PODIUM: 'podium', LEADCONNECTOR: 'leadconnector', SMOOCH: 'smooch' };
 const KINDS: readonly MessageEventKind[] = ['RECEIVED', 'SENT', 'RECEIVED', 'SENT', 'FAILED'];
 
 /** Where each part of a provider's config came from, for the start-up log. */
@@ -101,7 +102,12 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
     sources,
     async connect(url) {
       gatewayUrl = url;
-      for (const [name, emu] of emulators) await emu.addWebhookTarget(`${url}/webhooks/${PATHS[name]}`);
+      for (const [name, emu] of emulators) {
+        const target = `${url}${descriptorOf(name).webhook.path}`;
+        await emu.addWebhookTarget(target);
+        // What the API cannot list reaches the gateway the way a real account's traffic would.
+        await emu.deliverHistory?.(target);
+      }
     },
     async seedAccounts(gatewayUrl, accounts, logger) {
       const connected = await seedAccounts(oauthApps, { gatewayUrl, publicUrl: sandboxConfig.publicUrl, accounts, logger });

@@ -6,7 +6,8 @@
 // per provider and the code path is the one a user takes.
 import type { Logger } from 'pino';
 import type { AccountsService } from '../accounts/index.js';
-import { providerAccountId, type Account } from '../accounts/types.js';
+import { providerAccountId } from '../accounts/scope.js';
+import type { Account } from '../accounts/types.js';
 import type { OAuthServer } from './oauth.js';
 import type { EmulatedAccount } from './types.js';
 

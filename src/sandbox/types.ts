@@ -59,6 +59,12 @@ export interface ProviderEmulator<C> extends Emulator, SendControls {
    */
   addWebhookTarget(url: string): Promise<void>;
   /**
+   * Delivers webhooks for the seeded history to `url` (a target added before), for
+   * a provider whose API cannot list what the history holds (Smooch). Resolves
+   * with each delivery's status (0: unreachable); never rejects.
+   */
+  deliverHistory?(url: string): Promise<readonly number[]>;
+  /**
    * Creates a message of this kind in an existing conversation (random when not
    * given) of one of its accounts (the first when not given), stores it like
    * the real API would, and delivers the provider's webhook for it to every

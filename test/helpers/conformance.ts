@@ -3,7 +3,9 @@
 // provider with what its emulator holds for them, ids it does not know, the
 // upstream path of a lookup, and authentic, forged and unknown deliveries.
 import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
-import type { LeadConnectorConfig, PodiumConfig, SmoochConfig } from '../../src/config.js';
+import type { LeadConnectorConfig } from '../../src/providers/leadconnector/config.js';
+import type { PodiumConfig } from '../../src/providers/podium/config.js';
+import type { SmoochConfig } from '../../src/providers/smooch/config.js';
 import { encodeId } from '../../src/ids.js';
 import type { ProviderName } from '../../src/model.js';
 import type { SmoochEmulator } from '../../src/sandbox/smooch/index.js';

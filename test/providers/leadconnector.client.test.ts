@@ -2,7 +2,7 @@
 // and their request counts, both message nestings, retries and failures, and
 // the per-family Version headers the emulator insists on.
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import type { LeadConnectorConfig } from '../../src/config.js';
+import type { LeadConnectorConfig } from '../../src/providers/leadconnector/config.js';
 import { ProviderError } from '../../src/errors.js';
 import { withApi } from '../helpers/config.js';
 import type { MessageRecord } from '../../src/model.js';

@@ -5,7 +5,7 @@ import { createPublicKey } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { HIGHLEVEL_ED25519_PUBLIC_KEY, HIGHLEVEL_RSA_PUBLIC_KEY, type LeadConnectorConfig } from '../../src/config.js';
+import { HIGHLEVEL_ED25519_PUBLIC_KEY, HIGHLEVEL_RSA_PUBLIC_KEY, type LeadConnectorConfig } from '../../src/providers/leadconnector/config.js';
 import { UnsupportedError } from '../../src/errors.js';
 import type { MessageEventKind } from '../../src/model.js';
 import { createLeadConnectorProvider } from '../../src/providers/leadconnector/index.js';

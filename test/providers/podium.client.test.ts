@@ -3,7 +3,7 @@
 // refresh on 401 and webhook subscription CRUD; plus the emulator's own
 // answers to bad requests.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { PodiumApiConfig } from '../../src/config.js';
+import type { PodiumApiConfig } from '../../src/providers/podium/config.js';
 import { withApi } from '../helpers/config.js';
 import { ProviderError } from '../../src/errors.js';
 import type { ContactRecord, MessageRecord } from '../../src/model.js';

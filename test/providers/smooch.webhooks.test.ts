@@ -477,6 +477,10 @@ describe('Smooch webhook normalization', () => {
   ])('maps source type %s to channel %s', (type, channel) => {
     expect(smoochChannel(type)).toBe(channel);
   });
+
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf:x'])('maps a source type named like an Object property (%s) to OTHER', (type) => {
+    expect(smoochChannel(type)).toBe('OTHER');
+  });
 });
 
 describe('Smooch webhook verification', () => {

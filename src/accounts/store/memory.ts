@@ -2,13 +2,14 @@
 // contract as mongo.ts, lost on restart and not shared between instances.
 import type { AccountId } from '../types.js';
 import { newAccountId } from '../types.js';
-import type { AccountDocument, AccountStore, ApiKeyDocument } from './types.js';
+import type { AccountDocument, AccountStore, ApiKeyDocument, EnvironmentTokensDocument } from './types.js';
 
 export function createMemoryAccountStore(options: { readonly now?: () => number } = {}): AccountStore {
   const now = options.now ?? Date.now;
   const docs = new Map<AccountId, AccountDocument>();
   const locks = new Map<string, { owner: string; expiresAt: number }>();
   const keys = new Map<string, ApiKeyDocument>();
+  const envTokens = new Map<string, EnvironmentTokensDocument>();
   const copy = (d: AccountDocument): AccountDocument => structuredClone(d);
 
   return {
@@ -77,6 +78,17 @@ export function createMemoryAccountStore(options: { readonly now?: () => number 
       const d = keys.get(id);
       if (!d || d.revokedAt) return false;
       keys.set(id, { ...d, revokedAt: at });
+      return true;
+    },
+    async getEnvironmentTokens(provider) {
+      const d = envTokens.get(provider);
+      return d ? structuredClone(d) : null;
+    },
+    async replaceEnvironmentTokens(provider, fingerprint, fromVersion, credentials) {
+      const d = envTokens.get(provider);
+      const current = d && d.fingerprint === fingerprint ? d.version : 0;
+      if (current !== fromVersion) return false;
+      envTokens.set(provider, { _id: provider, fingerprint, credentials, version: fromVersion + 1, updatedAt: new Date(now()) });
       return true;
     },
     async close() {},

@@ -1,6 +1,7 @@
 // The MongoDB accounts store, in the event store's database: `accounts`
-// (`_id` = account id, unique `scopeKey`), `account_locks` and `api_keys`. Only this file
-// imports the driver for accounts.
+// (`_id` = account id, unique `scopeKey`), `account_locks`, `api_keys` and
+// `environment_tokens` (`_id` = provider). Only this file imports the driver
+// for accounts.
 //
 // A lock is a unique insert, the one write FerretDB (our test server) makes
 // atomic: its conditional updates and deletes evaluate the filter and write in
@@ -8,18 +9,24 @@
 // next taker inserts the next generation of it (`<key>#1`, `#2`, ...), which
 // exactly one caller can. Lock keys carry the credentials version they protect,
 // so a finished refresh never leaves a lock in the way of the next one.
-import { MongoClient, MongoServerError, type Collection } from 'mongodb';
+import { MongoServerError, type Collection, type Db } from 'mongodb';
+import { openMongoDatabase } from '../../infra/clients.js';
 import { ensureIndexes } from '../../events/store/mongo-indexes.js';
 import { newAccountId } from '../types.js';
-import type { AccountDocument, AccountStore, ApiKeyDocument } from './types.js';
+import type { AccountDocument, AccountStore, ApiKeyDocument, ApiKeyStore, EnvironmentTokenStore, EnvironmentTokensDocument } from './types.js';
 
-export interface MongoAccountStoreOptions {
-  readonly url: string;
-  readonly db: string;
-  /** @default 2_000 (ms) */
-  readonly serverSelectionTimeoutMs?: number;
-  readonly now?: () => number;
-}
+export type MongoAccountStoreOptions = (
+  | {
+      readonly url: string;
+      readonly db: string;
+      /** @default 2_000 (ms) */
+      readonly serverSelectionTimeoutMs?: number;
+    }
+  | {
+      /** A database of a client the caller owns (and closes): the gateway's one MongoClient. */
+      readonly db: Db;
+    }
+) & { readonly now?: () => number };
 
 interface LockDocument {
   readonly _id: string;
@@ -31,21 +38,30 @@ const DUPLICATE_KEY = 11000;
 /** Generations of one lock tried before giving up (each one a holder that died holding it). */
 const MAX_LOCK_GENERATIONS = 8;
 
+const isDuplicate = (error: unknown): boolean => error instanceof MongoServerError && error.code === DUPLICATE_KEY;
+
+type AccountOps = Pick<AccountStore, 'list' | 'get' | 'upsert' | 'replaceCredentials' | 'setStatus' | 'delete'>;
+type LockOps = Pick<AccountStore, 'tryLock' | 'unlock'>;
+
 export function createMongoAccountStore(options: MongoAccountStoreOptions): AccountStore {
-  const client = new MongoClient(options.url, {
-    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 2_000,
-    ignoreUndefined: true,
-    appName: 'messaging-gateway-accounts',
-  });
-  const db = client.db(options.db);
+  const own = typeof options.db === 'string' && 'url' in options ? openMongoDatabase(options.url, options.db, { serverSelectionTimeoutMs: options.serverSelectionTimeoutMs }) : null;
+  const db = own ? own.db : (options.db as Db);
   // A refreshed token is persisted before use: it must survive a failover.
   const durable = { writeConcern: { w: 'majority' as const } };
-  const accounts: Collection<AccountDocument> = db.collection<AccountDocument>('accounts', durable);
-  const locks: Collection<LockDocument> = db.collection<LockDocument>('account_locks', durable);
-  // A revocation must survive a failover like a refreshed token.
-  const keys: Collection<ApiKeyDocument> = db.collection<ApiKeyDocument>('api_keys', durable);
   const now = options.now ?? Date.now;
+  return {
+    ...accountOps(db.collection<AccountDocument>('accounts', durable), now),
+    ...lockOps(db.collection<LockDocument>('account_locks', durable), now),
+    // A revocation must survive a failover like a refreshed token.
+    ...keyOps(db.collection<ApiKeyDocument>('api_keys', durable)),
+    ...environmentTokenOps(db.collection<EnvironmentTokensDocument>('environment_tokens', durable), now),
+    async close() {
+      await own?.close();
+    },
+  };
+}
 
+function accountOps(accounts: Collection<AccountDocument>, now: () => number): AccountOps {
   let indexes: Promise<void> | null = null;
   const ready = (): Promise<void> => {
     indexes ??= ensureIndexes(accounts, [{ key: { scopeKey: 1 }, name: 'scopeKey_unique', unique: true }]).catch((error: unknown) => {
@@ -54,8 +70,6 @@ export function createMongoAccountStore(options: MongoAccountStoreOptions): Acco
     });
     return indexes;
   };
-
-  const isDuplicate = (error: unknown): boolean => error instanceof MongoServerError && error.code === DUPLICATE_KEY;
 
   return {
     async list() {
@@ -104,6 +118,11 @@ export function createMongoAccountStore(options: MongoAccountStoreOptions): Acco
       const { deletedCount } = await accounts.deleteOne({ _id: id });
       return deletedCount === 1;
     },
+  };
+}
+
+function lockOps(locks: Collection<LockDocument>, now: () => number): LockOps {
+  return {
     async tryLock(key, owner, ttlMs) {
       for (let generation = 0; generation < MAX_LOCK_GENERATIONS; generation++) {
         const _id = `${key}#${generation}`;
@@ -122,6 +141,11 @@ export function createMongoAccountStore(options: MongoAccountStoreOptions): Acco
     async unlock(key, owner) {
       await locks.deleteMany({ _id: { $in: Array.from({ length: MAX_LOCK_GENERATIONS }, (_, g) => `${key}#${g}`) }, owner });
     },
+  };
+}
+
+function keyOps(keys: Collection<ApiKeyDocument>): ApiKeyStore {
+  return {
     async insertKey(doc) {
       await keys.insertOne(doc);
     },
@@ -138,10 +162,33 @@ export function createMongoAccountStore(options: MongoAccountStoreOptions): Acco
       const { modifiedCount } = await keys.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: at } });
       return modifiedCount === 1;
     },
-    async close() {
-      await client.close();
-    },
   };
 }
 
-
+/** Written under the refresh lock (token-source.ts), like replaceCredentials. */
+function environmentTokenOps(tokens: Collection<EnvironmentTokensDocument>, now: () => number): EnvironmentTokenStore {
+  return {
+    getEnvironmentTokens: (provider) => tokens.findOne({ _id: provider }),
+    async replaceEnvironmentTokens(provider, fingerprint, fromVersion, credentials) {
+      const updatedAt = new Date(now());
+      const existing = await tokens.findOne({ _id: provider });
+      const current = existing?.fingerprint === fingerprint ? existing.version : 0;
+      if (current !== fromVersion) return false;
+      if (!existing) {
+        try {
+          await tokens.insertOne({ _id: provider, fingerprint, credentials, version: 1, updatedAt });
+          return true;
+        } catch (error) {
+          if (isDuplicate(error)) return false;
+          throw error;
+        }
+      }
+      // Tokens of other configured credentials are replaced; these ones only from the version read.
+      const { matchedCount } = await tokens.updateOne(
+        { _id: provider, fingerprint: existing.fingerprint, version: existing.version },
+        { $set: { fingerprint, credentials, version: fromVersion + 1, updatedAt } },
+      );
+      return matchedCount === 1;
+    },
+  };
+}

@@ -23,7 +23,33 @@ export interface AccountDocument {
 
 export type AccountFields = Omit<AccountDocument, '_id' | 'version' | 'createdAt' | 'updatedAt'>;
 
-export interface AccountStore extends ApiKeyStore {
+/**
+ * The environment's renewed tokens of one provider, so that every instance and
+ * the next start use them (a HighLevel refresh token works once). Valid only
+ * while the configured credentials are the ones they were renewed from.
+ */
+export interface EnvironmentTokensDocument {
+  /** The provider. */
+  readonly _id: ProviderName;
+  /** Hash of the configured credentials the tokens descend from. */
+  readonly fingerprint: string;
+  readonly credentials: EncryptedBlob;
+  /** 1 for the first renewal of the configured tokens, then +1 per renewal. */
+  readonly version: number;
+  readonly updatedAt: Date;
+}
+
+export interface EnvironmentTokenStore {
+  getEnvironmentTokens(provider: ProviderName): Promise<EnvironmentTokensDocument | null>;
+  /**
+   * Writes the tokens at version `fromVersion + 1` if the stored ones are still
+   * at `fromVersion` for this fingerprint (0: the configured tokens, whatever
+   * was stored for other ones); true when written.
+   */
+  replaceEnvironmentTokens(provider: ProviderName, fingerprint: string, fromVersion: number, credentials: EncryptedBlob): Promise<boolean>;
+}
+
+export interface AccountStore extends ApiKeyStore, EnvironmentTokenStore {
   list(): Promise<readonly AccountDocument[]>;
   get(id: AccountId): Promise<AccountDocument | null>;
   /**

@@ -6,7 +6,8 @@
 // everyone else's, never directly, so each listener sees it exactly once.
 // Connections made here are opened on first use, so start-up does not wait for
 // Redis; shared ones (RedisConnections) are the caller's to open and close.
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedis } from '../../infra/clients.js';
 import type { PubSub, PublishedEvent } from '../types.js';
 import { createListenerSet, reportToProcess, type PubSubOptions } from './memory.js';
 
@@ -28,17 +29,10 @@ export interface RedisConnections {
 }
 
 /** The two connections of a pubsub of its own, opened on first use. */
-function openConnections(url: string, connectTimeout: number): RedisConnections {
-  // Failing fast lets the ingest release its claim and the provider redeliver.
-  const publisher = new Redis(url, { lazyConnect: true, connectTimeout, maxRetriesPerRequest: 2 });
-  // The SUBSCRIBE waits in the offline queue however long Redis is away, and the
-  // client re-subscribes by itself after every reconnect.
-  const subscriber = new Redis(url, { lazyConnect: true, connectTimeout, maxRetriesPerRequest: null });
-  // Connection failures surface as rejected publish/ping calls (and /readyz);
-  // without a handler the client would also print each reconnect attempt.
-  publisher.on('error', () => {});
-  subscriber.on('error', () => {});
-  return { publisher, subscriber };
+function openConnections(url: string, connectTimeoutMs: number): RedisConnections {
+  // Failing fast lets the ingest release its claim and the provider redeliver; the
+  // SUBSCRIBE waits however long Redis is away (infra/clients.ts).
+  return { publisher: openRedis(url, 'command', { connectTimeoutMs }), subscriber: openRedis(url, 'subscriber', { connectTimeoutMs }) };
 }
 
 /**

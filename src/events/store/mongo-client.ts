@@ -6,7 +6,8 @@
 // operation rejects after `serverSelectionTimeoutMs` instead of hanging. The
 // URL goes to the driver as given (config.ts parsed it with the driver's own
 // parser) and is never logged.
-import { MongoClient, type Db } from 'mongodb';
+import type { Db } from 'mongodb';
+import { openMongoDatabase as openClientDatabase } from '../../infra/clients.js';
 
 export type MongoConnectionOptions =
   | {
@@ -35,11 +36,5 @@ export interface MongoDatabase {
 export function openMongoDatabase(options: MongoConnectionOptions): MongoDatabase {
   if (typeof options.db !== 'string') return { db: options.db, close: async () => undefined };
   if (!('url' in options)) throw new Error('a MongoDB store needs a url with a database name, or a Db');
-  const client = new MongoClient(options.url, {
-    serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 2_000,
-    // Absent optional fields stay absent instead of coming back as null.
-    ignoreUndefined: true,
-    appName: 'messaging-gateway',
-  });
-  return { db: client.db(options.db), close: () => client.close() };
+  return openClientDatabase(options.url, options.db, { serverSelectionTimeoutMs: options.serverSelectionTimeoutMs });
 }

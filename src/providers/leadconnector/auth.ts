@@ -1,22 +1,22 @@
-// HighLevel OAuth (Marketplace app, providers.md §2.1): the chooselocation
+// HighLevel OAuth (Marketplace app, HighLevel's OAuth 2.0 guide): the chooselocation
 // consent URL, the code exchange and the refresh at POST /oauth/token (a form,
 // `user_type` Location or Company), and the location the tokens reach. Every
 // refresh returns a new refresh token and the old one stops working, which is
-// why stored accounts renew through accounts/token-source.ts under a lock.
-import type { LeadConnectorOAuthConfig } from '../../config.js';
+// why every account (the environment's too) renews through
+// accounts/token-source.ts under a lock.
 import { z } from 'zod';
 import type { AccountScope, OAuthFlow } from '../../accounts/types.js';
 import { ProviderError } from '../../errors.js';
 import { isRecord, str } from '../guards.js';
 import { createUpstreamClient, segment } from '../http.js';
 import { requestToken } from '../oauth-token.js';
-import type { ProviderDeps } from '../provider.js';
+import type { OAuthClientConfig, ProviderDeps } from '../provider.js';
 import { readBody } from '../validate.js';
 import { LEADCONNECTOR_VERSIONS } from './client.js';
 
 const location = z.looseObject({ location: z.looseObject({ id: z.string().min(1), name: z.string().nullish(), companyId: z.string().nullish() }) });
 
-export function createLeadConnectorOAuth(config: LeadConnectorOAuthConfig, deps: Pick<ProviderDeps, 'upstream' | 'onCall'>): OAuthFlow {
+export function createLeadConnectorOAuth(config: OAuthClientConfig, deps: Pick<ProviderDeps, 'upstream' | 'onCall'>): OAuthFlow {
   const token = (fields: Record<string, string>, purpose: 'exchange' | 'refresh') =>
     requestToken({ provider: 'LEADCONNECTOR', url: config.tokenUrl, encoding: 'form', fields, purpose, timeoutMs: deps.upstream.timeoutMs, onCall: deps.onCall });
   const app = { client_id: config.clientId, client_secret: config.clientSecret };
@@ -32,8 +32,8 @@ export function createLeadConnectorOAuth(config: LeadConnectorOAuthConfig, deps:
       const raw = answer.raw;
       return { ...answer, hints: { userType: str(raw.userType), locationId: str(raw.locationId), companyId: str(raw.companyId) } };
     },
-    refresh(refreshToken, scope: AccountScope) {
-      const userType = scope.provider === 'LEADCONNECTOR' ? scope.userType : 'Location';
+    refresh(refreshToken, scope: AccountScope | null) {
+      const userType = scope?.provider === 'LEADCONNECTOR' ? scope.userType : 'Location';
       return token({ ...app, grant_type: 'refresh_token', refresh_token: refreshToken, user_type: userType }, 'refresh');
     },
     async describe(tokens, hints) {

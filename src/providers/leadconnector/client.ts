@@ -1,15 +1,14 @@
 // HighLevel (LeadConnector API v2) upstream calls through the shared client,
 // and the raw JSON shapes they and the webhooks return. Every resource family
 // needs its own `Version` header; a well-formed unknown id answers null.
-import type { LeadConnectorApiConfig } from '../../config.js';
 import { z } from 'zod';
 import { isRecord, str } from '../guards.js';
 import { createUpstreamClient, orNull, segment, type UpstreamClient } from '../http.js';
-import type { ProviderDeps } from '../provider.js';
-import { budgetFor, budgetKey } from '../rate-budget.js';
+import type { AccountDeps } from '../provider.js';
+import { budgetFor, budgetKey, type RateLimit } from '../rate-budget.js';
 import { readBody } from '../validate.js';
 
-/** The `Version` header value each resource family requires (providers.md §2.1). */
+/** The `Version` header value each resource family requires (HighLevel API v2 reference). */
 export const LEADCONNECTOR_VERSIONS = {
   conversations: '2021-04-15', // conversations and messages
   contacts: '2021-07-28',
@@ -113,7 +112,7 @@ export interface RawUser {
   readonly [field: string]: unknown;
 }
 
-/** One condition of the advanced search's `filters[]` (providers.md §2.4). */
+/** One condition of the advanced search's `filters[]` (HighLevel API v2 reference, Search Contacts). */
 export interface ContactSearchFilter {
   readonly field: string;
   readonly operator: 'eq' | 'not_eq' | 'contains' | 'not_contains' | 'exists' | 'not_exists' | 'range';
@@ -172,17 +171,24 @@ const conversationSearchAnswer = z.looseObject({ conversations: z.array(idEntity
 const messagesPage = z.looseObject({ lastMessageId: z.string().nullish(), nextPage: z.boolean().nullish(), messages: z.array(idEntity) });
 const userSearchAnswer = z.looseObject({ users: z.array(idEntity), count: z.number().nullish() });
 
-export function createLeadConnectorClient(config: LeadConnectorApiConfig, deps: ProviderDeps): LeadConnectorClient {
+/** Where an account's calls go and how fast they may. */
+export interface LeadConnectorEndpoint {
+  readonly apiUrl: string;
+  /** Client-side burst limit per app and location (the descriptor's rateLimit). */
+  readonly limit: RateLimit;
+}
+
+export function createLeadConnectorClient(config: LeadConnectorEndpoint, deps: AccountDeps): LeadConnectorClient {
   const http: UpstreamClient = createUpstreamClient({
     provider: 'LEADCONNECTOR',
     baseUrl: config.apiUrl,
-    // A stored account brings its own token source (renewed ahead of expiry and on 401).
-    auth: deps.account?.auth ?? { headers: async () => ({ authorization: `Bearer ${config.token}` }) },
+    // The account's token source (renewed ahead of expiry and on 401).
+    auth: deps.account.auth,
     timeoutMs: deps.upstream.timeoutMs,
     maxRetries: deps.upstream.maxRetries,
     onCall: deps.onCall,
-    // HighLevel's burst limit is per app and location (providers.md §2.1); its 429s are still retried.
-    budget: budgetFor(deps.rateBudgets, budgetKey('LEADCONNECTOR', config.apiUrl, deps.account ? `account:${deps.account.id}` : config.locationId), { requests: config.requestsPer10Seconds, perMs: 10_000 }),
+    // HighLevel's burst limit is per app and location (HighLevel API v2 reference, rate limits); its 429s are still retried.
+    budget: budgetFor(deps.rateBudgets, budgetKey('LEADCONNECTOR', config.apiUrl, deps.account.budget ?? `account:${deps.account.id}`), config.limit),
     onBudget: (remaining) => deps.onRateBudget?.('LEADCONNECTOR', remaining),
   });
 

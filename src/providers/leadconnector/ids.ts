@@ -1,5 +1,5 @@
 // HighLevel's ids: opaque letters and digits, 20 in every documented example
-// (providers.md §2.2); a little room either side, since the length is not a
+// (HighLevel API v2 reference); a little room either side, since the length is not a
 // published contract. The Marketplace webhook is the read-only "marketplace".
 import { rule, type IdRules } from '../id-rules.js';
 

@@ -1,16 +1,15 @@
-// The HighLevel (LeadConnector API v2) provider: lists and batch lookups over
-// the client, HighLevel's cursors as opaque page cursors, the read-only
-// Marketplace webhook, and the webhook receiver.
-import type { LeadConnectorConfig } from '../../config.js';
+// The HighLevel (LeadConnector API v2) API of one account: lists and batch
+// lookups over the client, HighLevel's cursors as opaque page cursors, and the
+// read-only Marketplace webhook. Also the folder's entry: its descriptor
+// (descriptor.ts) and a stand-alone provider from a config alone.
 import { ProviderError, UnsupportedError, userInputError } from '../../errors.js';
-import type { WebhookRecord } from '../../model.js';
-import { receiveOnly } from '../receive-only.js';
+import type { PageRequest, UserRecord, WebhookRecord } from '../../model.js';
 import { chunks, ifFound, lookupEach, lookupGrouped } from '../batch.js';
 import { refuseUnsupported } from '../filters.js';
 import { str } from '../guards.js';
 import { checkProviderId } from '../id-rules.js';
-import type { Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
-import { createLeadConnectorClient } from './client.js';
+import type { AccountDeps, BatchResult, Provider, ProviderApi, ProviderDeps, ProviderPage, WebhookAdmin } from '../provider.js';
+import { createLeadConnectorClient, type LeadConnectorClient, type LeadConnectorEndpoint } from './client.js';
 import {
   normalizeLeadConnectorContact,
   normalizeLeadConnectorConversation,
@@ -20,7 +19,9 @@ import {
 } from './normalize.js';
 import { LEADCONNECTOR_EVENT_TYPES } from './event-types.js';
 import { LEADCONNECTOR_IDS } from './ids.js';
-import { createLeadConnectorReceiver } from './webhooks.js';
+import { standaloneProvider } from '../standalone.js';
+import type { LeadConnectorConfig } from './config.js';
+import { leadconnector } from './descriptor.js';
 import { createLeadConnectorSender } from './send.js';
 
 /** Largest page each search serves (`pageLimit`, `limit`). */
@@ -30,11 +31,14 @@ const CONVERSATION_PAGE_LIMIT = 100;
 /** Ids per `/users/search?ids=` request, so a large batch keeps its URL short. */
 const USER_IDS_PER_SEARCH = 100;
 
-export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: ProviderDeps): Provider {
-  const receiver = createLeadConnectorReceiver(config, deps);
-  if (!config.api) return receiveOnly('LEADCONNECTOR', receiver, LEADCONNECTOR_EVENT_TYPES, 'LEADCONNECTOR_TOKEN and LEADCONNECTOR_LOCATION_ID');
-  const api = config.api;
-  const client = createLeadConnectorClient(api, deps);
+/** What an account reaches: a location (and its company), or a company (agency) alone. */
+export interface LeadConnectorReach {
+  readonly locationId: string | null;
+  readonly companyId: string | null;
+}
+
+export function createLeadConnectorApi(endpoint: LeadConnectorEndpoint, api: LeadConnectorReach, deps: AccountDeps): ProviderApi {
+  const client = createLeadConnectorClient(endpoint, deps);
 
   function locationOf(filterLocationId: string | null | undefined): string {
     if (filterLocationId) checkProviderId(LEADCONNECTOR_IDS, 'LEADCONNECTOR', 'Location', filterLocationId, 'filter.locationId');
@@ -103,18 +107,7 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
 
     getMessages: (ids) => lookupEach(ids, async (id) => ifFound(await client.getMessage(id), (m) => normalizeLeadConnectorMessage(m))),
 
-    async listUsers(page) {
-      const skip = page.cursor === null ? 0 : decodeNumber(page.cursor, 'users');
-      const { users, count } = await client.searchUsers({
-        companyId: companyOf(),
-        locationId: api.locationId ?? undefined,
-        skip,
-        limit: page.limit,
-      });
-      const seen = skip + users.length;
-      const more = count === null ? users.length === page.limit : seen < count;
-      return { items: users.map(normalizeLeadConnectorUser), nextCursor: more && users.length > 0 ? String(seen) : null };
-    },
+    listUsers: async (page) => listUsers(client, companyOf(), api.locationId, page),
 
     async listLocations() {
       // A company (agency) account without a location lists none here.
@@ -123,20 +116,28 @@ export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: P
       return found ? [{ provider: 'LEADCONNECTOR' as const, id: found.id, name: found.name ?? null }] : [];
     },
 
-    getUsers(ids) {
-      // Without a companyId /users/search is unavailable: fall back to one GET per user.
-      const companyId = api.companyId;
-      if (!companyId) return lookupEach(ids, async (id) => ifFound(await client.getUser(id), normalizeLeadConnectorUser));
-      return lookupGrouped(ids, chunks(USER_IDS_PER_SEARCH), async (chunk) => {
-        const { users } = await client.searchUsers({ companyId, ids: chunk, limit: chunk.length });
-        return new Map(users.map((user) => [user.id, normalizeLeadConnectorUser(user)]));
-      });
-    },
+    getUsers: (ids) => getUsers(client, api.companyId, ids),
 
     webhooks: createMarketplaceWebhookAdmin(deps.publicUrl),
-    receiver,
     sender: createLeadConnectorSender(client.http),
   };
+}
+
+async function listUsers(client: LeadConnectorClient, companyId: string, locationId: string | null, page: PageRequest): Promise<ProviderPage<UserRecord>> {
+  const skip = page.cursor === null ? 0 : decodeNumber(page.cursor, 'users');
+  const { users, count } = await client.searchUsers({ companyId, locationId: locationId ?? undefined, skip, limit: page.limit });
+  const seen = skip + users.length;
+  const more = count === null ? users.length === page.limit : seen < count;
+  return { items: users.map(normalizeLeadConnectorUser), nextCursor: more && users.length > 0 ? String(seen) : null };
+}
+
+function getUsers(client: LeadConnectorClient, companyId: string | null, ids: readonly string[]): Promise<BatchResult<UserRecord>> {
+  // Without a companyId /users/search is unavailable: fall back to one GET per user.
+  if (!companyId) return lookupEach(ids, async (id) => ifFound(await client.getUser(id), normalizeLeadConnectorUser));
+  return lookupGrouped(ids, chunks(USER_IDS_PER_SEARCH), async (chunk) => {
+    const { users } = await client.searchUsers({ companyId, ids: chunk, limit: chunk.length });
+    return new Map(users.map((user) => [user.id, normalizeLeadConnectorUser(user)]));
+  });
 }
 
 /**
@@ -209,4 +210,11 @@ function decodeSearchAfter(cursor: string): unknown[] {
 function decodeNumber(cursor: string, what: string): number {
   if (!/^\d+$/.test(cursor)) throw userInputError(`expected a HighLevel ${what} cursor from a previous page, got "${cursor}"`);
   return Number(cursor);
+}
+
+export { leadconnector } from './descriptor.js';
+
+/** The environment's account and the webhook receiver of a HighLevel config, without a gateway (tests and tools). */
+export function createLeadConnectorProvider(config: LeadConnectorConfig, deps: ProviderDeps): Provider {
+  return standaloneProvider(leadconnector, config, deps);
 }

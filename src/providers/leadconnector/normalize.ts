@@ -1,5 +1,5 @@
 // Pure mappings from HighLevel's REST and webhook JSON to the unified model
-// (providers.md §2 and §4). No clock, no I/O: the seed payloads are their tests.
+// (HighLevel API v2 reference and webhook events). No clock, no I/O: the seed payloads are their tests.
 import type {
   Attachment,
   Channel,
@@ -51,7 +51,7 @@ const OUTBOUND_STATUS: ReadonlyMap<string, MessageStatus> = new Map([
 ]);
 
 /**
- * providers.md §4 rule 2. Whatever the contact sent is RECEIVED; an outbound
+ * HighLevel's message statuses onto the model's one vocabulary. Whatever the contact sent is RECEIVED; an outbound
  * status outside the table (a call's `completed` or `voicemail`, `connected`,
  * `opt_out`) means it left HighLevel: SENT.
  */

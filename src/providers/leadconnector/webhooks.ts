@@ -2,9 +2,10 @@
 // else legacy RSA `x-wh-signature`), the replay window on the body's
 // `timestamp`, and splitting a delivery into normalized message events.
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import type { LeadConnectorConfig } from '../../config.js';
+import type { LeadConnectorConfig } from './config.js';
 import type { MessageEventKind } from '../../model.js';
-import type { ParsedEvent, PayloadScope, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import type { ParsedEvent, PayloadIds, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import { payloadKeys } from '../provider.js';
 import { createVerifier } from '../verify.js';
 import { hashKey, unprocessable } from '../delivery.js';
 import { isRecord, present, str } from '../guards.js';
@@ -53,7 +54,7 @@ export function createLeadConnectorReceiver(config: ReceiverConfig, deps: Pick<P
     verifyDelivery,
   );
   return {
-    scope: leadConnectorPayloadScope,
+    scope: leadConnectorAccountKeys,
     verify,
     verification,
     parse: (body, req) => parseLeadConnectorWebhook(body, req.rawBody),
@@ -148,7 +149,16 @@ function readKey(value: string, type: 'ed25519' | 'rsa', variable: string): KeyO
 }
 
 /** A HighLevel delivery names its location (`locationId`) and, for some events, its agency (`companyId`). */
-export function leadConnectorPayloadScope(body: unknown): PayloadScope {
+export function leadConnectorPayloadScope(body: unknown): PayloadIds {
   const b = isRecord(body) ? body : {};
   return { locationIds: present(b.locationId), organizationIds: present(b.companyId), appIds: [] };
+}
+
+/**
+ * A delivery naming a location is that location's account's; only one naming
+ * no location goes to its company's (agency) account.
+ */
+export function leadConnectorAccountKeys(body: unknown): readonly string[] {
+  const { locationIds, organizationIds } = leadConnectorPayloadScope(body);
+  return locationIds.length > 0 ? payloadKeys({ locationIds }) : payloadKeys({ organizationIds });
 }

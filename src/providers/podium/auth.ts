@@ -1,19 +1,17 @@
-// Podium OAuth: the environment's token renewed in memory on 401 (as before
-// accounts existed), and the authorization-code flow that connects stored
-// accounts (consent URL, code exchange, refresh, and which organization and
-// locations the tokens reach). Stored accounts' renewals go through
-// accounts/token-source.ts, which calls `refresh` here under a lock.
-import type { PodiumApiConfig, PodiumOAuthConfig } from '../../config.js';
+// Podium OAuth: the authorization-code flow that connects stored accounts
+// (consent URL, code exchange, refresh, and which organization and locations
+// the tokens reach). Every account's renewals, the environment's included, go
+// through accounts/token-source.ts, which calls `refresh` here under a lock.
 import { ProviderError } from '../../errors.js';
 import { z } from 'zod';
-import type { AccountScope, OAuthFlow } from '../../accounts/types.js';
+import type { OAuthFlow } from '../../accounts/types.js';
 import { createUpstreamClient, segment, type UpstreamAuth, type UpstreamClient } from '../http.js';
 import { requestToken } from '../oauth-token.js';
-import type { ProviderDeps } from '../provider.js';
+import type { OAuthClientConfig, ProviderDeps } from '../provider.js';
+import type { PodiumScope } from './scope.js';
 import { readBody } from '../validate.js';
 
 const PODIUM_VERSION = '2021.04.01';
-const tokenAnswer = z.looseObject({ access_token: z.string().min(1), refresh_token: z.string().nullish() });
 const locationsPage = z.looseObject({
   data: z.array(z.looseObject({ uid: z.string().min(1), organizationUid: z.string().nullish(), name: z.string().nullish() })),
   metadata: z.looseObject({ nextCursor: z.string().nullish() }).nullish(),
@@ -22,7 +20,7 @@ const organization = z.looseObject({ data: z.looseObject({ uid: z.string().min(1
 /** Pages of locations read to learn what a new token reaches (100 each). */
 const MAX_LOCATION_PAGES = 10;
 
-export function createPodiumOAuth(config: PodiumOAuthConfig, deps: Pick<ProviderDeps, 'upstream' | 'onCall'>): OAuthFlow {
+export function createPodiumOAuth(config: OAuthClientConfig, deps: Pick<ProviderDeps, 'upstream' | 'onCall'>): OAuthFlow {
   const token = (fields: Record<string, string>, purpose: 'exchange' | 'refresh') =>
     requestToken({ provider: 'PODIUM', url: config.tokenUrl, encoding: 'json', fields, purpose, timeoutMs: deps.upstream.timeoutMs, onCall: deps.onCall });
   const app = { client_id: config.clientId, client_secret: config.clientSecret };
@@ -54,7 +52,7 @@ export function createPodiumOAuth(config: PodiumOAuthConfig, deps: Pick<Provider
 }
 
 /** The organization of the token's locations (its name from /v4/organizations) and those locations. */
-async function describePodium(api: UpstreamClient): Promise<{ name: string; scope: AccountScope }> {
+async function describePodium(api: UpstreamClient): Promise<{ name: string; scope: PodiumScope }> {
   const locations: Array<{ uid: string; organizationUid?: string | null }> = [];
   let cursor: string | null = null;
   for (let page = 0; page < MAX_LOCATION_PAGES; page++) {
@@ -75,48 +73,16 @@ async function describePodium(api: UpstreamClient): Promise<{ name: string; scop
 }
 
 
-/**
- * Bearer auth with refresh-token renewal. Concurrent 401s share one refresh,
- * and a request whose token was already replaced by someone else's refresh
- * just retries: refreshing again would invalidate the token the others use.
- */
-export function createPodiumAuth(config: PodiumApiConfig, tokenEndpoint: UpstreamClient): UpstreamAuth {
-  let accessToken = config.accessToken;
-  let refreshToken = config.refreshToken;
-  let inflight: Promise<boolean> | null = null;
-
-  async function renew(): Promise<boolean> {
-    if (!refreshToken || !config.clientId || !config.clientSecret) return false;
-    try {
-      const res = await tokenEndpoint.request({
-        method: 'POST',
-        path: '',
-        route: '{token endpoint}',
-        body: { client_id: config.clientId, client_secret: config.clientSecret, grant_type: 'refresh_token', refresh_token: refreshToken },
-      });
-      const body = readBody<{ access_token: string; refresh_token?: string | null }>('PODIUM', 'POST {token endpoint}', tokenAnswer, res.body);
-      accessToken = body.access_token;
-      if (body.refresh_token) refreshToken = body.refresh_token;
-      return true;
-    } catch (err) {
-      // The endpoint and its answer are for logs: a client learns only that renewing the token failed.
-      const cause = err instanceof ProviderError ? `${err.message}; ${err.detail ?? ''}` : err instanceof Error ? err.message : String(err);
-      throw new ProviderError('PODIUM', 'UNAUTHORIZED', 'Podium rejected the credentials and renewing the access token failed', null, `token refresh at ${config.tokenUrl}: ${cause}`);
-    }
-  }
-
-  return {
-    async headers(): Promise<Record<string, string>> {
-      return accessToken ? { authorization: `Bearer ${accessToken}` } : {};
-    },
-    refresh(sentHeaders) {
-      // Sent with a token someone else's refresh already replaced: just retry with the new one.
-      const current = accessToken ? `Bearer ${accessToken}` : undefined;
-      if (sentHeaders.authorization !== current) return Promise.resolve(true);
-      inflight ??= renew().finally(() => {
-        inflight = null;
-      });
-      return inflight;
-    },
-  };
+/** The organization's name of an account, read with its token. */
+export async function podiumAccountName(apiUrl: string, auth: UpstreamAuth, deps: Pick<ProviderDeps, 'upstream' | 'onCall'>): Promise<string> {
+  const api = createUpstreamClient({
+    provider: 'PODIUM',
+    baseUrl: apiUrl,
+    auth,
+    defaultHeaders: { 'podium-version': PODIUM_VERSION },
+    timeoutMs: deps.upstream.timeoutMs,
+    maxRetries: deps.upstream.maxRetries,
+    onCall: deps.onCall,
+  });
+  return (await describePodium(api)).name;
 }

@@ -1,13 +1,19 @@
 // Podium API v4 over the shared upstream client: the raw JSON shapes Podium
-// answers with, and one typed call per endpoint the gateway uses (auth.ts
-// renews tokens). Nothing here knows the unified model.
-import type { PodiumApiConfig } from '../../config.js';
+// answers with, and one typed call per endpoint the gateway uses (the
+// account's token source, accounts/token-source.ts, authenticates and renews).
+// Nothing here knows the unified model.
 import { z } from 'zod';
 import { createUpstreamClient, orNull, segment, type UpstreamClient } from '../http.js';
-import type { ProviderDeps } from '../provider.js';
-import { budgetFor, budgetKey } from '../rate-budget.js';
+import type { AccountDeps } from '../provider.js';
+import { budgetFor, budgetKey, type RateLimit } from '../rate-budget.js';
 import { readBody } from '../validate.js';
-import { createPodiumAuth } from './auth.js';
+
+/** Where an account's calls go and how fast they may. */
+export interface PodiumEndpoint {
+  readonly apiUrl: string;
+  /** Client-side limit per account (the descriptor's rateLimit). */
+  readonly limit: RateLimit;
+}
 
 export const PODIUM_VERSION = '2021.04.01';
 
@@ -179,17 +185,17 @@ const messageEnvelopes = envelopes(messageEntity);
 const webhookEnvelopes = envelopes(webhookEntity);
 type Envelopes = ReturnType<typeof envelopes>;
 
-export function createPodiumClient(config: PodiumApiConfig, deps: ProviderDeps): PodiumClient {
-  const common = { provider: 'PODIUM', timeoutMs: deps.upstream.timeoutMs, maxRetries: deps.upstream.maxRetries, onCall: deps.onCall } as const;
-  // A stored account brings its own token source; the environment's token is renewed in memory.
-  const auth = deps.account?.auth ?? createPodiumAuth(config, createUpstreamClient({ ...common, baseUrl: config.tokenUrl }));
-  const credential = deps.account ? `account:${deps.account.id}` : (config.clientId ?? config.accessToken);
+export function createPodiumClient(config: PodiumEndpoint, deps: AccountDeps): PodiumClient {
+  const credential = deps.account.budget ?? `account:${deps.account.id}`;
   const upstream = createUpstreamClient({
-    ...common,
+    provider: 'PODIUM',
+    timeoutMs: deps.upstream.timeoutMs,
+    maxRetries: deps.upstream.maxRetries,
+    onCall: deps.onCall,
     baseUrl: config.apiUrl,
-    auth,
+    auth: deps.account.auth,
     defaultHeaders: { 'podium-version': PODIUM_VERSION },
-    budget: budgetFor(deps.rateBudgets, budgetKey('PODIUM', config.apiUrl, credential), { requests: config.requestsPerMinute, perMs: 60_000 }),
+    budget: budgetFor(deps.rateBudgets, budgetKey('PODIUM', config.apiUrl, credential), config.limit),
     onBudget: (remaining) => deps.onRateBudget?.('PODIUM', remaining),
   });
 

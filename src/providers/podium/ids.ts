@@ -1,4 +1,4 @@
-// Podium's ids: every uid is a UUID (providers.md §1.3). Messages are found
+// Podium's ids: every uid is a UUID (Podium API v4 reference). Messages are found
 // within their conversation, so the gateway's message key is `<conversation uid>/<message uid>`.
 import { rule, UUID, type IdRules } from '../id-rules.js';
 

@@ -1,15 +1,14 @@
-// The Podium adapter: lists and batch lookups over API v4, webhook
-// subscription admin over /v4/webhooks and the webhook receiver.
-import type { PodiumConfig } from '../../config.js';
+// The Podium API of one account: lists and batch lookups over API v4 and
+// webhook subscription admin over /v4/webhooks. Also the folder's entry: its
+// descriptor (descriptor.ts) and a stand-alone provider from a config alone.
 import { userInputError } from '../../errors.js';
 import type { ContactFilter, LocationRecord, MessageRecord, PageRequest, WebhookUpdateInput } from '../../model.js';
 import { ifFound, lookupEach } from '../batch.js';
 import { refuseUnsupported, type Unsupported } from '../filters.js';
 import { checkProviderId } from '../id-rules.js';
 import { isRecord } from '../guards.js';
-import type { Provider, ProviderDeps, ProviderPage, WebhookAdmin } from '../provider.js';
-import { receiveOnly } from '../receive-only.js';
-import { createPodiumClient, type PodiumClient, type PodiumWebhookCreate, type PodiumWebhookUpdate } from './client.js';
+import type { AccountDeps, Provider, ProviderApi, ProviderDeps, ProviderPage, WebhookAdmin } from '../provider.js';
+import { createPodiumClient, type PodiumClient, type PodiumEndpoint, type PodiumWebhookCreate, type PodiumWebhookUpdate } from './client.js';
 import {
   normalizePodiumContact,
   normalizePodiumConversation,
@@ -19,7 +18,9 @@ import {
 } from './normalize.js';
 import { PODIUM_EVENT_TYPES } from './event-types.js';
 import { PODIUM_IDS } from './ids.js';
-import { createPodiumReceiver } from './webhooks.js';
+import { standaloneProvider } from '../standalone.js';
+import type { PodiumConfig } from './config.js';
+import { podium } from './descriptor.js';
 import { createPodiumSender } from './send.js';
 
 /** GET /v4/contacts filters by `updated_at` only (the spec's parameters). */
@@ -31,10 +32,8 @@ const CONTACT_FILTERS_UNSUPPORTED: Unsupported<ContactFilter> = {
 /** Pages of 100 locations read for `locations`; an organization has far fewer. */
 const MAX_LOCATION_PAGES = 10;
 
-export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): Provider {
-  const receiver = createPodiumReceiver(config, deps);
-  if (!config.api) return receiveOnly('PODIUM', receiver, PODIUM_EVENT_TYPES, 'PODIUM_ACCESS_TOKEN or PODIUM_REFRESH_TOKEN');
-  const client = createPodiumClient(config.api, deps);
+export function createPodiumApi(endpoint: PodiumEndpoint, deps: AccountDeps): ProviderApi {
+  const client = createPodiumClient(endpoint, deps);
   return {
     name: 'PODIUM',
 
@@ -80,7 +79,6 @@ export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): 
     },
 
     webhooks: createPodiumWebhookAdmin(client),
-    receiver,
     sender: createPodiumSender(client.http),
   };
 }
@@ -194,4 +192,11 @@ function decodeAnchor(value: string): { cursor: string | null; uid: string } | n
 function podiumDateTime(value: string): string {
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? value : new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export { podium } from './descriptor.js';
+
+/** The environment's account and the webhook receiver of a Podium config, without a gateway (tests and tools). */
+export function createPodiumProvider(config: PodiumConfig, deps: ProviderDeps): Provider {
+  return standaloneProvider(podium, config, deps);
 }

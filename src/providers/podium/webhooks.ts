@@ -2,8 +2,9 @@
 // `podium-signature`), the {data, metadata} envelope, message event types and
 // the dedupe key rules.
 import { createHmac } from 'node:crypto';
-import type { PodiumConfig } from '../../config.js';
-import type { ParsedEvent, PayloadScope, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import type { PodiumConfig } from './config.js';
+import type { ParsedEvent, PayloadIds, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import { payloadKeys } from '../provider.js';
 import { hashKey, unprocessable } from '../delivery.js';
 import { isRecord, present, str } from '../guards.js';
 import { createVerifier, safeEqual } from '../verify.js';
@@ -31,7 +32,7 @@ export function createPodiumReceiver(
     (req, secrets) => verifyPodiumSignature(req, secrets, config.webhookToleranceMs),
   );
   return {
-    scope: podiumPayloadScope,
+    scope: (body) => payloadKeys(podiumPayloadScope(body)),
     verify,
     verification,
     parse(body, req) {
@@ -48,7 +49,7 @@ export function createPodiumReceiver(
 }
 
 /** A Podium delivery names its location (`data.location.uid`, `data.locationUid`) and sometimes its organization. */
-export function podiumPayloadScope(body: unknown): PayloadScope {
+export function podiumPayloadScope(body: unknown): PayloadIds {
   const data = isRecord(body) && isRecord(body.data) ? body.data : {};
   const metadata = isRecord(body) && isRecord(body.metadata) ? body.metadata : {};
   const location = isRecord(data.location) ? data.location : {};

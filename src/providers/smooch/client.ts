@@ -3,7 +3,7 @@
 // Basic auth with the app key (key id : secret); 404 becomes null here so the
 // adapter can answer "unknown" per key; every answer is checked against its envelope.
 import { z } from 'zod';
-import type { SmoochApiConfig } from '../../config.js';
+import type { SmoochApiConfig } from './config.js';
 import { createUpstreamClient, orNull, segment, type RequestOptions, type UpstreamClient } from '../http.js';
 import type { ProviderDeps } from '../provider.js';
 import { readBody } from '../validate.js';

@@ -1,4 +1,4 @@
-// Sunshine Conversations' ids: 24 hex, ObjectId-like (providers.md §3.1).
+// Sunshine Conversations' ids: 24 hex, ObjectId-like (Sunshine Conversations API v2 reference).
 // Messages and webhooks are addressed through their conversation and custom
 // integration, so their gateway keys are pairs. Smooch has no staff users or
 // locations; their rule is the record id, so a lookup answers "unknown".

@@ -1,14 +1,13 @@
-// The Smooch / Sunshine Conversations adapter (API v2). A Smooch user is a
+// The Smooch / Sunshine Conversations API of one app (API v2). A Smooch user is a
 // Contact; conversations are listed per user; messages page backwards 100 at a
 // time. Smooch has no staff users (the business side writes as "business"), and
-// its webhooks live in custom integrations, one webhook each.
-import type { SmoochConfig } from '../../config.js';
+// its webhooks live in custom integrations, one webhook each. Also the folder's
+// entry: its descriptor (descriptor.ts) and a stand-alone provider from a config alone.
 import { ProviderError, UnsupportedError, userInputError } from '../../errors.js';
 import type { MessageRecord, WebhookCreateInput, WebhookUpdateInput } from '../../model.js';
 import { lookupEach, lookupGrouped } from '../batch.js';
 import { refuseUnsupported } from '../filters.js';
-import type { BatchResult, Provider, ProviderDeps, WebhookAdmin } from '../provider.js';
-import { receiveOnly } from '../receive-only.js';
+import type { BatchResult, Provider, ProviderApi, ProviderDeps, WebhookAdmin } from '../provider.js';
 import { createSmoochClient, type SmoochClient } from './client.js';
 import {
   normalizeSmoochConversation,
@@ -16,8 +15,12 @@ import {
   normalizeSmoochUser,
   normalizeSmoochWebhook,
 } from './normalize.js';
+import { createSmoochSeen, type SmoochSeenLoaders } from './directory.js';
 import { SMOOCH_EVENT_TYPES } from './event-types.js';
-import { createSmoochReceiver } from './webhooks.js';
+import type { SmoochApiConfig } from './config.js';
+import { standaloneProvider } from '../standalone.js';
+import type { SmoochConfig } from './config.js';
+import { smooch } from './descriptor.js';
 import { createSmoochSender } from './send.js';
 
 /** Smooch pages messages by a fixed 100, so a single-message lookup scans at most this many pages. */
@@ -25,34 +28,36 @@ const MESSAGE_SCAN_PAGES = 10;
 const INTEGRATION_NAME = 'Messaging gateway webhook';
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): Provider {
-  const receiver = createSmoochReceiver(config, deps);
-  if (!config.api) return receiveOnly('SMOOCH', receiver, SMOOCH_EVENT_TYPES, 'SMOOCH_APP_ID, SMOOCH_KEY_ID and SMOOCH_SECRET');
-  const client = createSmoochClient(config.api, deps);
+export function createSmoochApi(config: SmoochApiConfig, deps: ProviderDeps): ProviderApi {
+  const client = createSmoochClient(config, deps);
+  const { getContact, getConversation } = singleLookups(client);
+  // Lists without a filter come from what the gateway has seen (directory.ts).
+  const seen = createSmoochSeen(deps, { getContact, getConversation });
 
   return {
     name: 'SMOOCH',
 
-    async listContacts(_page, filter) {
+    async listContacts(page, filter) {
       refuseUnsupported('SMOOCH', 'contacts', filter, {
         locationId: 'Smooch has no locations',
         updatedAfter: 'Smooch users have no update time to filter on',
       });
       const email = filter.query?.trim() ?? '';
+      if (!email && seen) return seen.listContacts(page);
       if (!EMAIL.test(email)) {
         throw userInputError(
           `Smooch cannot list all users; it only finds users by email identity. Expected an email address as the contact query, got ${JSON.stringify(filter.query ?? null)}`,
         );
       }
-      const users = await client.findUsersByEmail(email);
-      return { items: users.map(normalizeSmoochUser), nextCursor: null };
+      const users = (await client.findUsersByEmail(email)).map(normalizeSmoochUser);
+      await seen?.noteContacts(users);
+      return { items: users, nextCursor: null };
     },
 
-    getContacts(refs) {
-      return lookupEach(refs, async (ref) => {
-        const user = await client.getUser(ref);
-        return user && normalizeSmoochUser(user);
-      });
+    async getContacts(refs) {
+      const found = await lookupEach(refs, getContact);
+      await seen?.noteContacts(found);
+      return found;
     },
 
     async listConversations(page, filter) {
@@ -62,6 +67,7 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
         closed: 'Smooch conversations have no closed state',
       });
       const userId = filter.contactId;
+      if (!userId && seen) return seen.listConversations(page);
       if (!userId) throw userInputError('Smooch lists conversations per user only: expected filter.contactId, got none');
       const [res, user] = await Promise.all([
         client.listConversations(userId, { after: page.cursor, size: Math.min(Math.max(page.limit, 1), 100) }),
@@ -69,24 +75,21 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
       ]);
       // The conversation object names no channel: its participant's client association does.
       const participants = await Promise.all(res.items.map((c) => client.listParticipants(c.id)));
+      // The user is a participant of every conversation listed for them.
+      const items = res.items.map((c, i) => normalizeSmoochConversation(c, { contactRef: userId, user, participants: participants[i] ?? null }));
+      await seen?.noteConversations(items);
       return {
-        // The user is a participant of every conversation listed for them.
-        items: res.items.map((c, i) => normalizeSmoochConversation(c, { contactRef: userId, user, participants: participants[i] ?? null })),
+        items,
         nextCursor: res.meta.hasMore ? (res.meta.afterCursor ?? null) : null,
         itemCursors: res.items.map((c) => c.id),
         ...(user ? { included: { contacts: [normalizeSmoochUser(user)] } } : {}),
       };
     },
 
-    getConversations(ids) {
-      return lookupEach(ids, async (id) => {
-        // The conversation object names no user: its participant does.
-        const [conversation, participants] = await Promise.all([client.getConversation(id), client.listParticipants(id)]);
-        if (!conversation) return null;
-        const contactRef = conversation.type === 'personal' ? (participants?.[0]?.userId ?? null) : null;
-        const user = contactRef ? await client.getUser(contactRef) : null;
-        return normalizeSmoochConversation(conversation, { contactRef, user, participants });
-      });
+    async getConversations(ids) {
+      const found = await lookupEach(ids, getConversation);
+      await seen?.noteConversations(found);
+      return found;
     },
 
     async listMessages(conversationId, page) {
@@ -119,8 +122,25 @@ export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): 
     },
 
     webhooks: createWebhookAdmin(client),
-    receiver,
-    sender: createSmoochSender(client.http, config.api.appId),
+    sender: createSmoochSender(client.http, config.appId),
+  };
+}
+
+/** One user or conversation by id, with what its own object does not say. */
+function singleLookups(client: SmoochClient): SmoochSeenLoaders {
+  return {
+    async getContact(ref) {
+      const user = await client.getUser(ref);
+      return user && normalizeSmoochUser(user);
+    },
+    async getConversation(id) {
+      // The conversation object names no user: its participant does.
+      const [conversation, participants] = await Promise.all([client.getConversation(id), client.listParticipants(id)]);
+      if (!conversation) return null;
+      const contactRef = conversation.type === 'personal' ? (participants?.[0]?.userId ?? null) : null;
+      const user = contactRef ? await client.getUser(contactRef) : null;
+      return normalizeSmoochConversation(conversation, { contactRef, user, participants });
+    },
   };
 }
 
@@ -259,4 +279,11 @@ function createWebhookAdmin(client: SmoochClient): WebhookAdmin {
       return normalizeSmoochWebhook(key.integrationId, webhook);
     },
   };
+}
+
+export { smooch } from './descriptor.js';
+
+/** The environment's account and the webhook receiver of a Smooch config, without a gateway (tests and tools). */
+export function createSmoochProvider(config: SmoochConfig, deps: ProviderDeps): Provider {
+  return standaloneProvider(smooch, config, deps);
 }

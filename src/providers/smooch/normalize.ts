@@ -25,7 +25,8 @@ const channels: Readonly<Record<string, Channel>> = {
 /** Channel of a `source.type` / `destination.type`; `api:conversations` counts as `api`. */
 export function smoochChannel(type: unknown): Channel {
   const base = str(type)?.split(':')[0]?.toLowerCase();
-  return (base && channels[base]) || 'OTHER';
+  // Own keys only: payload text such as "constructor" must not reach Object.prototype.
+  return (base && Object.hasOwn(channels, base) ? channels[base] : undefined) ?? 'OTHER';
 }
 
 /** v1.1 timestamps are unix seconds with a fraction (1444348338.704). */

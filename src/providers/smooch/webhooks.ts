@@ -3,9 +3,10 @@
 // v2 bodies carry `events[]` (each its own event, keyed by its id); v1.1 bodies
 // carry a `trigger` and `messages[]` (each message its own event, keyed by
 // trigger + message id, + destination type for delivery events).
-import type { SmoochConfig } from '../../config.js';
+import type { SmoochConfig } from './config.js';
 import type { MessageEventKind, MessageRecord } from '../../model.js';
-import type { ParsedEvent, PayloadScope, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import type { ParsedEvent, PayloadIds, ProviderDeps, VerifyResult, WebhookReceiver, WebhookRequest } from '../provider.js';
+import { payloadKeys } from '../provider.js';
 import { hashKey, unprocessable } from '../delivery.js';
 import { isRecord, present, str } from '../guards.js';
 import { createVerifier, safeEqual } from '../verify.js';
@@ -30,7 +31,7 @@ export function createSmoochReceiver(config: Pick<SmoochConfig, 'webhookSecret'>
     checkApiKey,
   );
   return {
-    scope: smoochPayloadScope,
+    scope: (body) => payloadKeys(smoochPayloadScope(body)),
     verify,
     verification,
     parse(body, req) {
@@ -42,6 +43,8 @@ export function createSmoochReceiver(config: Pick<SmoochConfig, 'webhookSecret'>
     },
     // Smooch drops a delivery answered 400, so an authentic non-JSON body is kept.
     invalidJson: 'store',
+    // Smooch cannot list users or conversations: the gateway lists the ones its webhooks named.
+    feedsDirectory: true,
     retryStatus: 503,
   };
 }
@@ -138,7 +141,7 @@ function failed(reason: string): ParsedEvent['result'] {
 }
 
 /** A Smooch delivery names its app: `app.id` (v2) or `app._id` (v1.1). */
-export function smoochPayloadScope(body: unknown): PayloadScope {
+export function smoochPayloadScope(body: unknown): PayloadIds {
   const app = isRecord(body) && isRecord(body.app) ? body.app : {};
   return { locationIds: [], organizationIds: [], appIds: present(app.id, app._id) };
 }

@@ -3,7 +3,7 @@
 // Version headers, envelopes, paging and `{statusCode, message, error}`
 // errors, plus Marketplace-app webhook deliveries signed with both
 // x-ghl-signature (Ed25519) and x-wh-signature (RSA).
-import type { LeadConnectorConfig, LeadConnectorOAuthConfig } from '../../config.js';
+import type { LeadConnectorConfig, LeadConnectorOAuthConfig } from '../../providers/leadconnector/config.js';
 import type { MessageEventKind } from '../../model.js';
 import { startEmulator, type Emulator, type EmuRequest, type EmuResponse, type EmuRoute } from '../kit.js';
 import { createOAuthServer, type OAuthServer } from '../oauth.js';

@@ -4,7 +4,7 @@
 // bodies, message webhooks signed the way Podium signs them, and Podium's
 // rate limit when switched on. Two organizations, told apart by the token.
 import { randomUUID } from 'node:crypto';
-import type { PodiumConfig, PodiumOAuthConfig } from '../../config.js';
+import type { PodiumConfig, PodiumOAuthConfig } from '../../providers/podium/config.js';
 import type { PodiumWebhook } from '../../providers/podium/client.js';
 import { seededRandom, startEmulator, type Emulator, type EmuRequest, type EmuResponse, type EmuRoute } from '../kit.js';
 import { createOAuthServer, type OAuthServer } from '../oauth.js';

@@ -3,11 +3,12 @@
 // page first), custom integrations and their webhooks. Basic auth with the app
 // key; errors as `{ errors: [{ code, title }] }`. Message events are delivered
 // as v2 webhooks carrying the webhook's secret in `X-API-Key`.
-import type { SmoochConfig } from '../../config.js';
+import type { SmoochConfig } from '../../providers/smooch/config.js';
 import type { MessageEventKind } from '../../model.js';
 import { seededRandom, startEmulator } from '../kit.js';
 import { createSendLifecycle } from '../sending.js';
 import type { EmitOptions, EmittedEvent, ProviderEmulator, WithApi } from '../types.js';
+import { deliverSmoochHistory } from './history.js';
 import { createSmoochData, SANDBOX_BUSINESS, type SmoochMessage, type SmoochSandboxData, type SmoochUser } from './data.js';
 import { createCustomIntegration, error, smoochRoutes } from './routes.js';
 import { SMOOCH_SEND_REQUESTS, smoochSendRoute } from './send.js';
@@ -76,6 +77,7 @@ export async function startSmoochEmulator(options: SmoochEmulatorOptions = {}): 
     async addWebhookTarget(url: string) {
       createCustomIntegration(data, 'Sandbox webhook', { target: url, triggers: SANDBOX_TRIGGERS }, webhookSecret);
     },
+    deliverHistory: (url: string) => deliverSmoochHistory(data, url),
     accounts: [{ providerAccountId: data.appId, name: SANDBOX_BUSINESS.displayName }],
     emitMessageEvent: (kind: MessageEventKind, opts?: EmitOptions) => emitMessageEvent(data, rand, webhookSecret, kind, opts),
     signWebhook: () => ({ 'x-api-key': webhookSecret }),
