@@ -36,6 +36,7 @@ export interface DemoRepliesOptions {
 const SEND = `mutation DemoReply($input: SendMessageInput!) {
   sendMessage(input: $input) { outboundMessage { id status failureReason } userErrors { code message } }
 }`;
+const CONTACT_OF = `query DemoContactOf($id: ID!) { conversation(id: $id) { contact { id } } }`;
 const LANA = `query DemoLana { contacts(provider: PODIUM, first: 100) { edges { node { id name } } } }`;
 const REPLIES = ['Thanks, we got your message!', 'We will call you back shortly.', 'Your appointment is confirmed.', 'See you tomorrow at 9.'];
 /** A reply that takes longer is given up on (the demo goes on; the send itself still completes). */
@@ -88,17 +89,29 @@ export function createDemoReplies(options: DemoRepliesOptions): DemoReplies {
     return lana;
   }
 
-  async function send(provider: ProviderName, to: Record<string, unknown>, body: string): Promise<void> {
+  type Payload = { outboundMessage: { id: string; status: string; failureReason: string | null } | null; userErrors: Array<{ code: string; message: string }> };
+
+  /** Sends one reply; answers the user error's code when refused. */
+  async function send(provider: ProviderName, to: Record<string, unknown>, body: string): Promise<string | null> {
     const idempotencyKey = `demo-${randomUUID()}`;
-    const answer = await post<{ sendMessage: { outboundMessage: { id: string; status: string; failureReason: string | null } | null; userErrors: Array<{ code: string; message: string }> } }>(SEND, {
-      input: { to, body, idempotencyKey },
-    });
+    const answer = await post<{ sendMessage: Payload }>(SEND, { input: { to, body, idempotencyKey } });
     const payload = answer.data?.sendMessage;
     if (!payload || payload.userErrors.length > 0) {
-      logger.warn({ provider, idempotencyKey, errors: answer.errors ?? payload?.userErrors }, 'demo reply refused');
-      return;
+      const code = payload?.userErrors[0]?.code ?? null;
+      if (code !== 'CHANNEL_UNSUPPORTED') logger.warn({ provider, idempotencyKey, errors: answer.errors ?? payload?.userErrors }, 'demo reply refused');
+      return code ?? 'ERROR';
     }
     logger.info({ provider, outboundMessage: payload.outboundMessage, idempotencyKey }, 'demo reply sent through sendMessage');
+    return null;
+  }
+
+  /** A reply in the conversation; where its channel cannot be sent on (Podium's web chat, Google), a text to its contact instead. */
+  async function replyIn(provider: ProviderName, conversationId: string, text: string): Promise<void> {
+    const id = encodeId(provider, 'Conversation', conversationId);
+    if ((await send(provider, { conversationId: id }, text)) !== 'CHANNEL_UNSUPPORTED') return;
+    const found = await post<{ conversation: { contact: { id: string } | null } | null }>(CONTACT_OF, { id });
+    const contactId = found.data?.conversation?.contact?.id;
+    if (contactId) await send(provider, { contact: { contactId, channel: 'SMS' } }, text);
   }
 
   return {
@@ -109,8 +122,8 @@ export function createDemoReplies(options: DemoRepliesOptions): DemoReplies {
       const landline = n % landlineEvery === landlineEvery - 1;
       const reply = async (): Promise<void> => {
         const lanaContact = landline ? await lanaId() : null;
-        if (lanaContact) return send('PODIUM', { contact: { contactId: lanaContact, channel: 'SMS' } }, `Hi Lana, ${text.toLowerCase()}`);
-        return send(provider, { conversationId: encodeId(provider, 'Conversation', conversationId) }, text);
+        if (lanaContact) return void (await send('PODIUM', { contact: { contactId: lanaContact, channel: 'SMS' } }, `Hi Lana, ${text.toLowerCase()}`));
+        return replyIn(provider, conversationId, text);
       };
       reply().catch((err: unknown) => {
         if (!stopped.signal.aborted) logger.warn({ err, provider }, 'demo reply failed');
