@@ -27,6 +27,7 @@ const UPDATES = 'subscription { outboundMessageUpdated(filter: { provider: PODIU
 const flags = parseFlags('npm run bench:send --', {
   'latency-sends': { default: 200, description: 'measured sends one at a time (phase 1), and as many direct emulator sends' },
   warmup: { default: 20, description: 'unmeasured sends before phase 1' },
+  latency: { default: 20, min: 0, description: 'ms the emulator adds to every answer in phase 1 (reads and sends alike)' },
   'webhook-sends': { default: 50, description: 'sends whose delivery the emulator fails, for webhook -> outboundMessageUpdated (phase 1)' },
   limit: { default: 300, description: "the emulator's limit N (and the gateways' budget) per window (phase 3)" },
   'window-seconds': { default: 60, description: 'the sliding window W of the limit, in seconds (phase 3)' },
@@ -143,6 +144,7 @@ function timeline(podium: PodiumEmulator): Array<{ readonly at: number; readonly
 
 async function latencyPhase(a: BenchGateway, podium: PodiumEmulator, targets: readonly Target[], updates: Updates, tap: WebhookTap): Promise<Record<string, unknown>> {
   const api = podium.providerConfig().api;
+  podium.setLatency(flags.latency);
   const direct: number[] = [];
   const maxMs = flags['max-seconds'] * 1000;
   await runPool({
@@ -187,6 +189,7 @@ async function latencyPhase(a: BenchGateway, podium: PodiumEmulator, targets: re
     const sentAt = updates.seen.get(key)?.get('SENT');
     return sentAt === undefined ? [] : [sentAt - at];
   });
+  podium.setLatency(0);
   podium.failNextDeliveries(flags['webhook-sends']);
   const failing = await run(`hook-${Date.now()}`, flags['webhook-sends'], false);
   await podium.sendsSettled();
@@ -199,7 +202,7 @@ async function latencyPhase(a: BenchGateway, podium: PodiumEmulator, targets: re
   const mutation = summarize(measured.latency);
   const emulator = summarize(direct);
   printTable(
-    'Phase 1: latency while budget is available (ms, one at a time)',
+    `Phase 1: latency while budget is available (ms, one at a time; the emulator adds ${flags.latency} ms to every answer but the webhook run's)`,
     ['what', 'count', 'p50', 'p99', 'max', 'mean'],
     [
       ['emulator POST /v4/messages, direct', emulator.count, emulator.p50, emulator.p99, emulator.max, emulator.mean],
