@@ -2,7 +2,7 @@
 // graphql-ws (`connectionParams.authorization`, same value). A principal is a
 // role and, for a key scoped to accounts (a tenant's key), the accounts it
 // reaches: everything it reads, lists, receives and replays is of those only.
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, type DocumentNode, type OperationDefinitionNode, type SelectionNode } from 'graphql';
 import type { AccountRef } from './accounts/store/types.js';
 import type { AccountId } from './accounts/types.js';
 import type { Role } from './config.js';
@@ -132,18 +132,40 @@ export function requireUnscoped(accounts: AccountSet | null, what: string): void
   }
 }
 
+/** Mutations an agent may run; every other mutation needs an admin key. */
+const AGENT_MUTATIONS: ReadonlySet<string> = new Set(['sendMessage']);
+
 /**
- * Queries and subscriptions need a viewer key, mutations an agent key (each
- * mutation but `sendMessage` then asks for admin itself); the same on HTTP and graphql-ws.
+ * The role an operation needs: a viewer key for queries and subscriptions; for a
+ * mutation, agent when every mutation field it selects is an agent's (sending),
+ * else admin, so a caller is told the role that would let it through and a send
+ * beside an admin field is refused whole. The same on HTTP and graphql-ws; each
+ * resolver still checks its own role.
  */
-export function authorizeOperation(role: Role | null, operationType: 'query' | 'mutation' | 'subscription'): void {
-  requireRole(role, operationType === 'mutation' ? 'agent' : 'viewer');
+export function neededRole(document: DocumentNode, operation: OperationDefinitionNode): Role {
+  if (operation.operation !== 'mutation') return 'viewer';
+  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
+  const fields = new Set<string>();
+  const seen = new Set<string>();
+  const collect = (selections: readonly SelectionNode[]): void => {
+    for (const selection of selections) {
+      if (selection.kind === Kind.FIELD) fields.add(selection.name.value);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet.selections);
+      else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value);
+        collect(fragments.get(selection.name.value)?.selectionSet.selections ?? []);
+      }
+    }
+  };
+  collect(operation.selectionSet.selections);
+  fields.delete('__typename');
+  return [...fields].every((name) => AGENT_MUTATIONS.has(name)) ? 'agent' : 'admin';
 }
 
 /** The pipeline step: the caller's role against the operation's type, before any resolver runs. */
 export function authorizationPlugin(): OperationPlugin {
   const hooks = {
-    onResolved: ({ role, operation }: ResolvedOperation): void => authorizeOperation(role, operation.operation),
+    onResolved: ({ role, document, operation }: ResolvedOperation): void => requireRole(role, neededRole(document, operation)),
   };
   return { onOperation: () => hooks };
 }

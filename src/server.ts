@@ -30,7 +30,7 @@ import { createApollo } from './graphql/apollo.js';
 import { createGatewayPipeline } from './graphql/gateway-pipeline.js';
 import { createOperationLimits } from './graphql/limits.js';
 import { createPersistedQueries } from './graphql/persisted-queries.js';
-import { loadTrustedDocuments } from './graphql/trusted-documents.js';
+import { loadTrustedDocuments, type TrustedDocuments } from './graphql/trusted-documents.js';
 import { createAdmission } from './http/admission.js';
 import { GRAPHQL_PATH, graphqlRoutes } from './http/graphql.js';
 import { healthRoutes } from './http/health.js';
@@ -97,134 +97,13 @@ const METRIC_ROUTES = new Set([GRAPHQL_PATH, '/healthz', '/readyz', '/metrics', 
 export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Gateway {
   // First: a manifest that cannot be read stops the start before any connection is opened.
   const trustedDocuments = config.trustedDocuments ? loadTrustedDocuments(config.trustedDocuments) : null;
-  const logger = deps.logger ?? createLogger(config.logLevel);
-  const metrics = createMetrics();
-  // One MongoClient and one Redis pair for every part; closed last, after every part that uses them.
-  const clients = openSharedClients(config);
-  const closers = createCloseStack(logger);
-  closers.add('shared clients', () => clients.close());
-  const redis = clients.redis?.command ?? null;
-  const store = deps.store ?? createStore(config, clients.db);
-  closers.add('event store', () => store.close());
-  const pubsub = deps.pubsub ?? createPubSub(config, clients.redis);
-  closers.add('pubsub', () => pubsub.close());
-  const rateBudgets = createRateBudgets(redis, config.cache.prefix);
-  closers.add('rate budgets', () => rateBudgets.close());
-  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, redis: redis ?? undefined, registry: metrics.registry, logger, scopes: cacheScopes(config) });
-  closers.add('cache', () => cache.close());
-  const directory = deps.directory ?? createDirectory(config, clients.db);
-  closers.add('directory', () => directory.close());
-  const providerDeps: ProviderDeps = {
-    upstream: config.upstream,
-    publicUrl: config.publicUrl,
-    allowUnsignedWebhooks: config.allowUnsignedWebhooks,
-    onCall: (call) => metrics.observeUpstream(call),
-    rateBudgets,
-    onRateBudget: (provider, remaining) => metrics.observeRateBudget(provider, remaining),
-    directory: { store: directory, account: ENV_DIRECTORY_ACCOUNT },
-  };
-  // The environment's providers are its accounts; stored accounts join them, and each provider answers from its default one.
-  const accounts = createAccounts(config, {
-    logger,
-    providerDeps,
-    envProviders: deps.providers,
-    store: deps.accountStore,
-    clients: { db: clients.db, redis },
-    wrap: (name, account, provider) => cache.wrapProvider(name, account, provider),
-  });
-  closers.add('accounts', () => accounts.close());
-  const providers = accounts.providers;
-  const keys = accounts.service.keys;
-  const auth = createAuthenticator(config.apiKeys, keys);
-  const outbound = createOutbound({
-    config: { ...config.outbound, db: clients.db, redis: clients.redis, prefix: config.cache.prefix, upstreamTimeoutMs: config.upstream.timeoutMs },
-    logger,
-    registry: metrics.registry,
-    senderFor: async (provider, account) => (await accounts.service.registry.apiFor(provider, account as AccountId)).sender ?? null,
-    invalidate: (provider, account, conversationId) =>
-      cache.invalidate(provider, conversationId ? { conversationIds: [conversationId] } : { conversations: true }, 'send', account === 'env' ? null : account),
-    timing: deps.outbound,
-  });
-  closers.add('outbound', () => outbound.close());
-  const outbox = createOutbox({ log: store, claims: store, pubsub, logger, metrics, ...deps.outbox });
-  const retention = createRetention({ log: store, claims: store, logger });
-  const ingest = createIngest({
-    providers,
-    store,
-    pubsub,
-    metrics,
-    logger,
-    outbox,
-    // A delivery naming a connected account's location, organization or app is verified with that account's secrets.
-    route: createWebhookRouter(accounts.service.registry),
-    // Before the 200: a query that starts after the answer must not see what this delivery changed.
-    afterStored: [
-      // First, so the lists the invalidation below refreshes already hold what this delivery named.
-      recordSeenOnStored(directory, (name) => providers.get(name)?.receiver.feedsDirectory === true),
-      invalidateOnStored(cache, accounts.service.registry),
-      // Sends move forward by their provider's webhooks before the delivery is acknowledged.
-      outbound.afterStored,
-    ],
-  });
-  const schema = createSchema();
-  const limits = createOperationLimits(schema, config.graphql, { introspection: config.introspection });
-  const formatError = createErrorFormatter({ logger, hideSuggestions: !config.introspection });
-  const contextFor = createContextFactory({
-    providers,
-    accountProviders: accounts.routes,
-    store,
-    pubsub,
-    liveEvents: createLiveEvents({ pubsub, log: store, logger, metrics }),
-    logger,
-    metrics,
-    onWebhooksChanged: (provider) => ingest.invalidateSecrets(provider),
-    beginWebhookCreation: (provider) => ingest.beginWebhookCreation(provider),
-    replay: ingest.replay,
-    allowLocalHttpWebhooks: config.env !== 'production',
-    accounts: accounts.service,
-    outbound,
-  });
-  const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
-  const persistedQueries = createPersistedQueries({ redis, prefix: config.cache.prefix, logger });
-  closers.add('persisted queries', () => persistedQueries.close());
-  const pipeline = createGatewayPipeline({ limits, metrics, trustedDocuments });
-  const apollo = createApollo({
-    schema,
-    pipeline,
-    formatError,
-    introspection: config.introspection,
-    federationTraces: config.federationTraces,
-    persistedQueries: persistedQueries.options,
-  });
-
-  const app: FastifyInstance = Fastify({ logger: false, return503OnClosing: true });
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url;
-    metrics.observeHttp(route && METRIC_ROUTES.has(route) ? route : 'other', request.method, reply.statusCode, reply.elapsedTime / 1000);
-  });
-  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));
-  void app.register(healthRoutes, { store, pubsub, metrics, admission });
-  void app.register(pageRoutes, { explorer: config.explorer, console: config.console });
-  void app.register(webhookRoutes, { ingest, metrics, maxBytes: config.webhookMaxBytes });
-  void app.register(oauthRoutes, { connector: accounts.service.connector, secureCookies: config.publicUrl.startsWith('https:') });
-  void app.register(graphqlRoutes, {
-    apollo,
-    pipeline,
-    auth,
-    contextFor,
-    corsOrigins: config.corsOrigins,
-    maxBytes: config.graphql.maxBytes,
-    explorerPath: config.explorer ? EXPLORER_PATH : null,
-    ws: {
-      schema,
-      formatError,
-      metrics,
-      admission,
-      maxBufferedBytes: config.wsMaxBufferedBytes,
-      eventContext,
-      revocations: { onRevoked: keys.onRevoked, revokedAmong: keys.revokedAmong, recheckMs: KEY_CHECK_TTL_MS },
-    },
-  });
+  const base = buildFoundation(config, deps);
+  const people = buildAccounts(config, deps, base);
+  const events = buildEvents(config, deps, base, people);
+  const app = buildApp(config, base, people, events, trustedDocuments);
+  const { store, pubsub, metrics, logger, cache, directory, clients, closers } = base;
+  const { accounts, providers, outbound } = people;
+  const { outbox, retention } = events;
 
   let url = '';
   let closing: Promise<void> | null = null;
@@ -263,6 +142,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       return url;
     },
     close() {
+      // Sockets and HTTP first (in-flight requests finish), then the timers' work, then every part in
+      // reverse order of start-up, the shared clients last.
       closing ??= (async () => {
         if (coverageTimer) clearInterval(coverageTimer);
         await app.close();
@@ -274,6 +155,160 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       return closing;
     },
   };
+}
+
+/** What every other part stands on: logs, metrics, the shared clients and the stores, caches and budgets over them. */
+function buildFoundation(config: GatewayConfig, deps: GatewayDeps) {
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const metrics = createMetrics();
+  // One MongoClient and one Redis pair for every part; closed last, after every part that uses them.
+  const clients = openSharedClients(config);
+  const closers = createCloseStack(logger);
+  closers.add('shared clients', () => clients.close());
+  const redis = clients.redis?.command ?? null;
+  const store = deps.store ?? createStore(config, clients.db);
+  closers.add('event store', () => store.close());
+  const pubsub = deps.pubsub ?? createPubSub(config, clients.redis);
+  closers.add('pubsub', () => pubsub.close());
+  const rateBudgets = createRateBudgets(redis, config.cache.prefix);
+  closers.add('rate budgets', () => rateBudgets.close());
+  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, redis: redis ?? undefined, registry: metrics.registry, logger, scopes: cacheScopes(config) });
+  closers.add('cache', () => cache.close());
+  const directory = deps.directory ?? createDirectory(config, clients.db);
+  closers.add('directory', () => directory.close());
+  return { logger, metrics, clients, closers, redis, store, pubsub, rateBudgets, cache, directory };
+}
+type Foundation = ReturnType<typeof buildFoundation>;
+
+/** The accounts (the environment's and stored ones), their providers behind the cache, keys, and sending. */
+function buildAccounts(config: GatewayConfig, deps: GatewayDeps, base: Foundation) {
+  const { logger, metrics, clients, closers, redis, cache, directory } = base;
+  const providerDeps: ProviderDeps = {
+    upstream: config.upstream,
+    publicUrl: config.publicUrl,
+    allowUnsignedWebhooks: config.allowUnsignedWebhooks,
+    onCall: (call) => metrics.observeUpstream(call),
+    rateBudgets: base.rateBudgets,
+    onRateBudget: (provider, remaining) => metrics.observeRateBudget(provider, remaining),
+    directory: { store: directory, account: ENV_DIRECTORY_ACCOUNT },
+  };
+  // The environment's providers are its accounts; stored accounts join them, and each provider answers from its default one.
+  const accounts = createAccounts(config, {
+    logger,
+    providerDeps,
+    envProviders: deps.providers,
+    store: deps.accountStore,
+    clients: { db: clients.db, redis },
+    wrap: (name, account, provider) => cache.wrapProvider(name, account, provider),
+  });
+  closers.add('accounts', () => accounts.close());
+  const outbound = createOutbound({
+    config: { ...config.outbound, db: clients.db, redis: clients.redis, prefix: config.cache.prefix, upstreamTimeoutMs: config.upstream.timeoutMs },
+    logger,
+    registry: metrics.registry,
+    senderFor: async (provider, account) => (await accounts.service.registry.apiFor(provider, account as AccountId)).sender ?? null,
+    invalidate: (provider, account, conversationId) =>
+      cache.invalidate(provider, conversationId ? { conversationIds: [conversationId] } : { conversations: true }, 'send', account === 'env' ? null : account),
+    timing: deps.outbound,
+  });
+  closers.add('outbound', () => outbound.close());
+  return { accounts, providers: accounts.providers, auth: createAuthenticator(config.apiKeys, accounts.service.keys), outbound };
+}
+type AccountParts = ReturnType<typeof buildAccounts>;
+
+/** The webhook path: ingest with its after-stored hooks, the outbox that publishes, retention. */
+function buildEvents(config: GatewayConfig, deps: GatewayDeps, base: Foundation, people: AccountParts) {
+  const { store, pubsub, metrics, logger, cache, directory } = base;
+  const { accounts, providers, outbound } = people;
+  const outbox = createOutbox({ log: store, claims: store, pubsub, logger, metrics, ...deps.outbox });
+  const retention = createRetention({ log: store, claims: store, logger });
+  const ingest = createIngest({
+    providers,
+    store,
+    pubsub,
+    metrics,
+    logger,
+    outbox,
+    // A delivery naming a connected account's location, organization or app is verified with that account's secrets.
+    route: createWebhookRouter(accounts.service.registry),
+    // Before the 200: a query that starts after the answer must not see what this delivery changed.
+    afterStored: [
+      // First, so the lists the invalidation below refreshes already hold what this delivery named.
+      recordSeenOnStored(directory, (name) => providers.get(name)?.receiver.feedsDirectory === true),
+      invalidateOnStored(cache, accounts.service.registry),
+      // Sends move forward by their provider's webhooks before the delivery is acknowledged.
+      outbound.afterStored,
+    ],
+  });
+  return { outbox, retention, ingest };
+}
+type EventParts = ReturnType<typeof buildEvents>;
+
+/** The query path: schema, the operation pipeline, Apollo and graphql-ws, and the Fastify app with every route module. */
+function buildApp(config: GatewayConfig, base: Foundation, people: AccountParts, events: EventParts, trustedDocuments: TrustedDocuments | null): FastifyInstance {
+  const { store, pubsub, metrics, logger, closers } = base;
+  const { accounts, providers, outbound, auth } = people;
+  const { ingest } = events;
+  const schema = createSchema();
+  const limits = createOperationLimits(schema, config.graphql, { introspection: config.introspection });
+  const formatError = createErrorFormatter({ logger, hideSuggestions: !config.introspection });
+  const contextFor = createContextFactory({
+    providers,
+    accountProviders: accounts.routes,
+    store,
+    pubsub,
+    liveEvents: createLiveEvents({ pubsub, log: store, logger, metrics }),
+    logger,
+    metrics,
+    onWebhooksChanged: (provider) => ingest.invalidateSecrets(provider),
+    beginWebhookCreation: (provider) => ingest.beginWebhookCreation(provider),
+    replay: ingest.replay,
+    allowLocalHttpWebhooks: config.env !== 'production',
+    accounts: accounts.service,
+    outbound,
+  });
+  const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
+  const persistedQueries = createPersistedQueries({ redis: base.redis, prefix: config.cache.prefix, logger });
+  closers.add('persisted queries', () => persistedQueries.close());
+  const pipeline = createGatewayPipeline({ limits, metrics, trustedDocuments });
+  const apollo = createApollo({
+    schema,
+    pipeline,
+    formatError,
+    introspection: config.introspection,
+    federationTraces: config.federationTraces,
+    persistedQueries: persistedQueries.options,
+  });
+  const keys = accounts.service.keys;
+  const app: FastifyInstance = Fastify({ logger: false, return503OnClosing: true });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url;
+    metrics.observeHttp(route && METRIC_ROUTES.has(route) ? route : 'other', request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 404, 'not_found', `no route ${request.method} ${request.url.split('?')[0]?.slice(0, 200)}`));
+  void app.register(healthRoutes, { store, pubsub, metrics, admission });
+  void app.register(pageRoutes, { explorer: config.explorer, console: config.console });
+  void app.register(webhookRoutes, { ingest, metrics, maxBytes: config.webhookMaxBytes });
+  void app.register(oauthRoutes, { connector: accounts.service.connector, secureCookies: config.publicUrl.startsWith('https:') });
+  void app.register(graphqlRoutes, {
+    apollo,
+    pipeline,
+    auth,
+    contextFor,
+    corsOrigins: config.corsOrigins,
+    maxBytes: config.graphql.maxBytes,
+    explorerPath: config.explorer ? EXPLORER_PATH : null,
+    ws: {
+      schema,
+      formatError,
+      metrics,
+      admission,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      eventContext,
+      revocations: { onRevoked: keys.onRevoked, revokedAmong: keys.revokedAmong, recheckMs: KEY_CHECK_TTL_MS },
+    },
+  });
+  return app;
 }
 
 /** One cache namespace per environment credential: the API it talks to and the identity it acts as. */

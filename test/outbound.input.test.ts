@@ -74,6 +74,18 @@ describe('sendMessage input', () => {
     expect(read.errors).toBeUndefined();
     const admin = await t.gql('mutation { createApiKey(role: VIEWER) { id } }', {}, AGENT_KEY);
     expect(admin.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // Refused before any resolver, naming the role that would let it through; a fragment hides nothing.
+    expect(admin.errors?.[0]?.message).toBe('This needs the admin role; the key presented has the agent role');
+    // A send beside an admin field (even behind a fragment) is refused whole: nothing is sent.
+    const sms = await conversationOn(t, 'PODIUM', 'SMS');
+    const mixed = await t.gql(
+      `mutation($c: ID!) { sendMessage(input: { to: { conversationId: $c }, body: "hi", idempotencyKey: "mixed" }) { outboundMessage { id } } ...M }
+       fragment M on Mutation { revokeApiKey(id: "x") }`,
+      { c: sms.id },
+      AGENT_KEY,
+    );
+    expect(mixed.errors?.[0]?.message).toBe('This needs the admin role; the key presented has the agent role');
+    expect(posts(t)).toBe(0);
     const events = await t.gql('{ messageEvents(first: 1) { edges { node { id } } } }', {}, AGENT_KEY);
     expect(events.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
   });

@@ -1,21 +1,48 @@
-// The request budget of a provider credential: a token bucket that queues bursts
-// in order and refuses what would wait too long; in Redis, two instances spend
-// one budget.
+// The request budget of a provider credential: a sliding window (never more than
+// the limit in any window) that queues bursts in order and refuses what would
+// wait too long; in Redis, two instances spend one budget.
 import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { createLocalBudget, createRateBudgets } from '../src/providers/rate-budget.js';
 import { useTestGateway } from './helpers/gateway.js';
 
 describe('rate budget', () => {
-  it('queues a burst past the bucket in order and refuses a wait longer than allowed, taking nothing', async () => {
+  it('queues a burst past the window in order and refuses a wait longer than allowed, taking nothing', async () => {
     let now = 0;
     const budget = createLocalBudget({ requests: 3, perMs: 3_000 }, () => now);
     const waits = [];
     for (let i = 0; i < 5; i++) waits.push(await budget.take(10_000));
-    expect(waits.map((w) => (w.ok ? w.waitMs : -1))).toEqual([0, 0, 0, 1_000, 2_000]);
+    expect(waits.map((w) => (w.ok ? w.waitMs : -1))).toEqual([0, 0, 0, 3_000, 3_000]);
     expect(await budget.take(2_500)).toEqual({ ok: false, retryAfterMs: 3_000, remaining: 0 });
     now += 3_000; // the queue drained and nothing more was taken
     expect(await budget.take(0)).toMatchObject({ ok: true, waitMs: 0 });
+  });
+
+  it('never lets more than the limit through in any window, in process and in Redis, whatever the arrival pattern', async () => {
+    const limit = { requests: 5, perMs: 1_000 };
+    let now = 0;
+    const local = createLocalBudget(limit, () => now);
+    const slots: number[] = [];
+    // Bursts and trickles over 10 windows, each call willing to wait up to 5 s.
+    for (let step = 0; step < 200; step++) {
+      now += step % 17 === 0 ? 400 : 37;
+      const r = await local.take(5_000);
+      if (r.ok) slots.push(now + r.waitMs);
+    }
+    expect(slots.length).toBeGreaterThan(40);
+    for (const at of slots) expect(slots.filter((s) => s > at - limit.perMs && s <= at).length).toBeLessThanOrEqual(limit.requests);
+
+    // Redis keeps time itself: take a burst and check the granted slots the same way.
+    const budgets = createRateBudgets(inject('redisUrl'), `rw${randomUUID().slice(0, 8)}`);
+    onTestFinished(() => budgets.close());
+    const shared = budgets.budget('window', { requests: 5, perMs: 300 });
+    const granted = await Promise.all(Array.from({ length: 12 }, () => shared.take(1_000)));
+    const waits = granted.map((r) => (r.ok ? r.waitMs : -1)).sort((x, y) => x - y);
+    // 12 calls at 5 per 300 ms: 5 go at once, the 6th to 10th wait for the first five to leave the
+    // window, the 11th and 12th for the next five (a second window, less the time the calls took to arrive).
+    expect(waits.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+    expect(Math.min(...waits.slice(5))).toBeGreaterThan(0);
+    expect(Math.min(...waits.slice(10))).toBeGreaterThan(300);
   });
 
   it('is one budget for two instances on one Redis', async () => {

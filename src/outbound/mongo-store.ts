@@ -52,14 +52,10 @@ async function ttlIndex(collection: Collection<RecordDoc>): Promise<boolean> {
   }
 }
 
-export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now: () => number = Date.now): OutboundStore {
-  const { db } = options;
-  const durable = { writeConcern: { w: 'majority' as const } };
-  const records: Collection<RecordDoc> = db.collection('outbound_messages');
-  const observations: Collection<ObservationDoc> = db.collection('outbound_observations');
+/** Creates the indexes on first use (one per call: FerretDB panics re-creating several at once); a failure is retried next time. */
+function indexesOnce(records: Collection<RecordDoc>, observations: Collection<ObservationDoc>): () => Promise<void> {
   let ready: Promise<void> | null = null;
-
-  function init(): Promise<void> {
+  return () => {
     ready ??= (async () => {
       await ensureIndexes(records, [
         { name: 'scope_key', key: { scope: 1, idempotencyKey: 1 }, unique: true },
@@ -75,32 +71,41 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       throw err;
     });
     return ready;
-  }
+  };
+}
 
+/** The claim: a unique insert per (scope, key); a duplicate answers the record already there (an expired one frees its key). */
+async function insertOrExisting(records: Collection<RecordDoc>, record: OutboundRecord, now: () => number, retried = false): Promise<ClaimResult> {
+  const durable = { writeConcern: { w: 'majority' as const } };
+  try {
+    await records.insertOne(toDoc(record), durable);
+    return { inserted: true, record };
+  } catch (err) {
+    if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
+  }
+  const existing = await records.findOne({ scope: record.scope, idempotencyKey: record.idempotencyKey });
+  if (!existing && !retried) return insertOrExisting(records, record, now, true);
+  if (existing && existing.expiresAt <= now() && !retried) {
+    // An expired record the sweep has not reached yet frees its key (only one claimer deletes it).
+    await records.deleteOne({ _id: existing._id, expiresAt: { $lte: now() } }, durable);
+    return insertOrExisting(records, record, now, true);
+  }
+  if (!existing) throw new Error(`Expected the send of key ${record.idempotencyKey} to be stored or insertable, found neither twice`);
+  return { inserted: false, record: toRecord(existing) };
+}
+
+export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now: () => number = Date.now): OutboundStore {
+  const { db } = options;
+  const durable = { writeConcern: { w: 'majority' as const } };
+  const records: Collection<RecordDoc> = db.collection('outbound_messages');
+  const observations: Collection<ObservationDoc> = db.collection('outbound_observations');
+  const init = indexesOnce(records, observations);
   const live = (): Filter<RecordDoc> => ({ expiresAt: { $gt: now() } });
-
-  async function insertOrExisting(record: OutboundRecord, retried = false): Promise<ClaimResult> {
-    try {
-      await records.insertOne(toDoc(record), durable);
-      return { inserted: true, record };
-    } catch (err) {
-      if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
-    }
-    const existing = await records.findOne({ scope: record.scope, idempotencyKey: record.idempotencyKey });
-    if (!existing && !retried) return insertOrExisting(record, true);
-    if (existing && existing.expiresAt <= now() && !retried) {
-      // An expired record the sweep has not reached yet frees its key (only one claimer deletes it).
-      await records.deleteOne({ _id: existing._id, expiresAt: { $lte: now() } }, durable);
-      return insertOrExisting(record, true);
-    }
-    if (!existing) throw new Error(`Expected the send of key ${record.idempotencyKey} to be stored or insertable, found neither twice`);
-    return { inserted: false, record: toRecord(existing) };
-  }
 
   return {
     async claim(record) {
       await init();
-      return insertOrExisting(record);
+      return insertOrExisting(records, record, now);
     },
     async get(id) {
       await init();

@@ -1,11 +1,15 @@
 // A provider credential's request budget (Podium: 300 a minute; HighLevel: 100
-// per 10 seconds), as a token bucket whose balance may go negative: each call
-// takes a slot and waits its turn, so bursts queue in order instead of failing,
-// and a call that would wait longer than it may is refused without taking one.
-// Reads leave the last tenth to message sends, so a send goes ahead of cache fills.
-// In process by default; in Redis (one atomic script) when REDIS_URL is set, so
+// per 10 seconds), read the strictest way the providers' documentation allows:
+// never more than `requests` calls in ANY window of `perMs` (a sliding window,
+// not a token bucket, which would let a full bucket plus a window's refill
+// through in the first window). Each call takes a slot at the earliest time
+// that keeps every window within the limit and waits for it, so bursts queue
+// in order instead of failing; a call that would wait longer than it may is
+// refused without taking one. Reads leave the last tenth to message sends, so
+// a send goes ahead of cache fills. In process by default; in Redis (one
+// atomic script over a sorted set of slot times) when REDIS_URL is set, so
 // every instance spends the same budget and N instances together stay inside it.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { openRedis } from '../infra/clients.js';
 
@@ -20,14 +24,14 @@ export type Reservation =
 
 export interface TakeOptions {
   /**
-   * Leave the last tenth of the bucket to takers that do not: reads wait for
+   * Leave the last tenth of the window to takers that do not: reads wait for
    * it to refill while sends (which queue durably instead of waiting) go first.
    * @default false
    */
   readonly leaveReserve?: boolean;
 }
 
-/** The share of a bucket reads leave to sends (floored: a bucket under 10 keeps none). */
+/** The share of a window reads leave to sends (floored: a limit under 10 keeps none). */
 export const SEND_RESERVE = 0.1;
 
 export interface RateBudget {
@@ -56,50 +60,62 @@ export function budgetFor(budgets: RateBudgets | undefined, key: string, limit: 
 }
 
 export function createLocalBudget(limit: RateLimit, now: () => number = Date.now): RateBudget {
-  const msPerToken = limit.perMs / limit.requests;
-  let tokens = limit.requests;
-  let last = now();
+  // Times of the slots taken in the last window (and any scheduled ahead), oldest first.
+  const slots: number[] = [];
   return {
     async take(maxWaitMs, options) {
       const t = now();
-      tokens = Math.min(limit.requests, tokens + (t - last) / msPerToken);
-      last = t;
-      const need = 1 + reserveOf(limit, options);
-      const waitMs = tokens >= need ? 0 : Math.ceil((need - tokens) * msPerToken);
-      if (waitMs > maxWaitMs) return { ok: false, retryAfterMs: waitMs, remaining: 0 };
-      tokens -= 1;
-      return { ok: true, waitMs, remaining: Math.max(0, Math.floor(tokens)) };
+      while (slots.length > 0 && slots[0]! <= t - limit.perMs) slots.shift();
+      const at = slotTime(slots, t, limit, reserveOf(limit, options));
+      const waitMs = at - t;
+      if (waitMs > maxWaitMs) return { ok: false, retryAfterMs: waitMs, remaining: Math.max(0, limit.requests - slots.length) };
+      slots.push(at);
+      return { ok: true, waitMs, remaining: Math.max(0, limit.requests - slots.length) };
     },
   };
 }
 
-// KEYS[1] the bucket; ARGV: capacity, ms per token, largest wait, tokens to leave in reserve. Time comes from Redis, so
-// instances with skewed clocks still share one bucket. Returns {ok (1/0), wait or retry-after ms, tokens left}.
+/**
+ * The earliest time at or after `now` when one more call keeps every window of
+ * `perMs` at most `requests - reserve` calls: once that many slots are taken,
+ * the one that many places back must have left the window. Slot times only grow,
+ * so `slots` stays sorted.
+ */
+function slotTime(slots: readonly number[], now: number, limit: RateLimit, reserve: number): number {
+  const allowed = limit.requests - reserve;
+  if (slots.length < allowed) return Math.max(now, slots.at(-1) ?? now);
+  return Math.max(now, slots[slots.length - allowed]! + limit.perMs);
+}
+
+// KEYS[1] the sorted set of slot times; ARGV: requests, window ms, largest wait, slots to leave in reserve, a unique
+// member. Time comes from Redis, so instances with skewed clocks still share one window. The same rule as slotTime().
+// Returns {ok (1/0), wait or retry-after ms, slots left}.
 const TAKE = `
-local capacity = tonumber(ARGV[1])
-local msPerToken = tonumber(ARGV[2])
+local requests = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
 local maxWait = tonumber(ARGV[3])
-local need = 1 + (tonumber(ARGV[4]) or 0)
+local allowed = requests - (tonumber(ARGV[4]) or 0)
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(state[1]) or capacity
-local at = tonumber(state[2]) or now
-tokens = math.min(capacity, tokens + (now - at) / msPerToken)
-local wait = 0
-if tokens < need then wait = math.ceil((need - tokens) * msPerToken) end
-if wait > maxWait then
-  redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
-  redis.call('PEXPIRE', KEYS[1], math.ceil(capacity * msPerToken * 2))
-  return {0, wait, 0}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local n = redis.call('ZCARD', KEYS[1])
+local at = now
+if n > 0 then
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  at = math.max(at, tonumber(last[2]))
 end
-tokens = tokens - 1
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
-redis.call('PEXPIRE', KEYS[1], math.ceil(capacity * msPerToken * 2))
-return {1, wait, math.max(0, math.floor(tokens))}
+if n >= allowed then
+  local back = redis.call('ZRANGE', KEYS[1], n - allowed, n - allowed, 'WITHSCORES')
+  at = math.max(now, tonumber(back[2]) + window)
+end
+local wait = at - now
+if wait > maxWait then return {0, wait, math.max(0, requests - n)} end
+redis.call('ZADD', KEYS[1], at, ARGV[5])
+redis.call('PEXPIRE', KEYS[1], window + wait + 1000)
+return {1, wait, math.max(0, requests - n - 1)}
 `;
 
-type TakeCommand = (key: string, capacity: number, msPerToken: number, maxWaitMs: number, reserve: number) => Promise<[number, number, number]>;
+type TakeCommand = (key: string, requests: number, windowMs: number, maxWaitMs: number, reserve: number, member: string) => Promise<[number, number, number]>;
 
 /** Over Redis (a connection of its own at a URL, or the gateway's shared one, which its owner closes), else in process. */
 export function createRateBudgets(target: string | Redis | null, prefix = 'gw'): RateBudgets {
@@ -116,14 +132,13 @@ export function createRateBudgets(target: string | Redis | null, prefix = 'gw'):
   const take = (redis as unknown as { gatewayTakeSlot: TakeCommand }).gatewayTakeSlot.bind(redis);
   return {
     budget(key, limit) {
-      const msPerToken = limit.perMs / limit.requests;
       // Redis unreachable: spend a budget of this instance's own rather than fail every call.
       const fallback = createLocalBudget(limit);
       return {
         async take(maxWaitMs, options) {
           let answer: [number, number, number];
           try {
-            answer = await take(`${prefix}:rate:${key}`, limit.requests, msPerToken, maxWaitMs, reserveOf(limit, options));
+            answer = await take(`${prefix}:window:${key}`, limit.requests, limit.perMs, maxWaitMs, reserveOf(limit, options), randomUUID());
           } catch {
             return fallback.take(maxWaitMs, options);
           }
