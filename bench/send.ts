@@ -330,7 +330,7 @@ async function ratePhase(cleanup: Cleanup, pair: readonly BenchGateway[], podium
   return figures;
 }
 
-/** The gateway's budget is per minute (PODIUM_REQUESTS_PER_MINUTE; the window is not configurable): the same rate as N per W. */
+/** The gateway's budget is per 60 s (PODIUM_REQUESTS_PER_MINUTE; the window is not configurable): the same rate as N per W. */
 function gatewayPerMinute(): number {
   return Math.round((flags.limit * 60) / flags['window-seconds']);
 }
@@ -407,7 +407,7 @@ runBenchmark(async (cleanup) => {
   printHeader('bench:send - sendMessage through two gateways on one MongoDB and one Redis, Podium emulator', machine, { ...flags, gatewayRequestsPerMinute: gatewayPerMinute() }, [
     'everything in this process: both gateways (createGateway with loadConfig, NODE_ENV=test, cache as configured by default), the Podium emulator, the webhook tap and the load generator (fetch, keep-alive); MongoDB is FerretDB (or MONGODB_URL), Redis redis-server (or REDIS_URL)',
     'sends: sendMessage with an agent key to one of the emulator organization\'s phone conversations (Lana Landline left out), body "bench <key>"; Podium\'s webhooks reach the gateway through a tap that notes when each arrived',
-    "phase 3: the gateways' budget is a token bucket per minute (PODIUM_REQUESTS_PER_MINUTE, shared in Redis); its window cannot be shortened, so with --window-seconds other than 60 it is set to the same rate (N x 60 / W a minute) and holds more than N: a short run is a smoke run, the reading the issue asks for is --window-seconds 60",
+    "phase 3: the gateways' budget is a sliding window of 60 s (PODIUM_REQUESTS_PER_MINUTE, shared in Redis); its window cannot be shortened, so with --window-seconds other than 60 it is set to the same rate (N x 60 / W a minute) and lets more than N through in any W: a short run is a smoke run, the reading the issue asks for is --window-seconds 60",
     'percentiles: nearest rank over the sorted samples; latencies from the monotonic clock; event times across the subscription from performance.timeOrigin + performance.now()',
   ]);
   const db = `bench_send_${Date.now()}`;
