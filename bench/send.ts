@@ -417,7 +417,8 @@ runBenchmark(async (cleanup) => {
     for (const name of [db, `${db}_rate`]) await client.db(name).dropDatabase();
     await client.close();
   });
-  const shared = { MONGODB_URL: mongoUrl, MONGODB_DB: db, REDIS_URL: redisUrl, GATEWAY_API_KEYS: `admin:${BENCH_ADMIN_KEY},viewer:${BENCH_VIEWER_KEY},agent:${AGENT_KEY}` };
+  // Each pair of gateways its own Redis prefix: the shared budget keeps 60 s of slot times, which must not carry over.
+  const shared = { MONGODB_URL: mongoUrl, MONGODB_DB: db, REDIS_URL: redisUrl, GATEWAY_CACHE_PREFIX: `${db}_a`, GATEWAY_API_KEYS: `admin:${BENCH_ADMIN_KEY},viewer:${BENCH_VIEWER_KEY},agent:${AGENT_KEY}` };
   const a = await startBenchGateway(cleanup, { env: shared });
   const podium = a.podium as PodiumEmulator;
   const b = await startBenchGateway(cleanup, { env: shared, emulator: a.emulator });
@@ -439,7 +440,7 @@ runBenchmark(async (cleanup) => {
   await b.close();
 
   console.log(`\nphase 3: rate limit, ${flags.windows} windows of ${flags['window-seconds']} s`);
-  const limited = { ...shared, MONGODB_DB: `${db}_rate` };
+  const limited = { ...shared, MONGODB_DB: `${db}_rate`, GATEWAY_CACHE_PREFIX: `${db}_rate` };
   const a2 = await startBenchGateway(cleanup, { env: limited, emulator: a.emulator, podiumRequestsPerMinute: gatewayPerMinute() });
   const b2 = await startBenchGateway(cleanup, { env: limited, emulator: a.emulator, podiumRequestsPerMinute: gatewayPerMinute() });
   tap.forwardTo(a2.url);
