@@ -56,6 +56,8 @@ export interface TestGatewayOptions {
   readonly pubsub?: PubSub;
   /** Talk to this Podium emulator (another harness owns and closes it) instead of starting one. */
   readonly podium?: PodiumEmulator;
+  /** How long close() waits for in-flight requests (GatewayDeps.closeGraceMs). */
+  readonly closeGraceMs?: number;
   /** Send worker pace and attempt lease (GatewayDeps.outbound). */
   readonly outbound?: { readonly intervalMs?: number; readonly leaseMs?: number };
 }
@@ -107,6 +109,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     pubsub: options.pubsub ?? (options.redis ? createRedisPubSub(inject('redisUrl')) : undefined),
     accountStore: options.accountStore,
     outbound: options.outbound,
+    closeGraceMs: options.closeGraceMs,
   });
   const url = await gateway.listen(0, '127.0.0.1');
   const clients = new Set<Client>();
