@@ -41,6 +41,13 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
       records.set(id, updated);
       return updated;
     },
+    async announce(id, eventId) {
+      const r = live(records.get(id));
+      if (!r) return null;
+      if (r.announcedEventId) return r.announcedEventId;
+      records.set(id, { ...r, announcedEventId: eventId });
+      return eventId;
+    },
     async due(at, limit) {
       return [...records.values()]
         .filter((r) => (r.status === 'QUEUED' || r.status === 'SENDING') && r.dueAt !== null && r.dueAt <= at && live(r))

@@ -138,6 +138,14 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       const doc = await records.findOneAndUpdate(q as Filter<RecordDoc>, { $set: set }, { returnDocument: 'after', ...durable });
       return doc && toRecord(doc);
     },
+    async announce(id, eventId) {
+      await init();
+      // `null` matches an absent field too: records stored before announcements existed.
+      const doc =
+        (await records.findOneAndUpdate({ _id: id, announcedEventId: null, ...live() }, { $set: { announcedEventId: eventId } }, { returnDocument: 'after', ...durable })) ??
+        (await records.findOne({ _id: id, ...live() }));
+      return doc ? (doc.announcedEventId ?? null) : null;
+    },
     async due(at, limit) {
       await init();
       const docs = await records.find({ status: { $in: ['QUEUED', 'SENDING'] }, dueAt: { $lte: at }, ...live() }).sort({ createdAt: 1 }).limit(limit).toArray();
@@ -181,7 +189,7 @@ function observationsAndUpkeep(
     async observations(provider, account, messageId) {
       await init();
       const docs = await observations.find({ provider, account, messageId }).toArray();
-      return docs.map(({ provider: p, account: a, messageId: m, status, failureReason, at }) => ({ provider: p, account: a, messageId: m, status, failureReason, at }));
+      return docs.map(({ provider: p, account: a, messageId: m, status, failureReason, at, eventId }) => ({ provider: p, account: a, messageId: m, status, failureReason, at, ...(eventId ? { eventId } : {}) }));
     },
     async queueStats() {
       await init();

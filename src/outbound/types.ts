@@ -41,6 +41,12 @@ export interface OutboundRecord {
   readonly seq: string;
   /** Epoch ms after which it is deleted (GATEWAY_SEND_KEY_TTL_SECONDS). */
   readonly expiresAt: number;
+  /**
+   * The stored event published as this send's one `messageSent`; the provider's
+   * later SENT-kind webhooks about the message are stored but not published.
+   * Absent until one is.
+   */
+  readonly announcedEventId?: string | null;
 }
 
 /** What `outboundMessageUpdated` delivers: the record after a change, and where to resume after it. */
@@ -61,6 +67,8 @@ export interface Observation {
   readonly status: OutboundStatus;
   readonly failureReason: string | null;
   readonly at: number;
+  /** The SENT-kind event that reported it, published as a messageSent (no send was known to say it repeats one). */
+  readonly eventId?: string;
 }
 
 export interface OutboundFilter {
@@ -97,6 +105,12 @@ export interface OutboundStore {
   changedAfter(seq: string, filter: OutboundFilter, limit: number): Promise<readonly OutboundRecord[]>;
   /** Earlier QUEUED records of the same conversation (sends go in order per conversation); adapters may answer 1 for "some". */
   queuedBefore(record: OutboundRecord): Promise<number>;
+  /**
+   * Records `eventId` as the send's announced messageSent unless one is
+   * already recorded; answers the one recorded afterwards (null: no such record).
+   * Concurrent callers agree on one.
+   */
+  announce(id: string, eventId: string): Promise<string | null>;
   observe(observation: Observation): Promise<void>;
   observations(provider: ProviderName, account: string, messageId: string): Promise<readonly Observation[]>;
   /** QUEUED count and the oldest one's createdAt (epoch ms), for metrics. */
