@@ -81,7 +81,7 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     for (const o of early) current = await advance(current, o.status, o.failureReason);
     // A messageSent published before this answer is the send's one announcement (observe.ts).
     const announced = earliestAnnounced(early);
-    if (announced && !current.announcedEventId) current = { ...current, announcedEventId: (await deps.store.announce(current.id, announced)) ?? announced };
+    if (announced) await deps.store.announce(current, announced);
     return current;
   }
 

@@ -5,8 +5,8 @@
 // other's record, so one of them always sees both.
 // One send, one messageSent: a provider may report a message SENT several
 // times (HighLevel's OutboundMessage webhook for "sent", then "delivered"). The
-// first such event is the send's announcement, recorded on the send with a
-// conditional write so racing instances agree; the later ones are answered
+// first such event is the send's announcement, recorded for the send with a
+// unique insert so racing instances agree; the later ones are answered
 // unannounced (stored, never published). An event that came before the send's
 // answer was published already (no send was known): it is the announcement.
 import type { StoredEvent } from '../events/types.js';
@@ -59,9 +59,8 @@ export function earliestAnnounced(observations: readonly Observation[]): string 
  * the send's answer named the message, so it is read here.
  */
 async function isAnnouncement(store: OutboundStore, record: OutboundRecord, event: StoredEvent, messageId: string): Promise<boolean> {
-  if (record.announcedEventId) return record.announcedEventId === event.id;
   const earlier = earliestAnnounced(await store.observations(record.provider, record.account, messageId));
-  return (await store.announce(record.id, earlier ?? event.id)) === event.id;
+  return (await store.announce(record, earlier ?? event.id)) === event.id;
 }
 
 /** Moves sends forward by the events; resolves with the ids of those that repeat a send's messageSent (not to be published). */

@@ -41,12 +41,6 @@ export interface OutboundRecord {
   readonly seq: string;
   /** Epoch ms after which it is deleted (GATEWAY_SEND_KEY_TTL_SECONDS). */
   readonly expiresAt: number;
-  /**
-   * The stored event published as this send's one `messageSent`; the provider's
-   * later SENT-kind webhooks about the message are stored but not published.
-   * Absent until one is.
-   */
-  readonly announcedEventId?: string | null;
 }
 
 /** What `outboundMessageUpdated` delivers: the record after a change, and where to resume after it. */
@@ -106,11 +100,12 @@ export interface OutboundStore {
   /** Earlier QUEUED records of the same conversation (sends go in order per conversation); adapters may answer 1 for "some". */
   queuedBefore(record: OutboundRecord): Promise<number>;
   /**
-   * Records `eventId` as the send's announced messageSent unless one is
-   * already recorded; answers the one recorded afterwards (null: no such record).
-   * Concurrent callers agree on one.
+   * Records `eventId` as the stored event published as the send's one
+   * `messageSent`, unless one is recorded already; answers the one recorded.
+   * Concurrent callers on any instance agree on one (a unique insert); it is
+   * kept as long as the send.
    */
-  announce(id: string, eventId: string): Promise<string | null>;
+  announce(record: OutboundRecord, eventId: string): Promise<string>;
   observe(observation: Observation): Promise<void>;
   observations(provider: ProviderName, account: string, messageId: string): Promise<readonly Observation[]>;
   /** QUEUED count and the oldest one's createdAt (epoch ms), for metrics. */
