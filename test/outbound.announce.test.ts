@@ -151,6 +151,20 @@ describe('one messageSent per send (HighLevel reports SENT once per status)', ()
     expect(about(b, sent.message!.id)).toEqual(about(a, sent.message!.id));
   });
 
+  it('still publishes the messageFailed that follows a send\'s messageSent, both linking the send', async () => {
+    const h = await highLevel();
+    const failed = collect<{ messageFailed: Heard }>(h.t.ws(AGENT_KEY), SUBSCRIPTION.replace('messageSent', 'messageFailed'));
+    await until(() => h.t.gateway.pubsub.listenerCount() > 1, 'messageFailed subscription');
+    h.emulator.failNextDeliveries(1, 'undelivered');
+    const sent = await sendReply(h, 'announce-failed');
+    const [event] = await failed.done;
+    await sentinel(h);
+
+    expect(event!.messageFailed).toMatchObject({ message: { id: sent.message!.id, status: 'FAILED' }, outboundMessage: { id: sent.id } });
+    expect(about(h, sent.message!.id)).toEqual([{ id: expect.any(String), message: { id: sent.message!.id, status: 'SENT' }, outboundMessage: { id: sent.id } }]);
+    expect(await statusOf(h.t, sent.id)).toBe('FAILED');
+  });
+
   it('publishes every webhook of a message the gateway did not send, as before', async () => {
     const h = await highLevel();
     const emitted = await h.emulator.emitMessageEvent('SENT');
