@@ -84,11 +84,20 @@ export function createLocalBudget(limit: RateLimit, now: () => number = Date.now
 function slotTime(slots: readonly number[], now: number, limit: RateLimit, reserve: number): number {
   const allowed = limit.requests - reserve;
   if (slots.length < allowed) return Math.max(now, slots.at(-1) ?? now);
-  return Math.max(now, slots[slots.length - allowed]! + limit.perMs);
+  return Math.max(now, slots[slots.length - allowed]! + limit.perMs + marginMs(limit));
+}
+
+/**
+ * How much later than the window strictly allows a slot is taken: the provider counts arrivals,
+ * and an earlier call that left late (a busy event loop, a slow connection) arrives late, so a
+ * call leaving exactly one window after it could still arrive inside that call's window.
+ */
+function marginMs(limit: RateLimit): number {
+  return Math.max(100, Math.ceil(limit.perMs / 100));
 }
 
 // KEYS[1] the sorted set of slot times; ARGV: requests, window ms, largest wait, slots to leave in reserve, a unique
-// member. Time comes from Redis, so instances with skewed clocks still share one window. The same rule as slotTime().
+// member, the margin ms (marginMs). Time comes from Redis, so instances with skewed clocks still share one window. The same rule as slotTime().
 // Returns {ok (1/0), wait or retry-after ms, slots left}.
 const TAKE = `
 local requests = tonumber(ARGV[1])
@@ -106,7 +115,7 @@ if n > 0 then
 end
 if n >= allowed then
   local back = redis.call('ZRANGE', KEYS[1], n - allowed, n - allowed, 'WITHSCORES')
-  at = math.max(now, tonumber(back[2]) + window)
+  at = math.max(now, tonumber(back[2]) + window + tonumber(ARGV[6]))
 end
 local wait = at - now
 if wait > maxWait then return {0, wait, math.max(0, requests - n)} end
@@ -115,7 +124,7 @@ redis.call('PEXPIRE', KEYS[1], window + wait + 1000)
 return {1, wait, math.max(0, requests - n - 1)}
 `;
 
-type TakeCommand = (key: string, requests: number, windowMs: number, maxWaitMs: number, reserve: number, member: string) => Promise<[number, number, number]>;
+type TakeCommand = (key: string, requests: number, windowMs: number, maxWaitMs: number, reserve: number, member: string, marginMs: number) => Promise<[number, number, number]>;
 
 /** Over Redis (a connection of its own at a URL, or the gateway's shared one, which its owner closes), else in process. */
 export function createRateBudgets(target: string | Redis | null, prefix = 'gw'): RateBudgets {
@@ -138,7 +147,7 @@ export function createRateBudgets(target: string | Redis | null, prefix = 'gw'):
         async take(maxWaitMs, options) {
           let answer: [number, number, number];
           try {
-            answer = await take(`${prefix}:window:${key}`, limit.requests, limit.perMs, maxWaitMs, reserveOf(limit, options), randomUUID());
+            answer = await take(`${prefix}:window:${key}`, limit.requests, limit.perMs, maxWaitMs, reserveOf(limit, options), randomUUID(), marginMs(limit));
           } catch {
             return fallback.take(maxWaitMs, options);
           }

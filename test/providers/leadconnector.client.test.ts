@@ -19,7 +19,9 @@ let provider: Provider;
 
 beforeAll(async () => {
   emulator = await startLeadConnectorEmulator();
-  provider = createLeadConnectorProvider(emulator.providerConfig(), deps);
+  // Paging every message takes a few hundred requests; HighLevel's 100 per 10 s (a sliding window
+  // in the client) would make this suite wait for the limit instead of testing the client.
+  provider = createLeadConnectorProvider(withApi(emulator.providerConfig(), { requestsPer10Seconds: 10_000 }), deps);
 });
 afterAll(async () => {
   await emulator?.close();
