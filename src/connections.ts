@@ -74,16 +74,31 @@ export interface PaginateOptions<T> {
   readonly onPage?: (page: ProviderPage<T>) => void;
 }
 
-/** Encodes its cursor only when read: most queries never select edge cursors. */
+/**
+ * Encodes its cursor only when read: most queries never select edge cursors,
+ * and an inbox query makes hundreds of edges. It keeps what the cursor is made
+ * of (its page and index), not the cursor's position, so it allocates nothing
+ * more until then.
+ */
 class LazyEdge<T> implements Edge<T> {
   #cursor: string | null = null;
   constructor(
     readonly node: T,
-    private readonly position: Position,
+    private readonly page: ProviderPage<T>,
+    private readonly index: number,
+    private readonly pageCursor: string | null,
   ) {}
   get cursor(): string {
-    return (this.#cursor ??= encodePageCursor(this.position));
+    return (this.#cursor ??= encodePageCursor(positionAfter(this.page, this.index, this.pageCursor)));
   }
+}
+
+/** Where a connection resumes after the item at `index` of a page read at `pageCursor`. */
+function positionAfter<T>(page: ProviderPage<T>, index: number, pageCursor: string | null): Position {
+  const itemCursor = page.itemCursors?.[index];
+  if (itemCursor) return { cursor: itemCursor, offset: 0 };
+  const atPageEnd = index + 1 === page.items.length && page.nextCursor !== null;
+  return atPageEnd ? { cursor: page.nextCursor, offset: 0 } : { cursor: pageCursor, offset: index + 1 };
 }
 
 export async function paginate<T>(
@@ -111,11 +126,7 @@ export async function paginate<T>(
     for (; index < page.items.length && edges.length < first; index++) {
       const item = page.items[index] as T;
       if (options.matches && !options.matches(item)) continue;
-      const atPageEnd = index + 1 === page.items.length && page.nextCursor !== null;
-      const itemCursor = page.itemCursors?.[index];
-      edges.push(
-        new LazyEdge(item, itemCursor ? { cursor: itemCursor, offset: 0 } : atPageEnd ? { cursor: page.nextCursor, offset: 0 } : { cursor: position.cursor, offset: index + 1 }),
-      );
+      edges.push(new LazyEdge(item, page, index, position.cursor));
     }
     if (edges.length === first) {
       hasNextPage = index < page.items.length || page.nextCursor !== null;
@@ -125,15 +136,21 @@ export async function paginate<T>(
     position = { cursor: page.nextCursor, offset: 0 };
   }
 
-  const last = edges[edges.length - 1];
+  return { edges, pageInfo: lazyPageInfo(edges, hasNextPage, start.cursor !== null || start.offset > 0, resumeAt) };
+}
+
+/** Start and end cursors are encoded when read (own getters, so a JSON copy still carries them). */
+function lazyPageInfo<T>(edges: ReadonlyArray<Edge<T>>, hasNextPage: boolean, hasPreviousPage: boolean, resumeAt: Position | null): Connection<T>['pageInfo'] {
   return {
-    edges,
-    pageInfo: {
-      hasNextPage,
-      hasPreviousPage: start.cursor !== null || start.offset > 0,
-      startCursor: edges[0]?.cursor ?? null,
+    hasNextPage,
+    hasPreviousPage,
+    get startCursor(): string | null {
+      return edges[0]?.cursor ?? null;
+    },
+    get endCursor(): string | null {
       // A sparse filter that stopped the scan with no edge still lets the client resume where it stopped.
-      endCursor: last?.cursor ?? (resumeAt ? encodePageCursor(resumeAt) : null),
+      const last = edges[edges.length - 1];
+      return last?.cursor ?? (resumeAt ? encodePageCursor(resumeAt) : null);
     },
   };
 }

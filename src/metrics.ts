@@ -99,10 +99,19 @@ function upstreamMetrics(registry: Registry): Pick<GatewayMetrics, 'observeUpstr
     labelNames: ['provider'],
     registers: [registry],
   });
+  // One label object per provider and outcome, made on first use: an inbox query makes 111 calls.
+  const callLabels = new Map<string, Map<number | 'error', { provider: string; status: string }>>();
+  const durationLabels = new Map<string, { provider: string }>();
   return {
     observeUpstream(call) {
-      upstream.inc({ provider: call.provider, status: String(call.outcome) });
-      upstreamDuration.observe({ provider: call.provider }, call.durationMs / 1000);
+      let byOutcome = callLabels.get(call.provider);
+      if (!byOutcome) callLabels.set(call.provider, (byOutcome = new Map()));
+      let labels = byOutcome.get(call.outcome);
+      if (!labels) byOutcome.set(call.outcome, (labels = { provider: call.provider, status: String(call.outcome) }));
+      let duration = durationLabels.get(call.provider);
+      if (!duration) durationLabels.set(call.provider, (duration = { provider: call.provider }));
+      upstream.inc(labels);
+      upstreamDuration.observe(duration, call.durationMs / 1000);
     },
     observeRateBudget(provider, remaining) {
       rateBudget.set({ provider }, remaining);

@@ -2,10 +2,10 @@
 // single refresh on 401, per-request timeout, retries with exponential backoff
 // and full jitter on 429 / 5xx / network errors (honouring Retry-After), and the
 // credential's rate budget (rate-budget.ts: in process, or shared through Redis).
-import { request as undiciRequest } from 'undici';
 import { ProviderError, userInputError, type ProviderFailure } from '../errors.js';
 import type { ProviderName } from '../model.js';
 import { tracingEnabled, traceUpstream, type UpstreamTrace } from '../telemetry/tracer.js';
+import { exchange } from './http-exchange.js';
 import { PROVIDER_LABELS } from './labels.js';
 import type { RateBudget } from './rate-budget.js';
 
@@ -150,18 +150,10 @@ function createAttempt(options: UpstreamClientOptions, timeoutMs: number, maxRet
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     let status: number | 'error' = 'error';
     try {
-      // undici's request() rather than fetch(): the same client Node's fetch is
-      // built on, without the WHATWG stream and Response layers, which cost
-      // about a tenth of a cold inbox query's CPU (111 calls; bench:query).
-      const res = await undiciRequest(url, {
-        method: req.method ?? 'GET',
-        headers,
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      status = res.statusCode;
-      const retryAfter = res.headers['retry-after'];
-      return { status: res.statusCode, retryAfter: typeof retryAfter === 'string' ? retryAfter : null, text: await res.body.text() };
+      // undici's dispatcher rather than fetch() or request(): see http-exchange.ts.
+      const res = await exchange(url, { method: req.method ?? 'GET', headers, body: req.body === undefined ? undefined : JSON.stringify(req.body) }, timeoutMs);
+      status = res.status;
+      return res;
     } catch (err) {
       status = 'error';
       return err instanceof Error ? err : new Error(String(err));

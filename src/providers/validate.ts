@@ -2,10 +2,14 @@
 // adapter reads it, so a body that is not the documented shape fails as
 // BAD_RESPONSE saying what was expected and what came instead, never as a
 // TypeError deep inside a normalizer. Schemas are loose: unknown fields pass.
+// zod itself runs only to explain a rejection: a plain predicate compiled once
+// per schema (fast-check.ts) accepts the answers zod would accept, without
+// zod's copy of every object it checks.
 import type { z } from 'zod';
 import { ProviderError } from '../errors.js';
 import type { ProviderName } from '../model.js';
 import { isRecord } from './guards.js';
+import { fastCheck } from './fast-check.js';
 import { PROVIDER_LABELS } from './labels.js';
 
 /**
@@ -14,6 +18,7 @@ import { PROVIDER_LABELS } from './labels.js';
  * interface (the schema checks the fields adapters rely on, not every field).
  */
 export function readBody<T>(provider: ProviderName, route: string, schema: z.ZodType, body: unknown): T {
+  if (fastCheck(schema)(body)) return body as T;
   const result = schema.safeParse(body);
   if (result.success) return result.data as T;
   const issue = result.error.issues[0];

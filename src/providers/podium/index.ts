@@ -170,8 +170,9 @@ async function listMessagesAnchored(client: PodiumClient, conversationId: string
   throw userInputError('"after" names a Podium message that is no longer where its page was; list the messages again from the start');
 }
 
+/** The bytes of JSON.stringify({ anchor: [cursor, uid] }), written directly: one per message listed. */
 function encodeAnchor(cursor: string | null, uid: string): string {
-  return Buffer.from(JSON.stringify({ anchor: [cursor, uid] })).toString('base64url');
+  return Buffer.from(`{"anchor":[${cursor === null ? 'null' : JSON.stringify(cursor)},${JSON.stringify(uid)}]}`).toString('base64url');
 }
 
 /** Null for a plain Podium cursor (a connection tops up a page by following Podium's own nextCursor). */
