@@ -14,6 +14,9 @@ import type { Db } from 'mongodb';
 import { newEventId } from '../event-id.js';
 import { EVENT_COLLECTIONS, type ProgressDocument } from './mongo-documents.js';
 
+/** Open ids one progress document lists at most; past it, `below` stops at the oldest (events are then published twice rather than lost). */
+const MAX_OPEN = 10_000;
+
 export interface PublishProgress {
   /** This store's id in `claimedBy` and in its progress document. */
   readonly holder: string;
@@ -56,13 +59,14 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
   let lastWrite = 0;
   let timer: NodeJS.Timeout | null = null;
   let writing: Promise<void> | null = null;
+  let closed = false;
   let waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   const ager = setInterval(() => {
     if ([...pending.values()].some((at) => now() - at > holdMs)) schedule();
   }, holdMs);
   ager.unref();
 
-  function watermark(): string {
+  function watermark(): { below: string; open: string[] } {
     const at = now();
     for (const [id, heldAt] of pending) {
       if (at - heldAt <= holdMs) continue;
@@ -73,7 +77,10 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
     let below: string | null = null;
     for (const id of pending.keys()) if (below === null || id < below) below = id;
     // Nothing held: every id made so far is below a fresh one.
-    return below ?? newEventId();
+    below ??= newEventId();
+    if (open.size <= MAX_OPEN) return { below, open: [...open.keys()] };
+    for (const id of open.keys()) if (id < below) below = id;
+    return { below, open: [] };
   }
 
   async function write(): Promise<void> {
@@ -82,8 +89,7 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
     changed = false;
     lastWrite = now();
     try {
-      const below = watermark();
-      await progress.replaceOne({ _id: holder }, { below, open: [...open.keys()], at: new Date(lastWrite) }, { upsert: true });
+      await progress.replaceOne({ _id: holder }, { ...watermark(), at: new Date(lastWrite) }, { upsert: true });
       done.forEach((w) => w.resolve());
     } catch (error) {
       changed = true;
@@ -95,11 +101,13 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
   }
 
   function schedule(): void {
-    if (timer || writing) return;
+    if (timer || writing || closed) return;
     timer = setTimeout(() => {
       timer = null;
       writing = write();
     }, Math.max(0, lastWrite + intervalMs - now()));
+    // A store that cannot write keeps retrying, but never keeps the process alive for it.
+    timer.unref();
   }
 
   return {
@@ -118,6 +126,7 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
         else others.push(id);
       }
       if (mine > 0) {
+        if (closed) throw new Error(`the store is closed: the publish of ${mine} events is not recorded, so the outbox may publish them again`);
         changed = true;
         await new Promise<void>((resolve, reject) => {
           waiters.push({ resolve, reject });
@@ -142,6 +151,7 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
       await progress.deleteMany({ below: { $lt: before }, _id: { $ne: holder } });
     },
     async flush() {
+      closed = true;
       clearInterval(ager);
       if (timer) clearTimeout(timer);
       timer = null;
