@@ -97,6 +97,24 @@ describe('the publish progress of the MongoDB store', () => {
     await dead.close();
   });
 
+  it('reads its own publish as published before its progress document is written, and other stores once it is', async () => {
+    const db = freshDb();
+    const a = openStore(db, { publishProgress: { intervalMs: 60_000, holdMs: 120_000 } });
+    const other = openStore(db);
+    const [first, second] = await a.insertEvents([newEvent(), newEvent()], { claimForPublish: true });
+    await a.markPublished([first!.event.id]);
+    // The next write waits out the interval.
+    const recorded = a.markPublished([second!.event.id]);
+
+    expect((await a.getEvent(second!.event.id))?.published).toBe(true);
+    expect((await other.getEvent(second!.event.id))?.published).toBe(false);
+    expect((await other.getEvent(first!.event.id))?.published).toBe(true);
+    // Closing writes what is left.
+    await a.close();
+    await recorded.catch(() => undefined);
+    expect((await other.getEvent(second!.event.id))?.published).toBe(true);
+  });
+
   it('detects a duplicate from the insert alone and releases its hold', async () => {
     const db = freshDb();
     const a = openStore(db, { publishProgress: { intervalMs: 10, holdMs: 60_000 } });

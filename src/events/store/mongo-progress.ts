@@ -10,7 +10,7 @@
 // FerretDB's SQLite backend is what held ingest back), and only its holder
 // writes it, so FerretDB's non-atomic updates never race.
 import { randomBytes } from 'node:crypto';
-import type { Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import { newEventId } from '../event-id.js';
 import { EVENT_COLLECTIONS, type ProgressDocument } from './mongo-documents.js';
 
@@ -27,11 +27,16 @@ export interface PublishProgress {
   /** Records the held ids as published once the next progress write is durable; resolves with the ids this holder did not hold (they need a mark of their own). */
   release(ids: readonly string[]): Promise<string[]>;
   /** Which of the events claimed in their insert are published by their holder's recorded progress. */
-  publishedOf(documents: readonly { readonly _id: string; readonly claimedBy?: string }[]): Promise<Set<string>>;
+  publishedOf(documents: readonly Claimable[]): Promise<Set<string>>;
   /** Forgets the progress of holders with nothing kept after `before` (retention). */
   forgetBefore(before: string): Promise<void>;
   /** Writes what is released so far and stops the timer (store close). */
   flush(): Promise<void>;
+}
+
+interface Claimable {
+  readonly _id: string;
+  readonly claimedBy?: string;
 }
 
 export interface ProgressOptions {
@@ -55,6 +60,9 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
   const pending = new Map<string, number>();
   /** Held ids listed open, and when they were held. */
   const open = new Map<string, number>();
+  /** Released ids the progress document does not cover yet: this store answers for them from memory. */
+  let released = new Set<string>();
+  let writingIds = new Set<string>();
   let changed = false;
   let lastWrite = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -66,35 +74,22 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
   }, holdMs);
   ager.unref();
 
-  function watermark(): { below: string; open: string[] } {
-    const at = now();
-    for (const [id, heldAt] of pending) {
-      if (at - heldAt <= holdMs) continue;
-      pending.delete(id);
-      open.set(id, heldAt);
-    }
-    for (const [id, heldAt] of open) if (at - heldAt > keepOpenMs) open.delete(id);
-    let below: string | null = null;
-    for (const id of pending.keys()) if (below === null || id < below) below = id;
-    // Nothing held: every id made so far is below a fresh one.
-    below ??= newEventId();
-    if (open.size <= MAX_OPEN) return { below, open: [...open.keys()] };
-    for (const id of open.keys()) if (id < below) below = id;
-    return { below, open: [] };
-  }
-
   async function write(): Promise<void> {
     const done = waiters;
     waiters = [];
     changed = false;
     lastWrite = now();
+    writingIds = released;
+    released = new Set();
     try {
-      await progress.replaceOne({ _id: holder }, { ...watermark(), at: new Date(lastWrite) }, { upsert: true });
+      await progress.replaceOne({ _id: holder }, { ...watermark(pending, open, lastWrite, { holdMs, keepOpenMs }), at: new Date(lastWrite) }, { upsert: true });
       done.forEach((w) => w.resolve());
     } catch (error) {
       changed = true;
+      for (const id of writingIds) released.add(id);
       done.forEach((w) => w.reject(error));
     } finally {
+      writingIds = new Set();
       writing = null;
       if (changed || waiters.length > 0) schedule();
     }
@@ -122,8 +117,10 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
       const others: string[] = [];
       let mine = 0;
       for (const id of ids) {
-        if (pending.delete(id) || open.delete(id)) mine += 1;
-        else others.push(id);
+        if (pending.delete(id) || open.delete(id)) {
+          mine += 1;
+          released.add(id);
+        } else others.push(id);
       }
       if (mine > 0) {
         if (closed) throw new Error(`the store is closed: the publish of ${mine} events is not recorded, so the outbox may publish them again`);
@@ -135,18 +132,7 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
       }
       return others;
     },
-    async publishedOf(documents) {
-      const holders = [...new Set(documents.flatMap((d) => (d.claimedBy ? [d.claimedBy] : [])))];
-      if (holders.length === 0) return new Set();
-      const found = await progress.find({ _id: { $in: holders } }).toArray();
-      const of = new Map(found.map((p) => [p._id, { below: p.below, open: new Set(p.open) }]));
-      return new Set(
-        documents.flatMap((d) => {
-          const p = d.claimedBy ? of.get(d.claimedBy) : undefined;
-          return p && d._id < p.below && !p.open.has(d._id) ? [d._id] : [];
-        }),
-      );
-    },
+    publishedOf: (documents) => readPublished(progress, documents, holder, (id) => released.has(id) || writingIds.has(id)),
     async forgetBefore(before) {
       await progress.deleteMany({ below: { $lt: before }, _id: { $ne: holder } });
     },
@@ -159,4 +145,36 @@ export function createPublishProgress(db: Db, options: ProgressOptions): Publish
       if (changed || waiters.length > 0) await write();
     },
   };
+}
+
+/** Moves holds that ran out to `open`, forgets open ids kept long enough, and says what the progress document records. */
+function watermark(pending: Map<string, number>, open: Map<string, number>, at: number, limits: { readonly holdMs: number; readonly keepOpenMs: number }): { below: string; open: string[] } {
+  for (const [id, heldAt] of pending) {
+    if (at - heldAt <= limits.holdMs) continue;
+    pending.delete(id);
+    open.set(id, heldAt);
+  }
+  for (const [id, heldAt] of open) if (at - heldAt > limits.keepOpenMs) open.delete(id);
+  let below: string | null = null;
+  for (const id of pending.keys()) if (below === null || id < below) below = id;
+  // Nothing held: every id made so far is below a fresh one.
+  below ??= newEventId();
+  if (open.size <= MAX_OPEN) return { below, open: [...open.keys()] };
+  for (const id of open.keys()) if (id < below) below = id;
+  return { below, open: [] };
+}
+
+/** The documents published by their holders' recorded progress; `releasedHere`: this holder's publishes not written yet. */
+async function readPublished(progress: Collection<ProgressDocument>, documents: readonly Claimable[], holder: string, releasedHere: (id: string) => boolean): Promise<Set<string>> {
+  const holders = [...new Set(documents.flatMap((d) => (d.claimedBy ? [d.claimedBy] : [])))];
+  if (holders.length === 0) return new Set();
+  const found = await progress.find({ _id: { $in: holders } }).toArray();
+  const of = new Map(found.map((p) => [p._id, { below: p.below, open: new Set(p.open) }]));
+  return new Set(
+    documents.flatMap((d) => {
+      if (d.claimedBy === holder && releasedHere(d._id)) return [d._id];
+      const p = d.claimedBy ? of.get(d.claimedBy) : undefined;
+      return p && d._id < p.below && !p.open.has(d._id) ? [d._id] : [];
+    }),
+  );
 }
