@@ -118,13 +118,14 @@ runBenchmark(async (cleanup) => {
     `each subscriber: its own graphql-ws connection, viewer API key in connectionParams, ${SUBSCRIPTION}`,
     'bodies: Podium message.received deliveries as the emulator makes them (unique metadata.eventUid), signed podium-timestamp/podium-signature with the configured PODIUM_WEBHOOK_SECRET just before each POST',
     'ack latency: POST start to response read; delivery latency: POST start to a subscriber receiving the event; p50/p99 nearest-rank over sorted samples',
-    'each gateway run uses a fresh database; the driver runs insert the documents the first run stored into a fresh collection with the unique {provider, eventKey} index, one insertOne at a time, same concurrency and write concern (w: majority); the second driver run adds the publish claim the gateway makes per event (a findOne and a publish_claims insertOne)',
+    'each gateway run uses a fresh database; the driver runs insert the documents the first run stored into a fresh collection with the unique {provider, eventKey} index, one insertOne at a time, same concurrency and write concern (w: majority); the second driver run adds the publish writes the gateway once made per event (a findOne and a publish_claims insertOne; today its insert carries the claim and its publishes are recorded by one publish_progress document per instance)',
   ]);
 
   const podium = await startPodiumEmulator({ webhookSecret: WEBHOOK_SECRET });
   cleanup.add('Podium emulator (webhook bodies)', () => podium.close());
   const runs: GatewayRun[] = [];
   let driver: DriverRun[] = [];
+  const documents: Array<{ pubsub: string } & Record<string, number | string>> = [];
   let events: readonly BenchEvent[] = [];
   for (const pubsub of flags.redis ? (['memory', 'redis'] as const) : (['memory'] as const)) {
     const redisUrl = pubsub === 'redis' ? (process.env.REDIS_URL ?? (await startService(cleanup, 'redis-server', startRedis))) : null;
@@ -146,6 +147,8 @@ runBenchmark(async (cleanup) => {
     if (run.subscriptionErrors > 0) console.log(`  ${run.subscriptionErrors} subscription errors`);
     if (run.stoppedByTimeBound) console.log(`  stopped by the ${flags['max-seconds']} s time bound after ${run.posted} webhooks`);
     await gateway.close();
+    // Documents the run left per collection: what a webhook costs the store beyond its event (read after the gateway closed, so its last progress is in).
+    documents.push({ pubsub, ...(await documentCounts(mongo, database)) });
     if (driver.length === 0) {
       const stored = await storedDocuments(mongo, database, events);
       console.log(`run: driver insertOne of the ${stored.measured.length} stored documents at concurrency ${flags.concurrency}, alone and followed by the publish writes`);
@@ -191,10 +194,23 @@ runBenchmark(async (cleanup) => {
     console.log('  p50/p99/max: the event insertOne (what a 200 waits for); "all writes": insertOne + findOne + publish_claims insertOne, what the gateway store does per event');
     for (const d of driver) if (d.failed > 0) console.log(`  ${d.failed} driver writes (${d.writes}) failed; first: ${d.firstFailure}`);
   }
+  printTable(
+    'Documents in the gateway database after the run (warm-up and measured webhooks; publish_progress is one document per instance, replaced)',
+    ['pubsub', ...STORE_COLLECTIONS],
+    documents.map((d) => [d.pubsub, ...STORE_COLLECTIONS.map((c) => d[c] ?? 0)]),
+  );
   printTable('Gateway process RSS (MiB)', ['pubsub', 'before the measured run', 'after'], runs.map((r) => [r.pubsub, r.rssBeforeMiB, r.rssAfterMiB]));
   console.log(`\nmissing deliveries: ${runs.map((r) => `${r.pubsub} ${r.missingDeliveries}`).join(', ')} (expected 0)`);
-  console.log(JSON.stringify({ bench: 'ingest', machine, parameters: { ...flags, mongodb: mongoServer, subscription: SUBSCRIPTION }, runs, driver }));
+  console.log(JSON.stringify({ bench: 'ingest', machine, parameters: { ...flags, mongodb: mongoServer, subscription: SUBSCRIPTION }, runs, driver, documents }));
 });
+
+const STORE_COLLECTIONS = ['events', 'published_events', 'publish_claims', 'publish_progress', 'deliveries'] as const;
+
+async function documentCounts(mongo: MongoClient, database: string): Promise<Record<string, number>> {
+  const db = mongo.db(database);
+  const counts = await Promise.all(STORE_COLLECTIONS.map((c) => db.collection(c).countDocuments({})));
+  return Object.fromEntries(STORE_COLLECTIONS.map((c, i) => [c, counts[i] as number]));
+}
 
 async function startService(cleanup: Cleanup, name: string, start: () => Promise<{ url: string; stop(): Promise<void> }>): Promise<string> {
   const service = await start();

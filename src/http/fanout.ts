@@ -182,22 +182,51 @@ function end(book: Book, group: Group, how: { error?: unknown }): void {
 
 /** Writes one event (`payload`, the formatted result and the frame's closing brace) to every member, a chunk per turn of the event loop. */
 async function broadcast(book: Book, group: Group, payload: Buffer, options: SharedSubscriptionsOptions): Promise<void> {
-  let written = 0;
+  let chunk: Member[] = [];
   for (const member of group.members) {
     const { socket } = member;
     if (socket.readyState !== 1) continue; // not OPEN: graphql-ws completes it on close
     if (socket.bufferedAmount > options.maxSocketBuffer) {
-      options.onSlow();
-      options.logger.warn({ buffered: socket.bufferedAmount }, 'subscriber too slow: socket closed');
-      leave(book, group, member);
-      socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, 'subscriber too slow; resubscribe with the last cursor received as after');
-      setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+      dropSlow(book, group, member, options);
       continue;
     }
-    // The payload bytes are shared by the group; only the prefix (the id) is per socket.
-    socket.send(Buffer.concat([member.prefix, payload]), TEXT_FRAME);
-    if (++written % SOCKETS_PER_TURN === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    chunk.push(member);
+    if (chunk.length === SOCKETS_PER_TURN) {
+      sendChunk(chunk, payload);
+      chunk = [];
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
+  sendChunk(chunk, payload);
+}
+
+/**
+ * One allocation for the frames of a chunk of members: each member's frame is
+ * its prefix (the id) followed by the group's payload, a view into the slab, so
+ * no socket gets memory of its own. The slab is never reused: a socket that
+ * could not take its frame at once keeps the view queued.
+ */
+function sendChunk(chunk: readonly Member[], payload: Buffer): void {
+  if (chunk.length === 0) return;
+  let total = 0;
+  for (const member of chunk) total += member.prefix.length + payload.length;
+  const slab = Buffer.allocUnsafeSlow(total);
+  let offset = 0;
+  for (const member of chunk) {
+    const start = offset;
+    offset += member.prefix.copy(slab, offset);
+    offset += payload.copy(slab, offset);
+    member.socket.send(slab.subarray(start, offset), TEXT_FRAME);
+  }
+}
+
+function dropSlow(book: Book, group: Group, member: Member, options: SharedSubscriptionsOptions): void {
+  const { socket } = member;
+  options.onSlow();
+  options.logger.warn({ buffered: socket.bufferedAmount }, 'subscriber too slow: socket closed');
+  leave(book, group, member);
+  socket.close(SLOW_SUBSCRIBER_CLOSE_CODE, 'subscriber too slow; resubscribe with the last cursor received as after');
+  setTimeout(() => socket.terminate(), SLOW_CLOSE_GRACE_MS).unref();
 }
 
 /**

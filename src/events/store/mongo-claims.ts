@@ -7,29 +7,41 @@
 // FerretDB's SQLite backend lock out the inserts the ingest waits on). A claim
 // whose holder died can be taken over by exactly one caller, by inserting the
 // next attempt's claim. An insert with `claimForPublish` stores claim attempt 0
-// on the event document itself (`claimedAt`), which is read from `events` here.
+// on the event document itself (`claimedAt`, `claimedBy`), which is read from
+// `events` here; its publish is recorded by its holder's progress
+// (mongo-progress.ts), not by a document per event.
 import type { Db } from 'mongodb';
 import type { ClaimOptions, PublishClaims } from '../types.js';
 import { createBatcher } from './batch.js';
 import { EVENT_COLLECTIONS, type ClaimDocument, type EventDocument, type PublishedDocument } from './mongo-documents.js';
+import type { PublishProgress } from './mongo-progress.js';
 import { DUPLICATE_KEY, insertEach } from './mongo-writes.js';
 
 export interface MongoClaimsOptions {
   /** The clock claims are timed by. */
   readonly now: () => number;
+  /** This store's publish progress: what it claimed in inserts is marked there. */
+  readonly progress: PublishProgress;
 }
 
-export function createMongoPublishClaims(db: Db, options: MongoClaimsOptions): PublishClaims {
+type Claimable = Pick<EventDocument, '_id' | 'claimedBy'>;
+
+/** The claims, and `published` for documents already read (the log's hydration and scans). */
+export interface MongoPublishClaims extends PublishClaims {
+  publishedOf(documents: readonly Claimable[]): Promise<Set<string>>;
+}
+
+export function createMongoPublishClaims(db: Db, options: MongoClaimsOptions): MongoPublishClaims {
   const durable = { writeConcern: { w: 'majority' as const } };
   const events = db.collection<EventDocument>(EVENT_COLLECTIONS.events, durable);
   const claims = db.collection<ClaimDocument>(EVENT_COLLECTIONS.claims, durable);
   const published = db.collection<PublishedDocument>(EVENT_COLLECTIONS.published, durable);
-  const { now } = options;
+  const { now, progress } = options;
 
   // Claims of concurrent publishers go to the server together: one find and one insertMany
   // per batch instead of a findOne and an insertOne per event (both compete with the ingest's inserts).
-  const statusBatch = createBatcher<string, Pick<EventDocument, 'status' | 'claimedAt'> | null>(async (ids) => {
-    const found = await events.find({ _id: { $in: [...ids] } }, { projection: { _id: 1, status: 1, claimedAt: 1 } }).toArray();
+  const statusBatch = createBatcher<string, Pick<EventDocument, '_id' | 'status' | 'claimedAt' | 'claimedBy'> | null>(async (ids) => {
+    const found = await events.find({ _id: { $in: [...ids] } }, { projection: { _id: 1, status: 1, claimedAt: 1, claimedBy: 1 } }).toArray();
     const byId = new Map(found.map((d) => [d._id, d]));
     return ids.map((id) => byId.get(id) ?? null);
   });
@@ -45,14 +57,24 @@ export function createMongoPublishClaims(db: Db, options: MongoClaimsOptions): P
     ),
   );
 
-  /** Which of the ids were published: a `published_events` document, or a claim from before the outbox. */
+  /** Which of the events were published: by their holder's progress, a `published_events` document, or a claim from before the outbox. */
+  async function publishedOf(documents: readonly Claimable[]): Promise<Set<string>> {
+    if (documents.length === 0) return new Set();
+    const ids = documents.map((d) => d._id);
+    const [byHolder, marks, legacy] = await Promise.all([
+      progress.publishedOf(documents),
+      published.find({ _id: { $in: ids } }).toArray(),
+      claims.find({ _id: { $in: ids }, event: { $exists: false } }, { projection: { _id: 1 } }).toArray(),
+    ]);
+    return new Set([...byHolder, ...marks.map((m) => m._id), ...legacy.map((c) => c._id)]);
+  }
+
   async function publishedAmong(ids: readonly string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
-    const [marks, legacy] = await Promise.all([
-      published.find({ _id: { $in: [...ids] } }).toArray(),
-      claims.find({ _id: { $in: [...ids] }, event: { $exists: false } }, { projection: { _id: 1 } }).toArray(),
-    ]);
-    return new Set([...marks.map((m) => m._id), ...legacy.map((c) => c._id)]);
+    const documents = await events.find({ _id: { $in: [...ids] } }, { projection: { _id: 1, claimedBy: 1 } }).toArray();
+    // Ids without an event (retention took it) keep their marks.
+    const known = new Set(documents.map((d) => d._id));
+    return publishedOf([...documents, ...ids.filter((id) => !known.has(id)).map((_id) => ({ _id }))]);
   }
 
   /** The attempt number a takeover would claim, or null when the latest claim still holds (or the event was published). */
@@ -78,7 +100,7 @@ export function createMongoPublishClaims(db: Db, options: MongoClaimsOptions): P
       // Without a takeover, a published event always has its first claim, so the insert below refuses it.
       if (embedded) return false;
     } else {
-      if ((await publishedAmong([id])).size > 0) return false;
+      if ((await publishedOf([event])).size > 0) return false;
       const next = await nextAttempt(id, embedded, claim.takeOverAfterMs);
       if (next === null) return false;
       attempt = next;
@@ -89,14 +111,18 @@ export function createMongoPublishClaims(db: Db, options: MongoClaimsOptions): P
   return {
     claimPublish,
     publishedAmong,
+    publishedOf,
     async markPublished(ids) {
       if (ids.length === 0) return;
-      await Promise.all(ids.map((id) => markBatch(id)));
+      // What this store claimed in its inserts is recorded by its progress; anything else by a mark.
+      const others = await progress.release(ids);
+      await Promise.all(others.map((id) => markBatch(id)));
     },
     async forgetBefore(before) {
       // A claim's id starts with its event's id, so the same bound applies.
       await claims.deleteMany({ _id: { $lt: before } });
       await published.deleteMany({ _id: { $lt: before } });
+      await progress.forgetBefore(before);
     },
   };
 }

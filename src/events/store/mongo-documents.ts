@@ -13,6 +13,7 @@ export const EVENT_COLLECTIONS = {
   deliveries: 'deliveries',
   claims: 'publish_claims',
   published: 'published_events',
+  progress: 'publish_progress',
   webhooks: 'webhooks',
   probes: 'readiness_probes',
 } as const;
@@ -38,6 +39,8 @@ export interface EventDocument {
   receivedAtDate: Date | null;
   /** Set when the inserter claimed the event for publishing in the insert itself (claim attempt 0). */
   claimedAt?: Date;
+  /** The store that claimed it in its insert (its `publish_progress` document says whether it published it). */
+  claimedBy?: string;
 }
 
 export interface DeliveryDocument {
@@ -53,6 +56,15 @@ export type WebhookDocument = WebhookRecord & { _id: string; savedAt?: Date };
 /** The event reached the pubsub (`_id` = event id). An insert, not an update: FerretDB's updates lock out inserts. */
 export interface PublishedDocument {
   _id: string;
+}
+
+/** One store's publish progress (mongo-progress.ts): events it claimed in their insert with ids below `below` are published, except those in `open`. */
+export interface ProgressDocument {
+  /** The holder id (EventDocument.claimedBy). */
+  _id: string;
+  below: string;
+  open: string[];
+  at: Date;
 }
 
 export interface ClaimDocument {

@@ -7,10 +7,12 @@ import type { AccountRef } from '../../accounts/store/types.js';
 import type { ProviderName } from '../../model.js';
 import { idFloor, idTime } from '../cursor.js';
 import { newEventId } from '../event-id.js';
-import type { EventFilter, EventLog, InsertOptions, InsertResult, NewEvent, ProcessedFields, PublishClaims, StoredEvent, UnpublishedScan } from '../types.js';
+import type { EventFilter, EventLog, InsertOptions, InsertResult, NewEvent, ProcessedFields, StoredEvent, UnpublishedScan } from '../types.js';
+import type { MongoPublishClaims } from './mongo-claims.js';
 import { createBatcher } from './batch.js';
 import { bodyHash, EVENT_COLLECTIONS, fromDocument, toDocument, type DeliveryDocument, type EventDocument } from './mongo-documents.js';
 import { ensureIndexes } from './mongo-indexes.js';
+import type { PublishProgress } from './mongo-progress.js';
 import { insertEach, isDuplicateKey } from './mongo-writes.js';
 
 export interface MongoEventLog extends EventLog {
@@ -23,7 +25,9 @@ export interface MongoLogOptions {
   /** The clock an insert's own claim is timed by. */
   readonly now: () => number;
   /** Where the `published` field comes from. */
-  readonly claims: Pick<PublishClaims, 'publishedAmong'>;
+  readonly claims: Pick<MongoPublishClaims, 'publishedOf'>;
+  /** Holds what an insert claims until its publish is recorded. */
+  readonly progress: Pick<PublishProgress, 'holder' | 'hold' | 'drop'>;
 }
 
 // A clash on `_id` (two processes drawing the same random suffix in the same
@@ -37,14 +41,14 @@ export function createMongoEventLog(db: Db, options: MongoLogOptions): MongoEven
   const deliveries = db.collection<DeliveryDocument>(EVENT_COLLECTIONS.deliveries, durable);
   const ready = readiness(events, deliveries);
   const hydrate = hydrator(deliveries, options.claims);
-  const insert = inserter(events, deliveries, hydrate, options.now);
+  const insert = inserter(events, deliveries, hydrate, options);
 
   async function scanUnpublished(page: { limit: number; after: string | null; before: string }): Promise<UnpublishedScan> {
     if (page.limit <= 0) return { events: [], scannedTo: null };
     await ready();
     const _id = page.after === null ? { $lt: page.before } : { $gt: page.after, $lt: page.before };
     const scanned = await events.find({ status: 'PROCESSED', _id }).sort({ _id: 1 }).limit(page.limit).toArray();
-    const done = await options.claims.publishedAmong(scanned.map((d) => d._id));
+    const done = await options.claims.publishedOf(scanned);
     const unpublished = await hydrate(scanned.filter((d) => !done.has(d._id)));
     return { events: unpublished, scannedTo: scanned.length === page.limit ? (scanned[scanned.length - 1] as EventDocument)._id : null };
   }
@@ -121,29 +125,37 @@ function readiness(events: Collection<EventDocument>, deliveries: Collection<Del
 type Hydrate = (documents: readonly EventDocument[]) => Promise<StoredEvent[]>;
 
 /** The documents as StoredEvents: bodies joined from `deliveries`, `published` from the claims. */
-function hydrator(deliveries: Collection<DeliveryDocument>, claims: Pick<PublishClaims, 'publishedAmong'>): Hydrate {
+function hydrator(deliveries: Collection<DeliveryDocument>, claims: Pick<MongoPublishClaims, 'publishedOf'>): Hydrate {
   return async (documents) => {
     if (documents.length === 0) return [];
     const deliveryIds = [...new Set(documents.flatMap((d) => (d.deliveryId ? [d.deliveryId] : [])))];
-    const [bodies, done] = await Promise.all([deliveryIds.length ? deliveries.find({ _id: { $in: deliveryIds } }).toArray() : [], claims.publishedAmong(documents.map((d) => d._id))]);
+    const [bodies, done] = await Promise.all([deliveryIds.length ? deliveries.find({ _id: { $in: deliveryIds } }).toArray() : [], claims.publishedOf(documents)]);
     const bodyOf = new Map(bodies.map((b) => [b._id, b.rawBody]));
     return documents.map((d) => fromDocument(d, d.rawBody ?? bodyOf.get(d.deliveryId ?? '') ?? '', done.has(d._id)));
   };
 }
 
 /** Group-committed inserts: concurrent deliveries' events leave in one insertMany. */
-function inserter(events: Collection<EventDocument>, deliveries: Collection<DeliveryDocument>, hydrate: Hydrate, now: () => number) {
+function inserter(events: Collection<EventDocument>, deliveries: Collection<DeliveryDocument>, hydrate: Hydrate, options: Pick<MongoLogOptions, 'now' | 'progress'>) {
+  const { now, progress } = options;
   const insertBatch = createBatcher<EventDocument, true>((documents) => insertEach(events, documents, true as const));
 
   async function insertOneEvent(event: NewEvent, deliveryId: string | null, claim: boolean): Promise<InsertResult> {
     for (let attempt = 1; ; attempt += 1) {
       const document = toDocument(event, newEventId(), deliveryId);
-      if (claim && event.status === 'PROCESSED') document.claimedAt = new Date(now());
+      const claimed = claim && event.status === 'PROCESSED';
+      if (claimed) {
+        document.claimedAt = new Date(now());
+        document.claimedBy = progress.holder;
+        progress.hold(document._id);
+      }
       try {
         await insertBatch(document);
         return { inserted: true, event: fromDocument(document, event.rawBody, false) };
       } catch (error) {
+        // Any other failure may still have stored it: it stays held, and is listed open once its hold runs out.
         if (!isDuplicateKey(error)) throw error;
+        if (claimed) progress.drop(document._id);
         // The unique index only reports a clash once the other write is
         // committed, so the original is readable now.
         const existing = await events.findOne({ provider: event.provider, eventKey: event.eventKey });

@@ -10,6 +10,7 @@ import { createMongoPublishClaims } from './mongo-claims.js';
 import { openMongoDatabase, type MongoConnectionOptions } from './mongo-client.js';
 import { EVENT_COLLECTIONS } from './mongo-documents.js';
 import { createMongoEventLog } from './mongo-log.js';
+import { createPublishProgress, type ProgressOptions } from './mongo-progress.js';
 import { createMongoWebhookMirror } from './mongo-webhooks.js';
 
 /**
@@ -21,14 +22,17 @@ export type MongoStoreOptions = MongoConnectionOptions & {
   readonly retentionMs?: number;
   /** The clock claims are timed by (tests). @default Date.now */
   readonly now?: () => number;
+  /** How this store records its own publishes (mongo-progress.ts; tests shorten them). @default intervalMs 100, holdMs 3_000 */
+  readonly publishProgress?: Pick<ProgressOptions, 'intervalMs' | 'holdMs'>;
 };
 
 export function createMongoStore(options: MongoStoreOptions): EventStore {
   const database = openMongoDatabase(options);
   const { db } = database;
   const now = options.now ?? Date.now;
-  const claims = createMongoPublishClaims(db, { now });
-  const { ready, ...log } = createMongoEventLog(db, { retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS, now, claims });
+  const progress = createPublishProgress(db, { ...options.publishProgress, now });
+  const { publishedOf, ...claims } = createMongoPublishClaims(db, { now, progress });
+  const { ready, ...log } = createMongoEventLog(db, { retentionMs: options.retentionMs ?? DEFAULT_RETENTION_MS, now, claims: { publishedOf }, progress });
   const probes = db.collection<{ _id: string; at: Date }>(EVENT_COLLECTIONS.probes, { writeConcern: { w: 'majority' } });
   const probeId = randomUUID();
 
@@ -47,6 +51,8 @@ export function createMongoStore(options: MongoStoreOptions): EventStore {
       }
     },
     async close(): Promise<void> {
+      // What this store published is recorded before it goes, so no other instance publishes it again.
+      await progress.flush().catch(() => undefined);
       await probes.deleteOne({ _id: probeId }).catch(() => undefined);
       await database.close();
     },
