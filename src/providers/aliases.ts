@@ -1,29 +1,33 @@
-// Names people reach for that are not the provider's value here: the product
-// name HighLevel where the schema says LEADCONNECTOR (its API's name), Sunshine
-// Conversations where it says SMOOCH. Used to add a did-you-mean to errors
-// about a provider value (GraphQL's Provider enum, environment variables).
+// Names people reach for that are not a provider's value here (each descriptor's
+// `aliases`: a product name where the schema uses its API's name). Used to add a
+// did-you-mean to errors about a provider value (GraphQL's Provider enum).
 import type { ProviderName } from '../model.js';
+import { PROVIDER_DESCRIPTORS, type AnyDescriptor } from './index.js';
 
-const ALIASES: Readonly<Record<string, ProviderName>> = {
-  HIGHLEVEL: 'LEADCONNECTOR',
-  HIGH_LEVEL: 'LEADCONNECTOR',
-  GOHIGHLEVEL: 'LEADCONNECTOR',
-  GHL: 'LEADCONNECTOR',
-  SUNSHINE: 'SMOOCH',
-  SUNSHINE_CONVERSATIONS: 'SMOOCH',
-};
+interface Alias {
+  readonly meant: ProviderName;
+  readonly why: string;
+}
+
+let table: ReadonlyMap<string, Alias> | null = null;
+
+/** Built on first use from the descriptors (this module is loaded before the registry is). */
+function aliases(): ReadonlyMap<string, Alias> {
+  table ??= new Map(
+    (PROVIDER_DESCRIPTORS as readonly AnyDescriptor[]).flatMap((d) => (d.aliases?.names ?? []).map((name) => [name, { meant: d.name, why: d.aliases!.why }] as const)),
+  );
+  return table;
+}
 
 /** The provider value a misnamed one means, or null (case and `-`/space insensitive). */
 export function providerAlias(value: string): ProviderName | null {
-  return ALIASES[value.trim().toUpperCase().replace(/[-\s]+/g, '_')] ?? null;
+  return aliases().get(value.trim().toUpperCase().replace(/[-\s]+/g, '_'))?.meant ?? null;
 }
 
-/** ` Did you mean "LEADCONNECTOR"? (HighLevel's API, and this gateway, call it LeadConnector.)` for an alias, else ''. */
+/** ` Did you mean "LEADCONNECTOR"? (why)` for an alias, else ''. */
 export function providerHint(value: string): string {
-  const meant = providerAlias(value);
-  if (!meant) return '';
-  const why = meant === 'LEADCONNECTOR' ? " (HighLevel's API, and this gateway, call it LeadConnector.)" : " (Sunshine Conversations is Smooch's API; this gateway calls it SMOOCH.)";
-  return ` Did you mean "${meant}"?${why}`;
+  const alias = aliases().get(value.trim().toUpperCase().replace(/[-\s]+/g, '_'));
+  return alias ? ` Did you mean "${alias.meant}"? (${alias.why})` : '';
 }
 
 /** A GraphQL message about a value outside the Provider enum, with the hint appended when the value is an alias. */

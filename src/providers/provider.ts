@@ -349,6 +349,12 @@ export interface ProviderDescriptor<C = unknown, S extends ScopeBase = ScopeBase
   /** The client-side limit per account; null: none (the provider's 429s are still retried). */
   readonly rateLimit: (config: C | null) => RateLimit | null;
   readonly touches: TouchRules;
+  /**
+   * Names people reach for that are not this provider's value (its product name where the schema
+   * uses its API's), upper case with `_` for spaces, and why: errors about a provider value add a
+   * did-you-mean (aliases.ts).
+   */
+  readonly aliases?: { readonly names: readonly string[]; readonly why: string };
   readonly webhook: {
     /** `POST <path>` receives its deliveries. */
     readonly path: string;

@@ -27,6 +27,7 @@ function apiUrlOf(config: LeadConnectorConfig | null, environment: boolean): str
 
 export const leadconnector: ProviderDescriptor<LeadConnectorConfig, LeadConnectorScope, 'leadconnector'> = {
   name: 'LEADCONNECTOR',
+  aliases: { names: ['HIGHLEVEL', 'HIGH_LEVEL', 'GOHIGHLEVEL', 'GHL'], why: "HighLevel's API, and this gateway, call it LeadConnector." },
   configKey: 'leadconnector',
   env: {
     variables: leadConnectorEnv,

@@ -13,6 +13,7 @@ import { createSmoochReceiver } from './webhooks.js';
 
 export const smooch: ProviderDescriptor<SmoochConfig, SmoochScope, 'smooch'> = {
   name: 'SMOOCH',
+  aliases: { names: ['SUNSHINE', 'SUNSHINE_CONVERSATIONS'], why: "Sunshine Conversations is Smooch's API; this gateway calls it SMOOCH." },
   configKey: 'smooch',
   env: {
     variables: smoochEnv,
