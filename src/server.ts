@@ -298,6 +298,7 @@ function buildApp(config: GatewayConfig, base: Foundation, people: AccountParts,
     corsOrigins: config.corsOrigins,
     maxBytes: config.graphql.maxBytes,
     explorerPath: config.explorer ? EXPLORER_PATH : null,
+    responses: base.cache.responses,
     ws: {
       schema,
       formatError,

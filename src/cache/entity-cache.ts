@@ -3,6 +3,7 @@
 // share one load, so ten cold inbox queries cost about one, while a query that
 // starts after an invalidation never joins a load that began before it.
 import type { CacheBackend, StoredEntry } from './backend.js';
+import { noteReads, refuseSharing } from './read-tracking.js';
 
 export interface CacheObserver {
   hit(entity: string, count: number): void;
@@ -53,9 +54,12 @@ export function createEntityCache(backend: CacheBackend, observer: CacheObserver
       const snap = await snapshot(items);
       if (!snap) {
         // No generations to check or store against: serve from upstream, cache nothing.
+        refuseSharing('the cache backend could not be read');
         const loaded = await load(items.map((_, i) => i));
         return items.map((_, i) => loaded[i] ?? null);
       }
+      // The response cache stores an answer with the generations its entries were read under.
+      noteReads([...snap.gens.keys()], snap.gens, ttlMs);
       const generationsOf = (item: CacheItem): number[] => item.counters.map((c) => snap.gens.get(c) ?? 0);
       const flightKey = (item: CacheItem): string => `${item.key}@${generationsOf(item).join('.')}`;
 
