@@ -86,6 +86,8 @@ export interface GatewayDeps {
   readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
   /** Send worker pace and attempt lease (tests shorten them). */
   readonly outbound?: { readonly intervalMs?: number; readonly leaseMs?: number };
+  /** Bytes of answers the in-process response cache holds (tests make it small to see evictions). @default 64 MiB */
+  readonly responseCacheMaxBytes?: number;
 }
 
 /** How often the providers are asked whether a webhook points at this gateway. */
@@ -172,7 +174,7 @@ function buildFoundation(config: GatewayConfig, deps: GatewayDeps) {
   closers.add('pubsub', () => pubsub.close());
   const rateBudgets = createRateBudgets(redis, config.cache.prefix);
   closers.add('rate budgets', () => rateBudgets.close());
-  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, redis: redis ?? undefined, registry: metrics.registry, logger, scopes: cacheScopes(config) });
+  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, redis: redis ?? undefined, registry: metrics.registry, logger, scopes: cacheScopes(config), responseMaxBytes: deps.responseCacheMaxBytes });
   closers.add('cache', () => cache.close());
   const directory = deps.directory ?? createDirectory(config, clients.db);
   closers.add('directory', () => directory.close());

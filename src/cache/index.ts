@@ -76,6 +76,8 @@ export interface GatewayCacheOptions {
   /** The clock of coverage and of the in-process TTLs. @default performance */
   readonly clock?: { now(): number };
   readonly backend?: CacheBackend;
+  /** Bytes of answers the in-process response cache holds. @default 67_108_864 (64 MiB) */
+  readonly responseMaxBytes?: number;
 }
 
 export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
@@ -172,7 +174,7 @@ function createResponses(options: GatewayCacheOptions, generations: CacheBackend
     const redisStore = createRedisResponseStore(options.redis ?? (own as NonNullable<typeof own>));
     store = { ...redisStore, close: async () => void own?.disconnect() };
   } else {
-    store = createMemoryResponseStore({ evicted: () => metrics.evictions.inc(), bytes: (delta) => metrics.bytes.inc(delta) }, { clock: options.clock });
+    store = createMemoryResponseStore({ evicted: () => metrics.evictions.inc(), bytes: (delta) => metrics.bytes.inc(delta) }, { clock: options.clock, maxBytes: options.responseMaxBytes });
   }
   return { cache: createResponseCache({ generations, store, registry: options.registry, prefix: options.config.prefix, failed }, metrics), store };
 }
