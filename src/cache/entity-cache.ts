@@ -58,19 +58,20 @@ export function createEntityCache(backend: CacheBackend, observer: CacheObserver
         const loaded = await load(items.map((_, i) => i));
         return items.map((_, i) => loaded[i] ?? null);
       }
-      // The response cache stores an answer with the generations its entries were read under.
-      noteReads([...snap.gens.keys()], snap.gens, ttlMs);
       const generationsOf = (item: CacheItem): number[] => item.counters.map((c) => snap.gens.get(c) ?? 0);
       const flightKey = (item: CacheItem): string => `${item.key}@${generationsOf(item).join('.')}`;
 
       const waits: Array<Promise<void>> = [];
       const missing: number[] = [];
       let hits = 0;
+      const now = Date.now();
+      let lifeMs = ttlMs;
       items.forEach((item, i) => {
         const entry = snap.entries[i];
         if (entry && sameGenerations(entry.g, generationsOf(item))) {
           answers[i] = entry.v as T;
           hits++;
+          if (entry.e !== undefined && entry.e - now < lifeMs) lifeMs = entry.e - now;
           return;
         }
         const shared = inflight.get(flightKey(item));
@@ -80,6 +81,8 @@ export function createEntityCache(backend: CacheBackend, observer: CacheObserver
         }
         missing.push(i);
       });
+      // The response cache stores an answer with the generations its entries were read under, for no longer than they live.
+      noteReads([...snap.gens.keys()], snap.gens, lifeMs);
       observer.hit(entity, hits);
       observer.coalesced(entity, waits.length);
       observer.miss(entity, missing.length);
@@ -110,7 +113,7 @@ export function createEntityCache(backend: CacheBackend, observer: CacheObserver
           const value = loaded[j] ?? null;
           answers[itemIndex] = value;
           const item = items[itemIndex] as CacheItem;
-          if (value !== null && !(value instanceof Error)) writes.push({ key: item.key, entry: { g: generationsOf(item), v: value }, ttlMs });
+          if (value !== null && !(value instanceof Error)) writes.push({ key: item.key, entry: { g: generationsOf(item), v: value, e: now + ttlMs }, ttlMs });
         });
         await backend.write(writes).catch((err: unknown) => observer.failed('write', err));
       }

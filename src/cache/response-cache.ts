@@ -99,11 +99,12 @@ export function createResponseCache(options: ResponseCacheOptions, metrics: Resp
       return entry;
     },
     async store(key, reads, headers, body) {
-      if (reads.refusal !== null || reads.generations.size === 0 || body.length > maxBodyBytes || !Number.isFinite(reads.ttlMs)) return;
-      const entry: StoredResponse = { counters: [...reads.generations.keys()], generations: [...reads.generations.values()], headers, body };
+      if (reads.refusal !== null || reads.generations.size === 0 || body.length > maxBodyBytes || !(reads.ttlMs > 0) || !Number.isFinite(reads.ttlMs)) return;
+      const bytes = Buffer.from(body, 'utf8');
+      const entry: StoredResponse = { counters: [...reads.generations.keys()], generations: [...reads.generations.values()], headers, body: bytes };
       try {
         await store.set(key, entry, reads.ttlMs);
-        metrics.storedBytes.inc(body.length);
+        metrics.storedBytes.inc(bytes.length);
       } catch (err) {
         failed('write', err);
       }

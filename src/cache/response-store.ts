@@ -13,8 +13,8 @@ export interface StoredResponse {
   readonly generations: readonly number[];
   /** Response headers Apollo sent (content-type), to send again. */
   readonly headers: ReadonlyArray<readonly [string, string]>;
-  /** The answer as sent, never serialized again. */
-  readonly body: string;
+  /** The answer as sent, in UTF-8: never serialized nor encoded again (a string would be encoded on every write). */
+  readonly body: Buffer;
 }
 
 export interface ResponseStore {
@@ -74,7 +74,7 @@ export function createRedisResponseStore(redis: Redis): ResponseStore {
   return {
     kind: 'redis',
     async get(key) {
-      const raw = await redis.get(key);
+      const raw = await redis.getBuffer(key);
       return raw === null ? undefined : parse(raw);
     },
     async set(key, entry, ttlMs) {
@@ -94,17 +94,17 @@ function sizeOf(entry: StoredResponse): number {
 }
 
 /** The header line (counters, generations, headers as JSON), a newline, then the body untouched: no parse of the body on a hit. */
-function serialize(entry: StoredResponse): string {
-  return `${JSON.stringify([entry.counters, entry.generations, entry.headers])}\n${entry.body}`;
+function serialize(entry: StoredResponse): Buffer {
+  return Buffer.concat([Buffer.from(`${JSON.stringify([entry.counters, entry.generations, entry.headers])}\n`), entry.body]);
 }
 
-function parse(raw: string): StoredResponse | undefined {
-  const newline = raw.indexOf('\n');
+function parse(raw: Buffer): StoredResponse | undefined {
+  const newline = raw.indexOf(0x0a);
   if (newline < 0) return undefined;
   try {
-    const [counters, generations, headers] = JSON.parse(raw.slice(0, newline)) as [string[], number[], Array<[string, string]>];
+    const [counters, generations, headers] = JSON.parse(raw.subarray(0, newline).toString('utf8')) as [string[], number[], Array<[string, string]>];
     if (!Array.isArray(counters) || !Array.isArray(generations) || counters.length !== generations.length || !Array.isArray(headers)) return undefined;
-    return { counters, generations, headers, body: raw.slice(newline + 1) };
+    return { counters, generations, headers, body: raw.subarray(newline + 1) };
   } catch {
     return undefined;
   }
