@@ -82,6 +82,8 @@ export interface GatewayDeps {
   /** What the gateway has seen, per account. @default MongoDB when configured, else in process */
   readonly directory?: Directory;
   readonly logger?: Logger;
+  /** How long close() lets in-flight HTTP requests finish before closing every connection left. @default 10_000 (10 seconds) */
+  readonly closeGraceMs?: number;
   /** Outbox timing (tests shorten it). @default see OutboxOptions */
   readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
   /** Send worker pace and attempt lease (tests shorten them). */
@@ -89,6 +91,9 @@ export interface GatewayDeps {
   /** Bytes of answers the in-process response cache holds (tests make it small to see evictions). @default 64 MiB */
   readonly responseCacheMaxBytes?: number;
 }
+
+/** How long close() waits for in-flight HTTP requests before closing the connections left open. */
+const CLOSE_GRACE_MS = 10_000; // 10 seconds
 
 /** How often the providers are asked whether a webhook points at this gateway. */
 const COVERAGE_CHECK_MS = 300_000; // 5 minutes
@@ -148,7 +153,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDeps = {}): Ga
       // reverse order of start-up, the shared clients last.
       closing ??= (async () => {
         if (coverageTimer) clearInterval(coverageTimer);
+        // A connection that never sends a request holds app.close() until Node's headers timeout
+        // (60 s): past the grace period, whatever is still open is closed.
+        const force = setTimeout(() => app.server.closeAllConnections(), deps.closeGraceMs ?? CLOSE_GRACE_MS).unref();
         await app.close();
+        clearTimeout(force);
         await retention.stop();
         await outbox.stop();
         await outbound.worker.stop();

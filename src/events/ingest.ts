@@ -91,7 +91,7 @@ export function createIngest(options: IngestOptions): Ingest {
   const creations = createWebhookCreations();
   const secrets = createStoredSecrets(store, { ttlMs: options.secretsTtlMs ?? 5_000, creations });
   const maxEvents = options.maxEventsPerDelivery ?? 100;
-  const persist = createPersist({ log: store, afterStored: options.afterStored });
+  const persist = createPersist({ log: store, claims: store, afterStored: options.afterStored });
   const routeOf = router(options.route, logger);
   const replay = createReplay({
     providers,

@@ -7,6 +7,7 @@ import { ProviderError } from '../errors.js';
 import type { ProviderName } from '../model.js';
 import type { MessageSender, OutgoingMessage, SendOptions, SentMessage } from '../providers/sender.js';
 import type { OutboundBus } from './bus.js';
+import { earliestAnnounced } from './observe.js';
 import { canMove, movableFrom } from './state.js';
 import type { OutboundPatch, OutboundRecord, OutboundStatus, OutboundStore } from './types.js';
 
@@ -78,6 +79,9 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
       deps.store.observations(current.provider, current.account, res.messageId),
     ]);
     for (const o of early) current = await advance(current, o.status, o.failureReason);
+    // A messageSent published before this answer is the send's one announcement (observe.ts).
+    const announced = earliestAnnounced(early);
+    if (announced) await deps.store.announce(current, announced);
     return current;
   }
 

@@ -46,9 +46,9 @@ export interface Outbound {
   readonly bus: OutboundBus;
   readonly service: SendService;
   readonly worker: OutboundWorker;
-  /** Moves sends forward by the provider webhooks among stored events. */
-  observe(events: readonly StoredEvent[]): Promise<void>;
-  /** The same as the ingest's after-stored hook (before the acknowledgement), duplicates of earlier deliveries included. */
+  /** Moves sends forward by the provider webhooks among stored events; resolves with the ids of repeated messageSent events. */
+  observe(events: readonly StoredEvent[]): Promise<readonly string[]>;
+  /** The same as the ingest's after-stored hook (before the acknowledgement), duplicates of earlier deliveries included; answers the repeats unannounced. */
   readonly afterStored: AfterStoredHook;
   close(): Promise<void>;
 }
@@ -87,7 +87,7 @@ export function createOutbound(deps: OutboundDeps): Outbound {
     service,
     worker,
     observe: observer,
-    afterStored: ({ events }) => observer(events),
+    afterStored: async ({ events }) => ({ unannounced: await observer(events) }),
     async close() {
       await worker.stop();
       await Promise.allSettled([store.close(), bus.close()]);

@@ -17,6 +17,8 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
   const records = new Map<string, OutboundRecord>();
   const byKey = new Map<string, string>();
   const observed: Observation[] = [];
+  /** Outbound id -> the event published as its messageSent. */
+  const announcements = new Map<string, string>();
   const live = (r: OutboundRecord | undefined): OutboundRecord | null => (r && r.expiresAt > now() ? r : null);
 
   return {
@@ -40,6 +42,11 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
       const updated: OutboundRecord = { ...r, ...patch, seq: nextSeq(now()), updatedAt: new Date(now()).toISOString() };
       records.set(id, updated);
       return updated;
+    },
+    async announce(record, eventId) {
+      const announced = announcements.get(record.id) ?? eventId;
+      announcements.set(record.id, announced);
+      return announced;
     },
     async due(at, limit) {
       return [...records.values()]
@@ -73,6 +80,7 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
       for (const [id, r] of records) {
         if (r.expiresAt <= at) {
           records.delete(id);
+          announcements.delete(id);
           byKey.delete(`${r.scope}\u0000${r.idempotencyKey}`);
           deleted++;
         }

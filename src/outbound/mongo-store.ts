@@ -25,6 +25,12 @@ export function openMongoOutboundStore(url: string, dbName: string, now: () => n
 /** `expireAt` is `expiresAt` as a date, for a TTL index (adapter-only). */
 type RecordDoc = Omit<OutboundRecord, 'id'> & { _id: string; expireAt?: Date };
 type ObservationDoc = Observation & { expiresAt: number };
+/** The event published as a send's one messageSent (`_id` = the send's id). */
+interface AnnouncementDoc {
+  _id: string;
+  eventId: string;
+  expiresAt: number;
+}
 
 const DUPLICATE_KEY = 11000;
 /** How long a webhook about a not-yet-known message waits for its send's answer. */
@@ -99,6 +105,7 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
   const durable = { writeConcern: { w: 'majority' as const } };
   const records: Collection<RecordDoc> = db.collection('outbound_messages');
   const observations: Collection<ObservationDoc> = db.collection('outbound_observations');
+  const announcements: Collection<AnnouncementDoc> = db.collection('outbound_announcements');
   const init = indexesOnce(records, observations);
   const live = (): Filter<RecordDoc> => ({ expiresAt: { $gt: now() } });
 
@@ -157,17 +164,28 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       );
       return earlier ? 1 : 0;
     },
-    ...observationsAndUpkeep(records, observations, init, now),
+    async announce(record, eventId) {
+      // An insert, not a conditional update: FerretDB evaluates an update's filter and writes in separate steps, so racing updates would all win.
+      try {
+        await announcements.insertOne({ _id: record.id, eventId, expiresAt: record.expiresAt }, durable);
+        return eventId;
+      } catch (err) {
+        if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
+      }
+      const existing = await announcements.findOne({ _id: record.id });
+      if (!existing) throw new Error(`Expected the announcement of send ${record.id} to be stored after a duplicate key, found none`);
+      return existing.eventId;
+    },
+    ...observationsAndUpkeep({ records, observations, announcements }, init, now),
     async close() {
       await options.close?.();
     },
   };
 }
 
-/** The store's side tables and upkeep: early webhook observations, queue figures for metrics, the expiry sweep. */
+/** The store's side tables and upkeep: early webhook observations, queue figures for metrics, the expiry sweep (announcements included). */
 function observationsAndUpkeep(
-  records: Collection<RecordDoc>,
-  observations: Collection<ObservationDoc>,
+  { records, observations, announcements }: { records: Collection<RecordDoc>; observations: Collection<ObservationDoc>; announcements: Collection<AnnouncementDoc> },
   init: () => Promise<void>,
   now: () => number,
 ): Pick<OutboundStore, 'observe' | 'observations' | 'queueStats' | 'sweep'> {
@@ -181,7 +199,7 @@ function observationsAndUpkeep(
     async observations(provider, account, messageId) {
       await init();
       const docs = await observations.find({ provider, account, messageId }).toArray();
-      return docs.map(({ provider: p, account: a, messageId: m, status, failureReason, at }) => ({ provider: p, account: a, messageId: m, status, failureReason, at }));
+      return docs.map(({ provider: p, account: a, messageId: m, status, failureReason, at, eventId }) => ({ provider: p, account: a, messageId: m, status, failureReason, at, ...(eventId ? { eventId } : {}) }));
     },
     async queueStats() {
       await init();
@@ -191,7 +209,8 @@ function observationsAndUpkeep(
     },
     async sweep(at) {
       await init();
-      const [a] = await Promise.all([records.deleteMany({ expiresAt: { $lte: at } }), observations.deleteMany({ expiresAt: { $lte: at } })]);
+      const expired = { expiresAt: { $lte: at } };
+      const [a] = await Promise.all([records.deleteMany(expired), observations.deleteMany(expired), announcements.deleteMany(expired)]);
       return a.deletedCount;
     },
   };

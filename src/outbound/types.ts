@@ -61,6 +61,8 @@ export interface Observation {
   readonly status: OutboundStatus;
   readonly failureReason: string | null;
   readonly at: number;
+  /** The SENT-kind event that reported it, published as a messageSent (no send was known to say it repeats one). */
+  readonly eventId?: string;
 }
 
 export interface OutboundFilter {
@@ -97,6 +99,13 @@ export interface OutboundStore {
   changedAfter(seq: string, filter: OutboundFilter, limit: number): Promise<readonly OutboundRecord[]>;
   /** Earlier QUEUED records of the same conversation (sends go in order per conversation); adapters may answer 1 for "some". */
   queuedBefore(record: OutboundRecord): Promise<number>;
+  /**
+   * Records `eventId` as the stored event published as the send's one
+   * `messageSent`, unless one is recorded already; answers the one recorded.
+   * Concurrent callers on any instance agree on one (a unique insert); it is
+   * kept as long as the send.
+   */
+  announce(record: OutboundRecord, eventId: string): Promise<string>;
   observe(observation: Observation): Promise<void>;
   observations(provider: ProviderName, account: string, messageId: string): Promise<readonly Observation[]>;
   /** QUEUED count and the oldest one's createdAt (epoch ms), for metrics. */

@@ -1,7 +1,8 @@
 // Development sandbox: starts an emulator for every provider that has no
 // credentials, points the real adapters at them, makes them deliver webhooks
 // to this gateway, connects the emulators' other organizations and locations
-// as stored accounts, and (demo) emits a signed message event about once a second.
+// as stored accounts, and (demo) emits a signed message event about once a second
+// and now and then replies through the gateway's own sendMessage (demo-replies.ts).
 import type { Logger } from 'pino';
 import type { AccountsService } from '../accounts/index.js';
 import { providerAccountId } from '../accounts/scope.js';
@@ -9,6 +10,7 @@ import type { Account } from '../accounts/types.js';
 import type { GatewayConfig } from '../config.js';
 import type { MessageEventKind, ProviderName } from '../model.js';
 import { descriptorOf } from '../providers/index.js';
+import { createDemoReplies } from './demo-replies.js';
 import { startLeadConnectorEmulator } from './leadconnector/index.js';
 import { startPodiumEmulator } from './podium/index.js';
 import { seedAccounts, type OAuthApp } from './seed-accounts.js';
@@ -32,8 +34,10 @@ export interface Sandbox {
   seedAccounts(gatewayUrl: string, accounts: AccountsService, logger: Logger): Promise<readonly Account[]>;
   /**
    * Emits events round-robin over the accounts whose events the gateway can
-   * attribute (each emulator's first, and the seeded ones) and kinds; returns
-   * the stop function. @default 1_000 (ms)
+   * attribute (each emulator's first, and the seeded ones) and kinds, and
+   * (after connect) answers every other received message of an environment
+   * account through the gateway's sendMessage; returns the stop function.
+   * @default 1_000 (ms)
    */
   startDemo(logger: Logger, intervalMs?: number): () => void;
   close(): Promise<void>;
@@ -86,6 +90,8 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
   const sandboxConfig = Object.freeze({ ...config, podium, leadconnector, smooch });
   /** `<provider>:<providerAccountId>` of the seeded accounts: the gateway routes their events to them. */
   const seeded = new Set<string>();
+  /** Set by connect: where the demo's replies go. */
+  let gatewayUrl: string | null = null;
   const demoTargets = (): Array<{ emu: ProviderEmulator<unknown>; providerAccountId: string }> =>
     [...emulators.values()].flatMap((emu) =>
       emu.accounts.filter((a, i) => i === 0 || seeded.has(`${emu.provider}:${a.providerAccountId}`)).map((a) => ({ emu, providerAccountId: a.providerAccountId })),
@@ -94,9 +100,10 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
     config: sandboxConfig,
     emulators,
     sources,
-    async connect(gatewayUrl) {
+    async connect(url) {
+      gatewayUrl = url;
       for (const [name, emu] of emulators) {
-        const target = `${gatewayUrl}${descriptorOf(name).webhook.path}`;
+        const target = `${url}${descriptorOf(name).webhook.path}`;
         await emu.addWebhookTarget(target);
         // What the API cannot list reaches the gateway the way a real account's traffic would.
         await emu.deliverHistory?.(target);
@@ -109,6 +116,8 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
     },
     startDemo(logger, intervalMs = 1_000) {
       let tick = 0;
+      let received = 0;
+      const replies = gatewayUrl ? createDemoReplies({ gatewayUrl, apiKeys: sandboxConfig.apiKeys, logger }) : null;
       const timer = setInterval(() => {
         const targets = demoTargets();
         const target = targets[tick % targets.length];
@@ -117,7 +126,11 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
         if (!target) return;
         const { emu, providerAccountId: account } = target;
         emu.emitMessageEvent(kind, { providerAccountId: account }).then(
-          (e) => logger.info({ provider: emu.provider, providerAccountId: account, kind, deliveries: e.deliveries }, 'demo webhook delivered'),
+          (e) => {
+            logger.info({ provider: emu.provider, providerAccountId: account, kind, deliveries: e.deliveries }, 'demo webhook delivered');
+            // An agent answers every other message a contact sends to an environment account (their ids need no account).
+            if (kind === 'RECEIVED' && account === emu.accounts[0]?.providerAccountId && received++ % 2 === 0) replies?.replyTo(emu.provider, e.conversationId);
+          },
           (err: unknown) => logger.warn({ err, provider: emu.provider, providerAccountId: account }, 'demo webhook failed'),
         );
       }, intervalMs);
@@ -125,6 +138,7 @@ export async function startSandbox(config: GatewayConfig): Promise<Sandbox> {
       return () => {
         clearInterval(timer);
         timers.delete(timer);
+        replies?.stop();
       };
     },
     async close() {

@@ -56,6 +56,8 @@ export interface TestGatewayOptions {
   readonly pubsub?: PubSub;
   /** Talk to this Podium emulator (another harness owns and closes it) instead of starting one. */
   readonly podium?: PodiumEmulator;
+  /** How long close() waits for in-flight requests (GatewayDeps.closeGraceMs). */
+  readonly closeGraceMs?: number;
   /** Send worker pace and attempt lease (GatewayDeps.outbound). */
   readonly outbound?: { readonly intervalMs?: number; readonly leaseMs?: number };
   /** Bytes of answers the in-process response cache holds (GatewayDeps.responseCacheMaxBytes). */
@@ -110,6 +112,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     accountStore: options.accountStore,
     outbound: options.outbound,
     responseCacheMaxBytes: options.responseCacheMaxBytes,
+    closeGraceMs: options.closeGraceMs,
   });
   const url = await gateway.listen(0, '127.0.0.1');
   const clients = new Set<Client>();
