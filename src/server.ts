@@ -12,7 +12,7 @@ import { createWebhookRouter } from './accounts/webhook-routing.js';
 import { CHECK_TTL_MS as KEY_CHECK_TTL_MS } from './accounts/api-keys.js';
 import { createAuthenticator } from './auth.js';
 import { createGatewayCache, type GatewayCache } from './cache/index.js';
-import { invalidateOnStored } from './cache/invalidation.js';
+import { dropCacheOnDisconnect, invalidateOnStored } from './cache/invalidation.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory } from './context.js';
 import { createOutbound, type Outbound } from './outbound/index.js';
@@ -275,7 +275,7 @@ function buildApp(config: GatewayConfig, base: Foundation, people: AccountParts,
     beginWebhookCreation: (provider) => ingest.beginWebhookCreation(provider),
     replay: ingest.replay,
     allowLocalHttpWebhooks: config.env !== 'production',
-    accounts: accounts.service,
+    accounts: dropCacheOnDisconnect(accounts.service, base.cache),
     outbound,
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });

@@ -7,6 +7,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import { encodeId } from '../src/ids.js';
+import { startSmoochEmulator } from '../src/sandbox/smooch/index.js';
 import { ADMIN_KEY, useTestGateway, VIEWER_KEY, type TestGateway } from './helpers/gateway.js';
 import { conversationOn } from './helpers/outbound.js';
 
@@ -178,6 +179,26 @@ describe('the response cache', () => {
       });
       expect(counts).toMatchObject({ hit: 0, storedBytes: 0 });
     }
+  });
+
+  it('stops serving a disconnected account’s answers at once', async () => {
+    const smooch = await startSmoochEmulator();
+    onTestFinished(() => smooch.close());
+    const t = await useTestGateway({ env: { ...CACHE_ON, GATEWAY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') } });
+    const api = smooch.providerConfig().api;
+    const connected = await t.gql<{ connectSmoochAccount: { id: string } }>('mutation($i: ConnectSmoochAccountInput!) { connectSmoochAccount(input: $i) { id } }', {
+      i: { appId: api.appId, keyId: api.keyId, secret: api.secret, apiUrl: api.apiUrl },
+    }, ADMIN_KEY);
+    expect(connected.errors).toBeUndefined();
+    const account = connected.data!.connectSmoochAccount.id;
+    const query = 'query($a: ID) { conversations(provider: SMOOCH, account: $a, first: 5) { edges { node { id } } } }';
+    expect((await t.gql(query, { a: account }, VIEWER_KEY)).errors).toBeUndefined();
+    expect(await countsDuring(t, () => t.gql(query, { a: account }, VIEWER_KEY))).toMatchObject({ hit: 1 });
+    const removed = await t.gql<{ disconnectAccount: boolean }>('mutation($id: ID!) { disconnectAccount(id: $id) }', { id: account }, ADMIN_KEY);
+    expect(removed.data?.disconnectAccount).toBe(true);
+    // The account is unknown now: an error, not the answer stored before.
+    const after = await t.gql(query, { a: account }, VIEWER_KEY);
+    expect(after.errors).toBeDefined();
   });
 
   it('is off with the cache: every identical query runs', async () => {
