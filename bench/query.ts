@@ -25,6 +25,7 @@ import {
   summarize,
   upstreamOutcomes,
   type CpuReading,
+  type GatewayProcess,
   type MemorySnapshot,
   type Summary,
 } from './harness.js';
@@ -41,6 +42,8 @@ const flags = parseFlags('npm run bench:query --', {
   profile: { description: 'write a V8 CPU profile of this process over the first measured run (its path is printed)' },
   'gateway-process': { description: 'also run the queries against a gateway in its own process (NODE_ENV=production, as npm start; FerretDB for its store) and print its CPU per query alone' },
   'in-process-emulator': { description: 'run the Podium emulator in this process instead of a child process (it then shares the gateway event loop)' },
+  warm: { description: 'also run a gateway in its own process with the cache ON (response cache included) and print its CPU per warm identical query (implies a FerretDB start like --gateway-process)' },
+  'warm-requests': { default: 2000, description: 'measured queries of the warm run (many: /proc counts CPU in 10 ms ticks)' },
   'tenant-key': { description: "query with a key scoped to the Podium account (createApiKey) instead of an environment key: what a tenant's key costs" },
 });
 
@@ -212,47 +215,32 @@ runBenchmark(async (cleanup) => {
   }
   await emulator.setLatency(0);
 
-  let processRun: { queries: number; ok: number; cpuMsPerQuery: number; userMsPerQuery: number; kernelMsPerQuery: number; requestsPerSecond: number; latencyMs: Summary } | null = null;
-  if (flags['gateway-process']) {
+  let processRun: ProcessRun | null = null;
+  let warmRun: ProcessRun | null = null;
+  if (flags['gateway-process'] || flags.warm) {
     await emulator.setLatency(0);
     const mongo = await startFerretDb();
     cleanup.add('FerretDB', () => mongo.stop());
     const podium = emulator.providerConfig().api;
-    const gateway = await startGatewayProcess(cleanup, 'query', {
+    const env = {
       NODE_ENV: 'production',
       MONGODB_URL: mongo.url,
       GATEWAY_API_KEYS: `viewer:${BENCH_VIEWER_KEY},admin:${BENCH_ADMIN_KEY}`,
       PODIUM_API_URL: podium.apiUrl,
       PODIUM_ACCESS_TOKEN: podium.accessToken,
       PODIUM_REQUESTS_PER_MINUTE: String(UNTHROTTLED_REQUESTS_PER_MINUTE),
-      GATEWAY_CACHE: 'off',
-    });
-    console.log(`\nrun: gateway in its own process (NODE_ENV=production) - ${flags.warmup} warm-up, then ${flags.requests} queries at concurrency ${flags.concurrency}`);
-    await runPool({ total: flags.warmup, concurrency: flags.concurrency, maxMs: flags['max-seconds'] * 1000, task: async () => void (await query(gateway.url)) });
-    failures = 0;
-    const samples: number[] = [];
-    const before = gateway.cpuMs();
-    const pool = await runPool({
-      total: flags.requests,
-      concurrency: flags.concurrency,
-      maxMs: flags['max-seconds'] * 1000,
-      task: async () => {
-        const ms = await query(gateway.url);
-        if (!Number.isNaN(ms)) samples.push(ms);
-      },
-    });
-    const after = gateway.cpuMs();
-    const per = (ms: number): number => round(ms / Math.max(1, pool.completed), 1);
-    processRun = {
-      queries: pool.completed,
-      ok: samples.length,
-      userMsPerQuery: per(after.user - before.user),
-      kernelMsPerQuery: per(after.system - before.system),
-      cpuMsPerQuery: per(after.user - before.user + after.system - before.system),
-      requestsPerSecond: round(samples.length / (pool.elapsedMs / 1000), 2),
-      latencyMs: summarize(samples),
     };
-    await gateway.close();
+    const measure = async (name: string, cache: 'off' | 'on', requests: number): Promise<ProcessRun> => {
+      const gateway = await startGatewayProcess(cleanup, name, { ...env, GATEWAY_CACHE: cache });
+      console.log(`\nrun: gateway in its own process (NODE_ENV=production, cache ${cache}) - ${flags.warmup} warm-up, then ${requests} queries at concurrency ${flags.concurrency}`);
+      failures = 0;
+      const run = await measureProcess(gateway, (url) => query(url), { ...flags, requests }, emulator);
+      if (failures > 0) console.log(`  ${failures} queries failed; first: ${firstFailure}`);
+      await gateway.close();
+      return run;
+    };
+    if (flags['gateway-process']) processRun = await measure('query', 'off', flags.requests);
+    if (flags.warm) warmRun = await measure('query-warm', 'on', flags['warm-requests']);
   }
 
   printTable(
@@ -300,11 +288,15 @@ runBenchmark(async (cleanup) => {
       p.emulatorRssMiB,
     ]),
   );
-  if (processRun) {
+  const processRows = [
+    ...(processRun ? [['cold (cache off)', processRun] as const] : []),
+    ...(warmRun ? [['warm (cache on, identical query)', warmRun] as const] : []),
+  ];
+  if (processRows.length > 0) {
     printTable(
-      'The gateway in its own process (NODE_ENV=production, cache off): CPU per query from /proc (10 ms ticks), nothing else in that process',
-      ['queries', 'ok', 'req/s', 'p50', 'p99', 'CPU ms/query', 'user', 'kernel'],
-      [[processRun.queries, processRun.ok, processRun.requestsPerSecond, processRun.latencyMs.p50, processRun.latencyMs.p99, processRun.cpuMsPerQuery, processRun.userMsPerQuery, processRun.kernelMsPerQuery]],
+      'The gateway in its own process (NODE_ENV=production): CPU per query from /proc (10 ms ticks), nothing else in that process',
+      ['run', 'queries', 'ok', 'req/s', 'p50', 'p99', 'CPU ms/query', 'user', 'kernel', 'upstream req/query', 'response cache hits'],
+      processRows.map(([label, r]) => [label, r.queries, r.ok, r.requestsPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.cpuMsPerQuery, r.userMsPerQuery, r.kernelMsPerQuery, r.upstreamRequestsPerQuery, r.responseCacheHits]),
     );
   }
   const response = phases[0];
@@ -312,7 +304,7 @@ runBenchmark(async (cleanup) => {
   console.log(
     `rate limiter: ${requestsPerMinute}/min bucket; ${upstreamTotal} upstream calls in all runs, warm-ups included${upstreamTotal < requestsPerMinute ? ', fewer than the full bucket holds, so it never made a call wait' : ' - MORE than the full bucket holds: later calls may have waited for the limiter'}`,
   );
-  console.log(JSON.stringify({ bench: 'query', machine, parameters: { ...flags, emulator: emulator.where, podiumRequestsPerMinute: requestsPerMinute, store: 'memory', query: QUERY }, baselineMemory: baseline, upstreamTotal, phases, gatewayProcess: processRun }));
+  console.log(JSON.stringify({ bench: 'query', machine, parameters: { ...flags, emulator: emulator.where, podiumRequestsPerMinute: requestsPerMinute, store: 'memory', query: QUERY }, baselineMemory: baseline, upstreamTotal, phases, gatewayProcess: processRun, gatewayProcessWarm: warmRun }));
 });
 
 /** The response's shape, or what is wrong with it. */
@@ -328,4 +320,59 @@ function checkResponse(status: number, text: string): { bytes: number; conversat
   const edges = body.data?.conversations.edges;
   if (!edges) return `expected data.conversations.edges, got ${text.slice(0, 200)}`;
   return { bytes: text.length, conversations: edges.length, messages: edges.reduce((n, e) => n + e.node.messages.edges.length, 0) };
+}
+
+interface ProcessRun {
+  readonly queries: number;
+  readonly ok: number;
+  readonly cpuMsPerQuery: number;
+  readonly userMsPerQuery: number;
+  readonly kernelMsPerQuery: number;
+  readonly requestsPerSecond: number;
+  readonly latencyMs: Summary;
+  readonly upstreamRequestsPerQuery: number;
+  /** Answers served from the response cache over the measured queries (its metric on the gateway). */
+  readonly responseCacheHits: number;
+}
+
+/** Warm-up, then the measured queries against a gateway process: its CPU from /proc, the emulator's calls, the response cache's hits. */
+async function measureProcess(
+  gateway: GatewayProcess,
+  query: (url: string) => Promise<number>,
+  options: { readonly warmup: number; readonly requests: number; readonly concurrency: number; readonly 'max-seconds': number },
+  emulator: { resetRequests(): Promise<unknown>; stats(): Promise<{ requests: number }> },
+): Promise<ProcessRun> {
+  const maxMs = options['max-seconds'] * 1000;
+  await runPool({ total: options.warmup, concurrency: options.concurrency, maxMs, task: async () => void (await query(gateway.url)) });
+  await emulator.resetRequests();
+  const hitsBefore = await responseCacheHits(gateway.url);
+  const samples: number[] = [];
+  const before = gateway.cpuMs();
+  const pool = await runPool({
+    total: options.requests,
+    concurrency: options.concurrency,
+    maxMs,
+    task: async () => {
+      const ms = await query(gateway.url);
+      if (!Number.isNaN(ms)) samples.push(ms);
+    },
+  });
+  const after = gateway.cpuMs();
+  const per = (ms: number, digits = 1): number => round(ms / Math.max(1, pool.completed), digits);
+  return {
+    queries: pool.completed,
+    ok: samples.length,
+    userMsPerQuery: per(after.user - before.user, 2),
+    kernelMsPerQuery: per(after.system - before.system, 2),
+    cpuMsPerQuery: per(after.user - before.user + after.system - before.system, 2),
+    requestsPerSecond: round(samples.length / (pool.elapsedMs / 1000), 2),
+    latencyMs: summarize(samples),
+    upstreamRequestsPerQuery: per((await emulator.stats()).requests, 2),
+    responseCacheHits: (await responseCacheHits(gateway.url)) - hitsBefore,
+  };
+}
+
+async function responseCacheHits(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return Number(/^gateway_response_cache_requests_total\{result="hit"\} (\d+)/m.exec(text)?.[1] ?? 0);
 }

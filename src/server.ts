@@ -12,7 +12,7 @@ import { createWebhookRouter } from './accounts/webhook-routing.js';
 import { CHECK_TTL_MS as KEY_CHECK_TTL_MS } from './accounts/api-keys.js';
 import { createAuthenticator } from './auth.js';
 import { createGatewayCache, type GatewayCache } from './cache/index.js';
-import { invalidateOnStored } from './cache/invalidation.js';
+import { dropCacheOnDisconnect, invalidateOnStored } from './cache/invalidation.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory } from './context.js';
 import { createOutbound, type Outbound } from './outbound/index.js';
@@ -88,6 +88,8 @@ export interface GatewayDeps {
   readonly outbox?: Pick<OutboxOptions, 'intervalMs' | 'graceMs' | 'leaseMs'>;
   /** Send worker pace and attempt lease (tests shorten them). */
   readonly outbound?: { readonly intervalMs?: number; readonly leaseMs?: number };
+  /** Bytes of answers the in-process response cache holds (tests make it small to see evictions). @default 64 MiB */
+  readonly responseCacheMaxBytes?: number;
 }
 
 /** How long close() waits for in-flight HTTP requests before closing the connections left open. */
@@ -181,7 +183,7 @@ function buildFoundation(config: GatewayConfig, deps: GatewayDeps) {
   closers.add('pubsub', () => pubsub.close());
   const rateBudgets = createRateBudgets(redis, config.cache.prefix);
   closers.add('rate budgets', () => rateBudgets.close());
-  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, redis: redis ?? undefined, registry: metrics.registry, logger, scopes: cacheScopes(config) });
+  const cache = createGatewayCache({ config: config.cache, redisUrl: config.redisUrl, redis: redis ?? undefined, registry: metrics.registry, logger, scopes: cacheScopes(config), responseMaxBytes: deps.responseCacheMaxBytes });
   closers.add('cache', () => cache.close());
   const directory = deps.directory ?? createDirectory(config, clients.db);
   closers.add('directory', () => directory.close());
@@ -273,7 +275,7 @@ function buildApp(config: GatewayConfig, base: Foundation, people: AccountParts,
     beginWebhookCreation: (provider) => ingest.beginWebhookCreation(provider),
     replay: ingest.replay,
     allowLocalHttpWebhooks: config.env !== 'production',
-    accounts: accounts.service,
+    accounts: dropCacheOnDisconnect(accounts.service, base.cache),
     outbound,
   });
   const admission = createAdmission(config.websockets, { registry: metrics.registry, logger });
@@ -307,6 +309,7 @@ function buildApp(config: GatewayConfig, base: Foundation, people: AccountParts,
     corsOrigins: config.corsOrigins,
     maxBytes: config.graphql.maxBytes,
     explorerPath: config.explorer ? EXPLORER_PATH : null,
+    responses: base.cache.responses,
     ws: {
       schema,
       formatError,

@@ -9,6 +9,8 @@ export interface StoredEntry {
   /** Generations of the entry's counters when its load began. */
   readonly g: readonly number[];
   readonly v: unknown;
+  /** When it expires (epoch ms): what was built from it (the response cache) lives no longer. Absent in entries of older versions. */
+  readonly e?: number;
 }
 
 export interface CacheBackend {

@@ -21,6 +21,8 @@ export interface Touched {
   readonly contacts?: boolean;
   /** Some conversation changed without saying which (assignment, close). */
   readonly conversations?: boolean;
+  /** The account itself went away (disconnected): every entry of it, and every answer built from one. */
+  readonly account?: boolean;
 }
 
 /** Counter names under one provider credential's scope. */
@@ -32,6 +34,7 @@ function counters(scope: string) {
     messages: `${scope}:g:messages`,
     conversation: (id: string) => `${scope}:g:conversation:${id}`,
     conversationMessages: (id: string) => `${scope}:g:messages:${id}`,
+    account: `${scope}:g:account`,
   };
 }
 
@@ -42,6 +45,7 @@ export function touchedCounters(scope: string, touched: Touched): string[] {
   for (const id of touched.conversationIds ?? []) list.push(c.conversation(id), c.conversationMessages(id), c.conversations, c.messages);
   if (touched.contacts) list.push(c.contacts, c.conversations);
   if (touched.conversations) list.push(c.conversations);
+  if (touched.account) list.push(c.account);
   return list;
 }
 
@@ -52,7 +56,8 @@ export function touchedCounters(scope: string, touched: Touched): string[] {
  */
 export function cacheProvider(inner: Provider, cache: EntityCache, scope: string, ttls: () => CacheTtls): Provider {
   const c = counters(scope);
-  const entry = (kind: string, id: string, deps: readonly string[]): CacheItem => ({ key: `${scope}:${kind}:${id}`, counters: deps });
+  // Every entry also depends on the account's own counter, which its disconnection bumps.
+  const entry = (kind: string, id: string, deps: readonly string[]): CacheItem => ({ key: `${scope}:${kind}:${id}`, counters: [...deps, c.account] });
 
   function byId<T>(entity: string, ids: readonly string[], deps: (id: string) => readonly string[], load: (ids: readonly string[]) => Promise<BatchResult<T>>, ttlMs: () => number): Promise<BatchResult<T>> {
     return cache.batch<T>(entity, ids.map((id) => entry(entity, id, deps(id))), (missing) => load(missing.map((i) => ids[i] as string)), ttlMs());

@@ -3,6 +3,7 @@
 // share one load, so ten cold inbox queries cost about one, while a query that
 // starts after an invalidation never joins a load that began before it.
 import type { CacheBackend, StoredEntry } from './backend.js';
+import { noteReads, refuseSharing } from './read-tracking.js';
 
 export interface CacheObserver {
   hit(entity: string, count: number): void;
@@ -53,6 +54,7 @@ export function createEntityCache(backend: CacheBackend, observer: CacheObserver
       const snap = await snapshot(items);
       if (!snap) {
         // No generations to check or store against: serve from upstream, cache nothing.
+        refuseSharing('the cache backend could not be read');
         const loaded = await load(items.map((_, i) => i));
         return items.map((_, i) => loaded[i] ?? null);
       }
@@ -62,11 +64,14 @@ export function createEntityCache(backend: CacheBackend, observer: CacheObserver
       const waits: Array<Promise<void>> = [];
       const missing: number[] = [];
       let hits = 0;
+      const now = Date.now();
+      let lifeMs = ttlMs;
       items.forEach((item, i) => {
         const entry = snap.entries[i];
         if (entry && sameGenerations(entry.g, generationsOf(item))) {
           answers[i] = entry.v as T;
           hits++;
+          if (entry.e !== undefined && entry.e - now < lifeMs) lifeMs = entry.e - now;
           return;
         }
         const shared = inflight.get(flightKey(item));
@@ -76,6 +81,8 @@ export function createEntityCache(backend: CacheBackend, observer: CacheObserver
         }
         missing.push(i);
       });
+      // The response cache stores an answer with the generations its entries were read under, for no longer than they live.
+      noteReads([...snap.gens.keys()], snap.gens, lifeMs);
       observer.hit(entity, hits);
       observer.coalesced(entity, waits.length);
       observer.miss(entity, missing.length);
@@ -106,7 +113,7 @@ export function createEntityCache(backend: CacheBackend, observer: CacheObserver
           const value = loaded[j] ?? null;
           answers[itemIndex] = value;
           const item = items[itemIndex] as CacheItem;
-          if (value !== null && !(value instanceof Error)) writes.push({ key: item.key, entry: { g: generationsOf(item), v: value }, ttlMs });
+          if (value !== null && !(value instanceof Error)) writes.push({ key: item.key, entry: { g: generationsOf(item), v: value, e: now + ttlMs }, ttlMs });
         });
         await backend.write(writes).catch((err: unknown) => observer.failed('write', err));
       }

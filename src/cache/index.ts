@@ -12,11 +12,15 @@ import type { ProviderName } from '../model.js';
 import type { Provider } from '../providers/provider.js';
 import { createMemoryBackend, type CacheBackend } from './backend.js';
 import { cacheProvider, touchedCounters, type CacheTtls, type Touched } from './cached-provider.js';
-import { createEntityCache } from './entity-cache.js';
+import { createEntityCache, type CacheObserver } from './entity-cache.js';
 import { createRedisBackend } from './redis.js';
+import { createResponseCache, responseCacheMetrics, type ResponseCache } from './response-cache.js';
+import { createMemoryResponseStore, createRedisResponseStore, type ResponseStore } from './response-store.js';
+import { openRedis } from '../infra/clients.js';
 import { withDeadline } from '../deadline.js';
 
 export type { Touched } from './cached-provider.js';
+export type { ResponseCache } from './response-cache.js';
 
 export interface CacheConfig {
   /** Off: every read goes upstream (per-request DataLoaders still dedupe). @default true */
@@ -53,6 +57,8 @@ export interface GatewayCache {
    * gateway's public URL. Failures leave the coverage as it was.
    */
   checkCoverage(providers: ReadonlyMap<ProviderName, Provider>, publicUrl: string): Promise<void>;
+  /** Whole answers of HTTP queries, kept exact by the same counters; null when the cache is off. */
+  readonly responses: ResponseCache | null;
   close(): Promise<void>;
 }
 
@@ -70,6 +76,8 @@ export interface GatewayCacheOptions {
   /** The clock of coverage and of the in-process TTLs. @default performance */
   readonly clock?: { now(): number };
   readonly backend?: CacheBackend;
+  /** Bytes of answers the in-process response cache holds. @default 67_108_864 (64 MiB) */
+  readonly responseMaxBytes?: number;
 }
 
 export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
@@ -81,7 +89,7 @@ export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
   const metrics = cacheMetrics(registry);
   const lastDelivery = new Map<ProviderName, number>();
   const listed = new Set<ProviderName>();
-  const cache = createEntityCache(backend, {
+  const observer = {
     hit: (entity, n) => n && metrics.requests.inc({ entity, result: 'hit' }, n),
     miss: (entity, n) => n && metrics.requests.inc({ entity, result: 'miss' }, n),
     coalesced: (entity, n) => n && metrics.requests.inc({ entity, result: 'coalesced' }, n),
@@ -89,7 +97,8 @@ export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
       metrics.errors.inc({ operation });
       logger.warn({ err, operation }, 'cache backend failed; serving from upstream');
     },
-  });
+  } satisfies CacheObserver;
+  const cache = createEntityCache(backend, observer);
 
   function coverage(provider: ProviderName): Coverage {
     const at = lastDelivery.get(provider);
@@ -99,6 +108,7 @@ export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
     if (coverage(provider) === 'webhooks') return { entityMs: config.ttlMs, usersMs: config.usersTtlMs };
     return { entityMs: config.uncoveredTtlMs, usersMs: Math.min(config.usersTtlMs, config.uncoveredTtlMs) };
   }
+  const responses = config.enabled ? createResponses(options, backend, observer.failed) : null;
   const scopeOf = (provider: ProviderName): string => scopes.get(provider) ?? provider;
   const showCoverage = (provider: ProviderName): void => void metrics.coverage.set({ provider }, coverage(provider) === 'webhooks' ? 1 : 0);
   function setListed(provider: ProviderName, isListed: boolean): void {
@@ -147,8 +157,26 @@ export function createGatewayCache(options: GatewayCacheOptions): GatewayCache {
         }),
       );
     },
-    close: () => backend.close(),
+    responses: responses?.cache ?? null,
+    close: async () => {
+      await responses?.store.close();
+      await backend.close();
+    },
   };
+}
+
+/** The response cache over the entity cache's generations; its answers where the entities are (Redis or this process). */
+function createResponses(options: GatewayCacheOptions, generations: CacheBackend, failed: (operation: 'read' | 'write', err: unknown) => void): { cache: ResponseCache; store: ResponseStore } {
+  const metrics = responseCacheMetrics(options.registry);
+  let store: ResponseStore;
+  if (options.redisUrl) {
+    const own = options.redis ? null : openRedis(options.redisUrl, 'command', {});
+    const redisStore = createRedisResponseStore(options.redis ?? (own as NonNullable<typeof own>));
+    store = { ...redisStore, close: async () => void own?.disconnect() };
+  } else {
+    store = createMemoryResponseStore({ evicted: () => metrics.evictions.inc(), bytes: (delta) => metrics.bytes.inc(delta) }, { clock: options.clock, maxBytes: options.responseMaxBytes });
+  }
+  return { cache: createResponseCache({ generations, store, registry: options.registry, prefix: options.config.prefix, failed }, metrics), store };
 }
 
 /** A coverage check never holds up start-up for longer than this. */

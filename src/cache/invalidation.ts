@@ -4,6 +4,7 @@
 // the webhook. A delivery routed to an account changes that account's entries
 // only; one routed to none is the environment's account's, or (without one) may
 // be any stored account's.
+import type { AccountsService } from '../accounts/index.js';
 import type { AfterStoredHook } from '../events/persist.js';
 import type { ProviderName } from '../model.js';
 import type { GatewayCache } from './index.js';
@@ -29,5 +30,26 @@ export function invalidateOnStored(cache: Pick<GatewayCache, 'noteDelivery' | 'i
     const targets = account ? [account] : await unroutedAccounts(provider);
     const touched = touchedBy(provider, events);
     await Promise.all(targets.map((a) => cache.invalidate(provider, touched, 'webhook', a)));
+  };
+}
+
+/**
+ * The accounts service whose disconnection of an account drops that account's
+ * cached entries (and so every response-cache answer built from them) before it
+ * returns, on every instance sharing the cache: a removed account's data is no
+ * longer served from the cache.
+ */
+export function dropCacheOnDisconnect(service: AccountsService, cache: Pick<GatewayCache, 'invalidate'>): AccountsService {
+  const { registry } = service;
+  return {
+    ...service,
+    registry: {
+      ...registry,
+      async disconnect(provider, id) {
+        const removed = await registry.disconnect(provider, id);
+        if (removed) await cache.invalidate(provider, { account: true }, 'disconnect', id);
+        return removed;
+      },
+    },
   };
 }

@@ -3,6 +3,7 @@
 // authorization before the cost estimate, so a caller without the role learns
 // that first.
 import { authorizationPlugin } from '../auth.js';
+import { responseCachePlugin } from '../cache/response-plugin.js';
 import { graphqlMetricsPlugin, type GatewayMetrics } from '../metrics.js';
 import { tracingPlugin } from '../telemetry/graphql.js';
 import type { OperationLimits } from './limits.js';
@@ -24,5 +25,7 @@ export function createGatewayPipeline(options: GatewayPipelineOptions): Operatio
     ...(options.trustedDocuments ? [trustedDocumentsPlugin(options.trustedDocuments)] : []),
     authorizationPlugin(),
     limitsPlugin(options.limits),
+    // Last: it only marks what the steps before let through.
+    responseCachePlugin(),
   ]);
 }

@@ -1,6 +1,7 @@
 // /graphql: GraphQL over HTTP through Apollo Server, and graphql-ws on the same
 // path. CORS (@fastify/cors, with an allowlist), the body limit and the JSON
 // errors for bodies Apollo never sees (413, 415, 400) live here.
+import type { ResponseCache } from '../cache/response-cache.js';
 import fastifyCors from '@fastify/cors';
 import type { ApolloServer } from '@apollo/server';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -26,6 +27,8 @@ export interface GraphQLRouteOptions {
   /** Where a browser opening /graphql is sent (the explorer), or null when it is off. */
   readonly explorerPath: string | null;
   readonly ws: Omit<GraphQLWsOptions, 'auth' | 'contextFor' | 'maxPayload' | 'path' | 'pipeline'>;
+  /** Whole answers of shareable queries (cache/response-cache.ts). @default null (none) */
+  readonly responses?: ResponseCache | null;
 }
 
 export const GRAPHQL_PATH = '/graphql';
@@ -106,7 +109,7 @@ export const graphqlRoutes: FastifyPluginAsync<GraphQLRouteOptions> = async (app
       if (options.explorerPath) await reply.redirect(options.explorerPath, 302);
       else await sendError(reply, 404, 'explorer_disabled', 'the explorer is off on this gateway (GATEWAY_EXPLORER=on serves it at /explorer); POST GraphQL requests to /graphql');
     },
-    handler: apolloHandler({ apollo, pipeline: options.pipeline, auth, contextFor }),
+    handler: apolloHandler({ apollo, pipeline: options.pipeline, auth, contextFor, responses: options.responses ?? null }),
   });
 
   const ws = attachGraphQLWs(app.server, { ...options.ws, pipeline: options.pipeline, auth, contextFor, maxPayload: maxBytes, path: GRAPHQL_PATH });

@@ -60,6 +60,8 @@ export interface TestGatewayOptions {
   readonly closeGraceMs?: number;
   /** Send worker pace and attempt lease (GatewayDeps.outbound). */
   readonly outbound?: { readonly intervalMs?: number; readonly leaseMs?: number };
+  /** Bytes of answers the in-process response cache holds (GatewayDeps.responseCacheMaxBytes). */
+  readonly responseCacheMaxBytes?: number;
 }
 
 /** A POST /graphql client for the gateway at `url`, with the admin key unless told otherwise (null: no key). */
@@ -109,6 +111,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     pubsub: options.pubsub ?? (options.redis ? createRedisPubSub(inject('redisUrl')) : undefined),
     accountStore: options.accountStore,
     outbound: options.outbound,
+    responseCacheMaxBytes: options.responseCacheMaxBytes,
     closeGraceMs: options.closeGraceMs,
   });
   const url = await gateway.listen(0, '127.0.0.1');
