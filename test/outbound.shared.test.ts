@@ -39,6 +39,25 @@ describe('sending across instances', () => {
     expect(podium.sendCount()).toBe(1);
   });
 
+  it('makes one upstream send per queued send when both instances\' workers race for them', async () => {
+    podium = await startPodiumEmulator();
+    const env = { ...sharedEnv(), GATEWAY_UPSTREAM_MAX_RETRIES: '0' };
+    const a = await useTestGateway({ env, redis: true, podium, outbound: { intervalMs: 10 } });
+    const b = await useTestGateway({ env, redis: true, podium, outbound: { intervalMs: 10 } });
+    const conversation = await conversationOn(a, 'PODIUM', 'SMS');
+    // The first send meets a 429 and queues for a second; the others queue behind it, so both workers find all of them due at once.
+    podium.injectFault({ ...podium.sendRequests, status: 429, retryAfterSeconds: 1 });
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await send(i % 2 === 0 ? a : b, { to: { conversationId: conversation.id }, body: `Queued ${i}`, idempotencyKey: `race-q-${i}` });
+      expect(res.data?.sendMessage.outboundMessage?.status).toBe('QUEUED');
+      ids.push(res.data!.sendMessage.outboundMessage!.id);
+    }
+    await until(async () => (await Promise.all(ids.map((id) => status(a, id)))).every((s) => /^(SENT|DELIVERED)$/.test(s)), 'all queued sends sent', 20_000);
+    // The refused first attempt, then one request per send.
+    expect(podium.sendCount()).toBe(31);
+  });
+
   it('keeps sends queued for rate budget across a restart and sends them in order from the next process', async () => {
     podium = await startPodiumEmulator();
     const env = { ...sharedEnv(), GATEWAY_UPSTREAM_MAX_RETRIES: '0' };

@@ -36,6 +36,10 @@ describe.each(adapters)('the outbound store (%s)', (_name, create) => {
     const again = await store.claim(record('b'.repeat(24), 'k1', now));
     expect(again).toMatchObject({ inserted: false, record: { id: first.id } });
 
+    // One attempt per due time, however many race for it.
+    const takes = await Promise.all(Array.from({ length: 8 }, () => store.takeAttempt(first)));
+    expect(takes.filter(Boolean)).toHaveLength(1);
+    expect(await store.takeAttempt({ ...first, dueAt: now + 1 })).toBe(true);
     expect(await store.update(first.id, ['SENDING'], { status: 'SENT' })).toBeNull();
     expect(await store.update(first.id, ['QUEUED'], { status: 'SENDING' }, { dueAt: now + 1 })).toBeNull();
     const leased = await store.update(first.id, ['QUEUED'], { status: 'SENDING', dueAt: now + 5_000 }, { dueAt: now });

@@ -110,6 +110,8 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
   async function attempt(record: OutboundRecord, options: SendOptions = {}): Promise<OutboundRecord> {
     const sender = await deps.senderFor(record.provider, record.account);
     if (!sender) return move(record, ['QUEUED', 'SENDING'], { status: 'FAILED', failureReason: 'The account can no longer send', dueAt: null });
+    // Whoever takes this attempt alone settles or sends it; the guarded updates below do not exclude each other on FerretDB.
+    if (!(await deps.store.takeAttempt(record))) return (await deps.store.get(record.id)) ?? record;
     let settled: OutboundRecord | null;
     try {
       settled = await settle(record, sender);

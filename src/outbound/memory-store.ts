@@ -19,6 +19,8 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
   const observed: Observation[] = [];
   /** Outbound id -> the event published as its messageSent. */
   const announcements = new Map<string, string>();
+  /** Attempts taken (`<id>:<dueAt>`), per send. */
+  const attempts = new Map<string, Set<string>>();
   const live = (r: OutboundRecord | undefined): OutboundRecord | null => (r && r.expiresAt > now() ? r : null);
 
   return {
@@ -47,6 +49,13 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
       const announced = announcements.get(record.id) ?? eventId;
       announcements.set(record.id, announced);
       return announced;
+    },
+    async takeAttempt(record) {
+      const taken = attempts.get(record.id) ?? new Set<string>();
+      attempts.set(record.id, taken);
+      if (taken.has(String(record.dueAt))) return false;
+      taken.add(String(record.dueAt));
+      return true;
     },
     async due(at, limit) {
       return [...records.values()]
@@ -81,6 +90,7 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
         if (r.expiresAt <= at) {
           records.delete(id);
           announcements.delete(id);
+          attempts.delete(id);
           byKey.delete(`${r.scope}\u0000${r.idempotencyKey}`);
           deleted++;
         }

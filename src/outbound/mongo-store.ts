@@ -31,6 +31,11 @@ interface AnnouncementDoc {
   eventId: string;
   expiresAt: number;
 }
+/** One attempt of a send, taken by whoever inserted it (`_id` = `<send id>:<dueAt>`). */
+interface AttemptDoc {
+  _id: string;
+  expiresAt: number;
+}
 
 const DUPLICATE_KEY = 11000;
 /** How long a webhook about a not-yet-known message waits for its send's answer. */
@@ -106,6 +111,7 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
   const records: Collection<RecordDoc> = db.collection('outbound_messages');
   const observations: Collection<ObservationDoc> = db.collection('outbound_observations');
   const announcements: Collection<AnnouncementDoc> = db.collection('outbound_announcements');
+  const attempts: Collection<AttemptDoc> = db.collection('outbound_attempts');
   const init = indexesOnce(records, observations);
   const live = (): Filter<RecordDoc> => ({ expiresAt: { $gt: now() } });
 
@@ -145,6 +151,15 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       const doc = await records.findOneAndUpdate(q as Filter<RecordDoc>, { $set: set }, { returnDocument: 'after', ...durable });
       return doc && toRecord(doc);
     },
+    async takeAttempt(record) {
+      try {
+        await attempts.insertOne({ _id: `${record.id}:${record.dueAt}`, expiresAt: record.expiresAt }, durable);
+        return true;
+      } catch (err) {
+        if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
+        throw err;
+      }
+    },
     async due(at, limit) {
       await init();
       const docs = await records.find({ status: { $in: ['QUEUED', 'SENDING'] }, dueAt: { $lte: at }, ...live() }).sort({ createdAt: 1 }).limit(limit).toArray();
@@ -176,16 +191,23 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       if (!existing) throw new Error(`Expected the announcement of send ${record.id} to be stored after a duplicate key, found none`);
       return existing.eventId;
     },
-    ...observationsAndUpkeep({ records, observations, announcements }, init, now),
+    ...observationsAndUpkeep({ records, observations, announcements, attempts }, init, now),
     async close() {
       await options.close?.();
     },
   };
 }
 
-/** The store's side tables and upkeep: early webhook observations, queue figures for metrics, the expiry sweep (announcements included). */
+interface SideTables {
+  readonly records: Collection<RecordDoc>;
+  readonly observations: Collection<ObservationDoc>;
+  readonly announcements: Collection<AnnouncementDoc>;
+  readonly attempts: Collection<AttemptDoc>;
+}
+
+/** The store's side tables and upkeep: early webhook observations, queue figures for metrics, the expiry sweep (announcements and attempts included). */
 function observationsAndUpkeep(
-  { records, observations, announcements }: { records: Collection<RecordDoc>; observations: Collection<ObservationDoc>; announcements: Collection<AnnouncementDoc> },
+  { records, observations, announcements, attempts }: SideTables,
   init: () => Promise<void>,
   now: () => number,
 ): Pick<OutboundStore, 'observe' | 'observations' | 'queueStats' | 'sweep'> {
@@ -210,7 +232,7 @@ function observationsAndUpkeep(
     async sweep(at) {
       await init();
       const expired = { expiresAt: { $lte: at } };
-      const [a] = await Promise.all([records.deleteMany(expired), observations.deleteMany(expired), announcements.deleteMany(expired)]);
+      const [a] = await Promise.all([records.deleteMany(expired), observations.deleteMany(expired), announcements.deleteMany(expired), attempts.deleteMany(expired)]);
       return a.deletedCount;
     },
   };

@@ -93,6 +93,13 @@ export interface OutboundStore {
    * or null when another change got there first. Sets `seq` and `updatedAt`.
    */
   update(id: string, from: readonly OutboundStatus[], patch: OutboundPatch, guard?: { readonly dueAt: number | null }): Promise<OutboundRecord | null>;
+  /**
+   * Takes the attempt due at the record's `dueAt` (a unique insert of
+   * `<id>:<dueAt>`, kept as long as the send): true for exactly one caller on
+   * any instance. `update` alone cannot decide it: FerretDB evaluates a guarded
+   * update's filter and writes in separate steps, so racing updates all win.
+   */
+  takeAttempt(record: OutboundRecord): Promise<boolean>;
   /** QUEUED and SENDING records whose dueAt has passed, oldest first. */
   due(now: number, limit: number): Promise<readonly OutboundRecord[]>;
   /** Records changed after `seq`, in seq order. */
