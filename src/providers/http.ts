@@ -2,6 +2,7 @@
 // single refresh on 401, per-request timeout, retries with exponential backoff
 // and full jitter on 429 / 5xx / network errors (honouring Retry-After), and the
 // credential's rate budget (rate-budget.ts: in process, or shared through Redis).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ProviderError, userInputError, type ProviderFailure } from '../errors.js';
 import type { ProviderName } from '../model.js';
 import { tracingEnabled, traceUpstream, type UpstreamTrace } from '../telemetry/tracer.js';
@@ -89,6 +90,26 @@ export interface RequestOptions {
   readonly maxRetries?: number;
 }
 
+/** The budget options a caller sets for every call made on its behalf, through loaders and caches it does not control. */
+export type CallerRequestOptions = Pick<RequestOptions, 'budgetWaitMs' | 'priority' | 'maxRetries'>;
+
+const callerOptions = new AsyncLocalStorage<CallerRequestOptions>();
+
+/**
+ * Runs `run` with `options` as the default of every upstream call it makes
+ * (a call's own options win): a send's recipient lookup through the ordinary
+ * loaders spends the budget as a send and waits little.
+ */
+export function withRequestOptions<T>(options: CallerRequestOptions, run: () => Promise<T>): Promise<T> {
+  return callerOptions.run(options, run);
+}
+
+function withCallerOptions(req: RequestOptions): RequestOptions {
+  const caller = callerOptions.getStore();
+  if (!caller) return req;
+  return { ...req, budgetWaitMs: req.budgetWaitMs ?? caller.budgetWaitMs, priority: req.priority ?? caller.priority, maxRetries: req.maxRetries ?? caller.maxRetries };
+}
+
 export interface UpstreamResponse<T = unknown> {
   readonly status: number;
   readonly body: T;
@@ -173,7 +194,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   const attempt = createAttempt(options, opts.timeoutMs, opts.maxRetryAfterMs, fail);
 
   /** With tracing off, the call itself; with it on, inside the call's span. */
-  function request<T>(req: RequestOptions): Promise<UpstreamResponse<T>> {
+  function request<T>(own: RequestOptions): Promise<UpstreamResponse<T>> {
+    const req = withCallerOptions(own);
     if (!tracingEnabled()) return send<T>(req, null);
     return traceUpstream(options.provider, req.method ?? 'GET', req.route ?? UNNAMED_ROUTE, (span) => send<T>(req, span));
   }
