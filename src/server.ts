@@ -15,6 +15,7 @@ import { createGatewayCache, type GatewayCache } from './cache/index.js';
 import { dropCacheOnDisconnect, invalidateOnStored } from './cache/invalidation.js';
 import type { GatewayConfig } from './config.js';
 import { createContextFactory } from './context.js';
+import { createLoaders } from './loaders.js';
 import { createOutbound, type Outbound } from './outbound/index.js';
 import type { AccountId } from './accounts/types.js';
 import { createDirectory, ENV_DIRECTORY_ACCOUNT, recordSeenOnStored, type Directory } from './directory/index.js';
@@ -220,6 +221,8 @@ function buildAccounts(config: GatewayConfig, deps: GatewayDeps, base: Foundatio
     senderFor: async (provider, account) => (await accounts.service.registry.apiFor(provider, account as AccountId)).sender ?? null,
     invalidate: (provider, account, conversationId) =>
       cache.invalidate(provider, conversationId ? { conversationIds: [conversationId] } : { conversations: true }, 'send', account === 'env' ? null : account),
+    // The worker's recipient lookups (sends the mutation queued for want of budget).
+    loaders: () => createLoaders((name, account) => accounts.routes.forAccount(name, account)),
     timing: deps.outbound,
   });
   closers.add('outbound', () => outbound.close());

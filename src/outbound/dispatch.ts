@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import { ProviderError } from '../errors.js';
 import type { ProviderName } from '../model.js';
 import type { MessageSender, OutgoingMessage, SendOptions, SentMessage } from '../providers/sender.js';
+import type { Loaders } from '../loaders.js';
 import type { OutboundBus } from './bus.js';
+import { resolvePending } from './recipient.js';
 import { earliestAnnounced } from './observe.js';
 import { canMove, movableFrom } from './state.js';
 import type { OutboundPatch, OutboundRecord, OutboundStatus, OutboundStore } from './types.js';
@@ -25,6 +27,8 @@ export interface DispatchDeps {
   readonly queueMaxMs: number;
   /** How long an attempt holds its send before another worker presumes it interrupted. */
   readonly leaseMs: number;
+  /** Fresh loaders over the gateway's accounts, to look up a recipient the mutation left pending. */
+  loaders?(): Loaders;
   readonly now?: () => number;
 }
 
@@ -107,6 +111,24 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     return null;
   }
 
+  /** Looks up a recipient the mutation left pending: the record with its target, or as the lookup left it (FAILED, or requeued for budget). */
+  async function resolve(record: OutboundRecord, sender: MessageSender, options: SendOptions): Promise<OutboundRecord> {
+    if (!deps.loaders) throw new Error('Expected loaders to look up a pending recipient, got none');
+    const loaders = deps.loaders().forProvider(record.provider, record.pending!.idAccount);
+    const found = await resolvePending(record, loaders, sender, options.budgetWaitMs ?? RETRY_MS);
+    if ('target' in found) {
+      const patch = { target: found.target, pending: null, conversationId: found.target.conversationId };
+      return (await deps.store.update(record.id, ['QUEUED'], patch, { dueAt: record.dueAt })) ?? record;
+    }
+    if ('failed' in found) return move(record, ['QUEUED'], { status: 'FAILED', failureReason: found.failed, dueAt: null, queuedUntil: null });
+    const at = now() + found.retryAfterMs;
+    if (at - Date.parse(record.createdAt) > deps.queueMaxMs) {
+      const reason = `PROVIDER_RATE_LIMITED: no rate budget within ${Math.round(deps.queueMaxMs / 1000)} s to look up the recipient`;
+      return move(record, ['QUEUED'], { status: 'FAILED', failureReason: reason, dueAt: null, queuedUntil: null });
+    }
+    return changed(record, await deps.store.update(record.id, ['QUEUED'], { queuedUntil: iso(at), dueAt: at }, { dueAt: record.dueAt }));
+  }
+
   async function attempt(record: OutboundRecord, options: SendOptions = {}): Promise<OutboundRecord> {
     const sender = await deps.senderFor(record.provider, record.account);
     if (!sender) return move(record, ['QUEUED', 'SENDING'], { status: 'FAILED', failureReason: 'The account can no longer send', dueAt: null });
@@ -114,6 +136,12 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     if (!(await deps.store.takeAttempt(record))) return (await deps.store.get(record.id)) ?? record;
     let settled: OutboundRecord | null;
     try {
+      if (record.pending) {
+        const resolved = await resolve(record, sender, options);
+        // Still pending, failed, or requeued for budget: nothing to send this time.
+        if (resolved.pending || resolved.status !== 'QUEUED' || resolved.dueAt !== record.dueAt) return resolved;
+        record = resolved;
+      }
       settled = await settle(record, sender);
     } catch (err) {
       deps.logger.warn({ err, outbound: record.id }, 'interrupted send could not be looked up; trying later');

@@ -8,6 +8,7 @@ import type { OutboundConfig } from '../config.js';
 import type { AfterStoredHook } from '../events/persist.js';
 import type { StoredEvent } from '../events/types.js';
 import type { RedisPair } from '../infra/clients.js';
+import type { Loaders } from '../loaders.js';
 import type { ProviderName } from '../model.js';
 import type { MessageSender } from '../providers/sender.js';
 import { createOutboundBus, type OutboundBus } from './bus.js';
@@ -37,6 +38,8 @@ export interface OutboundDeps {
   senderFor(provider: ProviderName, account: string): Promise<MessageSender | null>;
   /** Drops a conversation's cached messages and list pages (before the mutation answers). */
   invalidate(provider: ProviderName, account: string, conversationId: string | null): Promise<void>;
+  /** Fresh loaders over the gateway's accounts: the worker looks up recipients the mutation left pending for want of budget. */
+  loaders?(): Loaders;
   /** Tests shorten the worker's pace and the lease. */
   readonly timing?: { readonly intervalMs?: number; readonly leaseMs?: number };
 }
@@ -77,8 +80,9 @@ export function createOutbound(deps: OutboundDeps): Outbound {
     onOutcome: metrics.countOutcome,
     queueMaxMs: config.queueMaxMs,
     leaseMs,
+    loaders: deps.loaders,
   });
-  const service = createSendService({ store, dispatcher, senderFor: deps.senderFor, keyTtlMs: config.keyTtlMs, leaseMs });
+  const service = createSendService({ store, dispatcher, senderFor: deps.senderFor, keyTtlMs: config.keyTtlMs, leaseMs, queueMaxMs: config.queueMaxMs });
   const worker = createOutboundWorker(store, dispatcher, deps.logger, { intervalMs: deps.timing?.intervalMs, onQueue: metrics.observeQueue });
   const observer = createObserver(store, dispatcher, deps.senderFor);
   return {

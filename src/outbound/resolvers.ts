@@ -95,7 +95,8 @@ export const outboundResolvers: Resolvers = {
       return id ? ctx.loaders.forProvider(r.provider, accountPart(r.account)).conversation.load(id) : null;
     },
     contact: (r, _, ctx) => (r.target.contactRef ? ctx.loaders.forProvider(r.provider, accountPart(r.account)).contact.load(r.target.contactRef) : null),
-    channel: (r) => r.target.channel,
+    // A conversation's channel is known once the worker looked it up.
+    channel: (r) => (r.pending ? r.pending.channel : r.target.channel),
     message: (r, _, ctx) => (r.messageId ? ctx.loaders.forProvider(r.provider, accountPart(r.account)).message.load(r.messageId) : null),
     queuedUntil: (r) => (r.status === 'QUEUED' ? r.queuedUntil : null),
   },

@@ -7,11 +7,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { GatewayContext } from '../context.js';
 import type { SendMessageInput } from '../generated/graphql.js';
 import type { Channel, ProviderName } from '../model.js';
+import type { GlobalId } from '../ids.js';
 import type { MessageSender, SendTarget } from '../providers/sender.js';
 import type { Dispatcher } from './dispatch.js';
 import { nextSeq } from './seq.js';
-import type { OutboundRecord, OutboundStore } from './types.js';
-import { SendRefused, checkContent, checkKey, contactTarget, conversationTarget, lookup, recipientId, type SendUserError } from './validate.js';
+import { noSuch, pendingOf, pendingTarget, rateLimitedFor, targetOf } from './recipient.js';
+import type { OutboundRecord, OutboundStore, PendingRecipient } from './types.js';
+import { SendRefused, checkContent, checkKey, checkNotEmpty, recipientId, type SendUserError } from './validate.js';
 
 export interface SendResult {
   readonly outboundMessage: OutboundRecord | null;
@@ -25,6 +27,8 @@ export interface SendServiceDeps {
   readonly keyTtlMs: number;
   /** The mutation's own attempt holds the send this long before the worker may presume it interrupted. */
   readonly leaseMs: number;
+  /** How long a send may wait for budget before it fails PROVIDER_RATE_LIMITED. */
+  readonly queueMaxMs: number;
   readonly now?: () => number;
 }
 
@@ -41,8 +45,31 @@ export function inputHash(input: SendMessageInput): string {
 /** A send the rate budget cannot take this soon is queued (QUEUED, queuedUntil) instead of holding the mutation. */
 const MUTATION_BUDGET_WAIT_MS = 250;
 
-/** One answer for unknown ids and ids of accounts the key does not reach. */
-const noSuch = (input: SendMessageInput): string => (input.to.conversationId != null ? 'No such conversation' : 'No such contact');
+/** The recipient's lookup waits this long for a slot before the send is queued with its recipient pending. */
+const LOOKUP_BUDGET_WAIT_MS = 250;
+
+interface Recipient {
+  readonly target: SendTarget;
+  /** Set when the lookup found no rate budget: the worker looks the recipient up before sending. */
+  readonly pending: PendingRecipient | null;
+  /** How long until the budget expects a slot (pending only). */
+  readonly waitMs: number;
+}
+
+/** The recipient looked up with a send's budget priority; refused for rate limit, pending after the checks that need no upstream call. */
+async function recipientOf(ctx: GatewayContext, input: SendMessageInput, id: GlobalId, sender: MessageSender, field: readonly string[]): Promise<Recipient> {
+  try {
+    const loaders = ctx.loaders.forProvider(id.provider, id.account);
+    return { target: await targetOf(loaders, input, id.provider, id.providerId, sender, field, LOOKUP_BUDGET_WAIT_MS), pending: null, waitMs: 0 };
+  } catch (err) {
+    const retryAfterMs = rateLimitedFor(err);
+    if (retryAfterMs === null) throw err;
+    if (input.to.contact) checkContent(input, sender, input.to.contact.channel as Channel, id.provider);
+    else checkNotEmpty(input);
+    const pending = pendingOf(input, id.providerId, id.account);
+    return { target: pendingTarget(pending), pending, waitMs: retryAfterMs };
+  }
+}
 
 export function createSendService(deps: SendServiceDeps): SendService {
   const now = deps.now ?? Date.now;
@@ -51,21 +78,6 @@ export function createSendService(deps: SendServiceDeps): SendService {
     if (existing.inputHash === hash) return { outboundMessage: existing, userErrors: [] };
     const message = 'This idempotencyKey was used for another input in the last 24 hours; use a new key for a new message';
     return { outboundMessage: null, userErrors: [{ code: 'IDEMPOTENCY_KEY_REUSED', field: ['input', 'idempotencyKey'], message }] };
-  }
-
-  async function targetOf(ctx: GatewayContext, input: SendMessageInput, provider: ProviderName, account: string | null, providerId: string, sender: MessageSender, field: readonly string[]): Promise<SendTarget> {
-    const loaders = ctx.loaders.forProvider(provider, account);
-    if (input.to.conversationId != null) {
-      const conversation = await lookup(field, () => loaders.conversation.load(providerId));
-      if (!conversation) throw new SendRefused({ code: 'INVALID_RECIPIENT', field: ['input', ...field], message: noSuch(input) });
-      checkContent(input, sender, conversation.channel, provider);
-      return conversationTarget(conversation);
-    }
-    const channel = input.to.contact!.channel as Channel;
-    const contact = await lookup(field, () => loaders.contact.load(providerId));
-    if (!contact) throw new SendRefused({ code: 'INVALID_RECIPIENT', field: ['input', ...field], message: noSuch(input) });
-    checkContent(input, sender, channel, provider);
-    return contactTarget(contact, channel, sender, provider);
   }
 
   async function send(ctx: GatewayContext, input: SendMessageInput): Promise<SendResult> {
@@ -83,7 +95,7 @@ export function createSendService(deps: SendServiceDeps): SendService {
     if (existing) return replayOf(existing, hash);
     const sender = await deps.senderFor(id.provider, account).catch(() => null);
     if (!sender) return refused(`${id.provider} cannot send for this account`);
-    const target = await targetOf(ctx, input, id.provider, id.account, id.providerId, sender, field);
+    const { target, pending, waitMs } = await recipientOf(ctx, input, id, sender, field);
     const t = now();
     const record: OutboundRecord = {
       id: randomBytes(12).toString('hex'),
@@ -93,6 +105,7 @@ export function createSendService(deps: SendServiceDeps): SendService {
       idempotencyKey: input.idempotencyKey,
       inputHash: hash,
       target,
+      pending,
       body: input.body ?? null,
       subject: input.subject || null,
       attachments: (input.attachments ?? []).map((a) => a.url),
@@ -100,8 +113,9 @@ export function createSendService(deps: SendServiceDeps): SendService {
       failureReason: null,
       messageId: null,
       conversationId: target.conversationId,
-      queuedUntil: new Date(t).toISOString(),
-      dueAt: t + deps.leaseMs,
+      queuedUntil: new Date(t + waitMs).toISOString(),
+      // A pending recipient waits for its slot; otherwise the mutation's own attempt holds the send for a lease.
+      dueAt: pending ? t + waitMs : t + deps.leaseMs,
       attempts: 0,
       firstAttemptAt: null,
       createdAt: new Date(t).toISOString(),
@@ -111,6 +125,12 @@ export function createSendService(deps: SendServiceDeps): SendService {
     };
     const claim = await deps.store.claim({ ...record, seq: nextSeq(t) });
     if (!claim.inserted) return replayOf(claim.record, hash);
+    if (pending) {
+      if (waitMs <= deps.queueMaxMs) return { outboundMessage: claim.record, userErrors: [] };
+      const reason = `PROVIDER_RATE_LIMITED: no rate budget within ${Math.round(deps.queueMaxMs / 1000)} s`;
+      const failed = await deps.store.update(claim.record.id, ['QUEUED'], { status: 'FAILED', failureReason: reason, dueAt: null, queuedUntil: null });
+      return { outboundMessage: failed ?? claim.record, userErrors: [] };
+    }
     // Earlier sends of this conversation still queued go first; the worker sends this one after them.
     if ((await deps.store.queuedBefore(claim.record)) > 0) {
       const queued = await deps.store.update(claim.record.id, ['QUEUED'], { dueAt: t }, { dueAt: claim.record.dueAt });

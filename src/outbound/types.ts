@@ -1,8 +1,23 @@
 // What the outbound module stores and passes around: one record per send,
 // keyed by (account, idempotencyKey), and the store contract its MongoDB and
 // in-memory adapters implement.
-import type { ProviderName } from '../model.js';
+import type { Channel, ProviderName } from '../model.js';
 import type { SendTarget } from '../providers/sender.js';
+
+/**
+ * A recipient the mutation could not look up for want of rate budget: the
+ * worker looks it up before the first attempt (`target` meanwhile holds only
+ * what the id says).
+ */
+export interface PendingRecipient {
+  readonly kind: 'conversation' | 'contact';
+  /** The provider's id of the conversation or contact. */
+  readonly providerId: string;
+  /** The account the id named (null: the provider's default), for the loaders. */
+  readonly idAccount: string | null;
+  /** The contact's channel asked for; null for a conversation (its own channel, once looked up). */
+  readonly channel: Channel | null;
+}
 
 export type OutboundStatus = 'QUEUED' | 'SENDING' | 'SENT' | 'DELIVERED' | 'READ' | 'FAILED' | 'UNCERTAIN';
 
@@ -18,6 +33,8 @@ export interface OutboundRecord {
   /** Digest of the input, to tell a replay from a reuse of the key. */
   readonly inputHash: string;
   readonly target: SendTarget;
+  /** Set while the recipient is not looked up yet (absent or null: `target` is resolved). */
+  readonly pending?: PendingRecipient | null;
   readonly body: string | null;
   readonly subject: string | null;
   readonly attachments: readonly string[];
@@ -50,7 +67,7 @@ export interface OutboundEvent {
 }
 
 export type OutboundPatch = Partial<
-  Pick<OutboundRecord, 'status' | 'failureReason' | 'messageId' | 'conversationId' | 'queuedUntil' | 'dueAt' | 'attempts' | 'firstAttemptAt'>
+  Pick<OutboundRecord, 'target' | 'pending' | 'status' | 'failureReason' | 'messageId' | 'conversationId' | 'queuedUntil' | 'dueAt' | 'attempts' | 'firstAttemptAt'>
 >;
 
 /** A provider webhook about a message no send claimed yet (it may come before the send's answer). */

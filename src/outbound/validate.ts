@@ -46,11 +46,16 @@ export function recipientId(input: SendMessageInput): { readonly id: GlobalId; r
   }
 }
 
+/** The one content check that needs neither the channel nor the provider. */
+export function checkNotEmpty(input: SendMessageInput): void {
+  if ((input.body ?? '').trim().length === 0 && (input.attachments ?? []).length === 0) refuse('BODY_EMPTY', ['body'], 'body is empty and there are no attachments');
+}
+
 /** Content checks that need only the sender's capabilities and the channel. */
 export function checkContent(input: SendMessageInput, sender: MessageSender, channel: Channel, provider: ProviderName): void {
   const attachments = input.attachments ?? [];
   if (!sender.channels.includes(channel)) refuse('CHANNEL_UNSUPPORTED', channelField(input), `${provider} cannot send on ${channel}; it sends on ${sender.channels.join(', ')}`);
-  if ((input.body ?? '').trim().length === 0 && attachments.length === 0) refuse('BODY_EMPTY', ['body'], 'body is empty and there are no attachments');
+  checkNotEmpty(input);
   const limit = sender.maxBodyLength(channel);
   if ((input.body ?? '').length > limit) refuse('BODY_TOO_LONG', ['body'], `${provider} accepts at most ${limit} characters on ${channel}, got ${(input.body ?? '').length}`);
   if (attachments.length > 0 && !sender.carriesAttachments(channel)) refuse('ATTACHMENTS_UNSUPPORTED', ['attachments'], `${provider} cannot send attachments on ${channel}`);

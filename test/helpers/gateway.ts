@@ -103,7 +103,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const config: GatewayConfig = {
     ...base,
     podium: wanted.includes('PODIUM') ? withBudget(podium.providerConfig(), options.env?.PODIUM_REQUESTS_PER_MINUTE) : null,
-    leadconnector: emulators.LEADCONNECTOR ? (emulators.LEADCONNECTOR.providerConfig() as GatewayConfig['leadconnector']) : null,
+    leadconnector: emulators.LEADCONNECTOR ? withBurst(emulators.LEADCONNECTOR.providerConfig() as GatewayConfig['leadconnector'], options.env?.LEADCONNECTOR_REQUESTS_PER_10_SECONDS) : null,
     smooch: emulators.SMOOCH ? (emulators.SMOOCH.providerConfig() as GatewayConfig['smooch']) : null,
   };
   const gateway = createGateway(config, {
@@ -203,6 +203,10 @@ export async function openAcknowledged(url: string, key = VIEWER_KEY): Promise<W
 }
 
 /** The emulator's Podium config with the client-side limit a test asked for (PODIUM_REQUESTS_PER_MINUTE). */
+function withBurst(config: GatewayConfig['leadconnector'], per10Seconds: string | undefined): GatewayConfig['leadconnector'] {
+  return per10Seconds && config?.api ? { ...config, api: { ...config.api, requestsPer10Seconds: Number(per10Seconds) } } : config;
+}
+
 function withBudget(config: ReturnType<PodiumEmulator['providerConfig']>, perMinute: string | undefined): GatewayConfig['podium'] {
   return perMinute ? { ...config, api: { ...config.api, requestsPerMinute: Number(perMinute) } } : config;
 }
