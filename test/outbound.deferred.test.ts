@@ -8,7 +8,7 @@ import { until, useTestGateway, type TestGateway } from './helpers/gateway.js';
 import { AGENT_KEY, conversationId, KEYS_ENV, type SendAnswer } from './helpers/outbound.js';
 
 /** No field that reads the provider: the budget is spent on purpose here. */
-const SEND = 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { outboundMessage { id status queuedUntil } userErrors { code } } }';
+const SEND = 'mutation($i: SendMessageInput!) { sendMessage(input: $i) { outboundMessage { id status queuedUntil channel } userErrors { code } } }';
 const send = (t: TestGateway, input: Record<string, unknown>) => t.gql<SendAnswer>(SEND, { i: input }, AGENT_KEY);
 
 async function state(t: TestGateway, id: string): Promise<{ status: string; failureReason: string | null; channel: string | null }> {
@@ -53,6 +53,26 @@ describe('a send whose recipient lookup finds no budget', () => {
     expect(lc.sendCount()).toBe(1);
     await until(async () => (await state(t, doomed.id)).status === 'FAILED', 'the unknown recipient failed', 25_000);
     expect((await state(t, doomed.id)).failureReason).toMatch(/^INVALID_RECIPIENT/);
+    expect(lc.sendCount()).toBe(1);
+  }, 60_000);
+
+  it('looks the recipient up in the tenth of the budget reads leave to sends', async () => {
+    // Ten requests per 10 s: reads stop at nine, the send's lookup takes the tenth.
+    const t = await useTestGateway({ env: { ...KEYS_ENV, LEADCONNECTOR_REQUESTS_PER_10_SECONDS: '10' }, providers: ['LEADCONNECTOR'], outbound: { intervalMs: 50 } });
+    const lc = t.emulators.LEADCONNECTOR as LeadConnectorEmulator;
+    for (let first = 1; first <= 9; first++) {
+      const read = await t.gql('query($n: Int) { conversations(provider: LEADCONNECTOR, first: $n) { edges { node { id } } } }', { n: first });
+      expect(read.errors).toBeUndefined();
+    }
+    const conversations = lc.fixtures.conversationIds;
+    const recipient = conversationId('LEADCONNECTOR', conversations[conversations.length - 1]!);
+    const answer = await send(t, { to: { conversationId: recipient }, body: 'Looked up as a send', idempotencyKey: 'reserve-1' });
+    expect(answer.errors).toBeUndefined();
+    const queued = answer.data!.sendMessage.outboundMessage!;
+    // Looked up (its channel is known), then queued: the post found no slot left.
+    expect(queued.status).toBe('QUEUED');
+    expect(queued.channel).not.toBeNull();
+    await until(async () => /^(SENT|DELIVERED)$/.test((await state(t, queued.id)).status), 'the queued send sent', 25_000);
     expect(lc.sendCount()).toBe(1);
   }, 60_000);
 });
