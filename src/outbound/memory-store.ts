@@ -19,7 +19,7 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
   const observed: Observation[] = [];
   /** Outbound id -> the event published as its messageSent. */
   const announcements = new Map<string, string>();
-  /** Attempts taken (`<id>:<dueAt>`), per send. */
+  /** Attempts taken (`<dueAt>:<round>`), per send. */
   const attempts = new Map<string, Set<string>>();
   const live = (r: OutboundRecord | undefined): OutboundRecord | null => (r && r.expiresAt > now() ? r : null);
 
@@ -50,11 +50,12 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
       announcements.set(record.id, announced);
       return announced;
     },
-    async takeAttempt(record) {
+    async takeAttempt(record, round) {
       const taken = attempts.get(record.id) ?? new Set<string>();
       attempts.set(record.id, taken);
-      if (taken.has(String(record.dueAt))) return false;
-      taken.add(String(record.dueAt));
+      const key = `${record.dueAt}:${round}`;
+      if (taken.has(key)) return false;
+      taken.add(key);
       return true;
     },
     async due(at, limit) {

@@ -31,7 +31,7 @@ interface AnnouncementDoc {
   eventId: string;
   expiresAt: number;
 }
-/** One attempt of a send, taken by whoever inserted it (`_id` = `<send id>:<dueAt>`). */
+/** One attempt of a send, taken by whoever inserted it (`_id` = `<send id>:<dueAt>:<round>`). */
 interface AttemptDoc {
   _id: string;
   expiresAt: number;
@@ -151,9 +151,9 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       const doc = await records.findOneAndUpdate(q as Filter<RecordDoc>, { $set: set }, { returnDocument: 'after', ...durable });
       return doc && toRecord(doc);
     },
-    async takeAttempt(record) {
+    async takeAttempt(record, round) {
       try {
-        await attempts.insertOne({ _id: `${record.id}:${record.dueAt}`, expiresAt: record.expiresAt }, durable);
+        await attempts.insertOne({ _id: `${record.id}:${record.dueAt}:${round}`, expiresAt: record.expiresAt }, durable);
         return true;
       } catch (err) {
         if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;

@@ -111,12 +111,14 @@ export interface OutboundStore {
    */
   update(id: string, from: readonly OutboundStatus[], patch: OutboundPatch, guard?: { readonly dueAt: number | null }): Promise<OutboundRecord | null>;
   /**
-   * Takes the attempt due at the record's `dueAt` (a unique insert of
-   * `<id>:<dueAt>`, kept as long as the send): true for exactly one caller on
-   * any instance. `update` alone cannot decide it: FerretDB evaluates a guarded
-   * update's filter and writes in separate steps, so racing updates all win.
+   * Takes the attempt due at the record's `dueAt`, in lease period `round`
+   * (a unique insert of `<id>:<dueAt>:<round>`, kept as long as the send): true
+   * for exactly one caller on any instance. `update` alone cannot decide it:
+   * FerretDB evaluates a guarded update's filter and writes in separate steps,
+   * so racing updates all win. A taker that dies before it moves the send
+   * leaves it to the next round.
    */
-  takeAttempt(record: OutboundRecord): Promise<boolean>;
+  takeAttempt(record: OutboundRecord, round: number): Promise<boolean>;
   /** QUEUED and SENDING records whose dueAt has passed, oldest first. */
   due(now: number, limit: number): Promise<readonly OutboundRecord[]>;
   /** Records changed after `seq`, in seq order. */
