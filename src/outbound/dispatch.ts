@@ -97,37 +97,7 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     return changed(record, await deps.store.update(record.id, ['SENDING'], patch));
   }
 
-  /** An earlier attempt may have reached the provider: settle it from what the provider has. Null: send again. */
-  async function settle(record: OutboundRecord, sender: MessageSender): Promise<OutboundRecord | null> {
-    if (record.attempts === 0 || !record.firstAttemptAt) return null;
-    const found = await sender.findSent(record.target, outgoing(record), record.firstAttemptAt);
-    if (found === 'unknown') {
-      return move(record, ['SENDING', 'QUEUED'], { status: 'UNCERTAIN', failureReason: 'Interrupted after the provider may have taken it; the provider offers no way to tell', dueAt: null });
-    }
-    if (found) return sent(record, found);
-    if (now() - Date.parse(record.createdAt) >= deps.queueMaxMs) {
-      return move(record, ['SENDING', 'QUEUED'], { status: 'FAILED', failureReason: 'The provider did not take it within the send bound', dueAt: null });
-    }
-    return null;
-  }
-
-  /** Looks up a recipient the mutation left pending: the record with its target, or as the lookup left it (FAILED, or requeued for budget). */
-  async function resolve(record: OutboundRecord, sender: MessageSender, options: SendOptions): Promise<OutboundRecord> {
-    if (!deps.loaders) throw new Error('Expected loaders to look up a pending recipient, got none');
-    const loaders = deps.loaders().forProvider(record.provider, record.pending!.idAccount);
-    const found = await resolvePending(record, loaders, sender, options.budgetWaitMs ?? RETRY_MS);
-    if ('target' in found) {
-      const patch = { target: found.target, pending: null, conversationId: found.target.conversationId };
-      return (await deps.store.update(record.id, ['QUEUED'], patch, { dueAt: record.dueAt })) ?? record;
-    }
-    if ('failed' in found) return move(record, ['QUEUED'], { status: 'FAILED', failureReason: found.failed, dueAt: null, queuedUntil: null });
-    const at = now() + found.retryAfterMs;
-    if (at - Date.parse(record.createdAt) > deps.queueMaxMs) {
-      const reason = `PROVIDER_RATE_LIMITED: no rate budget within ${Math.round(deps.queueMaxMs / 1000)} s to look up the recipient`;
-      return move(record, ['QUEUED'], { status: 'FAILED', failureReason: reason, dueAt: null, queuedUntil: null });
-    }
-    return changed(record, await deps.store.update(record.id, ['QUEUED'], { queuedUntil: iso(at), dueAt: at }, { dueAt: record.dueAt }));
-  }
+  const { settle, resolve } = recoveryOps(deps, { move, sent, changed });
 
   async function attempt(record: OutboundRecord, options: SendOptions = {}): Promise<OutboundRecord> {
     const sender = await deps.senderFor(record.provider, record.account);
@@ -163,6 +133,53 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
   }
 
   return { attempt, advance };
+}
+
+interface RecordOps {
+  move(record: OutboundRecord, from: readonly OutboundStatus[], patch: OutboundPatch): Promise<OutboundRecord>;
+  sent(record: OutboundRecord, res: SentMessage): Promise<OutboundRecord>;
+  changed(before: OutboundRecord, after: OutboundRecord | null): Promise<OutboundRecord>;
+}
+
+/** What an attempt does before it sends: settle an earlier attempt from the provider, look up a pending recipient. */
+function recoveryOps(deps: DispatchDeps, ops: RecordOps) {
+  const { move, sent, changed } = ops;
+  const now = deps.now ?? Date.now;
+  const iso = (ms: number): string => new Date(ms).toISOString();
+
+  /** An earlier attempt may have reached the provider: settle it from what the provider has. Null: send again. */
+  async function settle(record: OutboundRecord, sender: MessageSender): Promise<OutboundRecord | null> {
+    if (record.attempts === 0 || !record.firstAttemptAt) return null;
+    const found = await sender.findSent(record.target, outgoing(record), record.firstAttemptAt);
+    if (found === 'unknown') {
+      return move(record, ['SENDING', 'QUEUED'], { status: 'UNCERTAIN', failureReason: 'Interrupted after the provider may have taken it; the provider offers no way to tell', dueAt: null });
+    }
+    if (found) return sent(record, found);
+    if (now() - Date.parse(record.createdAt) >= deps.queueMaxMs) {
+      return move(record, ['SENDING', 'QUEUED'], { status: 'FAILED', failureReason: 'The provider did not take it within the send bound', dueAt: null });
+    }
+    return null;
+  }
+
+  /** Looks up a recipient the mutation left pending: the record with its target, or as the lookup left it (FAILED, or requeued for budget). */
+  async function resolve(record: OutboundRecord, sender: MessageSender, options: SendOptions): Promise<OutboundRecord> {
+    if (!deps.loaders) throw new Error('Expected loaders to look up a pending recipient, got none');
+    const loaders = deps.loaders().forProvider(record.provider, record.pending!.idAccount);
+    const found = await resolvePending(record, loaders, sender, options.budgetWaitMs ?? RETRY_MS);
+    if ('target' in found) {
+      const patch = { target: found.target, pending: null, conversationId: found.target.conversationId };
+      return (await deps.store.update(record.id, ['QUEUED'], patch, { dueAt: record.dueAt })) ?? record;
+    }
+    if ('failed' in found) return move(record, ['QUEUED'], { status: 'FAILED', failureReason: found.failed, dueAt: null, queuedUntil: null });
+    const at = now() + found.retryAfterMs;
+    if (at - Date.parse(record.createdAt) > deps.queueMaxMs) {
+      const reason = `PROVIDER_RATE_LIMITED: no rate budget within ${Math.round(deps.queueMaxMs / 1000)} s to look up the recipient`;
+      return move(record, ['QUEUED'], { status: 'FAILED', failureReason: reason, dueAt: null, queuedUntil: null });
+    }
+    return changed(record, await deps.store.update(record.id, ['QUEUED'], { queuedUntil: iso(at), dueAt: at }, { dueAt: record.dueAt }));
+  }
+
+  return { settle, resolve };
 }
 
 function reasonOf(err: unknown): string {
