@@ -4,7 +4,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import type { ProviderName } from './model.js';
-import { withProviderEnumHint } from './providers/aliases.js';
 
 export const ErrorCode = {
   BadUserInput: 'BAD_USER_INPUT',
@@ -133,6 +132,8 @@ export interface ErrorFormatterOptions {
   readonly logger: Logger;
   /** Strip "Did you mean …?" from validation messages (production: they name fields the caller may not know). */
   readonly hideSuggestions: boolean;
+  /** Adds a hint to a message (the providers' did-you-mean for a value outside the Provider enum: providers/aliases.ts). @default none */
+  readonly hint?: (message: string) => string;
 }
 
 /**
@@ -159,7 +160,7 @@ export function createErrorFormatter(options: ErrorFormatterOptions): (formatted
     }
     const stripped = hideSuggestions ? formatted.message.replace(/\s*Did you mean .*\?$/, '') : formatted.message;
     // Names the documentation uses for a provider (HIGHLEVEL) point at the enum value, even where suggestions are hidden.
-    const message = withProviderEnumHint(stripped);
+    const message = options.hint ? options.hint(stripped) : stripped;
     return { ...formatted, message, extensions: { ...extensions, code } };
   };
 }

@@ -47,6 +47,7 @@ import { createRateBudgets } from './providers/rate-budget.js';
 import type { Provider, ProviderDeps } from './providers/provider.js';
 import { eventContext } from './resolvers/event.js';
 import { createSchema } from './schema.js';
+import { withProviderEnumHint } from './providers/aliases.js';
 import { createCloseStack } from './infra/close-stack.js';
 import { openSharedClients } from './infra/shared.js';
 
@@ -265,7 +266,7 @@ function buildApp(config: GatewayConfig, base: Foundation, people: AccountParts,
   const { ingest } = events;
   const schema = createSchema();
   const limits = createOperationLimits(schema, config.graphql, { introspection: config.introspection });
-  const formatError = createErrorFormatter({ logger, hideSuggestions: !config.introspection });
+  const formatError = createErrorFormatter({ logger, hideSuggestions: !config.introspection, hint: withProviderEnumHint });
   const contextFor = createContextFactory({
     providers,
     accountProviders: accounts.routes,
