@@ -1,25 +1,14 @@
 // The MongoDB directory: one document per (provider, account, kind, id) in
 // `directory`, listed by activity through one compound index. Only this file
 // of the directory imports the driver.
-import { MongoServerError, type AnyBulkWriteOperation, type Collection, type Db, type Filter } from 'mongodb';
-import { openMongoDatabase } from '../infra/clients.js';
+import { MongoServerError, type AnyBulkWriteOperation, type Collection, type Filter } from 'mongodb';
+import { openMongoTarget, type MongoConnectionOptions } from '../infra/clients.js';
 import { ensureIndexes } from '../events/store/mongo-indexes.js';
 import type { ProviderName } from '../model.js';
 import { decodeDirectoryCursor, encodeDirectoryCursor, isoTime } from './cursor.js';
 import type { Directory, DirectoryKind, Sighting } from './types.js';
 
-export type MongoDirectoryOptions = (
-  | {
-      readonly url: string;
-      readonly db: string;
-      /** @default 2_000 (ms) */
-      readonly serverSelectionTimeoutMs?: number;
-    }
-  | {
-      /** A database of a client the caller owns (and closes): the gateway's one MongoClient. */
-      readonly db: Db;
-    }
-) & { readonly now?: () => number };
+export type MongoDirectoryOptions = MongoConnectionOptions & { readonly now?: () => number };
 
 interface DirectoryDocument {
   readonly _id: string;
@@ -35,8 +24,7 @@ interface DirectoryDocument {
 const DUPLICATE_KEY = 11000;
 
 export function createMongoDirectory(options: MongoDirectoryOptions): Directory {
-  const own = typeof options.db === 'string' && 'url' in options ? openMongoDatabase(options.url, options.db, { serverSelectionTimeoutMs: options.serverSelectionTimeoutMs }) : null;
-  const db = own ? own.db : (options.db as Db);
+  const { db, close } = openMongoTarget(options);
   const entries: Collection<DirectoryDocument> = db.collection<DirectoryDocument>('directory');
   const now = options.now ?? Date.now;
 
@@ -85,7 +73,7 @@ export function createMongoDirectory(options: MongoDirectoryOptions): Directory 
       return { entries: shown, nextCursor: docs.length > request.limit && last ? last.cursor : null };
     },
     async close() {
-      await own?.close();
+      await close();
     },
   };
 }

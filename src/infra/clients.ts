@@ -64,6 +64,44 @@ export function openRedis(url: string, role: 'command' | 'subscriber', options: 
   return redis;
 }
 
+/** Where a MongoDB store works: a URL of a client of its own (tests, tools), or a database of the gateway's shared client. */
+export type MongoConnectionOptions =
+  | {
+      /** `mongodb://` or `mongodb+srv://` URL; credentials, replica set and TLS options go in it. */
+      readonly url: string;
+      /** Name of the database holding the collections. */
+      readonly db: string;
+      /** @default 2_000 (ms), see MongoClientOptions */
+      readonly serverSelectionTimeoutMs?: number;
+    }
+  | {
+      /** A database of a client the caller owns: the store never closes it. */
+      readonly db: Db;
+    };
+
+/** The database a store works in; `close()` closes the client only if it was made here. */
+export function openMongoTarget(options: MongoConnectionOptions): MongoDatabase {
+  if (typeof options.db !== 'string') return { db: options.db, close: async () => undefined };
+  if (!('url' in options)) throw new Error('Expected a MongoDB url with a database name, or a Db; got a database name alone');
+  return openMongoDatabase(options.url, options.db, { serverSelectionTimeoutMs: options.serverSelectionTimeoutMs });
+}
+
+/**
+ * Closes a Redis connection. Only a live connection can say goodbye: QUIT on one still
+ * (re)connecting would wait in the offline queue for a server that may never come.
+ */
+export async function quitRedis(client: Redis): Promise<void> {
+  if (client.status !== 'ready') {
+    client.disconnect();
+    return;
+  }
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
 /** One command connection and one subscriber connection, shared by every part of a gateway. */
 export interface RedisPair {
   readonly command: Redis;

@@ -5,7 +5,7 @@
 // uses them.
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
-import { openMongoDatabase, openRedis, type MongoDatabase, type RedisPair } from './clients.js';
+import { openMongoDatabase, openRedis, quitRedis, type MongoDatabase, type RedisPair } from './clients.js';
 
 export interface SharedClients {
   /** The configured database; null on the embedded store. */
@@ -30,24 +30,10 @@ export function openSharedClients(config: { readonly mongodbUrl: string | null; 
     redis,
     redisName,
     async close() {
-      const results = await Promise.allSettled([redis ? quit(redis.subscriber) : null, redis ? quit(redis.command) : null]);
+      const results = await Promise.allSettled([redis ? quitRedis(redis.subscriber) : null, redis ? quitRedis(redis.command) : null]);
       results.push(...(await Promise.allSettled([mongo?.close()])));
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     },
   };
-}
-
-async function quit(client: RedisPair['command']): Promise<void> {
-  // Only a live connection can say goodbye: QUIT on one still (re)connecting would wait in the
-  // offline queue for a server that may never come.
-  if (client.status !== 'ready') {
-    client.disconnect();
-    return;
-  }
-  try {
-    await client.quit();
-  } catch {
-    client.disconnect();
-  }
 }

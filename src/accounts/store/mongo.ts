@@ -9,24 +9,13 @@
 // next taker inserts the next generation of it (`<key>#1`, `#2`, ...), which
 // exactly one caller can. Lock keys carry the credentials version they protect,
 // so a finished refresh never leaves a lock in the way of the next one.
-import { MongoServerError, type Collection, type Db } from 'mongodb';
-import { openMongoDatabase } from '../../infra/clients.js';
+import { MongoServerError, type Collection } from 'mongodb';
+import { openMongoTarget, type MongoConnectionOptions } from '../../infra/clients.js';
 import { ensureIndexes } from '../../events/store/mongo-indexes.js';
 import { newAccountId } from '../types.js';
 import type { AccountDocument, AccountStore, ApiKeyDocument, ApiKeyStore, EnvironmentTokenStore, EnvironmentTokensDocument } from './types.js';
 
-export type MongoAccountStoreOptions = (
-  | {
-      readonly url: string;
-      readonly db: string;
-      /** @default 2_000 (ms) */
-      readonly serverSelectionTimeoutMs?: number;
-    }
-  | {
-      /** A database of a client the caller owns (and closes): the gateway's one MongoClient. */
-      readonly db: Db;
-    }
-) & { readonly now?: () => number };
+export type MongoAccountStoreOptions = MongoConnectionOptions & { readonly now?: () => number };
 
 interface LockDocument {
   readonly _id: string;
@@ -44,8 +33,7 @@ type AccountOps = Pick<AccountStore, 'list' | 'get' | 'upsert' | 'replaceCredent
 type LockOps = Pick<AccountStore, 'tryLock' | 'unlock'>;
 
 export function createMongoAccountStore(options: MongoAccountStoreOptions): AccountStore {
-  const own = typeof options.db === 'string' && 'url' in options ? openMongoDatabase(options.url, options.db, { serverSelectionTimeoutMs: options.serverSelectionTimeoutMs }) : null;
-  const db = own ? own.db : (options.db as Db);
+  const { db, close } = openMongoTarget(options);
   // A refreshed token is persisted before use: it must survive a failover.
   const durable = { writeConcern: { w: 'majority' as const } };
   const now = options.now ?? Date.now;
@@ -56,7 +44,7 @@ export function createMongoAccountStore(options: MongoAccountStoreOptions): Acco
     ...keyOps(db.collection<ApiKeyDocument>('api_keys', durable)),
     ...environmentTokenOps(db.collection<EnvironmentTokensDocument>('environment_tokens', durable), now),
     async close() {
-      await own?.close();
+      await close();
     },
   };
 }

@@ -7,7 +7,7 @@
 // Connections made here are opened on first use, so start-up does not wait for
 // Redis; shared ones (RedisConnections) are the caller's to open and close.
 import type { Redis } from 'ioredis';
-import { openRedis } from '../../infra/clients.js';
+import { openRedis, quitRedis } from '../../infra/clients.js';
 import type { PubSub, PublishedEvent } from '../types.js';
 import { createListenerSet, reportToProcess, type PubSubOptions } from './memory.js';
 
@@ -147,23 +147,9 @@ export function createRedisPubSub(target: string | RedisConnections, options: Re
       await untilSubscribed();
     },
     async close(): Promise<void> {
-      if (owned) await Promise.all([quit(publisher), quit(subscriber)]);
+      if (owned) await Promise.all([quitRedis(publisher), quitRedis(subscriber)]);
     },
   };
-}
-
-async function quit(client: Redis): Promise<void> {
-  // Only a live connection can say goodbye: QUIT on one that is still
-  // (re)connecting would wait in the offline queue for a server that may never come.
-  if (client.status !== 'ready') {
-    client.disconnect();
-    return;
-  }
-  try {
-    await client.quit();
-  } catch {
-    client.disconnect();
-  }
 }
 
 function decode(payload: string): PublishedEvent {

@@ -7,7 +7,7 @@ import { createMongoStore } from './mongo.js';
 
 export { createMemoryStore, type MemoryStoreOptions } from './memory.js';
 export { createMongoStore, type MongoStoreOptions } from './mongo.js';
-export type { MongoConnectionOptions } from './mongo-client.js';
+export type { MongoConnectionOptions } from '../../infra/clients.js';
 
 export function createStore(config: {
   readonly mongodbUrl: string | null;

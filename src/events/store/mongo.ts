@@ -7,7 +7,7 @@ import { redact } from '../redact.js';
 import { DEFAULT_RETENTION_MS, deleteEventsBefore } from '../retention.js';
 import type { EventStore } from '../types.js';
 import { createMongoPublishClaims } from './mongo-claims.js';
-import { openMongoDatabase, type MongoConnectionOptions } from './mongo-client.js';
+import { openMongoTarget, type MongoConnectionOptions } from '../../infra/clients.js';
 import { EVENT_COLLECTIONS } from './mongo-documents.js';
 import { createMongoEventLog } from './mongo-log.js';
 import { createPublishProgress, type ProgressOptions } from './mongo-progress.js';
@@ -27,7 +27,7 @@ export type MongoStoreOptions = MongoConnectionOptions & {
 };
 
 export function createMongoStore(options: MongoStoreOptions): EventStore {
-  const database = openMongoDatabase(options);
+  const database = openMongoTarget(options);
   const { db } = database;
   const now = options.now ?? Date.now;
   const progress = createPublishProgress(db, { ...options.publishProgress, now });
