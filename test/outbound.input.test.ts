@@ -68,6 +68,19 @@ describe('sendMessage input', () => {
     expect(posts(t)).toBe(0);
   });
 
+  it('answers outboundMessageUpdated with a malformed cursor or an id of another type BAD_USER_INPUT, on graphql-ws', async () => {
+    const t = await useTestGateway({ env: KEYS_ENV });
+    const sms = await conversationOn(t, 'PODIUM', 'SMS');
+    const cases: Array<[string, Record<string, unknown>]> = [
+      ['subscription($a: String) { outboundMessageUpdated(after: $a) { cursor } }', { a: 'not-a-cursor' }],
+      ['subscription($ids: [ID!]) { outboundMessageUpdated(ids: $ids) { cursor } }', { ids: [sms.id] }],
+      ['subscription($c: ID) { outboundMessageUpdated(filter: { conversationId: $c }) { cursor } }', { c: 'garbage' }],
+    ];
+    for (const [query, variables] of cases) {
+      await expect(collect(t.ws(AGENT_KEY), query, variables).done, query).rejects.toThrow(/BAD_USER_INPUT/);
+    }
+  });
+
   it('lets an agent key read and send but nothing an admin alone may do', async () => {
     const t = await useTestGateway({ env: KEYS_ENV });
     const read = await t.gql('{ conversations(provider: PODIUM, first: 1) { edges { node { id } } } }', {}, AGENT_KEY);
