@@ -103,9 +103,8 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     const sender = await deps.senderFor(record.provider, record.account);
     if (!sender) return move(record, ['QUEUED', 'SENDING'], { status: 'FAILED', failureReason: 'The account can no longer send', dueAt: null });
     // Whoever takes this attempt alone settles or sends it; the guarded updates below do not exclude each other on FerretDB.
-    // Racing takers share a round (one lease period since the send fell due); a taker that died unmoved frees it a round later.
-    const round = record.dueAt === null ? 0 : Math.max(0, Math.floor((now() - record.dueAt) / deps.leaseMs));
-    if (!(await deps.store.takeAttempt(record, round))) return (await deps.store.get(record.id)) ?? record;
+    // A taker that died before moving the send frees it a lease later.
+    if (!(await deps.store.takeAttempt(record, deps.leaseMs))) return (await deps.store.get(record.id)) ?? record;
     let settled: OutboundRecord | null;
     try {
       if (record.pending) {

@@ -19,8 +19,8 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
   const observed: Observation[] = [];
   /** Outbound id -> the event published as its messageSent. */
   const announcements = new Map<string, string>();
-  /** Attempts taken (`<dueAt>:<round>`), per send. */
-  const attempts = new Map<string, Set<string>>();
+  /** When each attempt (`<dueAt>:<round>`) was taken, per send. */
+  const attempts = new Map<string, Map<string, number>>();
   const live = (r: OutboundRecord | undefined): OutboundRecord | null => (r && r.expiresAt > now() ? r : null);
 
   return {
@@ -50,13 +50,18 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
       announcements.set(record.id, announced);
       return announced;
     },
-    async takeAttempt(record, round) {
-      const taken = attempts.get(record.id) ?? new Set<string>();
+    async takeAttempt(record, leaseMs) {
+      const taken = attempts.get(record.id) ?? new Map<string, number>();
       attempts.set(record.id, taken);
-      const key = `${record.dueAt}:${round}`;
-      if (taken.has(key)) return false;
-      taken.add(key);
-      return true;
+      for (let round = 0; ; round++) {
+        const key = `${record.dueAt}:${round}`;
+        const at = taken.get(key);
+        if (at === undefined) {
+          taken.set(key, now());
+          return true;
+        }
+        if (at > now() - leaseMs) return false;
+      }
     },
     async due(at, limit) {
       return [...records.values()]

@@ -31,9 +31,10 @@ interface AnnouncementDoc {
   eventId: string;
   expiresAt: number;
 }
-/** One attempt of a send, taken by whoever inserted it (`_id` = `<send id>:<dueAt>:<round>`). */
+/** One attempt of a send, taken by whoever inserted it (`_id` = `<send id>:<dueAt>:<round>`) at `takenAt` (epoch ms). */
 interface AttemptDoc {
   _id: string;
+  takenAt: number;
   expiresAt: number;
 }
 
@@ -151,13 +152,18 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       const doc = await records.findOneAndUpdate(q as Filter<RecordDoc>, { $set: set }, { returnDocument: 'after', ...durable });
       return doc && toRecord(doc);
     },
-    async takeAttempt(record, round) {
-      try {
-        await attempts.insertOne({ _id: `${record.id}:${record.dueAt}:${round}`, expiresAt: record.expiresAt }, durable);
-        return true;
-      } catch (err) {
-        if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) return false;
-        throw err;
+    async takeAttempt(record, leaseMs) {
+      // Rounds are taken in order, each by one unique insert; the next round opens only once the current one is held a lease long.
+      for (let round = 0; ; round++) {
+        const _id = `${record.id}:${record.dueAt}:${round}`;
+        try {
+          await attempts.insertOne({ _id, takenAt: now(), expiresAt: record.expiresAt }, durable);
+          return true;
+        } catch (err) {
+          if (!(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;
+        }
+        const held = await attempts.findOne({ _id });
+        if (!held || !(held.takenAt <= now() - leaseMs)) return false;
       }
     },
     async due(at, limit) {

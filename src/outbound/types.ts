@@ -111,14 +111,15 @@ export interface OutboundStore {
    */
   update(id: string, from: readonly OutboundStatus[], patch: OutboundPatch, guard?: { readonly dueAt: number | null }): Promise<OutboundRecord | null>;
   /**
-   * Takes the attempt due at the record's `dueAt`, in lease period `round`
-   * (a unique insert of `<id>:<dueAt>:<round>`, kept as long as the send): true
-   * for exactly one caller on any instance. `update` alone cannot decide it:
-   * FerretDB evaluates a guarded update's filter and writes in separate steps,
-   * so racing updates all win. A taker that dies before it moves the send
-   * leaves it to the next round.
+   * Takes the attempt due at the record's `dueAt`: true for exactly one caller
+   * on any instance. Rounds are unique inserts of `<id>:<dueAt>:<round>` (kept
+   * as long as the send), taken in order: round r+1 opens only once round r
+   * has been held `leaseMs` without the send moving (its taker died), so racing
+   * takers never disagree on the round, whatever their clocks read. `update`
+   * alone cannot decide it: FerretDB evaluates a guarded update's filter and
+   * writes in separate steps, so racing updates all win.
    */
-  takeAttempt(record: OutboundRecord, round: number): Promise<boolean>;
+  takeAttempt(record: OutboundRecord, leaseMs: number): Promise<boolean>;
   /** QUEUED and SENDING records whose dueAt has passed, oldest first. */
   due(now: number, limit: number): Promise<readonly OutboundRecord[]>;
   /** Records changed after `seq`, in seq order. */
