@@ -3,13 +3,14 @@
 // retried or concurrent request a replay instead of a second send), then makes
 // the first attempt while the client waits, unless earlier sends of the same
 // conversation still wait in the queue (order per conversation).
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { GatewayContext } from '../context.js';
 import type { SendMessageInput } from '../generated/graphql.js';
 import type { Channel, ProviderName } from '../model.js';
 import type { GlobalId } from '../ids.js';
 import type { MessageSender, SendTarget } from '../providers/sender.js';
 import type { Dispatcher } from './dispatch.js';
+import { sendIdOf } from './keys.js';
 import { nextSeq } from './seq.js';
 import { noSuch, pendingOf, pendingTarget, rateLimitedFor, targetOf } from './recipient.js';
 import type { OutboundRecord, OutboundStore, PendingRecipient } from './types.js';
@@ -98,7 +99,7 @@ export function createSendService(deps: SendServiceDeps): SendService {
     const { target, pending, waitMs } = await recipientOf(ctx, input, id, sender, field);
     const t = now();
     const record: OutboundRecord = {
-      id: randomBytes(12).toString('hex'),
+      id: sendIdOf(scope, input.idempotencyKey),
       provider: id.provider,
       account,
       scope,

@@ -22,7 +22,7 @@ export interface PendingRecipient {
 export type OutboundStatus = 'QUEUED' | 'SENDING' | 'SENT' | 'DELIVERED' | 'READ' | 'FAILED' | 'UNCERTAIN';
 
 export interface OutboundRecord {
-  /** 24 hex digits, the gateway's own. */
+  /** 24 hex digits, the gateway's own: sendIdOf(scope, idempotencyKey) (keys.ts). */
   readonly id: string;
   readonly provider: ProviderName;
   /** The account it is sent from: `env` or a stored account's id. */
