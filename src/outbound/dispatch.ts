@@ -35,6 +35,12 @@ export interface DispatchDeps {
 export interface Dispatcher {
   /** Makes (or settles) one attempt; answers the record as it stands afterwards. */
   attempt(record: OutboundRecord, options?: SendOptions): Promise<OutboundRecord>;
+  /**
+   * Sends a record claimed SENDING with its first attempt counted: the claim's
+   * unique insert already made this caller its only taker, so no attempt is
+   * taken and no lease written before the upstream call.
+   */
+  sendClaimed(record: OutboundRecord, options?: SendOptions): Promise<OutboundRecord>;
   /** Moves a record forward to `to` when the lifecycle allows it (webhooks). */
   advance(record: OutboundRecord, to: OutboundStatus, reason: string | null): Promise<OutboundRecord>;
 }
@@ -69,19 +75,14 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
   }
 
   async function sent(record: OutboundRecord, res: SentMessage): Promise<OutboundRecord> {
-    let current = await move(record, ['QUEUED', 'SENDING', 'UNCERTAIN'], {
-      status: 'SENT',
-      messageId: res.messageId,
-      conversationId: res.conversationId ?? record.target.conversationId,
-      dueAt: null,
-      queuedUntil: null,
-      failureReason: null,
-    });
-    const [, early] = await Promise.all([
-      deps.invalidate(current).catch((err: unknown) => deps.logger.warn({ err, outbound: current.id }, 'cache not invalidated after a send')),
-      // Webhooks about this message that came before its answer.
-      deps.store.observations(current.provider, current.account, res.messageId),
+    const conversationId = res.conversationId ?? record.target.conversationId;
+    const [moved] = await Promise.all([
+      move(record, ['QUEUED', 'SENDING', 'UNCERTAIN'], { status: 'SENT', messageId: res.messageId, conversationId, dueAt: null, queuedUntil: null, failureReason: null }),
+      deps.invalidate({ ...record, conversationId }).catch((err: unknown) => deps.logger.warn({ err, outbound: record.id }, 'cache not invalidated after a send')),
     ]);
+    let current = moved;
+    // Webhooks about this message that came before its answer (read after the write that names the message: observe.ts).
+    const early = await deps.store.observations(current.provider, current.account, res.messageId);
     for (const o of early) current = await advance(current, o.status, o.failureReason);
     // A messageSent published before this answer is the send's one announcement (observe.ts).
     const announced = earliestAnnounced(early);
@@ -124,6 +125,10 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     const leased = await deps.store.update(record.id, ['QUEUED', 'SENDING'], lease, { dueAt: record.dueAt });
     if (!leased) return (await deps.store.get(record.id)) ?? record;
     await changed(record, leased);
+    return sendLeased(leased, sender, options);
+  }
+
+  async function sendLeased(leased: OutboundRecord, sender: MessageSender, options: SendOptions): Promise<OutboundRecord> {
     try {
       return await sent(leased, await sender.send(leased.target, outgoing(leased), options));
     } catch (err) {
@@ -131,7 +136,15 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     }
   }
 
-  return { attempt, advance };
+  async function sendClaimed(record: OutboundRecord, options: SendOptions = {}): Promise<OutboundRecord> {
+    const sender = await deps.senderFor(record.provider, record.account);
+    if (!sender) return move(record, ['SENDING'], { status: 'FAILED', failureReason: 'The account can no longer send', dueAt: null });
+    // Its first change published: subscribers by filter see SENDING, as for a send the worker leases.
+    await changed({ ...record, status: 'QUEUED' }, record);
+    return sendLeased(record, sender, options);
+  }
+
+  return { attempt, sendClaimed, advance };
 }
 
 interface RecordOps {

@@ -110,34 +110,38 @@ export function createSendService(deps: SendServiceDeps): SendService {
       body: input.body ?? null,
       subject: input.subject || null,
       attachments: (input.attachments ?? []).map((a) => a.url),
-      status: 'QUEUED',
+      // Claimed SENDING with its first attempt counted when the mutation sends it at once: the unique claim makes this
+      // request its only taker, and the lease (dueAt) lets the worker settle it if this instance dies mid-call.
+      status: pending ? 'QUEUED' : 'SENDING',
       failureReason: null,
       messageId: null,
       conversationId: target.conversationId,
-      queuedUntil: new Date(t + waitMs).toISOString(),
-      // A pending recipient waits for its slot; otherwise the mutation's own attempt holds the send for a lease.
+      queuedUntil: pending ? new Date(t + waitMs).toISOString() : null,
       dueAt: pending ? t + waitMs : t + deps.leaseMs,
-      attempts: 0,
-      firstAttemptAt: null,
+      attempts: pending ? 0 : 1,
+      firstAttemptAt: pending ? null : new Date(t).toISOString(),
       createdAt: new Date(t).toISOString(),
       updatedAt: new Date(t).toISOString(),
       seq: '',
       expiresAt: t + deps.keyTtlMs,
     };
-    const claim = await deps.store.claim({ ...record, seq: nextSeq(t) });
+    // Whether earlier sends of this conversation still wait in the queue, asked beside the claim (it only reads earlier ones).
+    const [claim, earlier] = await Promise.all([deps.store.claim({ ...record, seq: nextSeq(t) }), pending ? 0 : deps.store.queuedBefore(record)]);
     if (!claim.inserted) return replayOf(claim.record, hash);
-    if (pending) {
-      if (waitMs <= deps.queueMaxMs) return { outboundMessage: claim.record, userErrors: [] };
-      const reason = `PROVIDER_RATE_LIMITED: no rate budget within ${Math.round(deps.queueMaxMs / 1000)} s`;
-      const failed = await deps.store.update(claim.record.id, ['QUEUED'], { status: 'FAILED', failureReason: reason, dueAt: null, queuedUntil: null });
-      return { outboundMessage: failed ?? claim.record, userErrors: [] };
-    }
-    // Earlier sends of this conversation still queued go first; the worker sends this one after them.
-    if ((await deps.store.queuedBefore(claim.record)) > 0) {
-      const queued = await deps.store.update(claim.record.id, ['QUEUED'], { dueAt: t }, { dueAt: claim.record.dueAt });
+    if (pending) return { outboundMessage: await queuedPending(claim.record, waitMs), userErrors: [] };
+    if (earlier > 0) {
+      // They go first; the worker sends this one after them.
+      const queued = await deps.store.update(claim.record.id, ['SENDING'], { status: 'QUEUED', dueAt: t, queuedUntil: new Date(t).toISOString(), attempts: 0, firstAttemptAt: null }, { dueAt: claim.record.dueAt });
       return { outboundMessage: queued ?? claim.record, userErrors: [] };
     }
-    return { outboundMessage: await deps.dispatcher.attempt(claim.record, { budgetWaitMs: MUTATION_BUDGET_WAIT_MS }), userErrors: [] };
+    return { outboundMessage: await deps.dispatcher.sendClaimed(claim.record, { budgetWaitMs: MUTATION_BUDGET_WAIT_MS }), userErrors: [] };
+  }
+
+  /** A send claimed with its recipient pending: queued for the lookup, or failed when no budget comes within the bound. */
+  async function queuedPending(record: OutboundRecord, waitMs: number): Promise<OutboundRecord> {
+    if (waitMs <= deps.queueMaxMs) return record;
+    const reason = `PROVIDER_RATE_LIMITED: no rate budget within ${Math.round(deps.queueMaxMs / 1000)} s`;
+    return (await deps.store.update(record.id, ['QUEUED'], { status: 'FAILED', failureReason: reason, dueAt: null, queuedUntil: null })) ?? record;
   }
 
   return {
