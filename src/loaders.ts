@@ -9,6 +9,8 @@ import type { BatchResult, Included, Provider } from './providers/provider.js';
 export interface ProviderLoaders {
   readonly contact: DataLoader<string, ContactRecord | null>;
   readonly conversation: DataLoader<string, ConversationRecord | null>;
+  /** Conversations as a send addresses them (Provider.getRecipients). */
+  readonly recipient: DataLoader<string, ConversationRecord | null>;
   readonly message: DataLoader<string, MessageRecord | null>;
   readonly user: DataLoader<string, UserRecord | null>;
 }
@@ -44,6 +46,7 @@ export function createLoaders(providerOf: ProviderOf): Loaders {
       set = {
         contact,
         conversation: new DataLoader((keys) => checked(name, 'conversations', keys, provider.getConversations(keys))),
+        recipient: new DataLoader((keys) => checked(name, 'conversations', keys, provider.getRecipients ? provider.getRecipients(keys) : provider.getConversations(keys))),
         message: new DataLoader((keys) => checked(name, 'messages', keys, provider.getMessages(keys))),
         user: new DataLoader((keys) => checked(name, 'users', keys, provider.getUsers(keys))),
       };

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProviderName } from '../src/model.js';
 import { LANA_LANDLINE } from '../src/sandbox/podium/data.js';
+import type { PodiumEmulator } from '../src/sandbox/podium/index.js';
 import { SEND_LIFECYCLE_TRIGGERS, type SmoochEmulator } from '../src/sandbox/smooch/index.js';
 import { createCustomIntegration } from '../src/sandbox/smooch/routes.js';
 import { until, useTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -71,6 +72,31 @@ describe.each(CASES)('sendMessage through $provider', ({ provider, channel, sett
 });
 
 describe('sendMessage lifecycle', () => {
+  it("looks a conversation's recipient up once: its own messages' webhooks leave it cached, a contact change drops it", async () => {
+    const t = await useTestGateway({ env: { ...KEYS_ENV, GATEWAY_CACHE: 'on', GATEWAY_CACHE_PREFIX: `recipient${Date.now()}` }, providers: ['PODIUM'] });
+    const podium = t.emulators.PODIUM as PodiumEmulator;
+    await podium.addWebhookTarget(`${t.url}/webhooks/podium`);
+    const conversation = await conversationOn(t, 'PODIUM', 'SMS');
+    const lookups = (): number => podium.requestCount({ method: 'GET', pathPattern: /^\/v4\/conversations\/[^/]+$/ });
+    const before = lookups();
+    // Only the status asked back: resolving the answer's conversation would read the conversation itself, which the send changed.
+    const reply = (key: string) =>
+      t.gql<{ sendMessage: { outboundMessage: { status: string } | null } }>('mutation($i: SendMessageInput!) { sendMessage(input: $i) { outboundMessage { status } } }', { i: { to: { conversationId: conversation.id }, body: `Reply ${key}`, idempotencyKey: `recipient-${key}` } }, AGENT_KEY);
+    for (const key of ['first', 'second']) {
+      expect((await reply(key)).data!.sendMessage.outboundMessage).toEqual({ status: 'SENT' });
+      // Its message.sent webhook is stored (and bumps the conversation) before the next send.
+      await podium.sendsSettled();
+    }
+    expect(lookups() - before).toBe(1);
+    // A contact webhook (a rename, say) drops it: the next send looks the recipient up again.
+    const raw = JSON.stringify({ data: { uid: 'c0ffee00-0000-4000-8000-000000000001', name: 'Renamed' }, metadata: { eventType: 'contact.updated', eventUid: `evt-${Date.now()}` } });
+    const hook = await fetch(`${t.url}/webhooks/podium`, { method: 'POST', headers: { 'content-type': 'application/json', ...podium.signWebhook(raw) }, body: raw });
+    expect(hook.status).toBe(200);
+    expect((await reply('third')).data!.sendMessage.outboundMessage).toEqual({ status: 'SENT' });
+    expect(lookups() - before).toBe(2);
+    expect(sendCount(t, 'PODIUM')).toBe(3);
+  });
+
   it("ends a text to a landline FAILED with Podium's reason", async () => {
     const t = await gateway('PODIUM');
     const contacts = await t.gql<{ contacts: { edges: Array<{ node: { id: string; phones: string[] } }> } }>('{ contacts(provider: PODIUM, first: 100) { edges { node { id phones } } } }');

@@ -73,6 +73,8 @@ export function cacheProvider(inner: Provider, cache: EntityCache, scope: string
     ...inner,
     getContacts: (refs) => byId('contact', refs, () => [c.contacts], (ids) => inner.getContacts(ids), () => ttls().entityMs),
     getConversations: (ids) => byId('conversation', ids, (id) => [c.conversation(id)], (list) => inner.getConversations(list), () => ttls().entityMs),
+    // A send's recipient depends on the contact (its name and address), not on the messages that bump the conversation.
+    getRecipients: (ids) => byId('recipient', ids, () => [c.contacts], (list) => inner.getConversations(list), () => ttls().entityMs),
     getMessages: (ids) => byId('message', ids, () => [c.messages], (list) => inner.getMessages(list), () => ttls().entityMs),
     getUsers: (ids) => byId('user', ids, () => [c.users], (list) => inner.getUsers(list), () => ttls().usersMs),
     // A list can be ordered by activity (Smooch's, from the directory), which every message changes.

@@ -28,7 +28,7 @@ export async function targetOf(
 ): Promise<SendTarget> {
   const asSend = <T>(run: () => Promise<T>): Promise<T> => withRequestOptions({ priority: 'send', budgetWaitMs, maxRetries: 0 }, () => lookup(field, run));
   if (input.to.conversationId != null) {
-    const conversation = await asSend(() => loaders.conversation.load(providerId));
+    const conversation = await asSend(() => loaders.recipient.load(providerId));
     if (!conversation) throw new SendRefused({ code: 'INVALID_RECIPIENT', field: ['input', ...field], message: noSuch(input) });
     checkContent(input, sender, conversation.channel, provider);
     return conversationTarget(conversation);

@@ -64,6 +64,12 @@ export interface ProviderApi {
    */
   listConversations(page: PageRequest, filter: ConversationFilter): Promise<ProviderPage<ConversationRecord>>;
   getConversations(ids: readonly string[]): Promise<BatchResult<ConversationRecord>>;
+  /**
+   * Conversations as a send addresses them (channel, address, location,
+   * contact): what no message changes, so a cache may keep them across message
+   * events. Absent: getConversations.
+   */
+  getRecipients?(ids: readonly string[]): Promise<BatchResult<ConversationRecord>>;
 
   /** A conversation's messages, newest first. */
   listMessages(conversationId: string, page: PageRequest): Promise<ProviderPage<MessageRecord>>;
