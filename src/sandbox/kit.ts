@@ -36,6 +36,8 @@ export interface LoggedRequest {
   readonly method: string;
   readonly path: string;
   readonly query: string;
+  /** When it arrived (epoch ms): the time the rate limit admitted or refused it by. */
+  readonly at: number;
   /** The status answered (a hung request logs 0). */
   status: number;
 }
@@ -151,7 +153,7 @@ function requestHandler(options: EmulatorOptions, s: HandlerState): (req: Incomi
     const method = req.method ?? 'GET';
     const raw = await readBody(req);
     const arrivedAt = Date.now();
-    const entry: LoggedRequest = { method, path: url.pathname, query: url.search, status: 0 };
+    const entry: LoggedRequest = { method, path: url.pathname, query: url.search, at: arrivedAt, status: 0 };
     s.requests.push(entry);
     const isPublic = options.publicPaths?.some((p) => url.pathname.startsWith(p)) ?? false;
     const admission = isPublic ? ({ ok: true } as const) : s.switches.admit(options.accountOf?.(req.headers) ?? '', arrivedAt);
