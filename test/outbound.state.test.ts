@@ -6,6 +6,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../src/events/types.js';
 import type { MessageRecord } from '../src/model.js';
+import { ProviderError } from '../src/errors.js';
 import type { MessageSender } from '../src/providers/sender.js';
 import { createOutboundBus } from '../src/outbound/bus.js';
 import { createDispatcher } from '../src/outbound/dispatch.js';
@@ -44,7 +45,7 @@ function sentEvent(kind: 'SENT' | 'FAILED', status: MessageRecord['status']): St
   return { id: 'e', provider: 'PODIUM', eventKey: `${kind}:${status}`, providerEventType: null, kind, status: 'PROCESSED', reason: null, message, rawBody: '', receivedAt: '', published: false };
 }
 
-function harness(answer: () => Promise<void> = async () => undefined) {
+function harness(answer: () => Promise<void> = async () => undefined, overrides: Partial<MessageSender> = {}, queueMaxMs = 600_000) {
   const store = createMemoryOutboundStore();
   const sender: MessageSender = {
     channels: ['SMS'],
@@ -57,6 +58,7 @@ function harness(answer: () => Promise<void> = async () => undefined) {
       return { messageId: MESSAGE_ID, conversationId: 'conv-1' };
     },
     findSent: async () => null,
+    ...overrides,
   };
   const dispatcher = createDispatcher({
     store,
@@ -64,7 +66,7 @@ function harness(answer: () => Promise<void> = async () => undefined) {
     logger: pino({ level: 'silent' }),
     senderFor: async () => sender,
     invalidate: async () => undefined,
-    queueMaxMs: 600_000,
+    queueMaxMs,
     leaseMs: 30_000,
   });
   const observe = createObserver(store, dispatcher, async () => sender);
@@ -100,5 +102,30 @@ describe('reports in any order', () => {
     await h.observe([sentEvent('SENT', 'SENT')]);
     release();
     expect((await attempt).status).toBe('DELIVERED');
+  });
+});
+
+describe('an interrupted send the provider cannot be asked about', () => {
+  const unreachable = { findSent: async (): Promise<never> => Promise.reject(new ProviderError('PODIUM', 'UNAVAILABLE', 'Podium answered 503')) };
+
+  it('is looked up again later while within the send bound, and never sent blindly', async () => {
+    let sends = 0;
+    const h = harness(async () => void sends++, unreachable);
+    const interrupted = { ...h.record, status: 'SENDING' as const, attempts: 1, firstAttemptAt: h.record.createdAt, dueAt: Date.now() - 1 };
+    await h.store.claim(interrupted);
+    const after = await h.dispatcher.attempt(interrupted);
+    expect(after).toMatchObject({ status: 'SENDING', attempts: 1 });
+    expect(after.dueAt).toBeGreaterThan(Date.now());
+    expect(sends).toBe(0);
+  });
+
+  it('ends UNCERTAIN past the send bound, with the reason it could not be asked', async () => {
+    let sends = 0;
+    const h = harness(async () => void sends++, unreachable, 1_000);
+    const old = new Date(Date.now() - 5_000).toISOString();
+    const interrupted = { ...h.record, status: 'SENDING' as const, attempts: 1, firstAttemptAt: old, createdAt: old, dueAt: Date.now() - 1 };
+    await h.store.claim(interrupted);
+    expect(await h.dispatcher.attempt(interrupted)).toMatchObject({ status: 'UNCERTAIN', failureReason: expect.stringContaining('503') });
+    expect(sends).toBe(0);
   });
 });

@@ -116,8 +116,7 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
       }
       settled = await settle(record, sender);
     } catch (err) {
-      deps.logger.warn({ err, outbound: record.id }, 'interrupted send could not be looked up; trying later');
-      return changed(record, await deps.store.update(record.id, ['SENDING', 'QUEUED'], { dueAt: now() + RETRY_MS }, { dueAt: record.dueAt }));
+      return lookupFailed(record, err);
     }
     if (settled) return settled;
     const t = now();
@@ -126,6 +125,20 @@ export function createDispatcher(deps: DispatchDeps): Dispatcher {
     if (!leased) return (await deps.store.get(record.id)) ?? record;
     await changed(record, leased);
     return sendLeased(leased, sender, options);
+  }
+
+  /** A lookup before the attempt (recipient, or an earlier attempt at the provider) failed: retried, within the send bound. */
+  async function lookupFailed(record: OutboundRecord, err: unknown): Promise<OutboundRecord> {
+    if (now() - Date.parse(record.createdAt) < deps.queueMaxMs) {
+      deps.logger.warn({ err, outbound: record.id }, 'send could not be looked up; trying later');
+      return changed(record, await deps.store.update(record.id, ['SENDING', 'QUEUED'], { dueAt: now() + RETRY_MS }, { dueAt: record.dueAt }));
+    }
+    // Past the bound: never attempted, it failed; attempted, the provider may have it and nothing can tell.
+    const patch: OutboundPatch =
+      record.attempts === 0
+        ? { status: 'FAILED', failureReason: `The recipient could not be looked up within the send bound (${reasonOf(err)})` }
+        : { status: 'UNCERTAIN', failureReason: `Interrupted after the provider may have taken it, and the provider could not be asked within the send bound (${reasonOf(err)})` };
+    return move(record, ['SENDING', 'QUEUED'], { ...patch, dueAt: null, queuedUntil: null });
   }
 
   async function sendLeased(leased: OutboundRecord, sender: MessageSender, options: SendOptions): Promise<OutboundRecord> {
