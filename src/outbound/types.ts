@@ -70,6 +70,9 @@ export type OutboundPatch = Partial<
   Pick<OutboundRecord, 'target' | 'pending' | 'status' | 'failureReason' | 'messageId' | 'conversationId' | 'queuedUntil' | 'dueAt' | 'attempts' | 'firstAttemptAt'>
 >;
 
+/** How long a webhook about a not-yet-known message waits for its send's answer (then it expires in both adapters). */
+export const OBSERVATION_TTL_MS = 3_600_000; // 1 hour
+
 /** A provider webhook about a message no send claimed yet (it may come before the send's answer). */
 export interface Observation {
   readonly provider: ProviderName;
