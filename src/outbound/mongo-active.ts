@@ -110,16 +110,26 @@ export function createActiveIndex({ active, record, unsettled }: ActiveIndexDeps
       return (await verified(entries)).filter((r) => r.dueAt !== null && r.dueAt <= at).slice(0, limit);
     },
     async queuedBefore(r) {
-      // Whatever the entries' own status says (it may lag), the records decide.
+      // Some, not how many: candidates are checked one by one (each a record read), likeliest first, until one is really QUEUED.
       const entries = await active.find({ scope: r.scope, conversationId: r.target.conversationId, createdAt: { $lt: r.createdAt } }).toArray();
-      const records = await Promise.all(entries.map((e) => record(e._id)));
-      return records.filter((q) => q && q.status === 'QUEUED' && q.scope === r.scope && q.target.conversationId === r.target.conversationId && q.createdAt < r.createdAt).length;
+      // Whatever an entry's own status says (it may lag), its record decides.
+      const likeliest = [...entries].sort((a, b) => Number(b.status === 'QUEUED') - Number(a.status === 'QUEUED') || a.createdAt.localeCompare(b.createdAt));
+      for (const e of likeliest) {
+        const q = await record(e._id);
+        if (q && q.status === 'QUEUED' && q.scope === r.scope && q.target.conversationId === r.target.conversationId && q.createdAt < r.createdAt) return 1;
+      }
+      return 0;
     },
     async queueStats() {
-      const records = await Promise.all((await active.find({}).toArray()).map((e) => record(e._id)));
-      const queued = records.filter((r): r is OutboundRecord => r !== null && r.status === 'QUEUED');
-      const oldest = queued.reduce<number | null>((min, r) => Math.min(min ?? Infinity, Date.parse(r.createdAt)), null);
-      return { depth: queued.length, oldest };
+      // Every worker pass on every instance asks: the depth is the entries' (a stale one counts until the next due() drops it),
+      // and only the oldest is checked against its record (stale ones met on the way are dropped).
+      const queued = (await active.find({ status: 'QUEUED' }).toArray()).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+      for (const [i, e] of queued.entries()) {
+        const r = await record(e._id);
+        if (r && r.status === 'QUEUED') return { depth: queued.length - i, oldest: Date.parse(r.createdAt) };
+        if (!r || !isPending(r.status)) await drop(e._id);
+      }
+      return { depth: 0, oldest: null };
     },
     async reconcile(at) {
       let repaired = 0;
