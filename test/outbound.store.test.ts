@@ -71,12 +71,17 @@ describe.each(adapters)('the outbound store (%s)', (_name, create) => {
     expect(await store.findByMessage('PODIUM', 'stored-account', 'c1/m1')).toBeNull();
     expect((await store.changedAfter(first.seq, { scopes: ['PODIUM:env'] }, 10)).map((r) => r.status)).toEqual(['SENT']);
 
+    expect(await store.announce(leased!, 'e-1')).toBe('e-1');
+    expect(await store.announce(leased!, 'e-2')).toBe('e-1');
+
     now += TTL + 1;
     expect(await store.get(first.id)).toBeNull();
     expect(await store.findByKey('PODIUM:env', 'k1')).toBeNull();
-    // The key is free again after its TTL.
-    const later = record('c'.repeat(24), 'k1', now);
+    // The key is free again after its TTL: a new send (the same id, derived from the key) that inherits nothing of the old one.
+    const later = record(first.id, 'k1', now);
     expect(await store.claim(later)).toEqual({ inserted: true, record: later });
+    expect(await store.announce(later, 'e-3')).toBe('e-3');
+    expect(await store.takeAttempt(later, LEASE)).toBe(true);
     now += TTL + 1;
     expect(await store.sweep(now)).toBeGreaterThanOrEqual(1);
     expect(await store.get(later.id)).toBeNull();

@@ -28,6 +28,9 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
     async claim(record): Promise<ClaimResult> {
       const existing = live(records.get(byKey.get(`${record.scope}\u0000${record.idempotencyKey}`) ?? ''));
       if (existing) return { inserted: false, record: existing };
+      // A key claimed again after its send expired has the same id: nothing of the old send carries over.
+      announcements.delete(record.id);
+      attempts.delete(record.id);
       records.set(record.id, record);
       byKey.set(`${record.scope}\u0000${record.idempotencyKey}`, record.id);
       return { inserted: true, record };

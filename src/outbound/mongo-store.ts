@@ -39,7 +39,10 @@ export function openMongoOutboundStore(url: string, dbName: string, now: () => n
 
 /** `expireAt` is `expiresAt` as a date, for a TTL index (adapter-only). */
 type RecordDoc = Omit<OutboundRecord, 'id'> & { _id: string; expireAt?: Date };
-/** The event published as a send's one messageSent (`_id` = the send's id). */
+/**
+ * The event published as a send's one messageSent (`_id` = `<send id>:<createdAt>`: a key claimed
+ * again after its send expired gets the same id, and must not inherit the old send's announcement).
+ */
 interface AnnouncementDoc {
   _id: string;
   eventId: string;
@@ -268,13 +271,14 @@ function sendsAndUpkeep({ c, init, now, active, messages }: StoreDeps): Pick<
     },
     async announce(r, eventId) {
       // An insert, not a conditional update: FerretDB evaluates an update's filter and writes in separate steps, so racing updates would all win.
+      const _id = `${r.id}:${r.createdAt}`;
       try {
-        await c.announcements.insertOne({ _id: r.id, eventId, expiresAt: r.expiresAt, expireAt: new Date(r.expiresAt) }, durable);
+        await c.announcements.insertOne({ _id, eventId, expiresAt: r.expiresAt, expireAt: new Date(r.expiresAt) }, durable);
         return eventId;
       } catch (err) {
         if (!isDuplicate(err)) throw err;
       }
-      const existing = await c.announcements.findOne({ _id: r.id });
+      const existing = await c.announcements.findOne({ _id });
       if (!existing) throw new Error(`Expected the announcement of send ${r.id} to be stored after a duplicate key, found none`);
       return existing.eventId;
     },
