@@ -113,6 +113,24 @@ describe.each(adapters)('the outbound store (%s)', (_name, create) => {
     expect(await store.get(due.id)).toMatchObject({ status: 'SENT', messageId: 'c1/m1', attempts: 1 });
   });
 
+  it('lets exactly one of racing claims take a key whose send expired, whatever a sweep does meanwhile', async () => {
+    let now = Date.now();
+    const store = create(() => now);
+    onTestFinished(() => store.close());
+    const old = record('e'.repeat(24), 'k-again', now);
+    await store.claim(old);
+    now += TTL + 1;
+    // The same id (derived from the key), another input each.
+    const racers = Array.from({ length: 6 }, (_, i) => ({ ...record(old.id, 'k-again', now), inputHash: `h-${i}` }));
+    const [, ...claims] = await Promise.all([store.sweep(now), ...racers.map((r) => store.claim(r)), store.sweep(now)]);
+    const winners = claims.filter((c) => typeof c !== 'number' && c.inserted);
+    expect(winners).toHaveLength(1);
+    const winner = (winners[0] as { record: OutboundRecord }).record;
+    expect(claims.filter((c) => typeof c !== 'number').every((c) => c.record.inputHash === winner.inputHash)).toBe(true);
+    expect(await store.get(old.id)).toMatchObject({ inputHash: winner.inputHash, createdAt: winner.createdAt });
+    expect((await store.due(now, 10)).map((r) => r.inputHash)).toEqual([winner.inputHash]);
+  });
+
   it('keeps an entry for each unsettled send: due when its turn comes, gone once it settles, and counted in the queue', async () => {
     let now = Date.now();
     const store = create(() => now);
@@ -247,6 +265,10 @@ describe('the outbound store on MongoDB, its side collections', () => {
     expect(await sizes()).toEqual([2, 1, 1, 1, 0]);
     await store.takeAttempt(sent, 1_000);
     now += Math.max(TTL, OBSERVATION_TTL_MS) + 1;
+    expect(await store.sweep(now)).toBe(2);
+    expect((await sizes()).slice(0, 4)).toEqual([0, 0, 0, 0]);
+    // What says who deleted each record goes a minute later.
+    now += 60_001;
     await store.sweep(now);
     expect(await sizes()).toEqual([0, 0, 0, 0, 0]);
   });

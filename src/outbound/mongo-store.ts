@@ -116,26 +116,50 @@ function initOnce(db: Db, c: Collections): () => Promise<boolean> {
   };
 }
 
-/** The claim: a unique insert; a duplicate answers the record already there (an expired one frees its key). */
-async function insertOrExisting(records: Collection<RecordDoc>, record: OutboundRecord, now: () => number, retried = false): Promise<ClaimResult> {
+/** How long a claimer or sweep that took an expired record's end may take to delete it before another may (its marker's life). */
+const END_LEASE_MS = 60_000;
+/** How long a claim waits for whoever took an expired record's end to delete it. */
+const END_WAIT_MS = 2_000;
+
+/**
+ * Who may end an expired record (delete it, to free its key or in the sweep):
+ * one unique insert per record version (`<id>:end:<createdAt>`). A guarded
+ * delete cannot decide it on FerretDB (filter and delete are separate steps):
+ * a new claim of the key reuses the id, and a late delete would remove it.
+ */
+async function takeEnd(attempts: Collection<AttemptDoc>, doc: Pick<RecordDoc, '_id' | 'createdAt'>, now: () => number): Promise<boolean> {
   try {
-    await records.insertOne(toDoc(record), durable);
-    return { inserted: true, record };
+    const expiresAt = now() + END_LEASE_MS;
+    await attempts.insertOne({ _id: `${doc._id}:end:${doc.createdAt}`, takenAt: now(), expiresAt, expireAt: new Date(expiresAt) }, durable);
+    return true;
   } catch (err) {
     if (!isDuplicate(err)) throw err;
+    return false;
   }
+}
+
+/** The claim: a unique insert; a duplicate answers the record already there (an expired one frees its key, to exactly one claimer). */
+async function insertOrExisting(c: Pick<Collections, 'records' | 'attempts'>, record: OutboundRecord, now: () => number): Promise<ClaimResult> {
   const { scope, idempotencyKey } = record;
-  const byId = await records.findOne({ _id: record.id });
-  // By `_id` (derived from the key); by the key itself only for a record stored before ids were derived.
-  const existing = byId && byId.scope === scope && byId.idempotencyKey === idempotencyKey ? byId : await records.findOne({ scope, idempotencyKey });
-  if (!existing && !retried) return insertOrExisting(records, record, now, true);
-  if (existing && existing.expiresAt <= now() && !retried) {
-    // An expired record the sweep has not reached yet frees its key (only one claimer deletes it).
-    await records.deleteOne({ _id: existing._id, expiresAt: { $lte: now() } }, durable);
-    return insertOrExisting(records, record, now, true);
+  for (const deadline = Date.now() + END_WAIT_MS; ; ) {
+    try {
+      await c.records.insertOne(toDoc(record), durable);
+      return { inserted: true, record };
+    } catch (err) {
+      if (!isDuplicate(err)) throw err;
+    }
+    const byId = await c.records.findOne({ _id: record.id });
+    // By `_id` (derived from the key); by the key itself only for a record stored before ids were derived.
+    const existing = byId && byId.scope === scope && byId.idempotencyKey === idempotencyKey ? byId : await c.records.findOne({ scope, idempotencyKey });
+    if (existing && existing.expiresAt > now()) return { inserted: false, record: toRecord(existing) };
+    // Expired, not swept yet: whoever takes its end deletes it; the others wait for that, then race to insert.
+    if (existing && (await takeEnd(c.attempts, existing, now))) {
+      await c.records.deleteOne({ _id: existing._id }, durable);
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`Expected the send of key ${idempotencyKey} to be insertable or stored unexpired within ${END_WAIT_MS} ms, found neither`);
+    if (existing) await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  if (!existing) throw new Error(`Expected the send of key ${record.idempotencyKey} to be stored or insertable, found neither twice`);
-  return { inserted: false, record: toRecord(existing) };
 }
 
 export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now: () => number = Date.now): OutboundStore {
@@ -167,7 +191,7 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       await init();
       // The entry before the record: a crash in between leaves an entry without a record (due() drops it), never an unsettled record the worker cannot find.
       await active.put(candidate);
-      const result = await insertOrExisting(records, candidate, now);
+      const result = await insertOrExisting(c, candidate, now);
       // Inserted: a due() may have dropped the entry before the record existed, so look again. Not inserted: the entry follows the record there.
       const settle = result.inserted ? active.ensure(candidate) : active.drop(candidate.id);
       await settle.catch(sideWriteFailed);
@@ -297,10 +321,16 @@ function sendsAndUpkeep({ c, init, now, active, messages }: StoreDeps): Pick<
     async sweep(at) {
       await init();
       const expired = { expiresAt: { $lte: at } };
-      const [swept] = await Promise.all(sideAndRecords(c).map((collection) => collection.deleteMany(expired)));
+      // Records one by one, each by whoever takes its end (a claim may be replacing it under the same id); the rest at once.
+      const ends = await c.records.find(expired, { projection: { _id: 1, createdAt: 1 } }).toArray();
+      let swept = 0;
+      for (const doc of ends) {
+        if (await takeEnd(c.attempts, doc, now)) swept += (await c.records.deleteOne({ _id: doc._id }, durable)).deletedCount;
+      }
+      await Promise.all(sideAndRecords(c).slice(1).map((collection) => collection.deleteMany(expired)));
       // The backstop for a side write lost after its record's: every unsettled record is in the index again within a sweep.
       await active.reconcile(at);
-      return swept?.deletedCount ?? 0;
+      return swept;
     },
   };
 }
