@@ -88,17 +88,14 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
       if (observed.length > 10_000) observed.splice(0, observed.length - 10_000);
     },
     observations: async (provider: ProviderName, account, messageId) =>
-      observed
-        .filter(({ observation: o, expiresAt }) => o.provider === provider && o.account === account && o.messageId === messageId && expiresAt > now())
-        .map(({ observation }) => observation),
+      observed.filter(({ observation: o, expiresAt }) => o.provider === provider && o.account === account && o.messageId === messageId && expiresAt > now()).map((o) => o.observation),
     async queueStats() {
       const queued = [...records.values()].filter((r) => r.status === 'QUEUED' && live(r));
       const oldest = queued.reduce<number | null>((min, r) => Math.min(min ?? Infinity, Date.parse(r.createdAt)), null);
       return { depth: queued.length, oldest };
     },
     async sweep(at) {
-      const kept = observed.filter((o) => o.expiresAt > at);
-      observed.splice(0, observed.length, ...kept);
+      observed.splice(0, observed.length, ...observed.filter((o) => o.expiresAt > at));
       let deleted = 0;
       for (const [id, r] of records) {
         if (r.expiresAt <= at) {
