@@ -2,7 +2,7 @@
 // process, nothing survives a restart, exactly the semantics of the MongoDB adapter.
 import type { ProviderName } from '../model.js';
 import { nextSeq } from './seq.js';
-import type { ClaimResult, Observation, OutboundFilter, OutboundPatch, OutboundRecord, OutboundStatus, OutboundStore } from './types.js';
+import { OBSERVATION_TTL_MS, type ClaimResult, type Observation, type OutboundFilter, type OutboundPatch, type OutboundRecord, type OutboundStatus, type OutboundStore } from './types.js';
 
 export function matchesFilter(r: OutboundRecord, f: OutboundFilter): boolean {
   return (
@@ -16,7 +16,8 @@ export function matchesFilter(r: OutboundRecord, f: OutboundFilter): boolean {
 export function createMemoryOutboundStore(now: () => number = Date.now): OutboundStore {
   const records = new Map<string, OutboundRecord>();
   const byKey = new Map<string, string>();
-  const observed: Observation[] = [];
+  /** Webhooks about messages no send had named yet, each kept OBSERVATION_TTL_MS. */
+  const observed: Array<{ readonly observation: Observation; readonly expiresAt: number }> = [];
   /** Outbound id -> the event published as its messageSent. */
   const announcements = new Map<string, string>();
   /** When each attempt (`<dueAt>:<round>`) was taken, per send. */
@@ -27,6 +28,9 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
     async claim(record): Promise<ClaimResult> {
       const existing = live(records.get(byKey.get(`${record.scope}\u0000${record.idempotencyKey}`) ?? ''));
       if (existing) return { inserted: false, record: existing };
+      // A key claimed again after its send expired has the same id: nothing of the old send carries over.
+      announcements.delete(record.id);
+      attempts.delete(record.id);
       records.set(record.id, record);
       byKey.set(`${record.scope}\u0000${record.idempotencyKey}`, record.id);
       return { inserted: true, record };
@@ -77,20 +81,21 @@ export function createMemoryOutboundStore(now: () => number = Date.now): Outboun
     },
     async queuedBefore(record) {
       const conversation = record.target.conversationId;
-      return [...records.values()].filter((r) => r.status === 'QUEUED' && r.scope === record.scope && r.target.conversationId === conversation && r.createdAt < record.createdAt).length;
+      return [...records.values()].filter((r) => r.status === 'QUEUED' && r.scope === record.scope && r.target.conversationId === conversation && r.createdAt < record.createdAt && live(r)).length;
     },
     async observe(observation) {
-      observed.push(observation);
+      observed.push({ observation, expiresAt: now() + OBSERVATION_TTL_MS });
       if (observed.length > 10_000) observed.splice(0, observed.length - 10_000);
     },
     observations: async (provider: ProviderName, account, messageId) =>
-      observed.filter((o) => o.provider === provider && o.account === account && o.messageId === messageId),
+      observed.filter(({ observation: o, expiresAt }) => o.provider === provider && o.account === account && o.messageId === messageId && expiresAt > now()).map((o) => o.observation),
     async queueStats() {
-      const queued = [...records.values()].filter((r) => r.status === 'QUEUED');
+      const queued = [...records.values()].filter((r) => r.status === 'QUEUED' && live(r));
       const oldest = queued.reduce<number | null>((min, r) => Math.min(min ?? Infinity, Date.parse(r.createdAt)), null);
       return { depth: queued.length, oldest };
     },
     async sweep(at) {
+      observed.splice(0, observed.length, ...observed.filter((o) => o.expiresAt > at));
       let deleted = 0;
       for (const [id, r] of records) {
         if (r.expiresAt <= at) {

@@ -70,6 +70,9 @@ export type OutboundPatch = Partial<
   Pick<OutboundRecord, 'target' | 'pending' | 'status' | 'failureReason' | 'messageId' | 'conversationId' | 'queuedUntil' | 'dueAt' | 'attempts' | 'firstAttemptAt'>
 >;
 
+/** How long a webhook about a not-yet-known message waits for its send's answer (then it expires in both adapters). */
+export const OBSERVATION_TTL_MS = 3_600_000; // 1 hour
+
 /** A provider webhook about a message no send claimed yet (it may come before the send's answer). */
 export interface Observation {
   readonly provider: ProviderName;
@@ -120,7 +123,11 @@ export interface OutboundStore {
    * writes in separate steps, so racing updates all win.
    */
   takeAttempt(record: OutboundRecord, leaseMs: number): Promise<boolean>;
-  /** QUEUED and SENDING records whose dueAt has passed, oldest first. */
+  /**
+   * QUEUED and SENDING records whose dueAt has passed, oldest first. The worker
+   * calls it every pass on every instance: the MongoDB adapter reads an index
+   * of unsettled sends, not the records (mongo-active.ts).
+   */
   due(now: number, limit: number): Promise<readonly OutboundRecord[]>;
   /** Records changed after `seq`, in seq order. */
   changedAfter(seq: string, filter: OutboundFilter, limit: number): Promise<readonly OutboundRecord[]>;
@@ -134,8 +141,9 @@ export interface OutboundStore {
    */
   announce(record: OutboundRecord, eventId: string): Promise<string>;
   observe(observation: Observation): Promise<void>;
+  /** The unexpired reports `observe` kept about the message (OBSERVATION_TTL_MS), in no particular order. */
   observations(provider: ProviderName, account: string, messageId: string): Promise<readonly Observation[]>;
-  /** QUEUED count and the oldest one's createdAt (epoch ms), for metrics. */
+  /** QUEUED count and the oldest one's createdAt (epoch ms), for metrics; the count may include a send settled since the last `due` pass. */
   queueStats(): Promise<{ readonly depth: number; readonly oldest: number | null }>;
   /** Deletes what expired; answers how many. */
   sweep(now: number): Promise<number>;
