@@ -46,13 +46,12 @@ describe('sending across instances', () => {
     const b = await useTestGateway({ env, redis: true, podium, outbound: { intervalMs: 10 } });
     const conversation = await conversationOn(a, 'PODIUM', 'SMS');
     // The first send meets a 429 and queues for a second; the others queue behind it, so both workers find all of them due at once.
-    podium.injectFault({ ...podium.sendRequests, status: 429, retryAfterSeconds: 1 });
-    const ids: string[] = [];
-    for (let i = 0; i < 30; i++) {
-      const res = await send(i % 2 === 0 ? a : b, { to: { conversationId: conversation.id }, body: `Queued ${i}`, idempotencyKey: `race-q-${i}` });
-      expect(res.data?.sendMessage.outboundMessage?.status).toBe('QUEUED');
-      ids.push(res.data!.sendMessage.outboundMessage!.id);
-    }
+    podium.injectFault({ ...podium.sendRequests, status: 429, retryAfterSeconds: 2 });
+    const queue = (i: number) => send(i % 2 === 0 ? a : b, { to: { conversationId: conversation.id }, body: `Queued ${i}`, idempotencyKey: `race-q-${i}` });
+    // The others at once, while the first still waits for its turn: sent one by one, a slow machine let the queue drain midway.
+    const answers = [await queue(0), ...(await Promise.all(Array.from({ length: 29 }, (_, i) => queue(i + 1))))];
+    expect(answers.map((res) => res.data?.sendMessage.outboundMessage?.status)).toEqual(Array.from({ length: 30 }, () => 'QUEUED'));
+    const ids = answers.map((res) => res.data!.sendMessage.outboundMessage!.id);
     await until(async () => (await Promise.all(ids.map((id) => status(a, id)))).every((s) => /^(SENT|DELIVERED)$/.test(s)), 'all queued sends sent', 20_000);
     // The refused first attempt, then one request per send.
     expect(podium.sendCount()).toBe(31);
