@@ -232,7 +232,9 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       const doc = await records.findOneAndUpdate(q, { $set: set }, { returnDocument: 'after', ...durable });
       if (!doc) return null;
       const after = toRecord(doc);
-      await keepActive(active, current, after, patch).catch(sideWriteFailed);
+      const kept = keepActive(active, current, after, patch).catch(sideWriteFailed);
+      // A settled send's entry is dropped behind the answer: left over, it only costs `due` one look at a settled record.
+      if (isPending(after.status)) await kept;
       return after;
     },
     async changedAfter(seq, filter, limit) {
