@@ -29,6 +29,7 @@ import {
   type GatewayProcess,
   type Summary,
 } from './harness.js';
+import { cpuMsOf, cpuWindow, databaseCpuMs, printCpuTable, type CpuPerWebhook } from './ingest-cpu.js';
 
 // The message's id comes first: the subscriber process reads it out of each `next` without parsing the rest.
 const SUBSCRIPTION = 'subscription { messageReceived { message { id body } id receivedAt } }';
@@ -82,6 +83,8 @@ interface GatewayRun {
   readonly rssAfterMiB: number;
   /** The gateway process's CPU (user + kernel) over the measured run, in % of one core. */
   readonly gatewayCpuPercent: number;
+  /** CPU (user + kernel) per acknowledged webhook over the measured run, by process (ingest-cpu.ts). */
+  readonly cpuMsPerWebhook: CpuPerWebhook;
 }
 
 interface DriverRun {
@@ -98,6 +101,8 @@ interface DriverRun {
   readonly insertLatencyMs: Summary;
   /** All of `writes` for one document. */
   readonly sequenceLatencyMs: Summary;
+  /** CPU (user + kernel) per document: the database process when this script started it (else NaN), and this process (the driver). */
+  readonly cpuMsPerDocument: { readonly database: number; readonly client: number };
 }
 
 runBenchmark(async (cleanup) => {
@@ -192,6 +197,7 @@ runBenchmark(async (cleanup) => {
       ],
     );
     console.log('  p50/p99/max: the event insertOne (what a 200 waits for); "all writes": insertOne + findOne + publish_claims insertOne, what the gateway store does per event');
+    printCpuTable(first, insertOnly, withPublish);
     for (const d of driver) if (d.failed > 0) console.log(`  ${d.failed} driver writes (${d.writes}) failed; first: ${d.firstFailure}`);
   }
   printTable(
@@ -300,8 +306,10 @@ async function gatewayRun(cleanup: Cleanup, gateway: GatewayProcess, pubsub: Gat
 
   const rssBeforeMiB = gateway.rssMiB();
   const cpuBefore = gateway.cpuMs();
+  const cpuWindowOf = cpuWindow(gateway.pid);
   const pool = flags.rate > 0 ? await paced(events.length - W, flags.rate, (i) => post(W + i)) : await runPool({ total: events.length - W, concurrency: flags.concurrency, maxMs: flags['max-seconds'] * 1000, task: (i) => post(W + i) });
   const cpuAfter = gateway.cpuMs();
+  const cpuUsed = cpuWindowOf();
   const posted = pool.completed;
   const expected = S * acked;
   await waitFor(W, W + posted, expected);
@@ -351,6 +359,7 @@ async function gatewayRun(cleanup: Cleanup, gateway: GatewayProcess, pubsub: Gat
     rssBeforeMiB,
     rssAfterMiB,
     gatewayCpuPercent: round(((cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system) / pool.elapsedMs) * 100, 1),
+    cpuMsPerWebhook: cpuUsed(Math.max(1, acked)),
   };
 }
 
@@ -412,6 +421,8 @@ async function driverRun(mongo: MongoClient, database: string, stored: { warmup:
     }
   };
   await runPool({ total: stored.warmup.length, concurrency: flags.concurrency, maxMs: flags['max-seconds'] * 1000, task: (i) => write(stored.warmup[i] as Document, false) });
+  const databaseBefore = databaseCpuMs();
+  const clientBefore = process.cpuUsage();
   const pool = await runPool({
     total: stored.measured.length,
     concurrency: flags.concurrency,
@@ -426,6 +437,7 @@ async function driverRun(mongo: MongoClient, database: string, stored: { warmup:
     failed,
     firstFailure,
     elapsedMs: round(pool.elapsedMs, 1),
+    cpuMsPerDocument: { database: round((databaseCpuMs() - databaseBefore) / Math.max(1, insertLatency.length), 2), client: round(cpuMsOf(process.cpuUsage(clientBefore)) / Math.max(1, insertLatency.length), 2) },
     documentsPerSecond: round(insertLatency.length / (pool.elapsedMs / 1000), 1),
     insertLatencyMs: summarize(insertLatency),
     sequenceLatencyMs: summarize(sequenceLatency),

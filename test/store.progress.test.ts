@@ -5,6 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { idFloor } from '../src/events/cursor.js';
+import { newEventId } from '../src/events/event-id.js';
 import { createMongoStore, type MongoStoreOptions } from '../src/events/store/mongo.js';
 import type { EventStore, NewEvent } from '../src/events/types.js';
 
@@ -126,5 +128,59 @@ describe('the publish progress of the MongoDB store', () => {
     // Nothing else is held: the progress passes every id made so far.
     expect((await a.getEvent(first!.event.id))?.published).toBe(true);
     expect(await adminClient().db(db).collection('events').countDocuments()).toBe(1);
+  });
+
+  // An event no progress document accounts for (inserted behind the stores' back): seen by a scan of `events`, never by the progress alone.
+  async function insertGhost(db: string, id: string): Promise<void> {
+    const event = newEvent();
+    const { rawBody, ...fields } = event;
+    await adminClient().db(db).collection<{ _id: string } & Record<string, unknown>>('events').insertOne({ _id: id, ...fields, rawBody, receivedAtDate: new Date(event.receivedAt) });
+  }
+  const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('answers a range every progress document has passed from those documents alone, without scanning the events', async () => {
+    const db = freshDb();
+    const a = openStore(db);
+    const other = openStore(db);
+    const [published] = await a.insertEvents([newEvent()], { claimForPublish: true });
+    const ghost = newEventId();
+    const before = newEventId();
+    await insertGhost(db, ghost);
+    // The write that records it comes after `before`: this holder has nothing unpublished below it.
+    await a.markPublished([published!.event.id]);
+
+    expect((await other.scanUnpublished({ limit: 10, after: null, before })).events).toEqual([]);
+    // Up to the newest ids, this holder's document no longer rules everything out: the range is scanned.
+    expect((await other.scanUnpublished({ limit: 10, after: null, before: 'g' })).events.map((e) => e.id)).toEqual([ghost]);
+  });
+
+  it('scans up to the bound a holder that died wrote before its inserts, and no further', async () => {
+    const db = freshDb();
+    const dead = createMongoStore({ url: inject('mongodbUrl'), db, publishProgress: { intervalMs: 10, heartbeatMs: 20 } });
+    const [left] = await dead.insertEvents([newEvent()], { claimForPublish: true });
+    // Killed: nothing is flushed, and its bound is 5 heartbeats (100 ms) ahead of its last write.
+    const other = openStore(db);
+    expect((await other.scanUnpublished({ limit: 10, after: null, before: 'g' })).events.map((e) => e.id)).toEqual([left!.event.id]);
+    const past = Date.now() + 10_000;
+    const ghost = idFloor(past + 1).slice(0, 12) + '0'.repeat(15) + '1';
+    await insertGhost(db, ghost);
+    expect((await other.scanUnpublished({ limit: 10, after: idFloor(past), before: 'g' })).events).toEqual([]);
+    await dead.close();
+  });
+
+  it('keeps the range of a processed event inserted without a claim open until its publish is marked', async () => {
+    const db = freshDb();
+    const a = openStore(db, { publishProgress: { intervalMs: 10, heartbeatMs: 20 } });
+    const other = openStore(db);
+    const { event } = await a.insertEvent(newEvent());
+    const before = newEventId();
+    // Heartbeats are written meanwhile; without the event they would pass `before`.
+    await sleep(100);
+    expect((await other.scanUnpublished({ limit: 10, after: null, before })).events.map((e) => e.id)).toEqual([event.id]);
+
+    await a.markPublished([event.id]);
+    expect(await adminClient().db(db).collection('published_events').countDocuments()).toBe(1);
+    await sleep(100);
+    expect((await other.scanUnpublished({ limit: 10, after: null, before })).events).toEqual([]);
   });
 });

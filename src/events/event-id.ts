@@ -36,3 +36,7 @@ export function newEventId(): string {
   );
 }
 
+/** The time (ms) the next id will carry at least: the wall clock, never behind an id already made. */
+export function idClock(): number {
+  return Math.max(Date.now(), lastMs);
+}

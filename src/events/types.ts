@@ -107,6 +107,8 @@ export interface EventLog {
    * The outbox's scan: up to `limit` processed events with ids between `after`
    * and `before` (both exclusive), oldest first, and of those the unpublished
    * ones; `scannedTo` is the last id looked at when there may be more, else null.
+   * A store that knows no processed event in the range can be unpublished may
+   * answer none without reading them (the MongoDB store, from its publish progress).
    */
   scanUnpublished(page: { readonly limit: number; readonly after: string | null; readonly before: string }): Promise<UnpublishedScan>;
   /** Newest first; `before` is an event id (exclusive). */

@@ -64,6 +64,13 @@ export interface ProgressDocument {
   _id: string;
   below: string;
   open: string[];
+  /**
+   * Every event this holder inserted or will insert has a smaller id: it is
+   * written before an insert needs it (mongo-progress.ts), so once the outbox's
+   * floor passes it, a dead holder has nothing left there. Absent on documents
+   * of older versions (then nothing bounds them).
+   */
+  until?: string;
   at: Date;
 }
 

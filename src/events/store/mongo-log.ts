@@ -26,8 +26,8 @@ export interface MongoLogOptions {
   readonly now: () => number;
   /** Where the `published` field comes from. */
   readonly claims: Pick<MongoPublishClaims, 'publishedOf'>;
-  /** Holds what an insert claims until its publish is recorded. */
-  readonly progress: Pick<PublishProgress, 'holder' | 'hold' | 'drop'>;
+  /** Holds what an insert claims until its publish is recorded, bounds the ids inserted, and tells a scan when there is nothing to find. */
+  readonly progress: Pick<PublishProgress, 'holder' | 'hold' | 'drop' | 'cover' | 'track' | 'mayHaveUnpublished'>;
 }
 
 // A clash on `_id` (two processes drawing the same random suffix in the same
@@ -46,6 +46,8 @@ export function createMongoEventLog(db: Db, options: MongoLogOptions): MongoEven
   async function scanUnpublished(page: { limit: number; after: string | null; before: string }): Promise<UnpublishedScan> {
     if (page.limit <= 0) return { events: [], scannedTo: null };
     await ready();
+    // The common case, read from the progress documents: no filter but `_id` equality is served by an index on FerretDB, so the scan below reads all of `events`.
+    if (!(await options.progress.mayHaveUnpublished(page.after, page.before))) return { events: [], scannedTo: null };
     const _id = page.after === null ? { $lt: page.before } : { $gt: page.after, $lt: page.before };
     const scanned = await events.find({ status: 'PROCESSED', _id }).sort({ _id: 1 }).limit(page.limit).toArray();
     const done = await options.claims.publishedOf(scanned);
@@ -89,6 +91,9 @@ export function createMongoEventLog(db: Db, options: MongoLogOptions): MongoEven
       // Conditional on the status, so a processed event is never rewritten; two
       // re-normalizations racing write the same fields, and the publish claim picks one publisher.
       const fields = { status: 'PROCESSED' as const, reason: null, kind: processed.kind, message: processed.message, providerEventType: processed.providerEventType };
+      // Tracked before the write: processed and not claimed, it is unpublished until its publish is marked (a racing
+      // re-normalization that lost tracks it too; it is listed open a while, which costs a few scans, nothing else).
+      options.progress.track(id);
       await events.updateOne({ _id: id, status: 'UNPROCESSABLE' }, { $set: { ...fields, ...(processed.account ? { account: processed.account } : {}) } });
       return getEvent(id);
     },
@@ -142,20 +147,22 @@ function inserter(events: Collection<EventDocument>, deliveries: Collection<Deli
 
   async function insertOneEvent(event: NewEvent, deliveryId: string | null, claim: boolean): Promise<InsertResult> {
     for (let attempt = 1; ; attempt += 1) {
+      // Before the id is made: the progress document must bound it, or the outbox could skip it after a crash.
+      await progress.cover();
       const document = toDocument(event, newEventId(), deliveryId);
       const claimed = claim && event.status === 'PROCESSED';
       if (claimed) {
         document.claimedAt = new Date(now());
         document.claimedBy = progress.holder;
         progress.hold(document._id);
-      }
+      } else if (event.status === 'PROCESSED') progress.track(document._id);
       try {
         await insertBatch(document);
         return { inserted: true, event: fromDocument(document, event.rawBody, false) };
       } catch (error) {
         // Any other failure may still have stored it: it stays held, and is listed open once its hold runs out.
         if (!isDuplicateKey(error)) throw error;
-        if (claimed) progress.drop(document._id);
+        progress.drop(document._id);
         // The unique index only reports a clash once the other write is
         // committed, so the original is readable now.
         const existing = await events.findOne({ provider: event.provider, eventKey: event.eventKey });

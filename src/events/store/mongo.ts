@@ -22,8 +22,8 @@ export type MongoStoreOptions = MongoConnectionOptions & {
   readonly retentionMs?: number;
   /** The clock claims are timed by (tests). @default Date.now */
   readonly now?: () => number;
-  /** How this store records its own publishes (mongo-progress.ts; tests shorten them). @default intervalMs 100, holdMs 3_000 */
-  readonly publishProgress?: Pick<ProgressOptions, 'intervalMs' | 'holdMs'>;
+  /** How this store records its own publishes (mongo-progress.ts; tests shorten them). @default intervalMs 100, holdMs 3_000, heartbeatMs 1_000 */
+  readonly publishProgress?: Pick<ProgressOptions, 'intervalMs' | 'holdMs' | 'heartbeatMs'>;
 };
 
 export function createMongoStore(options: MongoStoreOptions): EventStore {
