@@ -100,6 +100,26 @@ describe('one messageSent per send (HighLevel reports SENT once per status)', ()
     expect(stored.every((e) => e.published)).toBe(true);
   });
 
+  it('gives a subscription resumed from before the send its one messageSent, not the stored repeat (MongoDB)', async () => {
+    const h = await highLevel({ mongo: true });
+    const first = await h.emulator.emitMessageEvent('SENT');
+    await until(() => h.heard().length > 0, 'the first messageSent');
+    const cursor = await h.t.gql<{ messageEvents: { edges: Array<{ cursor: string }> } }>('{ messageEvents(first: 1) { edges { cursor } } }');
+    const after = cursor.data!.messageEvents.edges[0]!.cursor;
+    expect(first.messageId).toBeTruthy();
+    const sent = await sendReply(h, 'announce-resume');
+    await until(async () => (await statusOf(h.t, sent.id)) === 'DELIVERED', 'the send DELIVERED');
+    await h.emulator.sendsSettled();
+    await sentinel(h);
+    expect((await storedAbout(h.t, sent.message!.id)).map((e) => e.status)).toEqual(['SENT', 'DELIVERED']);
+    // Resumed: the send's messageSent and the sentinel's, and nothing more (the repeat would come between them).
+    const query = 'subscription($after: String) { messageSent(filter: { provider: LEADCONNECTOR }, after: $after) { id message { id status } outboundMessage { id } } }';
+    const resumed = collect<{ messageSent: Heard }>(h.t.ws(AGENT_KEY), query, { after }, 2);
+    const events = (await resumed.done).map((r) => r.messageSent);
+    expect(events[0]).toMatchObject({ message: { id: sent.message!.id, status: 'SENT' }, outboundMessage: { id: sent.id } });
+    expect(events[1]!.message.id).not.toBe(sent.message!.id);
+  });
+
   it('publishes the first of the webhooks when "delivered" comes before "sent", and the send stays DELIVERED', async () => {
     const h = await highLevel();
     await templateOf(h);

@@ -83,7 +83,9 @@ export function createPersist(options: PersistOptions): Persist {
     const ids = batch.events.filter((e) => unannounced.has(e.id) && e.status === 'PROCESSED').map((e) => e.id);
     if (ids.length === 0) return new Set();
     if (!options.claims) throw new Error(`an after-stored hook answered ${ids.length} events unannounced, but the persist step was given no publish claims to mark them in`);
+    // Flagged first, so nothing that reads the log (a resume, a catch-up, the outbox) publishes them even before the mark.
     // Rejects like a hook would: the delivery is retried, and its redelivery marks them again.
+    await log.markUnannounced(ids);
     await options.claims.markPublished(ids);
     return new Set(ids);
   }

@@ -41,6 +41,12 @@ export interface StoredEvent extends NewEvent {
   readonly id: string;
   /** Whether the event has reached the pubsub (processed events only). */
   readonly published: boolean;
+  /**
+   * Set on an event kept but never published as a message event (a send's
+   * repeated messageSent: outbound/observe.ts), so that no resume, catch-up or
+   * outbox sweep delivers what the live stream held back.
+   */
+  readonly unannounced?: true;
 }
 
 /** What a replay fills in on an event that now normalizes. */
@@ -123,6 +129,8 @@ export interface EventLog {
    * (unchanged when it was already processed), or null when there is no such event.
    */
   markProcessed(id: string, processed: ProcessedFields): Promise<StoredEvent | null>;
+  /** Flags stored events unannounced (StoredEvent.unannounced); durable before it resolves. */
+  markUnannounced(ids: readonly string[]): Promise<void>;
   /** Deletes events (and their raw bodies) with ids below `before`; resolves with how many. */
   deleteEventsBefore(before: string): Promise<number>;
   /** How long events are kept, in ms; cursors older than this are refused. */
@@ -199,7 +207,7 @@ export interface PubSub {
 
 /** The event as subscribers see it, from the pubsub or read from the store (resume, catch-up). */
 export function toPublished(event: StoredEvent): PublishedEvent | null {
-  if (event.status !== 'PROCESSED' || !event.kind || !event.message) return null;
+  if (event.status !== 'PROCESSED' || !event.kind || !event.message || event.unannounced) return null;
   return {
     eventId: event.id,
     provider: event.provider,

@@ -134,6 +134,15 @@ export function createMemoryEventLog(options: MemoryLogOptions): MemoryEventLog 
       return row ? out(row) : null;
     },
     markProcessed: async (id, processed) => markProcessed(id, processed),
+    async markUnannounced(ids) {
+      for (const id of ids) {
+        const row = byId.get(id);
+        if (!row) continue;
+        const updated: Row = { ...row, unannounced: true };
+        byId.set(id, updated);
+        rows[firstIndexNotBefore(rows, id)] = updated;
+      }
+    },
     async deleteEventsBefore(before) {
       const cut = firstIndexNotBefore(rows, before);
       const gone = rows.slice(0, cut);

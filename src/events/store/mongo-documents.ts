@@ -41,6 +41,8 @@ export interface EventDocument {
   claimedAt?: Date;
   /** The store that claimed it in its insert (its `publish_progress` document says whether it published it). */
   claimedBy?: string;
+  /** StoredEvent.unannounced. */
+  unannounced?: true;
 }
 
 export interface DeliveryDocument {
@@ -124,6 +126,7 @@ export function fromDocument(document: EventDocument, rawBody: string, published
     rawBody,
     receivedAt: document.receivedAt,
     published,
+    ...(document.unannounced ? { unannounced: true as const } : {}),
   };
 }
 

@@ -97,6 +97,11 @@ export function createMongoEventLog(db: Db, options: MongoLogOptions): MongoEven
       await events.updateOne({ _id: id, status: 'UNPROCESSABLE' }, { $set: { ...fields, ...(processed.account ? { account: processed.account } : {}) } });
       return getEvent(id);
     },
+    async markUnannounced(ids: readonly string[]): Promise<void> {
+      await ready();
+      // One write per id by `_id` (FerretDB pushes `$in` down to no index): only a send's repeated messageSent comes here.
+      await Promise.all(ids.map((_id) => events.updateOne({ _id }, { $set: { unannounced: true } })));
+    },
     async deleteEventsBefore(before: string): Promise<number> {
       await ready();
       const { deletedCount } = await events.deleteMany({ _id: { $lt: before } });
