@@ -2,7 +2,10 @@
 // the limit in any window) that queues bursts in order and refuses what would
 // wait too long; in Redis, two instances spend one budget.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, inject, it, onTestFinished } from 'vitest';
+import { createUpstreamClient } from '../src/providers/http.js';
 import { createLocalBudget, createRateBudgets } from '../src/providers/rate-budget.js';
 import { useTestGateway } from './helpers/gateway.js';
 
@@ -44,6 +47,27 @@ describe('rate budget', () => {
     expect(waits.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
     expect(Math.min(...waits.slice(5))).toBeGreaterThan(0);
     expect(Math.min(...waits.slice(10))).toBeGreaterThan(300);
+  });
+
+  it('counts a call that left later than its slot allows again where it left, so the call a window after it cannot overtake it', async () => {
+    const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    // 2 calls per second: a slot's margin is 100 ms, of which a call may leave 50 ms late.
+    const budget = createLocalBudget({ requests: 2, perMs: 1_000 });
+    const client = createUpstreamClient({ provider: 'PODIUM', baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, budget, maxRetries: 0 });
+    await Promise.all([client.request({ path: '/a' }), client.request({ path: '/b' })]);
+    // The third waits about 1.1 s for its slot; the event loop is held 300 ms just before the slot comes, so it leaves late.
+    const late = client.request({ path: '/c', budgetWaitMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const until = Date.now() + 400;
+    while (Date.now() < until) {
+      // busy: the call's timer cannot fire
+    }
+    await late;
+    // Counted again at its real departure: the next call waits for that slot to leave the window, not for the one it missed.
+    const next = await budget.take(5_000);
+    expect(next.ok && next.waitMs).toBeGreaterThan(500);
   });
 
   it('is one budget for two instances on one Redis', async () => {

@@ -19,7 +19,16 @@ export interface RateLimit {
 }
 
 export type Reservation =
-  | { readonly ok: true; readonly waitMs: number; readonly remaining: number }
+  | {
+      readonly ok: true;
+      readonly waitMs: number;
+      readonly remaining: number;
+      /**
+       * How late after its slot the call may leave: the slot's margin absorbs that much. Later, the call a window
+       * after it could arrive inside its window, so it takes a slot again at its real departure (http.ts).
+       */
+      readonly lateAfterMs: number;
+    }
   | { readonly ok: false; readonly retryAfterMs: number; readonly remaining: number };
 
 export interface TakeOptions {
@@ -70,7 +79,7 @@ export function createLocalBudget(limit: RateLimit, now: () => number = Date.now
       const waitMs = at - t;
       if (waitMs > maxWaitMs) return { ok: false, retryAfterMs: waitMs, remaining: Math.max(0, limit.requests - slots.length) };
       slots.push(at);
-      return { ok: true, waitMs, remaining: Math.max(0, limit.requests - slots.length) };
+      return { ok: true, waitMs, remaining: Math.max(0, limit.requests - slots.length), lateAfterMs: lateAfterMs(limit) };
     },
   };
 }
@@ -94,6 +103,11 @@ function slotTime(slots: readonly number[], now: number, limit: RateLimit, reser
  */
 function marginMs(limit: RateLimit): number {
   return Math.max(100, Math.ceil(limit.perMs / 100));
+}
+
+/** Half the margin: the other half is left for the way from the socket to the provider's clock. */
+function lateAfterMs(limit: RateLimit): number {
+  return Math.floor(marginMs(limit) / 2);
 }
 
 // KEYS[1] the sorted set of slot times; ARGV: requests, window ms, largest wait, slots to leave in reserve, a unique
@@ -152,7 +166,7 @@ export function createRateBudgets(target: string | Redis | null, prefix = 'gw'):
             return fallback.take(maxWaitMs, options);
           }
           const [ok, ms, remaining] = answer;
-          return ok === 1 ? { ok: true, waitMs: Number(ms), remaining: Number(remaining) } : { ok: false, retryAfterMs: Number(ms), remaining: 0 };
+          return ok === 1 ? { ok: true, waitMs: Number(ms), remaining: Number(remaining), lateAfterMs: lateAfterMs(limit) } : { ok: false, retryAfterMs: Number(ms), remaining: 0 };
         },
       };
     },
