@@ -14,6 +14,7 @@
 import { MongoServerError, type Collection } from 'mongodb';
 import { PENDING } from './state.js';
 import type { OutboundRecord, OutboundStatus } from './types.js';
+import { retryTransient } from '../infra/transient.js';
 
 /** An unsettled send as the worker looks for it (`_id` = the record's id). */
 export interface ActiveDoc {
@@ -68,7 +69,7 @@ export function createActiveIndex({ active, record, unsettled }: ActiveIndexDeps
   async function put(r: OutboundRecord, retried = false): Promise<void> {
     const { _id, ...rest } = entryOf(r);
     try {
-      await active.updateOne({ _id }, { $set: rest }, { upsert: true, ...durable });
+      await retryTransient(() => active.updateOne({ _id }, { $set: rest }, { upsert: true, ...durable }));
     } catch (err) {
       // Two upserts of a new entry both try to insert it (racing claims of one key): the loser's is an update now.
       if (retried || !(err instanceof MongoServerError) || err.code !== DUPLICATE_KEY) throw err;

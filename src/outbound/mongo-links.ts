@@ -7,6 +7,7 @@
 import { MongoServerError, type Collection } from 'mongodb';
 import type { ProviderName } from '../model.js';
 import { OBSERVATION_TTL_MS, type Observation, type OutboundRecord } from './types.js';
+import { retryTransient } from '../infra/transient.js';
 
 /** `_id` = messageKey(provider, account, messageId): the send whose answer named the message. */
 export interface LinkDoc {
@@ -56,7 +57,7 @@ export function createMessageLookups({ links, observations, record, now }: Messa
   return {
     async link(r, messageId) {
       const write = (): Promise<unknown> =>
-        links.updateOne({ _id: messageKey(r.provider, r.account, messageId) }, { $set: { recordId: r.id, expiresAt: r.expiresAt, expireAt: new Date(r.expiresAt) } }, { upsert: true, ...durable });
+        retryTransient(() => links.updateOne({ _id: messageKey(r.provider, r.account, messageId) }, { $set: { recordId: r.id, expiresAt: r.expiresAt, expireAt: new Date(r.expiresAt) } }, { upsert: true, ...durable }));
       // Two racing upserts of a new link both try to insert it: the loser's is an update now.
       await write().catch((err: unknown) => (isDuplicate(err) ? write() : Promise.reject(err)));
     },

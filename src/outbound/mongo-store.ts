@@ -17,6 +17,7 @@ import { createMessageLookups, type LinkDoc, type MessageLookups, type Observati
 import { nextSeq } from './seq.js';
 import { PENDING } from './state.js';
 import type { ClaimResult, OutboundFilter, OutboundPatch, OutboundRecord, OutboundStore } from './types.js';
+import { retryTransient } from '../infra/transient.js';
 
 export interface MongoOutboundStoreOptions {
   /** The gateway's shared database (infra/shared.ts). */
@@ -143,7 +144,7 @@ async function insertOrExisting(c: Pick<Collections, 'records' | 'attempts'>, re
   const { scope, idempotencyKey } = record;
   for (const deadline = Date.now() + END_WAIT_MS; ; ) {
     try {
-      await c.records.insertOne(toDoc(record), durable);
+      await retryTransient(() => c.records.insertOne(toDoc(record), durable));
       return { inserted: true, record };
     } catch (err) {
       if (!isDuplicate(err)) throw err;
@@ -229,7 +230,7 @@ export function createMongoOutboundStore(options: MongoOutboundStoreOptions, now
       // MongoDB checks the guard again with the write, atomically. FerretDB would evaluate the filter and write in separate
       // steps anyway, scanning every record for it: there the check above is the guard, and the write goes by `_id`.
       const q: Filter<RecordDoc> = atomic ? { _id: id, status: { $in: [...from] }, ...(guard ? { dueAt: guard.dueAt } : {}) } : { _id: id };
-      const doc = await records.findOneAndUpdate(q, { $set: set }, { returnDocument: 'after', ...durable });
+      const doc = await retryTransient(() => records.findOneAndUpdate(q, { $set: set }, { returnDocument: 'after', ...durable }));
       if (!doc) return null;
       const after = toRecord(doc);
       const kept = keepActive(active, current, after, patch).catch(sideWriteFailed);
@@ -278,7 +279,7 @@ function sendsAndUpkeep({ c, init, now, active, messages }: StoreDeps): Pick<
       for (let round = 0; ; round++) {
         const _id = `${r.id}:${r.dueAt}:${round}`;
         try {
-          await c.attempts.insertOne({ _id, takenAt: now(), expiresAt: r.expiresAt, expireAt: new Date(r.expiresAt) }, durable);
+          await retryTransient(() => c.attempts.insertOne({ _id, takenAt: now(), expiresAt: r.expiresAt, expireAt: new Date(r.expiresAt) }, durable));
           return true;
         } catch (err) {
           if (!isDuplicate(err)) throw err;
@@ -299,7 +300,7 @@ function sendsAndUpkeep({ c, init, now, active, messages }: StoreDeps): Pick<
       // An insert, not a conditional update: FerretDB evaluates an update's filter and writes in separate steps, so racing updates would all win.
       const _id = `${r.id}:${r.createdAt}`;
       try {
-        await c.announcements.insertOne({ _id, eventId, expiresAt: r.expiresAt, expireAt: new Date(r.expiresAt) }, durable);
+        await retryTransient(() => c.announcements.insertOne({ _id, eventId, expiresAt: r.expiresAt, expireAt: new Date(r.expiresAt) }, durable));
         return eventId;
       } catch (err) {
         if (!isDuplicate(err)) throw err;
